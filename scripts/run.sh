@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Entry for every npm script: set up what is missing, then run the named task on Node 22.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+ensure_all
+cd "$SPACEPORT_ROOT"
+task="${1:?usage: scripts/run.sh <task> [args]}"; shift
+case "$task" in
+  test)
+    # Types first (type-level tests live in tsc), then TypeScript tests, then each image's Python tests.
+    echo "== tsc --noEmit"; node node_modules/typescript/bin/tsc --noEmit -p .
+    echo "== jest"; node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"
+    echo "== pytest"; python -m pytest -q images samples
+    ;;
+  jest) node --experimental-vm-modules node_modules/jest/bin/jest.js "$@" ;;
+  pytest) python -m pytest -q "$@" ;;
+  tsx) node --import tsx "$@" ;;
+  typecheck) node node_modules/typescript/bin/tsc --noEmit -p . ;;
+  *) spaceport_die "unknown task '$task'" ;;
+esac
