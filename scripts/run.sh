@@ -14,6 +14,7 @@ case "$task" in
     ;;
   jest) node --experimental-vm-modules node_modules/jest/bin/jest.js "$@" ;;
   pytest) python -m pytest -q "$@" ;;
+  python) python "$@" ;;
   tsx) node --import tsx "$@" ;;
   typecheck) node node_modules/typescript/bin/tsc --noEmit -p . ;;
   *) spaceport_die "unknown task '$task'" ;;
