@@ -1,0 +1,445 @@
+"""Pure-PyTorch tile rasterizer for 3D Gaussians (forward and backward), CPU-friendly.
+
+Same maths as gsplat's ``rasterization`` in ``classic`` mode:
+
+* projection: EWA splatting with the Jacobian's clamp to 1.3x the field of view and a
+  0.3 px^2 low-pass added to the 2D covariance;
+* culling: behind the near plane (0.01), outside the image, or degenerate;
+* tiling: 16x16 px tiles; a Gaussian is listed in every tile that its extent touches;
+  the extent is min(3, sqrt(2 ln(255 o))) sigma per axis, i.e. never beyond where its
+  alpha drops under 1/255 (so the tile list never changes a pixel's value);
+* compositing: front-to-back by camera depth, alpha = min(0.99, o exp(-d^T Sigma^-1 d / 2)),
+  alphas under 1/255 skipped, stop when the transmittance would fall under 1e-4.
+
+Everything is vectorised: Gaussians are projected in one pass, (tile, Gaussian) pairs
+are built with ``repeat_interleave`` and sorted once, and tiles are composited in chunks
+of similar load as dense [tiles, 256 px, K] tensors. Compositing is a custom autograd
+``Function`` whose backward recomputes alphas chunk by chunk (no [pixels x Gaussians]
+tensor is kept between forward and backward) and uses the closed-form gradient of
+front-to-back compositing (suffix sums instead of a Python loop).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..sh import eval_sh
+from . import RenderOutput
+
+TILE = 16
+NEAR = 0.01
+EPS2D = 0.3
+ALPHA_MIN = 1.0 / 255.0
+ALPHA_MAX = 0.99
+T_MIN = 1e-4
+# elements of one [tiles, pixels, K] tensor per chunk: bounds peak memory of a step.
+CHUNK_ELEMS = 1 << 21
+
+
+def quat_to_rotmat(quats: Tensor) -> Tensor:
+    """[N, 4] (w, x, y, z), not necessarily unit -> [N, 3, 3]."""
+    q = quats / quats.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    w, x, y, z = q.unbind(-1)
+    return torch.stack(
+        [
+            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+        ],
+        dim=-1,
+    ).reshape(-1, 3, 3)
+
+
+@dataclass
+class Projected:
+    means2d: Tensor  # [N, 2]
+    conics: Tensor  # [N, 3] (a, b, c) of the inverse 2D covariance
+    cov2d: Tensor  # [N, 3] (xx, xy, yy)
+    depths: Tensor  # [N]
+    visible: Tensor  # [N] bool
+
+
+def project(
+    means: Tensor, quats: Tensor, scales: Tensor, viewmat: Tensor, K: Tensor, width: int, height: int
+) -> Projected:
+    R = viewmat[:3, :3]
+    t = viewmat[:3, 3]
+    p = means @ R.T + t
+    x, y, z = p.unbind(-1)
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    in_front = z > NEAR
+    zs = torch.where(in_front, z, torch.ones_like(z))
+    # Jacobian of the perspective projection, with gsplat's clamp of x/z and y/z.
+    tan_fovx = 0.5 * width / fx
+    tan_fovy = 0.5 * height / fy
+    lim_x_pos = (width - cx) / fx + 0.3 * tan_fovx
+    lim_x_neg = cx / fx + 0.3 * tan_fovx
+    lim_y_pos = (height - cy) / fy + 0.3 * tan_fovy
+    lim_y_neg = cy / fy + 0.3 * tan_fovy
+    tx = zs * torch.minimum(lim_x_pos, torch.maximum(-lim_x_neg, x / zs))
+    ty = zs * torch.minimum(lim_y_pos, torch.maximum(-lim_y_neg, y / zs))
+    zero = torch.zeros_like(zs)
+    J = torch.stack(
+        [fx / zs, zero, -fx * tx / (zs * zs), zero, fy / zs, -fy * ty / (zs * zs)], dim=-1
+    ).reshape(-1, 2, 3)
+    Rq = quat_to_rotmat(quats)
+    M = Rq * scales[:, None, :]  # R S
+    cov3d = M @ M.transpose(1, 2)
+    T = J @ R  # world -> image plane Jacobian, [N, 2, 3]
+    cov = T @ cov3d @ T.transpose(1, 2)
+    cxx = cov[:, 0, 0] + EPS2D
+    cxy = cov[:, 0, 1]
+    cyy = cov[:, 1, 1] + EPS2D
+    det = cxx * cyy - cxy * cxy
+    ok = in_front & (det > 0)
+    det_s = torch.where(ok, det, torch.ones_like(det))
+    conics = torch.stack([cyy / det_s, -cxy / det_s, cxx / det_s], dim=-1)
+    means2d = torch.stack([fx * x / zs + cx, fy * y / zs + cy], dim=-1)
+    return Projected(
+        means2d=means2d,
+        conics=conics,
+        cov2d=torch.stack([cxx, cxy, cyy], dim=-1),
+        depths=z,
+        visible=ok,
+    )
+
+
+def extents(cov2d: Tensor, opacities: Tensor) -> Tensor:
+    """Per-axis pixel half-extent beyond which alpha < 1/255 (at most 3 sigma)."""
+    k = torch.sqrt(2.0 * torch.log((255.0 * opacities).clamp_min(1.0))).clamp_max(3.0)
+    return torch.stack([k * cov2d[:, 0].sqrt(), k * cov2d[:, 2].sqrt()], dim=-1)
+
+
+@dataclass
+class TileLists:
+    """Which Gaussians (visible-subset indices, depth-sorted) each tile composites."""
+
+    gauss: Tensor  # [M] visible-subset index of each (tile, Gaussian) pair, sorted by tile then depth
+    start: Tensor  # [tiles] offset of each tile's list in ``gauss``
+    count: Tensor  # [tiles]
+    tiles_x: int
+    tiles_y: int
+
+
+def bin_tiles(means2d: Tensor, ext: Tensor, depths: Tensor, width: int, height: int) -> TileLists:
+    tiles_x = (width + TILE - 1) // TILE
+    tiles_y = (height + TILE - 1) // TILE
+    n = means2d.shape[0]
+    if n == 0:
+        z = torch.zeros(tiles_x * tiles_y, dtype=torch.long)
+        return TileLists(torch.zeros(0, dtype=torch.long), z, z.clone(), tiles_x, tiles_y)
+    lo = torch.floor((means2d - ext) / TILE).long()
+    hi = torch.floor((means2d + ext) / TILE).long() + 1
+    x0 = lo[:, 0].clamp(0, tiles_x)
+    x1 = hi[:, 0].clamp(0, tiles_x)
+    y0 = lo[:, 1].clamp(0, tiles_y)
+    y1 = hi[:, 1].clamp(0, tiles_y)
+    w = (x1 - x0).clamp_min(0)
+    h = (y1 - y0).clamp_min(0)
+    per = w * h
+    total = int(per.sum())
+    order = torch.argsort(depths)  # depth rank of each Gaussian
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(n)
+    gid = torch.repeat_interleave(torch.arange(n), per, output_size=total)
+    first = torch.cumsum(per, 0) - per
+    local = torch.arange(total) - first[gid]
+    wg = w[gid]
+    tx = x0[gid] + local % wg
+    ty = y0[gid] + local // wg
+    tile = ty * tiles_x + tx
+    key = tile * n + rank[gid]
+    srt = torch.argsort(key)
+    gauss = gid[srt]
+    count = torch.bincount(tile, minlength=tiles_x * tiles_y)
+    start = torch.cumsum(count, 0) - count
+    return TileLists(gauss, start, count, tiles_x, tiles_y)
+
+
+def _chunks(lists: TileLists) -> list[tuple[Tensor, int]]:
+    """Groups non-empty tiles (heaviest first) so a chunk's [B, 256, K] stays under CHUNK_ELEMS."""
+    counts = lists.count
+    nonempty = torch.nonzero(counts > 0).flatten()
+    if nonempty.numel() == 0:
+        return []
+    order = nonempty[torch.argsort(counts[nonempty], descending=True)]
+    c = counts[order].tolist()
+    out: list[tuple[Tensor, int]] = []
+    i = 0
+    px = TILE * TILE
+    while i < len(c):
+        k = c[i]
+        b = max(1, CHUNK_ELEMS // (px * k))
+        out.append((order[i : i + b], k))
+        i += b
+    return out
+
+
+def _pixel_grid(tiles: Tensor, tiles_x: int, dtype: torch.dtype) -> Tensor:
+    """Pixel centres [B, 256, 2] of the given tiles."""
+    ty = tiles // tiles_x
+    tx = tiles % tiles_x
+    r = torch.arange(TILE, dtype=dtype)
+    py, px = torch.meshgrid(r, r, indexing="ij")
+    base = torch.stack([px.flatten(), py.flatten()], dim=-1) + 0.5  # [256, 2]
+    off = torch.stack([tx, ty], dim=-1).to(dtype) * TILE  # [B, 2]
+    return off[:, None, :] + base[None]
+
+
+def _chunk_index(lists: TileLists, tiles: Tensor, k: int, pad: int) -> Tensor:
+    """[B, k] visible-subset indices for the tiles' lists, padded with ``pad``."""
+    pos = lists.start[tiles][:, None] + torch.arange(k)[None]
+    valid = torch.arange(k)[None] < lists.count[tiles][:, None]
+    pos = torch.where(valid, pos, torch.zeros_like(pos))
+    idx = lists.gauss[pos] if lists.gauss.numel() else torch.zeros_like(pos)
+    return torch.where(valid, idx, torch.full_like(idx, pad))
+
+
+def _alphas(
+    pix: Tensor, m2d: Tensor, con: Tensor, opa: Tensor
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Per-pixel alphas of a chunk. Returns alpha (0 where skipped), dx, dy, g=exp(power), live mask."""
+    dx = pix[:, :, None, 0] - m2d[:, None, :, 0]
+    dy = pix[:, :, None, 1] - m2d[:, None, :, 1]
+    a = con[:, None, :, 0]
+    b = con[:, None, :, 1]
+    c = con[:, None, :, 2]
+    power = -0.5 * (a * dx * dx + c * dy * dy) - b * dx * dy
+    g = torch.exp(power.clamp_max(0.0))
+    raw = opa[:, None, :] * g
+    live = (power <= 0) & (raw >= ALPHA_MIN)
+    alpha = torch.where(live, raw.clamp_max(ALPHA_MAX), torch.zeros_like(raw))
+    return alpha, dx, dy, g, live & (raw < ALPHA_MAX)
+
+
+def _transmittance(alpha: Tensor) -> tuple[Tensor, Tensor]:
+    """Front-to-back transmittance before each Gaussian and the early-stop mask."""
+    incl = torch.cumprod(1.0 - alpha, dim=-1)
+    keep = incl >= T_MIN
+    excl = torch.cat([torch.ones_like(incl[..., :1]), incl[..., :-1]], dim=-1)
+    return excl, keep
+
+
+class _Composite(torch.autograd.Function):
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        means2d: Tensor,
+        conics: Tensor,
+        colors: Tensor,
+        opacities: Tensor,
+        background: Tensor,
+        lists: TileLists,
+        width: int,
+        height: int,
+    ) -> tuple[Tensor, Tensor]:
+        dtype = means2d.dtype
+        n = means2d.shape[0]
+        tx, ty = lists.tiles_x, lists.tiles_y
+        # padded parameter tables: row n is a transparent dummy
+        m2d = torch.cat([means2d, means2d.new_zeros(1, 2)])
+        con = torch.cat([conics, conics.new_zeros(1, 3)])
+        col = torch.cat([colors, colors.new_zeros(1, 3)])
+        opa = torch.cat([opacities, opacities.new_zeros(1)])
+        img = background.to(dtype).expand(tx * ty, TILE * TILE, 3).clone()
+        alpha_out = torch.zeros(tx * ty, TILE * TILE, dtype=dtype)
+        for tiles, k in _chunks(lists):
+            idx = _chunk_index(lists, tiles, k, n)
+            pix = _pixel_grid(tiles, tx, dtype)
+            alpha, _, _, _, _ = _alphas(pix, m2d[idx], con[idx], opa[idx])
+            excl, keep = _transmittance(alpha)
+            w = torch.where(keep, alpha * excl, torch.zeros_like(alpha))
+            acc = w.sum(-1)
+            img[tiles] = torch.bmm(w, col[idx]) + (1.0 - acc)[..., None] * background
+            alpha_out[tiles] = acc
+        ctx.save_for_backward(means2d, conics, colors, opacities, background)
+        ctx.lists = lists
+        ctx.size = (width, height)
+        return _untile(img, tx, ty, width, height), _untile(alpha_out[..., None], tx, ty, width, height)[..., 0]
+
+    @staticmethod
+    def backward(ctx: Any, g_img: Tensor, g_alpha: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        means2d, conics, colors, opacities, background = ctx.saved_tensors
+        lists: TileLists = ctx.lists
+        width, height = ctx.size
+        dtype = means2d.dtype
+        n = means2d.shape[0]
+        tx, ty = lists.tiles_x, lists.tiles_y
+        m2d = torch.cat([means2d, means2d.new_zeros(1, 2)])
+        con = torch.cat([conics, conics.new_zeros(1, 3)])
+        col = torch.cat([colors, colors.new_zeros(1, 3)])
+        opa = torch.cat([opacities, opacities.new_zeros(1)])
+        gi = _tile(g_img, tx, ty)  # [tiles, 256, 3]
+        ga = _tile(g_alpha[..., None], tx, ty)[..., 0]
+        d_m2d = torch.zeros(n + 1, 2, dtype=dtype)
+        d_con = torch.zeros(n + 1, 3, dtype=dtype)
+        d_col = torch.zeros(n + 1, 3, dtype=dtype)
+        d_opa = torch.zeros(n + 1, dtype=dtype)
+        d_bg = torch.zeros(3, dtype=dtype)
+        for tiles, k in _chunks(lists):
+            idx = _chunk_index(lists, tiles, k, n)
+            pix = _pixel_grid(tiles, tx, dtype)
+            cm, cc, ccol, co = m2d[idx], con[idx], col[idx], opa[idx]
+            alpha, dx, dy, gexp, grad_ok = _alphas(pix, cm, cc, co)
+            excl, keep = _transmittance(alpha)
+            w = torch.where(keep, alpha * excl, torch.zeros_like(alpha))
+            t_final = 1.0 - w.sum(-1)  # [B, P]
+            g = gi[tiles]  # [B, P, 3]
+            gA = ga[tiles]  # [B, P]
+            d_col.index_add_(0, idx.flatten(), torch.bmm(w.transpose(1, 2), g).reshape(-1, 3))
+            d_bg += (t_final[..., None] * g).sum((0, 1))
+            gc = torch.bmm(g, ccol.transpose(1, 2))  # [B, P, K] = g . c_k
+            wgc = w * gc
+            cs = torch.cumsum(wgc, dim=-1)
+            gbg = (g * background).sum(-1, keepdim=True)  # [B, P, 1]
+            suffix = cs[..., -1:] - cs + t_final[..., None] * gbg
+            inv = 1.0 / (1.0 - alpha)
+            d_alpha = gc * excl - suffix * inv + (gA * t_final)[..., None] * inv
+            d_alpha = torch.where(keep & grad_ok, d_alpha, torch.zeros_like(d_alpha))
+            d_opa.index_add_(0, idx.flatten(), (d_alpha * gexp).sum(1).flatten())
+            g_pow = d_alpha * alpha  # d alpha / d power = alpha (unclamped)
+            a = cc[:, None, :, 0]
+            b = cc[:, None, :, 1]
+            c = cc[:, None, :, 2]
+            gdx = g_pow * dx
+            gdy = g_pow * dy
+            d_con.index_add_(
+                0,
+                idx.flatten(),
+                torch.stack(
+                    [(-0.5 * gdx * dx).sum(1), (-gdx * dy).sum(1), (-0.5 * gdy * dy).sum(1)], dim=-1
+                ).reshape(-1, 3),
+            )
+            d_m2d.index_add_(
+                0,
+                idx.flatten(),
+                torch.stack([(a * gdx + b * gdy).sum(1), (b * gdx + c * gdy).sum(1)], dim=-1).reshape(-1, 2),
+            )
+        return d_m2d[:n], d_con[:n], d_col[:n], d_opa[:n], d_bg, None, None, None
+
+
+def _untile(t: Tensor, tx: int, ty: int, width: int, height: int) -> Tensor:
+    c = t.shape[-1]
+    return t.reshape(ty, tx, TILE, TILE, c).permute(0, 2, 1, 3, 4).reshape(ty * TILE, tx * TILE, c)[:height, :width]
+
+
+def _tile(t: Tensor, tx: int, ty: int) -> Tensor:
+    h, w, c = t.shape
+    full = t.new_zeros(ty * TILE, tx * TILE, c)
+    full[:h, :w] = t
+    return full.reshape(ty, TILE, tx, TILE, c).permute(0, 2, 1, 3, 4).reshape(ty * tx, TILE * TILE, c)
+
+
+def composite(
+    means2d: Tensor,
+    conics: Tensor,
+    colors: Tensor,
+    opacities: Tensor,
+    background: Tensor,
+    lists: TileLists,
+    width: int,
+    height: int,
+) -> tuple[Tensor, Tensor]:
+    out: tuple[Tensor, Tensor] = _Composite.apply(means2d, conics, colors, opacities, background, lists, width, height)
+    return out
+
+
+def rasterize_torch(
+    means: Tensor,
+    quats: Tensor,
+    scales: Tensor,
+    opacities: Tensor,
+    sh: Tensor,
+    viewmat: Tensor,
+    K: Tensor,
+    width: int,
+    height: int,
+    sh_degree: int,
+    background: Tensor | None = None,
+) -> RenderOutput:
+    dtype = means.dtype
+    bg = background if background is not None else torch.zeros(3, dtype=dtype)
+    proj = project(means, quats, scales, viewmat, K, width, height)
+    means2d = proj.means2d
+    if means2d.requires_grad:
+        means2d.retain_grad()
+    with torch.no_grad():
+        ext = extents(proj.cov2d, opacities)
+        inside = (
+            (means2d[:, 0] + ext[:, 0] > 0)
+            & (means2d[:, 0] - ext[:, 0] < width)
+            & (means2d[:, 1] + ext[:, 1] > 0)
+            & (means2d[:, 1] - ext[:, 1] < height)
+        )
+        vis = proj.visible & inside & (opacities >= ALPHA_MIN)
+        ids = torch.nonzero(vis).flatten()
+        lists = bin_tiles(means2d[ids], ext[ids], proj.depths[ids], width, height)
+        radii = torch.zeros(means.shape[0], dtype=torch.long)
+        radii[ids] = torch.ceil(ext[ids].max(dim=-1).values).long().clamp_min(1)
+    cam_center = -viewmat[:3, :3].T @ viewmat[:3, 3]
+    dirs = means[ids] - cam_center
+    colors = torch.clamp_min(eval_sh(sh_degree, sh[ids], dirs) + 0.5, 0.0)
+    image, alpha = composite(
+        means2d[ids], proj.conics[ids], colors, opacities[ids], bg, lists, width, height
+    )
+    return RenderOutput(image=image, alpha=alpha, means2d=means2d, radii=radii, width=width, height=height)
+
+
+def reference_render(
+    means: Tensor,
+    quats: Tensor,
+    scales: Tensor,
+    opacities: Tensor,
+    sh: Tensor,
+    viewmat: Tensor,
+    K: Tensor,
+    width: int,
+    height: int,
+    sh_degree: int,
+    background: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Naive per-pixel renderer with plain autograd: every pixel against every Gaussian.
+
+    No tiles, no chunking, no custom backward; for tests on small scenes only.
+    """
+    dtype = means.dtype
+    bg = background if background is not None else torch.zeros(3, dtype=dtype)
+    proj = project(means, quats, scales, viewmat, K, width, height)
+    cam_center = -viewmat[:3, :3].T @ viewmat[:3, 3]
+    colors = torch.clamp_min(eval_sh(sh_degree, sh, means - cam_center) + 0.5, 0.0)
+    order = torch.argsort(proj.depths.detach())
+    order = order[proj.visible[order]]
+    m, con, col, op = proj.means2d[order], proj.conics[order], colors[order], opacities[order]
+    ys, xs = torch.meshgrid(torch.arange(height, dtype=dtype), torch.arange(width, dtype=dtype), indexing="ij")
+    px = torch.stack([xs.flatten(), ys.flatten()], dim=-1) + 0.5  # [P, 2]
+    dx = px[:, None, 0] - m[None, :, 0]
+    dy = px[:, None, 1] - m[None, :, 1]
+    power = -0.5 * (con[None, :, 0] * dx * dx + con[None, :, 2] * dy * dy) - con[None, :, 1] * dx * dy
+    raw = op[None] * torch.exp(power)
+    alpha = torch.where((power <= 0) & (raw >= ALPHA_MIN), raw.clamp_max(ALPHA_MAX), torch.zeros_like(raw))
+    image_rows = []
+    alpha_rows = []
+    for p in range(px.shape[0]):  # deliberately a per-pixel loop: the reference
+        T = torch.ones((), dtype=dtype)
+        c = torch.zeros(3, dtype=dtype)
+        for i in range(alpha.shape[1]):
+            a = alpha[p, i]
+            if float(a.detach()) == 0.0:
+                continue
+            nt = T * (1 - a)
+            if float(nt.detach()) < T_MIN:
+                break
+            c = c + a * T * col[i]
+            T = nt
+        image_rows.append(c + T * bg)
+        alpha_rows.append(1 - T)
+    return torch.stack(image_rows).reshape(height, width, 3), torch.stack(alpha_rows).reshape(height, width)
+
+
+def ceil_div(a: int, b: int) -> int:
+    return int(math.ceil(a / b))
