@@ -1,0 +1,55 @@
+/** The subset of the Amazon States Language the compiler emits. */
+export interface AslRetrier {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  MaxAttempts?: number;
+  BackoffRate?: number;
+  MaxDelaySeconds?: number;
+  JitterStrategy?: "FULL" | "NONE";
+}
+
+export interface AslCatcher {
+  ErrorEquals: string[];
+  Next: string;
+  ResultPath?: string | null;
+}
+
+export interface AslChoiceRule {
+  And?: AslChoiceRule[];
+  Or?: AslChoiceRule[];
+  Not?: AslChoiceRule;
+  Variable?: string;
+  StringMatches?: string;
+  StringEquals?: string;
+  NumericLessThan?: number;
+  IsPresent?: boolean;
+  Next?: string;
+}
+
+export type AslState =
+  | { Type: "Pass"; Comment?: string; Parameters?: Record<string, unknown>; Result?: unknown; ResultPath?: string | null; Next?: string; End?: true }
+  | {
+      Type: "Task";
+      Comment?: string;
+      Resource: string;
+      Parameters?: Record<string, unknown>;
+      ResultSelector?: Record<string, unknown>;
+      ResultPath?: string | null;
+      TimeoutSeconds?: number;
+      HeartbeatSeconds?: number;
+      Retry?: AslRetrier[];
+      Catch?: AslCatcher[];
+      Next?: string;
+      End?: true;
+    }
+  | { Type: "Choice"; Comment?: string; Choices: AslChoiceRule[]; Default?: string }
+  | { Type: "Wait"; Comment?: string; Seconds?: number; SecondsPath?: string; Next: string }
+  | { Type: "Succeed"; Comment?: string }
+  | { Type: "Fail"; Comment?: string; Error?: string; Cause?: string; ErrorPath?: string; CausePath?: string };
+
+export interface AslStateMachine {
+  Comment?: string;
+  StartAt: string;
+  TimeoutSeconds?: number;
+  States: Record<string, AslState>;
+}

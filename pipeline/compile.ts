@@ -1,0 +1,400 @@
+/**
+ * The compiler: a pure, deterministic function from a pipeline and one deployment target to
+ * the Step Functions definition plus, per stage, the typed SageMaker request it sends.
+ *
+ * State machine shape, per stage in order:
+ *   "Prepare <stage>" (Pass)  – next attempt number and a fresh SageMaker job name
+ *   "Run <stage>" (Task .sync) – retries quota (ResourceLimitExceeded) with backoff and throttling;
+ *                                the job was never created then, so the same name is fine
+ *   "Check <stage> failure" (Choice) – a job that was created and failed for a transient reason
+ *                                (InternalServerError, CapacityError) goes round again with a new name
+ *   "Record <stage> failure" (Pass) – stage name and SageMaker's error for the failure email
+ * then "Notify success" → "Job succeeded", or "Notify failure" → "Job failed".
+ */
+import type {
+  CreateProcessingJobRequest,
+  CreateTrainingJobRequest,
+  ProcessingInput,
+  Channel,
+} from "@aws-sdk/client-sagemaker";
+import type { AslCatcher, AslRetrier, AslState, AslStateMachine } from "./asl.js";
+import { effectiveInstance, validateForEnvironment, type Pipeline } from "./define.js";
+import type { EnvironmentConfig } from "./environment.js";
+import { JOB_ID_LENGTH, MAX_ATTEMPT_DIGITS } from "./layout.js";
+import { ref, toAslParameters } from "./references.js";
+import { assertValidProcessingRequest, assertValidTrainingRequest } from "./sagemaker/validate-request.js";
+import type { InputRef, ProcessingStage, Stage, TrainingStage } from "./stage.js";
+
+/** Where and with what a compiled pipeline runs: resolved names, no Pulumi outputs. */
+export interface CompileTarget {
+  /** Environment name (prod, dev, local). */
+  readonly environment: string;
+  readonly config: Pick<EnvironmentConfig, "region" | "quotas" | "instanceOverrides">;
+  /** The processing bucket holding `jobs/<jobId>/...`. */
+  readonly bucket: string;
+  /** SageMaker execution role. */
+  readonly roleArn: string;
+  /** Image URI per stage name. */
+  readonly images: Readonly<Record<string, string>>;
+  /** The notify function (ARN or name) the state machine invokes. */
+  readonly notifyFunction: string;
+}
+
+export type TaskBinding =
+  | { readonly type: "sagemaker"; readonly stage: string; readonly jobKind: "processing" | "training" }
+  | { readonly type: "notify"; readonly outcome: "succeeded" | "failed" };
+
+export interface CompiledStageBase {
+  readonly name: string;
+  /** JSONPath-safe key of the stage in the execution state (`$.stages.<key>`). */
+  readonly key: string;
+  readonly runState: string;
+  readonly resource: string;
+}
+export interface CompiledProcessingStage extends CompiledStageBase {
+  readonly kind: "processing";
+  readonly stage: ProcessingStage;
+  /** The request, with `⟦$.path⟧` markers where execution data goes. */
+  readonly request: CreateProcessingJobRequest;
+}
+export interface CompiledTrainingStage extends CompiledStageBase {
+  readonly kind: "training";
+  readonly stage: TrainingStage;
+  readonly request: CreateTrainingJobRequest;
+}
+export type CompiledStage = CompiledProcessingStage | CompiledTrainingStage;
+
+export interface CompiledPipeline {
+  readonly pipeline: Pipeline;
+  readonly environment: string;
+  readonly definition: AslStateMachine;
+  /** The exact JSON deployed (and run locally): one compile, two runtimes. */
+  readonly definitionJson: string;
+  readonly stages: readonly CompiledStage[];
+  /** What each Task state does, for the local runtime's task handlers. */
+  readonly tasks: Readonly<Record<string, TaskBinding>>;
+}
+
+export const STATE = {
+  start: "Start job",
+  prepare: (stage: string) => `Prepare ${stage}`,
+  run: (stage: string) => `Run ${stage}`,
+  check: (stage: string) => `Check ${stage} failure`,
+  record: (stage: string) => `Record ${stage} failure`,
+  notifySuccess: "Notify success",
+  notifyFailure: "Notify failure",
+  succeeded: "Job succeeded",
+  failed: "Job failed",
+} as const;
+
+/** SageMaker errors raised before a job exists: retried with the same name. */
+export const QUOTA_ERRORS = ["SageMaker.ResourceLimitExceededException", "SageMaker.ResourceLimitExceeded"];
+export const THROTTLING_ERRORS = [
+  "SageMaker.ThrottlingException",
+  "SageMaker.InternalFailure",
+  "SageMaker.ServiceUnavailableException",
+];
+/** Failure reasons of a created job that are worth a fresh attempt. */
+export const TRANSIENT_JOB_FAILURES = ["*InternalServerError*", "*CapacityError*", "*InsufficientInstanceCapacity*"];
+export const MAX_JOB_ATTEMPTS = 3;
+/** Extra time a Task may take beyond the job's own limit: provisioning, download, upload. */
+export const TASK_MARGIN_SECONDS = 1800;
+
+export const QUOTA_RETRY: AslRetrier = {
+  ErrorEquals: QUOTA_ERRORS,
+  IntervalSeconds: 60,
+  BackoffRate: 2,
+  MaxDelaySeconds: 900,
+  MaxAttempts: 100, // about a day of waiting for a free instance
+  JitterStrategy: "FULL",
+};
+export const THROTTLING_RETRY: AslRetrier = {
+  ErrorEquals: THROTTLING_ERRORS,
+  IntervalSeconds: 5,
+  BackoffRate: 2,
+  MaxAttempts: 6,
+  JitterStrategy: "FULL",
+};
+const LAMBDA_RETRY: AslRetrier = {
+  ErrorEquals: ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"],
+  IntervalSeconds: 2,
+  BackoffRate: 2,
+  MaxAttempts: 6,
+  JitterStrategy: "FULL",
+};
+
+export const stageKey = (name: string): string => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+const PROCESSING_ROOT = "/opt/ml/processing";
+
+/** S3 location of a stage output, as a marker string resolved per execution. */
+function outputUri(target: CompileTarget, pipeline: Pipeline, input: InputRef): string {
+  if (input.kind === "job-input") return ref("$.inputUri");
+  const source = pipeline.stages.find((s) => s.name === input.stage)!;
+  if (source.kind === "training") return ref(`$.stages.${stageKey(source.name)}.modelArtifacts`);
+  return `s3://${target.bucket}/jobs/${ref("$.jobId")}/${input.output}/`;
+}
+
+function commonTags(pipeline: Pipeline, stage: Stage) {
+  return [
+    { Key: "spaceport:pipeline", Value: pipeline.name },
+    { Key: "spaceport:stage", Value: stage.name },
+    { Key: "spaceport:job", Value: ref("$.jobId") },
+  ];
+}
+
+function jobNameRef(stage: Stage): string {
+  return ref(`$.runs.${stageKey(stage.name)}.jobName`);
+}
+
+export function processingRequest(pipeline: Pipeline, stage: ProcessingStage, target: CompileTarget): CreateProcessingJobRequest {
+  const instance = effectiveInstance(stage, target.config);
+  const inputs: ProcessingInput[] = Object.entries(stage.inputs).map(([name, input]) => ({
+    InputName: name,
+    AppManaged: false,
+    S3Input: {
+      S3Uri: outputUri(target, pipeline, input),
+      LocalPath: `${PROCESSING_ROOT}/input/${name}`,
+      S3DataType: "S3Prefix",
+      S3InputMode: "File",
+      S3DataDistributionType: "FullyReplicated",
+    },
+  }));
+  return {
+    ProcessingJobName: jobNameRef(stage),
+    RoleArn: target.roleArn,
+    AppSpecification: { ImageUri: imageUri(target, stage) },
+    ProcessingResources: {
+      ClusterConfig: { InstanceType: instance.type, InstanceCount: instance.count, VolumeSizeInGB: instance.volumeSizeGb },
+    },
+    StoppingCondition: { MaxRuntimeInSeconds: stage.timeout.seconds },
+    ProcessingInputs: inputs,
+    ProcessingOutputConfig: {
+      Outputs: stage.outputs.map((output) => ({
+        OutputName: output,
+        S3Output: {
+          S3Uri: `s3://${target.bucket}/jobs/${ref("$.jobId")}/${output}/`,
+          LocalPath: `${PROCESSING_ROOT}/output/${output}`,
+          S3UploadMode: "EndOfJob",
+        },
+        AppManaged: false,
+      })),
+    },
+    Environment: { ...stage.environment, SPACEPORT_JOB_ID: ref("$.jobId") },
+    Tags: commonTags(pipeline, stage),
+  };
+}
+
+export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target: CompileTarget): CreateTrainingJobRequest {
+  const instance = effectiveInstance(stage, target.config);
+  const channels: Channel[] = Object.entries(stage.inputs).map(([name, input]) => ({
+    ChannelName: name,
+    DataSource: {
+      S3DataSource: { S3DataType: "S3Prefix", S3Uri: outputUri(target, pipeline, input), S3DataDistributionType: "FullyReplicated" },
+    },
+    InputMode: "File",
+  }));
+  const hyperparameters: Record<string, string> = {};
+  for (const [key, value] of Object.entries(stage.hyperparameters)) {
+    hyperparameters[key] = typeof value === "object" ? ref(`$.options.${value.name}`) : String(value);
+  }
+  const request: CreateTrainingJobRequest = {
+    TrainingJobName: jobNameRef(stage),
+    RoleArn: target.roleArn,
+    AlgorithmSpecification: {
+      TrainingImage: imageUri(target, stage),
+      TrainingInputMode: "File",
+      // Progress lines every stage prints (images/README.md), as CloudWatch metrics.
+      MetricDefinitions: [
+        { Name: "progress", Regex: "progress: ([0-9.]+)%" },
+        { Name: "train:loss", Regex: "loss=([0-9.eE+-]+)" },
+        { Name: "train:psnr", Regex: "psnr=([0-9.]+)" },
+      ],
+    },
+    HyperParameters: hyperparameters,
+    InputDataConfig: channels,
+    OutputDataConfig: { S3OutputPath: `s3://${target.bucket}/jobs/${ref("$.jobId")}/${stage.outputs[0]}/` },
+    ResourceConfig: { InstanceType: instance.type, InstanceCount: instance.count, VolumeSizeInGB: instance.volumeSizeGb },
+    StoppingCondition: {
+      MaxRuntimeInSeconds: stage.timeout.seconds,
+      ...(stage.spot ? { MaxWaitTimeInSeconds: stage.spot.maxWait.seconds } : {}),
+    },
+    Environment: { ...stage.environment, SPACEPORT_JOB_ID: ref("$.jobId") },
+    Tags: commonTags(pipeline, stage),
+  };
+  if (stage.spot) {
+    request.EnableManagedSpotTraining = true;
+    request.CheckpointConfig = {
+      S3Uri: `s3://${target.bucket}/jobs/${ref("$.jobId")}/checkpoints/${stage.name}/`,
+      LocalPath: "/opt/ml/checkpoints",
+    };
+  }
+  return request;
+}
+
+function imageUri(target: CompileTarget, stage: Stage): string {
+  const uri = target.images[stage.name];
+  if (!uri) throw new Error(`stage "${stage.name}": no image URI for this stage in environment "${target.environment}"`);
+  return uri;
+}
+
+function stageStates(compiled: CompiledStage, next: string): Record<string, AslState> {
+  const { name, key } = compiled;
+  const maxWait = compiled.kind === "training" && compiled.stage.spot ? compiled.stage.spot.maxWait.seconds : compiled.stage.timeout.seconds;
+  const catchAll: AslCatcher = { ErrorEquals: ["States.ALL"], ResultPath: `$.errors.${key}`, Next: STATE.check(name) };
+  const resultSelector: Record<string, unknown> =
+    compiled.kind === "training"
+      ? { "jobName.$": "$.TrainingJobName", "status.$": "$.TrainingJobStatus", "modelArtifacts.$": "$.ModelArtifacts.S3ModelArtifacts" }
+      : { "jobName.$": "$.ProcessingJobName", "status.$": "$.ProcessingJobStatus" };
+  return {
+    [STATE.prepare(name)]: {
+      Type: "Pass",
+      Comment: `Next attempt of ${name}: a new SageMaker job name, since names are unique forever`,
+      Parameters: { "attempt.$": `States.MathAdd($.runs.${key}.attempt, 1)` },
+      ResultPath: `$.runs.${key}`,
+      Next: `${STATE.prepare(name)}: name`,
+    },
+    [`${STATE.prepare(name)}: name`]: {
+      Type: "Pass",
+      Parameters: {
+        "attempt.$": `$.runs.${key}.attempt`,
+        "jobName.$": `States.Format('{}-${name}-{}', $.jobId, $.runs.${key}.attempt)`,
+      },
+      ResultPath: `$.runs.${key}`,
+      Next: STATE.run(name),
+    },
+    [STATE.run(name)]: {
+      Type: "Task",
+      Comment: `${compiled.kind} job for stage ${name}`,
+      Resource: compiled.resource,
+      Parameters: toAslParameters(compiled.request) as Record<string, unknown>,
+      ResultSelector: resultSelector,
+      ResultPath: `$.stages.${key}`,
+      TimeoutSeconds: maxWait + TASK_MARGIN_SECONDS,
+      Retry: [QUOTA_RETRY, THROTTLING_RETRY],
+      Catch: [catchAll],
+      Next: next,
+    },
+    [STATE.check(name)]: {
+      Type: "Choice",
+      Comment: "A created job that failed for a passing reason gets another attempt under a new name",
+      Choices: [
+        {
+          And: [
+            { Variable: `$.runs.${key}.attempt`, NumericLessThan: MAX_JOB_ATTEMPTS },
+            { Variable: `$.errors.${key}.Cause`, IsPresent: true },
+            { Or: TRANSIENT_JOB_FAILURES.map((pattern) => ({ Variable: `$.errors.${key}.Cause`, StringMatches: pattern })) },
+          ],
+          Next: STATE.prepare(name),
+        },
+      ],
+      Default: STATE.record(name),
+    },
+    [STATE.record(name)]: {
+      Type: "Pass",
+      Parameters: { stage: name, "error.$": `$.errors.${key}` },
+      ResultPath: "$.failure",
+      Next: STATE.notifyFailure,
+    },
+  };
+}
+
+function notifyState(target: CompileTarget, outcome: "succeeded" | "failed", pipeline: Pipeline, next: string): AslState {
+  const delivery = pipeline.delivery;
+  const payload: Record<string, unknown> = {
+    "jobId.$": "$.jobId",
+    "email.$": "$.email",
+    "options.$": "$.options",
+    "stages.$": "$.stages",
+    pipeline: pipeline.name,
+    status: outcome,
+  };
+  if (outcome === "succeeded") {
+    payload["deliveryUri.$"] = `States.Format('s3://${target.bucket}/jobs/{}/${delivery.output}/', $.jobId)`;
+  } else {
+    payload["failure.$"] = "$.failure";
+  }
+  return {
+    Type: "Task",
+    Resource: "arn:aws:states:::lambda:invoke",
+    Parameters: { FunctionName: target.notifyFunction, Payload: payload },
+    ResultSelector: { "statusCode.$": "$.StatusCode" },
+    ResultPath: "$.notification",
+    Retry: [LAMBDA_RETRY],
+    // A notification that cannot be sent must not undo the job: its outputs stay, the
+    // notify function's error alarm makes it visible.
+    Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.notificationError", Next: next }],
+    Next: next,
+  };
+}
+
+export function compile(pipeline: Pipeline, target: CompileTarget): CompiledPipeline {
+  validateForEnvironment(pipeline, target.environment, target.config);
+  const longestName = Math.max(...pipeline.stages.map((s) => s.name.length));
+  if (JOB_ID_LENGTH + longestName + MAX_ATTEMPT_DIGITS + 2 > 63) {
+    throw new Error(`stage names up to ${63 - JOB_ID_LENGTH - MAX_ATTEMPT_DIGITS - 2} characters keep SageMaker job names within 63`);
+  }
+
+  const stages: CompiledStage[] = pipeline.stages.map((stage) => {
+    const common = { name: stage.name, key: stageKey(stage.name), runState: STATE.run(stage.name) };
+    if (stage.kind === "processing") {
+      const request = processingRequest(pipeline, stage, target);
+      assertValidProcessingRequest(request);
+      return { ...common, kind: "processing", stage, request, resource: "arn:aws:states:::sagemaker:createProcessingJob.sync" };
+    }
+    const request = trainingRequest(pipeline, stage, target);
+    assertValidTrainingRequest(request);
+    return { ...common, kind: "training", stage, request, resource: "arn:aws:states:::sagemaker:createTrainingJob.sync" };
+  });
+
+  const states: Record<string, AslState> = {
+    [STATE.start]: {
+      Type: "Pass",
+      Comment: "Keep what the job was submitted with; set up attempt counters",
+      Parameters: {
+        "jobId.$": "$.jobId",
+        "inputUri.$": "$.inputUri",
+        "email.$": "$.email",
+        "options.$": "$.options",
+        runs: Object.fromEntries(stages.map((s) => [s.key, { attempt: 0, jobName: "" }])),
+        stages: {},
+        errors: {},
+      },
+      Next: STATE.prepare(stages[0]!.name),
+    },
+  };
+  stages.forEach((compiled, i) => {
+    const next = i + 1 < stages.length ? STATE.prepare(stages[i + 1]!.name) : STATE.notifySuccess;
+    Object.assign(states, stageStates(compiled, next));
+  });
+  states[STATE.notifySuccess] = notifyState(target, "succeeded", pipeline, STATE.succeeded);
+  states[STATE.notifyFailure] = notifyState(target, "failed", pipeline, STATE.failed);
+  states[STATE.succeeded] = { Type: "Succeed" };
+  states[STATE.failed] = { Type: "Fail", Error: "StageFailed", CausePath: "$.failure.stage" };
+
+  const totalSeconds = pipeline.stages.reduce(
+    (sum, s) => sum + (s.kind === "training" && s.spot ? s.spot.maxWait.seconds : s.timeout.seconds) + TASK_MARGIN_SECONDS,
+    0,
+  );
+  const definition: AslStateMachine = {
+    Comment: `${pipeline.name} (${target.environment}): ${pipeline.stages.map((s) => s.name).join(" → ")}`,
+    StartAt: STATE.start,
+    // Room for the stages plus a day of waiting for quota.
+    TimeoutSeconds: totalSeconds + 86_400,
+    States: states,
+  };
+
+  const tasks: Record<string, TaskBinding> = {};
+  for (const s of stages) tasks[s.runState] = { type: "sagemaker", stage: s.name, jobKind: s.kind };
+  tasks[STATE.notifySuccess] = { type: "notify", outcome: "succeeded" };
+  tasks[STATE.notifyFailure] = { type: "notify", outcome: "failed" };
+
+  return Object.freeze({
+    pipeline,
+    environment: target.environment,
+    definition,
+    definitionJson: JSON.stringify(definition, null, 2),
+    stages,
+    tasks,
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * Cost model: per stage, instance price × count × expected duration, with a managed-spot
+ * discount where spot is on. Derived from the same stage definitions the compiler uses.
+ */
+import { effectiveInstance, type Pipeline } from "./define.js";
+import type { Duration } from "./duration.js";
+import type { EnvironmentConfig } from "./environment.js";
+import { INSTANCE_TYPES, type InstanceSpec, type InstanceType } from "./instances.js";
+
+/** Managed spot typically saves 60–90% on GPU training; we assume the cautious end. */
+export const SPOT_DISCOUNT = 0.6;
+
+export interface StageCostEstimate {
+  readonly stage: string;
+  readonly kind: "processing" | "training";
+  readonly instanceType: InstanceType;
+  readonly count: number;
+  readonly hourlyUsd: number;
+  readonly expectedSeconds: number;
+  readonly spot: boolean;
+  readonly costUsd: number;
+}
+
+export interface CostEstimate {
+  readonly stages: readonly StageCostEstimate[];
+  readonly totalUsd: number;
+  readonly totalSeconds: number;
+}
+
+export function estimateCost(
+  pipeline: Pipeline,
+  config: Pick<EnvironmentConfig, "instanceOverrides"> = { instanceOverrides: {} },
+  options: { durations?: Readonly<Record<string, Duration>>; spot?: boolean } = {},
+): CostEstimate {
+  const stages = pipeline.stages.map((stage): StageCostEstimate => {
+    const instance = effectiveInstance(stage, config);
+    const hourly = (INSTANCE_TYPES[instance.type] as InstanceSpec).hourlyUsd[stage.kind] ?? 0;
+    const expected = options.durations?.[stage.name] ?? stage.expectedDuration ?? stage.timeout;
+    const spot = stage.kind === "training" && stage.spot !== undefined && options.spot !== false;
+    const cost = hourly * instance.count * (expected.seconds / 3600) * (spot ? 1 - SPOT_DISCOUNT : 1);
+    return {
+      stage: stage.name,
+      kind: stage.kind,
+      instanceType: instance.type,
+      count: instance.count,
+      hourlyUsd: hourly,
+      expectedSeconds: expected.seconds,
+      spot,
+      costUsd: cost,
+    };
+  });
+  return {
+    stages,
+    totalUsd: stages.reduce((sum, s) => sum + s.costUsd, 0),
+    totalSeconds: stages.reduce((sum, s) => sum + s.expectedSeconds, 0),
+  };
+}
+
+export const formatUsd = (usd: number): string => `$${usd.toFixed(2)}`;

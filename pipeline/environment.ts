@@ -1,0 +1,121 @@
+/**
+ * Environment configuration: what one deployment (prod, dev, local) allows and needs.
+ * Plain data, validated with valibot; `Pulumi.<env>.yaml` holds it under the `spaceport:`
+ * namespace (region under `aws:region`). Every error names the offending key.
+ */
+import { readFileSync } from "node:fs";
+import * as v from "valibot";
+import { parse as parseYaml } from "yaml";
+import { INSTANCE_TYPES, type InstanceType, type JobKind } from "./instances.js";
+
+const instanceTypeNames = Object.keys(INSTANCE_TYPES) as [InstanceType, ...InstanceType[]];
+
+export const QuotaSchema = v.strictObject({
+  instanceType: v.picklist(instanceTypeNames, (issue) => `unknown SageMaker instance type ${JSON.stringify(issue.input)}`),
+  jobKind: v.picklist(["processing", "training"] as const),
+  count: v.pipe(v.number(), v.integer(), v.minValue(0)),
+});
+export type Quota = v.InferOutput<typeof QuotaSchema>;
+
+export const InstanceOverrideSchema = v.strictObject({
+  type: v.optional(v.picklist(instanceTypeNames, (issue) => `unknown SageMaker instance type ${JSON.stringify(issue.input)}`)),
+  count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+});
+
+const bucketName = v.pipe(
+  v.string(),
+  v.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a valid S3 bucket name"),
+);
+const email = v.pipe(v.string(), v.email("must be an email address"));
+
+/** Everything a stack (or the local runtime) reads from its environment's config. */
+export const EnvironmentConfigSchema = v.strictObject({
+  region: v.pipe(v.string(), v.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as us-west-2")),
+  /** SageMaker service quotas approved for this account and region. */
+  quotas: v.array(QuotaSchema),
+  /** Per-stage instance changes for this environment (e.g. a smaller dev instance). */
+  instanceOverrides: v.optional(v.record(v.string(), InstanceOverrideSchema), {}),
+  /** Buckets that job inputs may come from, besides the stack's own uploads bucket. */
+  allowedInputBuckets: v.optional(v.array(bucketName), []),
+  /** Largest input ZIP accepted, in bytes. */
+  maxInputBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 5 * 1024 ** 3),
+  /** The SES sender address for job emails. */
+  sesSender: email,
+  /** Where alarms go. */
+  alarmEmail: email,
+  /** Days before intermediate artifacts (sfm/, model/, checkpoints) expire. Inputs and deliveries are kept. */
+  intermediateRetentionDays: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 14),
+  /** Days that delivery links (and deliveries) stay valid. At least 7. */
+  deliveryRetentionDays: v.optional(v.pipe(v.number(), v.integer(), v.minValue(7)), 90),
+  /** API throttling: steady requests per second and burst, per client. */
+  apiRateLimit: v.optional(
+    v.strictObject({
+      ratePerSecond: v.pipe(v.number(), v.minValue(0.01)),
+      burst: v.pipe(v.number(), v.integer(), v.minValue(1)),
+      jobsPerDay: v.pipe(v.number(), v.integer(), v.minValue(1)),
+    }),
+    { ratePerSecond: 2, burst: 5, jobsPerDay: 50 },
+  ),
+});
+export type EnvironmentConfig = v.InferOutput<typeof EnvironmentConfigSchema>;
+export type EnvironmentConfigInput = v.InferInput<typeof EnvironmentConfigSchema>;
+
+export class EnvironmentConfigError extends Error {
+  constructor(
+    readonly environment: string,
+    readonly problems: readonly { key: string; message: string }[],
+  ) {
+    super(
+      `invalid configuration for environment "${environment}":\n` +
+        problems.map((p) => `  - ${p.key}: ${p.message}`).join("\n"),
+    );
+    this.name = "EnvironmentConfigError";
+  }
+}
+
+/** Validates plain config data; keys in messages are written as in Pulumi.<env>.yaml. */
+export function parseEnvironmentConfig(environment: string, data: unknown): EnvironmentConfig {
+  const result = v.safeParse(EnvironmentConfigSchema, data);
+  if (result.success) return result.output;
+  const problems = result.issues.map((issue) => {
+    const path = v.getDotPath(issue);
+    const top = path?.split(".")[0];
+    const key = top === "region" ? `aws:region${path!.slice(6)}` : path ? `spaceport:${path}` : "spaceport";
+    const message = issue.expected === "never" && issue.kind === "schema" ? "unknown setting" : issue.message;
+    return { key, message };
+  });
+  throw new EnvironmentConfigError(environment, problems);
+}
+
+/**
+ * Reads `Pulumi.<env>.yaml` without the Pulumi CLI: `aws:region` plus every
+ * `spaceport:<key>`. Values that are not ours (other namespaces) are ignored.
+ */
+export function readStackConfigFile(path: string, environment: string): EnvironmentConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new EnvironmentConfigError(environment, [{ key: path, message: (error as Error).message }]);
+  }
+  const config = (doc as { config?: Record<string, unknown> } | null)?.config;
+  if (!config || typeof config !== "object") {
+    throw new EnvironmentConfigError(environment, [{ key: "config", message: `${path} has no "config:" section` }]);
+  }
+  return parseEnvironmentConfig(environment, fromPulumiKeys(config));
+}
+
+/** Turns `{ "aws:region": x, "spaceport:quotas": y }` into `{ region: x, quotas: y }`. */
+export function fromPulumiKeys(config: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (key === "aws:region") out["region"] = value;
+    else if (key.startsWith("spaceport:")) out[key.slice("spaceport:".length)] = value;
+  }
+  return out;
+}
+
+export function quotaFor(config: Pick<EnvironmentConfig, "quotas">, type: InstanceType, kind: JobKind): number | undefined {
+  const matches = config.quotas.filter((q) => q.instanceType === type && q.jobKind === kind);
+  return matches.length === 0 ? undefined : Math.max(...matches.map((q) => q.count));
+}

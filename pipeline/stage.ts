@@ -1,0 +1,181 @@
+/**
+ * Stage definitions: the single source of truth for what a stage runs and on what.
+ * Everything else (ASL, SageMaker requests, IAM, local runs, cost) is derived from these.
+ */
+import type { Duration } from "./duration.js";
+import type { ImageRef } from "./image.js";
+import type { InstanceType, JobKind } from "./instances.js";
+
+/** The job's own input (the photos ZIP), given when a job is submitted. */
+export interface JobInputRef {
+  readonly kind: "job-input";
+}
+
+/** Another stage's output, made with `stage.output("name")`: the name is checked by tsc. */
+export interface OutputRef<S extends string = string, O extends string = string> {
+  readonly kind: "stage-output";
+  readonly stage: S;
+  readonly output: O;
+}
+
+export type InputRef = JobInputRef | OutputRef;
+
+/** A per-job choice the submitter makes (e.g. quality), declared once and validated everywhere. */
+export interface JobOption<N extends string = string, V extends string = string> {
+  readonly kind: "job-option";
+  readonly name: N;
+  readonly values: readonly V[];
+  readonly default: V;
+  readonly description: string;
+}
+
+export type HyperparameterValue = string | number | boolean | JobOption;
+
+export interface InstanceConfig {
+  readonly type: InstanceType;
+  /** Instances per job (default 1). */
+  readonly count?: number;
+  /** ML storage volume in GB (default 30). */
+  readonly volumeSizeGb?: number;
+}
+
+interface StageOptionsBase<N extends string, I extends Record<string, InputRef>> {
+  /** Lowercase letters, digits and dashes; also the S3 prefix of its outputs. */
+  readonly name: N;
+  readonly image: ImageRef;
+  readonly instance: InstanceConfig;
+  /** Hard limit on the job's runtime (SageMaker StoppingCondition). */
+  readonly timeout: Duration;
+  /** What a typical job takes on this instance: the cost model's basis. */
+  readonly expectedDuration?: Duration;
+  readonly inputs: I;
+  /** Environment variables for the container. */
+  readonly environment?: Readonly<Record<string, string>>;
+  readonly description?: string;
+}
+
+export interface ProcessingStageOptions<N extends string, I extends Record<string, InputRef>, O extends string>
+  extends StageOptionsBase<N, I> {
+  /** Output folders; each becomes `/opt/ml/processing/output/<name>` and `jobs/<jobId>/<name>/`. */
+  readonly outputs: readonly O[];
+}
+
+export interface SpotConfig {
+  /** Longest total wait for spot capacity plus runtime (must be at least the timeout). */
+  readonly maxWait: Duration;
+}
+
+export interface TrainingStageOptions<N extends string, I extends Record<string, InputRef>>
+  extends StageOptionsBase<N, I> {
+  readonly hyperparameters?: Readonly<Record<string, HyperparameterValue>>;
+  /** Managed spot training: cheaper, may be interrupted; the trainer resumes from checkpoints. */
+  readonly spot?: SpotConfig;
+}
+
+interface StageCommon<N extends string, O extends string> {
+  readonly name: N;
+  readonly image: ImageRef;
+  readonly instance: Required<InstanceConfig>;
+  readonly timeout: Duration;
+  readonly expectedDuration?: Duration;
+  readonly inputs: Readonly<Record<string, InputRef>>;
+  readonly outputs: readonly O[];
+  readonly environment: Readonly<Record<string, string>>;
+  readonly description?: string;
+  /** A typed reference to one of this stage's outputs, for another stage's `inputs`. */
+  output<K extends O>(name: K): OutputRef<N, K>;
+}
+
+export interface ProcessingStage<N extends string = string, O extends string = string> extends StageCommon<N, O> {
+  readonly kind: "processing";
+}
+
+export interface TrainingStage<N extends string = string> extends StageCommon<N, "model"> {
+  readonly kind: "training";
+  readonly hyperparameters: Readonly<Record<string, HyperparameterValue>>;
+  readonly spot?: SpotConfig;
+}
+
+export type Stage = ProcessingStage | TrainingStage;
+
+export const DEFAULT_VOLUME_SIZE_GB = 30;
+
+export function jobInput(): JobInputRef {
+  return { kind: "job-input" };
+}
+
+export function jobOption<N extends string, const V extends string>(option: {
+  name: N;
+  values: readonly V[];
+  default: NoInfer<V>;
+  description: string;
+}): JobOption<N, V> {
+  if (!option.values.includes(option.default)) {
+    throw new Error(`jobOption "${option.name}": default "${option.default}" is not one of ${option.values.join(", ")}`);
+  }
+  return Object.freeze({ kind: "job-option", ...option, values: Object.freeze([...option.values]) });
+}
+
+function outputFn<N extends string, O extends string>(name: N, outputs: readonly O[]) {
+  return <K extends O>(output: K): OutputRef<N, K> => {
+    // Plain-JS callers bypass tsc: check at run time too.
+    if (!outputs.includes(output)) {
+      throw new Error(`stage "${name}" has no output "${output}" (outputs: ${outputs.join(", ") || "none"})`);
+    }
+    return Object.freeze({ kind: "stage-output", stage: name, output });
+  };
+}
+
+function commonFields<N extends string>(options: StageOptionsBase<N, Record<string, InputRef>>) {
+  return {
+    name: options.name,
+    image: options.image,
+    instance: {
+      type: options.instance.type,
+      count: options.instance.count ?? 1,
+      volumeSizeGb: options.instance.volumeSizeGb ?? DEFAULT_VOLUME_SIZE_GB,
+    },
+    timeout: options.timeout,
+    ...(options.expectedDuration ? { expectedDuration: options.expectedDuration } : {}),
+    inputs: Object.freeze({ ...options.inputs }),
+    environment: Object.freeze({ ...(options.environment ?? {}) }),
+    ...(options.description ? { description: options.description } : {}),
+  };
+}
+
+/** A SageMaker Processing job (CPU work: SfM, compression). */
+export function processingStage<N extends string, I extends Record<string, InputRef>, const O extends string>(
+  options: ProcessingStageOptions<N, I, O> & { spot?: never; hyperparameters?: never },
+): ProcessingStage<N, O> {
+  if ((options as { spot?: unknown }).spot !== undefined) {
+    throw new Error(`stage "${options.name}": spot: managed spot exists for training jobs only; processing jobs have none`);
+  }
+  if ((options as { hyperparameters?: unknown }).hyperparameters !== undefined) {
+    throw new Error(`stage "${options.name}": hyperparameters: processing jobs take settings as environment variables`);
+  }
+  return Object.freeze({
+    kind: "processing" as const,
+    ...commonFields(options),
+    outputs: Object.freeze([...options.outputs]),
+    output: outputFn(options.name, options.outputs),
+  });
+}
+
+/** A SageMaker Training job (GPU work). Its one output is the packed model ("model"). */
+export function trainingStage<N extends string, I extends Record<string, InputRef>>(
+  options: TrainingStageOptions<N, I>,
+): TrainingStage<N> {
+  const outputs = ["model"] as const;
+  return Object.freeze({
+    kind: "training" as const,
+    ...commonFields(options),
+    outputs,
+    hyperparameters: Object.freeze({ ...(options.hyperparameters ?? {}) }),
+    ...(options.spot ? { spot: options.spot } : {}),
+    output: outputFn(options.name, outputs),
+  });
+}
+
+export function jobKindOf(stage: Stage): JobKind {
+  return stage.kind;
+}

@@ -1,0 +1,14 @@
+import { hours, image, minutes, processingStage } from "../pipeline/index.js";
+import { gaussianSplatting } from "./gaussian-splatting.js";
+
+/** Stage 3: trained splats → SOG + web viewer + preview (images/compressor). */
+export const compressor = processingStage({
+  name: "compressor",
+  description: "Clean-up, SOG compression with an SH palette, viewer page, preview image",
+  image: image("images/compressor"),
+  instance: { type: "ml.c6i.4xlarge", count: 1, volumeSizeGb: 50 },
+  timeout: hours(1),
+  expectedDuration: minutes(15),
+  inputs: { model: gaussianSplatting.output("model") },
+  outputs: ["delivery"],
+});
