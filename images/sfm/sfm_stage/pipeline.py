@@ -1,0 +1,133 @@
+"""The stage, end to end: options, photos, reconstruction, report; failures become a plain reason."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import pycolmap
+
+from .config import Config, choose_working_size, load_config
+from .errors import StageError
+from .monitor import StepMonitor, progress
+from .photos import Ingested, ingest
+from .reconstruct import choose_matching, extract_features, georeference, make_upright, map_photos, match, undistort
+
+
+def _placed_failure(placed: int, usable: int) -> str:
+    return (
+        f"Only {placed} of {usable} photos could be placed in the 3D model. Photos need to overlap: "
+        "fly with at least 70% forward and 60% side overlap, keep the camera settings fixed, "
+        "and avoid blurred or very dark shots."
+    )
+
+
+def run(config: Config) -> dict[str, Any]:
+    """Run the stage; returns the report (also written to output/report.json)."""
+    work = config.work_dir
+    out = config.output_dir
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
+    monitor = StepMonitor()
+    report: dict[str, Any] = {"status": "running", "colmap": f"pycolmap {pycolmap.__version__}"}
+    ingested = Ingested()
+    try:
+        with monitor.step("ingest", 0):
+            ingested = ingest(config, work / "images", work / "extracted")
+            shutil.rmtree(work / "extracted", ignore_errors=True)
+        photos = ingested.photos
+        usable = len(photos)
+        working = choose_working_size(config, [max(p.width, p.height) for p in photos])
+        matching = choose_matching(config, photos)
+        report.update(
+            photos_received=ingested.received,
+            photos_usable=usable,
+            working_resolution=working,
+            max_features=config.max_features,
+            matching=matching,
+        )
+        database = work / "database.db"
+        with monitor.step("features", 10):
+            extract_features(database, work / "images", photos, working, config)
+        with monitor.step("matching", 35):
+            report["pairs_matched"] = match(database, work, photos, matching, config)
+        with monitor.step("mapping", 60):
+            mapped = map_photos(database, work / "images", work, usable, config)
+        report["mapper"] = mapped.mapper
+        report["mappers_tried"] = mapped.tried
+        model = mapped.model
+        placed = model.num_reg_images() if model is not None else 0
+        report["photos_placed"] = placed
+        placed_names = {im.name for im in model.images.values() if im.has_pose} if model is not None else set()
+        report["not_placed"] = sorted(p.name for p in photos if p.name not in placed_names)
+        if model is None or placed < max(3, config.min_placed_share * usable):
+            raise StageError(_placed_failure(placed, usable))
+        with monitor.step("georeference", 88):
+            geo = georeference(model, photos, config)
+            if geo is None:
+                report["gps"] = None
+                report["frame"] = make_upright(model)
+            else:
+                report["gps"] = {
+                    "origin": {"lat": geo.origin[0], "lon": geo.origin[1], "alt": geo.origin[2]},
+                    "residual_m": round(geo.residual_m, 3),
+                    "max_residual_m": round(geo.max_residual_m, 3),
+                    "photos_used": geo.photos_used,
+                    "method": geo.method,
+                }
+                report["frame"] = "metric east-north-up (x east, y north, z up), origin at the site centre on the ground"
+            report["mean_reprojection_error_px"] = round(float(model.compute_mean_reprojection_error()), 4)
+            report["points"] = int(model.num_points3D())
+            report["mean_track_length"] = round(float(model.compute_mean_track_length()), 3)
+            model_dir = work / "model"
+            model_dir.mkdir()
+            model.write(model_dir)
+        with monitor.step("undistort", 92):
+            undistort(model_dir, work / "images", out, config.max_image_size)
+        report["status"] = "succeeded"
+        progress(100, "done")
+    except StageError as err:
+        report["status"] = "failed"
+        report["failure"] = err.reason
+        raise
+    finally:
+        report["skipped"] = [{"name": n, "reason": r} for n, r in ingested.skipped]
+        report["timings_s"] = dict(monitor.timings_s, total=round(sum(monitor.timings_s.values()), 2))
+        report["peak_memory_mb"] = dict(monitor.peak_memory_mb, overall=monitor.overall_peak_mb())
+        monitor.close()
+        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        if not config.keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+def write_failure(opt_ml: Path, reason: str) -> None:
+    failure_dir = opt_ml / "output"
+    failure_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("failure", "message"):
+        (failure_dir / name).write_text(reason.strip() + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    del argv
+    opt_ml = Path("/opt/ml")
+    try:
+        config = load_config()
+        opt_ml = config.opt_ml
+        run(config)
+        return 0
+    except StageError as err:
+        reason = err.reason
+    except MemoryError:
+        reason = "The reconstruction ran out of memory; lower SFM_MAX_IMAGE_SIZE or SFM_MAX_FEATURES, or use a larger instance."
+    except Exception as exc:  # noqa: BLE001 - every failure must reach the failure file
+        traceback.print_exc()
+        reason = f"The SfM stage failed unexpectedly ({type(exc).__name__}: {exc})."
+    print(f"sfm failed: {reason}", file=sys.stderr, flush=True)
+    write_failure(opt_ml, reason[:1024])
+    return 1
