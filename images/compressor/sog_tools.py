@@ -1,0 +1,209 @@
+"""Numeric helpers for the compressor stage, run by the TypeScript entry program.
+
+``kmeans``: the spherical-harmonics palette of a SOG file. splat-transform 3.7 clusters the
+SH coefficients with a WebGPU k-means that is unusable without a GPU; this is the same
+Lloyd k-means done as chunked matrix products in PyTorch (all cores, or CUDA when present):
+argmin_c ||x - c||^2 = argmin_c (||c||^2 - 2 x.c). Centroids are fitted on a random
+sample of the rows (all rows when there are few), then every row is assigned once and the
+centroids get a final update from the full assignment. The palette is then quantised to
+a 256-entry codebook (1D k-means over all its values) as the SOG format stores it.
+
+``psnr``: PSNR between two folders of renders with the same file names.
+
+Binary files are raw little-endian arrays (float32 / uint32 / uint8), row-major.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _device() -> torch.device:
+    wanted = os.environ.get("COMPRESS_KMEANS_DEVICE", "auto")
+    if wanted == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(wanted)
+
+
+def assign(points: torch.Tensor, centroids: torch.Tensor, row_block: int = 4096,
+           col_block: int = 8192) -> torch.Tensor:
+    """Index of the nearest centroid for every row (squared Euclidean), in blocks."""
+    n = points.shape[0]
+    k = centroids.shape[0]
+    cnorm = (centroids * centroids).sum(dim=1)
+    labels = torch.empty(n, dtype=torch.int64, device=points.device)
+    for r0 in range(0, n, row_block):
+        x = points[r0:r0 + row_block]
+        best = torch.full((x.shape[0],), math.inf, device=points.device)
+        best_idx = torch.zeros(x.shape[0], dtype=torch.int64, device=points.device)
+        for c0 in range(0, k, col_block):
+            # ||c||^2 - 2 x.c  (||x||^2 is constant per row)
+            d = torch.addmm(cnorm[c0:c0 + col_block], x, centroids[c0:c0 + col_block].T, alpha=-2.0)
+            val, idx = d.min(dim=1)
+            better = val < best
+            best = torch.where(better, val, best)
+            best_idx = torch.where(better, idx + c0, best_idx)
+        labels[r0:r0 + row_block] = best_idx
+    return labels
+
+
+def update(points: torch.Tensor, labels: torch.Tensor, centroids: torch.Tensor,
+           generator: torch.Generator) -> torch.Tensor:
+    """Mean of each cluster; an empty cluster is re-seeded with a random point."""
+    k, d = centroids.shape
+    sums = torch.zeros((k, d), dtype=torch.float64, device=points.device)
+    sums.index_add_(0, labels, points.to(torch.float64))
+    counts = torch.bincount(labels, minlength=k).to(torch.float64)
+    new = centroids.clone()
+    filled = counts > 0
+    new[filled] = (sums[filled] / counts[filled, None]).to(points.dtype)
+    empty = int((~filled).sum())
+    if empty:
+        pick = torch.randint(0, points.shape[0], (empty,), generator=generator).to(points.device)
+        new[~filled] = points[pick]
+    return new
+
+
+def kmeans(points: np.ndarray, k: int, iterations: int, sample: int, seed: int = 0,
+           device: torch.device | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd k-means; returns (centroids float32 [k', d], labels uint32 [n]), k' = min(k, n)."""
+    dev = device or torch.device("cpu")
+    n, d = points.shape
+    gen = torch.Generator().manual_seed(seed)
+    x_all = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32)).to(dev)
+    if n <= k:
+        return points.astype(np.float32).copy(), np.arange(n, dtype=np.uint32)
+    init = torch.randperm(n, generator=gen)[:k].to(dev)
+    centroids = x_all[init].clone()
+    if sample and n > sample:
+        fit = x_all[torch.randperm(n, generator=gen)[:sample].to(dev)]
+    else:
+        fit = x_all
+    t0 = time.time()
+    for it in range(max(0, iterations - 1)):
+        labels = assign(fit, centroids)
+        centroids = update(fit, labels, centroids, gen)
+        _log(f"kmeans: iteration {it + 1}/{iterations} ({time.time() - t0:.1f}s)")
+    labels = assign(x_all, centroids)
+    # final update: each centroid becomes the mean of the rows that carry its label, which is
+    # the optimal palette entry for that assignment (re-assigning would double the cost)
+    centroids = update(x_all, labels, centroids, gen)
+    _log(f"kmeans: iteration {iterations}/{iterations} ({time.time() - t0:.1f}s)")
+    return centroids.cpu().numpy().astype(np.float32), labels.cpu().numpy().astype(np.uint32)
+
+
+def quantize_1d(values: np.ndarray, k: int = 256, iterations: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """1D k-means codebook (ascending) and uint8 labels; quantile initialisation."""
+    flat = values.astype(np.float64).ravel()
+    if flat.size == 0:
+        return np.zeros(k, np.float32), np.zeros(0, np.uint8)
+    srt = np.sort(flat)
+    q = (2 * np.arange(k) + 1) / (2 * k)
+    cb = srt[np.minimum((q * srt.size).astype(np.int64), srt.size - 1)]
+    for _ in range(iterations):
+        cb = np.unique(cb)
+        edges = (cb[1:] + cb[:-1]) * 0.5
+        lab = np.searchsorted(edges, srt)
+        sums = np.bincount(lab, weights=srt, minlength=cb.size)
+        cnt = np.bincount(lab, minlength=cb.size)
+        new = np.where(cnt > 0, sums / np.maximum(cnt, 1), cb)
+        if np.allclose(new, cb):
+            cb = new
+            break
+        cb = new
+    cb = np.sort(cb)
+    if cb.size < k:
+        cb = np.concatenate([cb, np.full(k - cb.size, cb[-1])])
+    cb32 = cb.astype(np.float32)
+    edges = (cb32[1:].astype(np.float64) + cb32[:-1]) * 0.5
+    labels = np.searchsorted(edges, flat, side="right").astype(np.uint8)
+    return cb32, labels.reshape(values.shape)
+
+
+def cmd_kmeans(args: argparse.Namespace) -> None:
+    torch.set_num_threads(int(os.environ.get("COMPRESS_THREADS", "0")) or (os.cpu_count() or 1))
+    dev = _device()
+    pts = np.fromfile(args.input, dtype=np.float32)
+    if pts.size != args.rows * args.dims:
+        raise SystemExit(f"kmeans input has {pts.size} values, expected {args.rows}x{args.dims}")
+    pts = pts.reshape(args.rows, args.dims)
+    t0 = time.time()
+    centroids, labels = kmeans(pts, args.k, args.iterations, args.sample, args.seed, dev)
+    t_kmeans = time.time() - t0
+    codebook, cb_labels = quantize_1d(centroids)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    labels.astype("<u4").tofile(out / "labels.u32")
+    centroids.astype("<f4").tofile(out / "centroids.f32")
+    codebook.astype("<f4").tofile(out / "codebook.f32")
+    cb_labels.astype(np.uint8).tofile(out / "centroid_labels.u8")
+    info = {"centroids": int(centroids.shape[0]), "device": str(dev), "threads": torch.get_num_threads(),
+            "seconds": round(t_kmeans, 3)}
+    (out / "info.json").write_text(json.dumps(info))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two uint8 images of the same shape (inf when identical)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
+
+
+def cmd_psnr(args: argparse.Namespace) -> None:
+    from PIL import Image
+
+    ref, test = Path(args.reference), Path(args.test)
+    exts = {".png", ".jpg", ".jpeg", ".webp"}
+    names = sorted(p.name for p in ref.iterdir() if p.suffix.lower() in exts)
+    per: dict[str, float] = {}
+    for name in names:
+        other = test / name
+        if not other.exists():
+            continue
+        a = np.asarray(Image.open(ref / name).convert("RGB"))
+        b = np.asarray(Image.open(other).convert("RGB"))
+        if a.shape != b.shape:
+            continue
+        per[name] = psnr(a, b)
+    finite = [v for v in per.values() if math.isfinite(v)]
+    mean = (sum(finite) / len(finite)) if finite else (math.inf if per else None)
+    print(json.dumps({"images": len(per), "mean_psnr": None if mean is None or not math.isfinite(mean) else mean,
+                      "per_image": {k: (v if math.isfinite(v) else None) for k, v in per.items()}}))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    k = sub.add_parser("kmeans")
+    k.add_argument("--input", required=True)
+    k.add_argument("--rows", type=int, required=True)
+    k.add_argument("--dims", type=int, required=True)
+    k.add_argument("--k", type=int, required=True)
+    k.add_argument("--iterations", type=int, default=10)
+    k.add_argument("--sample", type=int, default=262144)
+    k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--out", required=True)
+    p = sub.add_parser("psnr")
+    p.add_argument("--reference", required=True)
+    p.add_argument("--test", required=True)
+    args = parser.parse_args(argv)
+    if args.cmd == "kmeans":
+        cmd_kmeans(args)
+    else:
+        cmd_psnr(args)
+
+
+if __name__ == "__main__":
+    main()
