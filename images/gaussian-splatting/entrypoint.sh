@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Entry program of the gaussian-splatting stage (Docker ENTRYPOINT, SageMaker, local runtime).
+# SageMaker runs training images as `<image> train`; the package accepts and ignores it.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
+exec "${SPACEPORT_PYTHON:-python3}" -m gs_trainer "$@"

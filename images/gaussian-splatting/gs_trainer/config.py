@@ -1,0 +1,205 @@
+"""Hyperparameters: SageMaker passes every value as a string; parse and validate them here.
+
+``quality`` picks a preset (preview | standard | high); any explicit key overrides it.
+An unknown key or a bad value raises :class:`ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # CPU-feasible: a few minutes on 2 cores for ~16 photos at 400 px.
+    "preview": {"steps": 500, "resolution_scale": 0.25, "max_gaussians": 100_000, "sh_degree": 1},
+    # A T4 (16 GB) finishes in well under an hour on a ~100-photo survey.
+    "standard": {"steps": 7_000, "resolution_scale": 0.5, "max_gaussians": 1_500_000, "sh_degree": 3},
+    # Full resolution, 30k steps as in the 3DGS paper; 3M Gaussians stays within 16 GB.
+    "high": {"steps": 30_000, "resolution_scale": 1.0, "max_gaussians": 3_000_000, "sh_degree": 3},
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class Config:
+    quality: str = "standard"
+    steps: int = 7_000
+    resolution_scale: float = 0.5
+    max_image_size: int = 0  # longest side in px after scaling; 0 = no limit
+    max_gaussians: int = 1_500_000
+    sh_degree: int = 3
+    sh_degree_interval: int = 1_000
+    backend: str = "auto"  # auto | torch | gsplat
+    device: str = "auto"  # auto | cpu | cuda
+    seed: int = 0
+    holdout_every: int = 8  # every 8th image (by name, starting with the first) is held out; 0 = none
+    holdout: list[str] = field(default_factory=list)  # explicit held-out image names (overrides holdout_every)
+    checkpoint_every: int = 500
+    log_every: int = 50
+    eval_every: int = 0  # held-out PSNR every N steps (0 = only at the end)
+    num_renders: int = 4
+    densify: bool = True
+    refine_start: int = 500
+    refine_stop: int = 15_000
+    refine_every: int = 100
+    reset_every: int = 3_000
+    grow_grad2d: float = 0.0002
+    grow_scale3d: float = 0.01
+    prune_opacity: float = 0.005
+    prune_scale3d: float = 0.1
+    ssim_lambda: float = 0.2
+    exposure_compensation: bool = True
+    lr_means: float = 1.6e-4
+    lr_scales: float = 5e-3
+    lr_quats: float = 1e-3
+    lr_opacities: float = 5e-2
+    lr_sh0: float = 2.5e-3
+    lr_exposure: float = 1e-3
+    threads: int = 0  # torch CPU threads; 0 = torch's default
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _int(lo: int, hi: int | None = None) -> Callable[[str, Any], int]:
+    def parse(key: str, v: Any) -> int:
+        try:
+            if isinstance(v, bool):
+                raise ValueError
+            if isinstance(v, str):
+                s = v.strip().replace("_", "")
+                f = float(s)
+            else:
+                f = float(v)
+            if f != int(f):
+                raise ValueError
+            x = int(f)
+        except (ValueError, OverflowError):
+            raise ConfigError(f"hyperparameter '{key}' must be an integer, got {v!r}") from None
+        if x < lo or (hi is not None and x > hi):
+            rng = f">= {lo}" if hi is None else f"between {lo} and {hi}"
+            raise ConfigError(f"hyperparameter '{key}' must be {rng}, got {x}")
+        return x
+
+    return parse
+
+
+def _float(lo: float, hi: float | None = None, lo_open: bool = False) -> Callable[[str, Any], float]:
+    def parse(key: str, v: Any) -> float:
+        try:
+            if isinstance(v, bool):
+                raise ValueError
+            x = float(v)
+        except (ValueError, TypeError):
+            raise ConfigError(f"hyperparameter '{key}' must be a number, got {v!r}") from None
+        if x != x or x < lo or (lo_open and x == lo) or (hi is not None and x > hi):
+            rng = f"{'>' if lo_open else '>='} {lo}" + ("" if hi is None else f" and <= {hi}")
+            raise ConfigError(f"hyperparameter '{key}' must be {rng}, got {v!r}")
+        return x
+
+    return parse
+
+
+def _bool(key: str, v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    s = str(v).strip().lower()
+    if s in ("true", "1", "yes", "on"):
+        return True
+    if s in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(f"hyperparameter '{key}' must be true or false, got {v!r}")
+
+
+def _choice(*options: str) -> Callable[[str, Any], str]:
+    def parse(key: str, v: Any) -> str:
+        s = str(v).strip().lower()
+        if s not in options:
+            raise ConfigError(f"hyperparameter '{key}' must be one of {', '.join(options)}, got {v!r}")
+        return s
+
+    return parse
+
+
+def _names(key: str, v: Any) -> list[str]:
+    if isinstance(v, list):
+        items = [str(x) for x in v]
+    else:
+        items = str(v).split(",")
+    out = [s.strip() for s in items if s.strip()]
+    return out
+
+
+PARSERS: dict[str, Callable[[str, Any], Any]] = {
+    "quality": _choice(*PRESETS),
+    "steps": _int(1, 1_000_000),
+    "resolution_scale": _float(0.0, 1.0, lo_open=True),
+    "max_image_size": _int(0, 20_000),
+    "max_gaussians": _int(1, 50_000_000),
+    "sh_degree": _int(0, 3),
+    "sh_degree_interval": _int(1),
+    "backend": _choice("auto", "torch", "gsplat"),
+    "device": _choice("auto", "cpu", "cuda"),
+    "seed": _int(0),
+    "holdout_every": _int(0),
+    "holdout": _names,
+    "checkpoint_every": _int(0),
+    "log_every": _int(1),
+    "eval_every": _int(0),
+    "num_renders": _int(0, 1000),
+    "densify": _bool,
+    "refine_start": _int(0),
+    "refine_stop": _int(0),
+    "refine_every": _int(1),
+    "reset_every": _int(1),
+    "grow_grad2d": _float(0.0, lo_open=True),
+    "grow_scale3d": _float(0.0, lo_open=True),
+    "prune_opacity": _float(0.0, 1.0),
+    "prune_scale3d": _float(0.0, lo_open=True),
+    "ssim_lambda": _float(0.0, 1.0),
+    "exposure_compensation": _bool,
+    "lr_means": _float(0.0),
+    "lr_scales": _float(0.0),
+    "lr_quats": _float(0.0),
+    "lr_opacities": _float(0.0),
+    "lr_sh0": _float(0.0),
+    "lr_exposure": _float(0.0),
+    "threads": _int(0, 1024),
+}
+assert set(PARSERS) == {f.name for f in fields(Config)}
+
+
+def parse_hyperparameters(raw: dict[str, Any]) -> Config:
+    if not isinstance(raw, dict):
+        raise ConfigError("hyperparameters.json must hold a JSON object")
+    unknown = sorted(k for k in raw if k not in PARSERS and not k.startswith("sagemaker_"))
+    if unknown:
+        raise ConfigError(
+            f"unknown hyperparameter '{unknown[0]}' (known: {', '.join(sorted(PARSERS))})"
+        )
+    quality = PARSERS["quality"]("quality", raw.get("quality", "standard"))
+    values: dict[str, Any] = {"quality": quality, **PRESETS[quality]}
+    for key, v in raw.items():
+        if key in PARSERS and key != "quality":
+            values[key] = PARSERS[key](key, v)
+    cfg = Config(**values)
+    if cfg.checkpoint_every == 0:
+        pass  # checkpoints off
+    if cfg.holdout_every == 1:
+        raise ConfigError("hyperparameter 'holdout_every' must be 0 (none) or >= 2: 1 would hold out every image")
+    return cfg
+
+
+def load_hyperparameters(path: Path) -> Config:
+    if not path.exists():
+        return parse_hyperparameters({})
+    try:
+        raw = json.loads(path.read_text() or "{}")
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path.name} is not valid JSON: {e}") from None
+    return parse_hyperparameters(raw)

@@ -1,0 +1,334 @@
+"""The training loop: Adam on the Gaussians, SH schedule, densification, exposure
+compensation, checkpoints with automatic resume, held-out evaluation and outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image as PILImage
+from torch import Tensor
+
+from .backends import Backend, RenderOutput, rasterize, resolve_backend
+from .config import Config
+from .contract import Paths, StageError, progress
+from .data import Scene, View, load_scene
+from .gaussians import activated, init_params, write_ply
+from .metrics import loss_fn, psnr, ssim
+from .strategy import DefaultStrategy, StrategyState
+
+CKPT_PREFIX = "ckpt-"
+TRAINING_KEYS = ("steps", "resolution_scale", "max_image_size", "max_gaussians", "sh_degree", "seed", "holdout_every", "holdout")
+
+
+@dataclass
+class Trainer:
+    cfg: Config
+    scene: Scene
+    device: torch.device
+    backend: Backend
+    params: dict[str, torch.nn.Parameter] = field(default_factory=dict)
+    optims: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
+    exposure: torch.nn.Parameter | None = None
+    exposure_opt: torch.optim.Optimizer | None = None
+    state: StrategyState | None = None
+    step: int = 0
+    elapsed: float = 0.0  # training seconds over all segments (resume included)
+    resumed_from: int | None = None
+
+    # --- set-up -------------------------------------------------------------------
+    def init(self) -> None:
+        raw = init_params(self.scene.points, self.scene.colors, self.cfg.sh_degree, self.cfg.max_gaussians, self.cfg.seed)
+        self._set_params(raw)
+        n_img = len(self.scene.views)
+        if self.cfg.exposure_compensation:
+            eye = torch.zeros(n_img, 3, 4)
+            eye[:, :, :3] = torch.eye(3)
+            self.exposure = torch.nn.Parameter(eye.to(self.device))
+            self.exposure_opt = torch.optim.Adam([self.exposure], lr=self.cfg.lr_exposure, eps=1e-15)
+        self.state = StrategyState.fresh(self.params["means"].shape[0], self.device)
+
+    def _set_params(self, raw: dict[str, Tensor]) -> None:
+        cfg = self.cfg
+        lrs = {
+            "means": cfg.lr_means * self.scene.scene_scale,
+            "scales": cfg.lr_scales,
+            "quats": cfg.lr_quats,
+            "opacities": cfg.lr_opacities,
+            "sh0": cfg.lr_sh0,
+            "shN": cfg.lr_sh0 / 20.0,
+        }
+        self.params = {k: torch.nn.Parameter(v.to(self.device).float().contiguous()) for k, v in raw.items()}
+        self.optims = {k: torch.optim.Adam([p], lr=lrs[k], eps=1e-15) for k, p in self.params.items()}
+        self.base_lr_means = lrs["means"]
+
+    # --- checkpoints ------------------------------------------------------------------
+    def checkpoint_payload(self) -> dict[str, Any]:
+        assert self.state is not None
+        return {
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "config": {k: getattr(self.cfg, k) for k in TRAINING_KEYS},
+            "params": {k: v.detach().cpu() for k, v in self.params.items()},
+            "optims": {k: o.state_dict() for k, o in self.optims.items()},
+            "exposure": None if self.exposure is None else self.exposure.detach().cpu(),
+            "exposure_opt": None if self.exposure_opt is None else self.exposure_opt.state_dict(),
+            "strategy": {k: v.cpu() for k, v in self.state.state_dict().items()},
+            "rng": torch.get_rng_state(),
+        }
+
+    def save_checkpoint(self, ckpt_dir: Path, keep: int = 2) -> Path:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        path = ckpt_dir / f"{CKPT_PREFIX}{self.step:07d}.pt"
+        tmp = ckpt_dir / f".{path.name}.tmp"
+        torch.save(self.checkpoint_payload(), tmp)
+        tmp.replace(path)  # atomic: a kill mid-write leaves the previous checkpoint intact
+        for old in sorted(ckpt_dir.glob(f"{CKPT_PREFIX}*.pt"))[:-keep]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def try_resume(self, ckpt_dir: Path) -> bool:
+        if not ckpt_dir.is_dir():
+            return False
+        for path in sorted(ckpt_dir.glob(f"{CKPT_PREFIX}*.pt"), reverse=True):
+            try:
+                ck = torch.load(path, map_location="cpu", weights_only=False)
+            except Exception as e:  # a corrupt file: try the previous one
+                print(f"checkpoint {path.name} unreadable ({e}); trying an older one", flush=True)
+                continue
+            want = {k: getattr(self.cfg, k) for k in TRAINING_KEYS}
+            if ck.get("config") != want:
+                print(f"checkpoint {path.name} was made with other hyperparameters; starting afresh", flush=True)
+                return False
+            self._set_params(ck["params"])
+            for k, o in self.optims.items():
+                o.load_state_dict(ck["optims"][k])
+            if ck["exposure"] is not None and self.exposure is not None and self.exposure_opt is not None:
+                self.exposure.data.copy_(ck["exposure"].to(self.device))
+                self.exposure_opt.load_state_dict(ck["exposure_opt"])
+            self.state = StrategyState(ck["strategy"]["grad2d"].to(self.device), ck["strategy"]["count"].to(self.device))
+            torch.set_rng_state(ck["rng"])
+            self.step = int(ck["step"])
+            self.elapsed = float(ck["elapsed"])
+            self.resumed_from = self.step
+            print(f"resumed from checkpoint {path.name} at step {self.step}", flush=True)
+            return True
+        return False
+
+    # --- rendering ----------------------------------------------------------------------
+    def render(self, view: View, sh_degree: int, params: dict[str, Tensor] | None = None) -> RenderOutput:
+        p = params if params is not None else self.params
+        means, quats, scales, opac, sh = activated(p)  # type: ignore[arg-type]
+        return rasterize(
+            self.backend,
+            means,
+            quats,
+            scales,
+            opac,
+            sh,
+            view.viewmat.to(self.device),
+            view.K.to(self.device),
+            view.width,
+            view.height,
+            sh_degree,
+            torch.zeros(3, device=self.device),
+        )
+
+    def view_order(self, step: int) -> View:
+        train = self.scene.train
+        epoch, i = divmod(step, len(train))
+        g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + epoch)
+        return train[int(torch.randperm(len(train), generator=g)[i])]
+
+    # --- the loop -------------------------------------------------------------------------
+    def train(self, ckpt_dir: Path | None) -> None:
+        cfg = self.cfg
+        assert self.state is not None
+        strategy = DefaultStrategy(cfg, self.scene.scene_scale)
+        gamma = 0.01 ** (1.0 / cfg.steps)
+        seg_start = time.perf_counter()
+        elapsed0 = self.elapsed
+        first_step = self.step
+        progress(100.0 * self.step / cfg.steps, "training")
+        while self.step < cfg.steps:
+            step = self.step
+            for g in self.optims["means"].param_groups:
+                g["lr"] = self.base_lr_means * gamma**step
+            view = self.view_order(step)
+            sh_degree = min(step // cfg.sh_degree_interval, cfg.sh_degree)
+            gt = view.image(self.device)
+            out = self.render(view, sh_degree)
+            img = out.image
+            if self.exposure is not None:
+                A = self.exposure[view.index]
+                img = img @ A[:, :3].T + A[:, 3]
+            loss = loss_fn(img, gt, cfg.ssim_lambda)
+            loss.backward()
+            for o in self.optims.values():
+                o.step()
+                o.zero_grad(set_to_none=True)
+            if self.exposure_opt is not None:
+                self.exposure_opt.step()
+                self.exposure_opt.zero_grad(set_to_none=True)
+            self.step = step + 1
+            strategy.step_post_backward(
+                self.params, self.optims, self.state, self.step, out.means2d.grad, out.radii, view.width, view.height
+            )
+            self.elapsed = elapsed0 + time.perf_counter() - seg_start
+            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                n = self.params["means"].shape[0]
+                progress(100.0 * self.step / cfg.steps, "training")
+                print(
+                    f"step={self.step}/{cfg.steps} loss={float(loss.detach()):.4f} psnr={psnr(img.detach(), gt):.2f} "
+                    f"gaussians={n} s_per_step={(time.perf_counter() - seg_start) / (self.step - first_step):.3f}",
+                    flush=True,
+                )
+            if cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.steps:
+                ev = self.evaluate()
+                print(f"eval step={self.step} held_out_psnr={ev['psnr']:.2f} held_out_ssim={ev['ssim']:.4f}", flush=True)
+            if ckpt_dir is not None and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
+                path = self.save_checkpoint(ckpt_dir)
+                print(f"checkpoint: step={self.step} {path.name}", flush=True)
+
+    # --- evaluation and outputs ---------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, render_dir: Path | None = None, num_renders: int = 0) -> dict[str, Any]:
+        rows = []
+        for i, view in enumerate(self.scene.test):
+            out = self.render(view, self.cfg.sh_degree)
+            img = out.image.clamp(0, 1)
+            gt = view.image(self.device)
+            rows.append({"image": view.name, "psnr": psnr(img, gt), "ssim": float(ssim(img, gt))})
+            if render_dir is not None and i < num_renders:
+                render_dir.mkdir(parents=True, exist_ok=True)
+                save_png(render_dir / f"{view.stem}.png", img)
+                save_png(render_dir / f"{view.stem}.gt.png", gt)
+        if not rows:
+            return {"psnr": float("nan"), "ssim": float("nan"), "images": []}
+        return {
+            "psnr": float(np.mean([r["psnr"] for r in rows])),
+            "ssim": float(np.mean([r["ssim"] for r in rows])),
+            "images": rows,
+        }
+
+
+def save_png(path: Path, img: Tensor) -> None:
+    arr = (img.detach().clamp(0, 1).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+    PILImage.fromarray(arr).save(path)
+
+
+def cameras_json(scene: Scene) -> list[dict[str, Any]]:
+    """Like the 3DGS reference's cameras.json (camera-to-world rotation, position), plus
+    cx, cy and held_out. Intrinsics are for the full-resolution SfM images."""
+    out = []
+    for v in scene.views:
+        w2c = v.viewmat.double().numpy()
+        R = w2c[:3, :3]
+        c2w_rot = R.T
+        pos = -R.T @ w2c[:3, 3]
+        out.append(
+            {
+                "id": v.index,
+                "img_name": v.stem,
+                "width": v.full_width,
+                "height": v.full_height,
+                "position": [float(x) for x in pos],
+                "rotation": [[float(x) for x in row] for row in c2w_rot],
+                "fx": float(v.full_K[0, 0]),
+                "fy": float(v.full_K[1, 1]),
+                "cx": float(v.full_K[0, 2]),
+                "cy": float(v.full_K[1, 2]),
+                "held_out": v.held_out,
+            }
+        )
+    return out
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def pick_device(cfg: Config) -> torch.device:
+    if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise StageError("hyperparameter device=cuda but no CUDA GPU is visible")
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def run(paths: Paths, cfg: Config) -> dict[str, Any]:
+    """The whole stage: load, train (resuming if a checkpoint exists), evaluate, write outputs."""
+    t0 = time.perf_counter()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    device = pick_device(cfg)
+    try:
+        backend = resolve_backend(cfg.backend, device)
+    except ValueError as e:
+        raise StageError(str(e)) from None
+    if device.type != "cpu" and backend == "torch":
+        raise StageError("the torch backend runs on CPU only here; use backend=gsplat or device=cpu")
+    progress(0.0, "loading")
+    scene = load_scene(paths.sfm, cfg)
+    v0 = scene.views[0]
+    print(
+        f"scene: {len(scene.views)} images ({len(scene.test)} held out) at {v0.width}x{v0.height}, "
+        f"{len(scene.points)} SfM points, scale {scene.scene_scale:.3f}; backend={backend} device={device}",
+        flush=True,
+    )
+    trainer = Trainer(cfg, scene, device, backend)
+    trainer.init()
+    print(f"initialised {trainer.params['means'].shape[0]} Gaussians", flush=True)
+    trainer.try_resume(paths.checkpoints)
+    steps_before = trainer.step
+    t_train = time.perf_counter()
+    try:
+        trainer.train(paths.checkpoints)
+    except torch.OutOfMemoryError:
+        n = trainer.params["means"].shape[0]
+        raise StageError(
+            f"{'CUDA' if device.type == 'cuda' else 'CPU'} out of memory at {n / 1e6:.2f}M Gaussians: "
+            f"lower max_gaussians (now {cfg.max_gaussians}) or resolution_scale"
+        ) from None
+    train_s = time.perf_counter() - t_train
+    progress(100.0, "training")
+    paths.model.mkdir(parents=True, exist_ok=True)
+    progress(100.0, "evaluating")
+    ev = trainer.evaluate(paths.model / "renders", cfg.num_renders)
+    write_ply(paths.model / "point_cloud.ply", trainer.params)  # type: ignore[arg-type]
+    (paths.model / "cameras.json").write_text(json.dumps(cameras_json(scene), indent=1))
+    steps_run = trainer.step - steps_before
+    metrics = {
+        "psnr": ev["psnr"] if not math.isnan(ev["psnr"]) else None,
+        "ssim": ev["ssim"] if not math.isnan(ev["ssim"]) else None,
+        "held_out": ev["images"],
+        "gaussians": int(trainer.params["means"].shape[0]),
+        "steps": trainer.step,
+        "resumed_from_step": trainer.resumed_from,
+        "wall_time_s": round(time.perf_counter() - t0, 3),
+        "train_time_s": round(trainer.elapsed, 3),
+        "s_per_step": round(train_s / steps_run, 4) if steps_run else None,
+        "peak_memory_mb": round(peak_memory_mb(device), 1),
+        "backend": backend,
+        "device": str(device),
+        "resolution": [v0.width, v0.height],
+        "images": {"train": len(scene.train), "held_out": len(scene.test)},
+        "config": cfg.to_json(),
+    }
+    (paths.model / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    print(
+        f"held-out psnr={metrics['psnr']} ssim={metrics['ssim']} gaussians={metrics['gaussians']} "
+        f"steps={metrics['steps']} s_per_step={metrics['s_per_step']}",
+        flush=True,
+    )
+    return metrics
