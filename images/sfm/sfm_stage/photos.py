@@ -112,11 +112,13 @@ def _unique_name(stem: str, suffix: str, taken: set[str]) -> str:
     return candidate
 
 
-def ingest(config: Config, images_dir: Path, extract_dir: Path) -> Ingested:
-    """Unpack archives, check every image and write usable ones (upright, ≤ max size) to images_dir."""
+def ingest(config: Config, images_dir: Path, extract_dir: Path, result: Ingested | None = None) -> Ingested:
+    """Unpack archives, check every image and write usable ones (upright, ≤ max size) to images_dir.
+
+    `result` is filled as it goes, so a caller still has the skipped files when this raises."""
     if not config.input_dir.is_dir():
         raise StageError(f"No input was found: the folder {config.input_dir} does not exist. Upload a ZIP of photos.")
-    result = Ingested()
+    result = Ingested() if result is None else result
     budget = Budget(max_files=config.max_files, max_bytes=config.max_uncompressed_bytes)
     candidates: list[tuple[Path, str]] = []
     for n, path in enumerate(_walk(config.input_dir)):
@@ -126,14 +128,17 @@ def ingest(config: Config, images_dir: Path, extract_dir: Path) -> Ingested:
             continue
         if path.suffix.lower() == ".zip" or (path.suffix.lower() not in IMAGE_SUFFIXES and zipfile.is_zipfile(path)):
             dest = extract_dir / f"{n:04d}"
-            extract_zip(path, dest, budget, shown)
+            try:
+                extract_zip(path, dest, budget, shown)
+            finally:
+                result.skipped.extend(budget.skipped)
+                budget.skipped.clear()
             candidates.extend((p, _display(p, dest, shown)) for p in _walk(dest))
         else:
             budget.files += 1
             if budget.files > config.max_files:
                 raise StageError(f"The upload holds more than {config.max_files} files (limit SFM_MAX_FILES); split the survey into smaller jobs.")
             candidates.append((path, shown))
-    result.skipped.extend(budget.skipped)
 
     Image.MAX_IMAGE_PIXELS = config.max_image_pixels
     images_dir.mkdir(parents=True, exist_ok=True)

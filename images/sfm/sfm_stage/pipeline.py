@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import traceback
@@ -38,7 +39,7 @@ def run(config: Config) -> dict[str, Any]:
     ingested = Ingested()
     try:
         with monitor.step("ingest", 0):
-            ingested = ingest(config, work / "images", work / "extracted")
+            ingest(config, work / "images", work / "extracted", ingested)
             shutil.rmtree(work / "extracted", ignore_errors=True)
         photos = ingested.photos
         usable = len(photos)
@@ -115,11 +116,9 @@ def write_failure(opt_ml: Path, reason: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     del argv
-    opt_ml = Path("/opt/ml")
+    opt_ml = Path(os.environ.get("SPACEPORT_OPT_ML", "") or "/opt/ml")
     try:
-        config = load_config()
-        opt_ml = config.opt_ml
-        run(config)
+        run(load_config())
         return 0
     except StageError as err:
         reason = err.reason
@@ -129,5 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         reason = f"The SfM stage failed unexpectedly ({type(exc).__name__}: {exc})."
     print(f"sfm failed: {reason}", file=sys.stderr, flush=True)
-    write_failure(opt_ml, reason[:1024])
+    try:
+        write_failure(opt_ml, reason[:1024])
+    except OSError as exc:
+        print(f"could not write the failure file under {opt_ml}: {exc}", file=sys.stderr)
     return 1
