@@ -90,7 +90,7 @@ def focal_prior_px(exif: Image.Exif, width: int, height: int) -> float | None:
 
 
 def _display(path: Path, root: Path, label: str) -> str:
-    return f"{label}/{path.relative_to(root).as_posix()}" if label else path.relative_to(root).as_posix()
+    return f"{label}:{path.relative_to(root).as_posix()}" if label else path.relative_to(root).as_posix()
 
 
 def _walk(root: Path) -> list[Path]:
