@@ -30,7 +30,8 @@ ensure_node() {
 ensure_node_modules() {
   local stamp="$SPACEPORT_ROOT/node_modules/.spaceport-lock-hash"
   local want
-  want=$(sha256sum "$SPACEPORT_ROOT/package-lock.json" "$SPACEPORT_ROOT/package.json" | sha256sum | cut -c1-16)
+  # The lockfile alone decides: editing package.json scripts must not trigger a reinstall.
+  want=$(sha256sum "$SPACEPORT_ROOT/package-lock.json" | cut -c1-16)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   spaceport_log "installing npm dependencies (npm ci)"
   (cd "$SPACEPORT_ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2) || spaceport_die "npm ci failed"
