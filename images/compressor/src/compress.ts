@@ -1,0 +1,178 @@
+// The compressor stage: training output in, SOG delivery with a viewer, preview and report out.
+import { writeSpz } from "@playcanvas/splat-transform";
+import { MemoryFileSystem } from "@playcanvas/splat-transform";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { captureViewer, chromiumPath } from "./browser.js";
+import { cleanSplats, type CleanOptions } from "./clean.js";
+import { CompressorError } from "./errors.js";
+import { attributeErrors, renderFidelity } from "./fidelity.js";
+import { locateInput } from "./input.js";
+import { parsePly } from "./ply.js";
+import { encodeSog, readSogEnu, toPlySpace } from "./sog.js";
+import type { CameraJson } from "./synthetic.js";
+import { initialCameraEnu, viewerSettings, writeViewer } from "./viewer.js";
+
+export type CompressConfig = {
+  inputDir: string;
+  deliveryDir: string;
+  title: string;
+  clean: CleanOptions;
+  shIterations: number;
+  shSample: number;
+  shPaletteMax: number;
+  spz: boolean;
+  preview: boolean;
+  fidelity: boolean;
+  renderMaxSize: number;
+  maxExtractBytes: number;
+  progress: (pct: number, what: string) => void;
+};
+
+const num = (v: string | undefined, d: number, name: string): number => {
+  if (v === undefined || v === "") return d;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new CompressorError(`Option ${name}=${v} is not a number.`);
+  return n;
+};
+const flag = (v: string | undefined, d: boolean): boolean => (v === undefined || v === "" ? d : !/^(0|false|no|off)$/i.test(v));
+
+export function configFromEnv(env: NodeJS.ProcessEnv, optMl: string, progress: CompressConfig["progress"]): CompressConfig {
+  return {
+    inputDir: join(optMl, "processing", "input", "model"),
+    deliveryDir: join(optMl, "processing", "output", "delivery"),
+    title: env.COMPRESS_TITLE || "Spaceport scene",
+    clean: {
+      minOpacity: num(env.COMPRESS_MIN_OPACITY, 1 / 255, "COMPRESS_MIN_OPACITY"),
+      removeFloaters: flag(env.COMPRESS_REMOVE_FLOATERS, true),
+      maxInvalidFraction: num(env.COMPRESS_MAX_INVALID_FRACTION, 0.5, "COMPRESS_MAX_INVALID_FRACTION"),
+    },
+    shIterations: num(env.COMPRESS_SH_ITERATIONS, 10, "COMPRESS_SH_ITERATIONS"),
+    shSample: num(env.COMPRESS_SH_SAMPLE, 262144, "COMPRESS_SH_SAMPLE"),
+    shPaletteMax: num(env.COMPRESS_SH_PALETTE_MAX, 65536, "COMPRESS_SH_PALETTE_MAX"),
+    spz: flag(env.COMPRESS_SPZ, true),
+    preview: flag(env.COMPRESS_PREVIEW, true),
+    fidelity: flag(env.COMPRESS_FIDELITY, true),
+    renderMaxSize: num(env.COMPRESS_RENDER_MAX_SIZE, 400, "COMPRESS_RENDER_MAX_SIZE"),
+    maxExtractBytes: num(env.COMPRESS_MAX_EXTRACT_BYTES, 20 * 2 ** 30, "COMPRESS_MAX_EXTRACT_BYTES"),
+    progress,
+  };
+}
+
+async function readCameras(path: string | null): Promise<CameraJson[] | null> {
+  if (!path) return null;
+  try {
+    const v = JSON.parse(await readFile(path, "utf8")) as unknown;
+    const list = Array.isArray(v) ? v : (v as { cameras?: unknown }).cameras;
+    return Array.isArray(list) ? (list as CameraJson[]).filter((c) => Array.isArray(c?.position) && Array.isArray(c?.rotation)) : null;
+  } catch {
+    return null; // cameras only steer the first view and fidelity; a bad file is not fatal
+  }
+}
+
+export async function compress(cfg: CompressConfig): Promise<Record<string, unknown>> {
+  const t0 = Date.now();
+  const times: Record<string, number> = {};
+  const lap = (name: string, since: number): void => { times[name] = (Date.now() - since) / 1000; };
+  const work = await mkdtemp(join(tmpdir(), "spaceport-compress-"));
+  try {
+    cfg.progress(1, "locating model");
+    let t = Date.now();
+    const input = await locateInput(cfg.inputDir, work, { maxBytes: cfg.maxExtractBytes, maxEntries: 100000 });
+    const plyBytes = await readFile(input.ply);
+    cfg.progress(5, "reading point_cloud.ply");
+    const raw = parsePly(plyBytes);
+    const { splats, report: cleanReport } = cleanSplats(raw, cfg.clean);
+    lap("read_and_clean_s", t);
+    cfg.progress(10, `clean-up kept ${splats.count} of ${raw.count} Gaussians`);
+
+    await mkdir(cfg.deliveryDir, { recursive: true });
+    t = Date.now();
+    const table = await toPlySpace(splats);
+    const sog = await encodeSog(table, {
+      iterations: cfg.shIterations, sample: cfg.shSample, paletteMax: cfg.shPaletteMax, workDir: join(work, "sog"),
+      onProgress: (f, what) => cfg.progress(10 + 60 * f, what),
+    });
+    await writeFile(join(cfg.deliveryDir, "scene.sog"), sog.bytes);
+    lap("sog_s", t);
+    cfg.progress(72, "scene.sog written");
+
+    let spzBytes: number | null = null;
+    if (cfg.spz) {
+      t = Date.now();
+      const mem = new MemoryFileSystem();
+      await writeSpz({ filename: "scene.spz", dataTable: table }, mem);
+      const data = [...mem.results.values()][0];
+      if (data) { await writeFile(join(cfg.deliveryDir, "scene.spz"), data); spzBytes = data.byteLength; }
+      lap("spz_s", t);
+    }
+    cfg.progress(76, "checking the SOG read-back");
+    t = Date.now();
+    const decoded = await readSogEnu(sog.bytes);
+    if (decoded.count !== splats.count) throw new Error(`SOG read-back has ${decoded.count} Gaussians, expected ${splats.count}`);
+    const errors = attributeErrors(splats, decoded, sog.order);
+    lap("readback_s", t);
+
+    const cameras = await readCameras(input.cameras);
+    const camera = initialCameraEnu(splats, cameras);
+    await writeViewer(cfg.deliveryDir, cfg.title, viewerSettings(camera));
+    cfg.progress(80, "viewer written");
+
+    let preview: Record<string, unknown> = { written: false };
+    if (cfg.preview) {
+      t = Date.now();
+      if (!chromiumPath()) preview = { written: false, reason: "chromium is not installed" };
+      else {
+        try {
+          const cap = await captureViewer(cfg.deliveryDir, { width: 1200, height: 675, query: "?noui&noanim" });
+          await writeFile(join(cfg.deliveryDir, "preview.webp"), cap.webp);
+          preview = { written: true, bytes: cap.webp.byteLength, firstFrameMs: cap.firstFrameMs, lumaVariance: Math.round(cap.stats.variance) };
+        } catch (e) {
+          preview = { written: false, reason: `headless viewer capture failed: ${(e as Error).message.slice(0, 300)}` };
+        }
+      }
+      lap("preview_s", t);
+    }
+    cfg.progress(90, "preview done");
+    t = Date.now();
+    const fidelity = cfg.fidelity
+      ? await renderFidelity(splats, decoded, input.cameras, work, cfg.renderMaxSize)
+      : { available: false as const, reason: "disabled (COMPRESS_FIDELITY=0)" };
+    lap("fidelity_s", t);
+
+    const sogBytes = sog.bytes.byteLength;
+    const plySize = plyBytes.byteLength;
+    const report = {
+      stage: "compressor",
+      title: cfg.title,
+      input: { source: input.source.split(/[\\/]/).pop(), sourceBytes: input.sourceBytes, plyBytes: plySize, shDegree: raw.shDegree, cameras: cameras?.length ?? 0 },
+      gaussians: { input: cleanReport.before, delivered: cleanReport.after, removed: cleanReport.removed },
+      output: {
+        sogBytes, spzBytes, files: sog.files,
+        compressionRatio: plySize / sogBytes,
+        spzCompressionRatio: spzBytes ? plySize / spzBytes : null,
+      },
+      sh: sog.sh,
+      fidelity: { attributes: errors, renders: fidelity },
+      viewer: { camera, file: "index.html", content: "scene.sog" },
+      preview,
+      timings: { ...times, wall_s: (Date.now() - t0) / 1000 },
+    };
+    await writeFile(join(cfg.deliveryDir, "report.json"), JSON.stringify(report, null, 2));
+    cfg.progress(100, "done");
+    return report;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Files this stage writes into the delivery folder (removed again when the stage fails). */
+export const DELIVERY_FILES = ["scene.sog", "scene.spz", "index.html", "index.css", "index.js", "preview.webp", "report.json"];
+
+export async function deliverySize(dir: string): Promise<number> {
+  let s = 0;
+  for (const f of DELIVERY_FILES) if (existsSync(join(dir, f))) s += (await stat(join(dir, f))).size;
+  return s;
+}
