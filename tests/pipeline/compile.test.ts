@@ -2,6 +2,8 @@ import { describe, expect, it } from "@jest/globals";
 import type { CreateProcessingJobRequest, CreateTrainingJobRequest } from "@aws-sdk/client-sagemaker";
 import aslValidator from "asl-validator";
 import { StateMachine } from "aws-local-stepfunctions";
+
+type JSONValue = Parameters<StateMachine["run"]>[0];
 import {
   compile,
   processingRequestProblems,
@@ -40,21 +42,22 @@ type Behaviour = (state: string, input: Record<string, unknown>, callNumber: num
 function handlers(compiledPipeline: CompiledPipeline, behaviour: Behaviour = () => undefined) {
   const calls: Recorded[] = [];
   const counts = new Map<string, number>();
-  const local: Record<string, (input: Record<string, unknown>) => Promise<unknown>> = {};
+  const local: Record<string, (input: JSONValue) => Promise<JSONValue>> = {};
   for (const [state, binding] of Object.entries(compiledPipeline.tasks)) {
-    local[state] = async (input) => {
+    local[state] = async (json): Promise<JSONValue> => {
+      const input = json as Record<string, unknown>;
       const n = (counts.get(state) ?? 0) + 1;
       counts.set(state, n);
       calls.push({ state, input });
       const custom = behaviour(state, input, n);
-      if (custom !== undefined) return custom;
-      if (binding.type === "notify") return { StatusCode: 200, Payload: { sent: true } };
+      if (custom !== undefined) return custom as JSONValue;
+      if (binding.type === "notify") return { StatusCode: 200, Payload: { sent: true } } as JSONValue;
       if (binding.jobKind === "processing") {
-        return { ProcessingJobName: input["ProcessingJobName"], ProcessingJobStatus: "Completed", ProcessingJobArn: "arn" };
+        return { ProcessingJobName: String(input["ProcessingJobName"]), ProcessingJobStatus: "Completed", ProcessingJobArn: "arn" } as JSONValue;
       }
       const name = String(input["TrainingJobName"]);
       const output = (input["OutputDataConfig"] as { S3OutputPath: string }).S3OutputPath;
-      return { TrainingJobName: name, TrainingJobStatus: "Completed", ModelArtifacts: { S3ModelArtifacts: `${output}${name}/output/model.tar.gz` } };
+      return { TrainingJobName: name, TrainingJobStatus: "Completed", ModelArtifacts: { S3ModelArtifacts: `${output}${name}/output/model.tar.gz` } } as JSONValue;
     };
   }
   return { calls, local };
@@ -63,7 +66,7 @@ function handlers(compiledPipeline: CompiledPipeline, behaviour: Behaviour = () 
 async function run(behaviour?: Behaviour) {
   const machine = new StateMachine(JSON.parse(compiled.definitionJson));
   const { calls, local } = handlers(compiled, behaviour);
-  const execution = machine.run(JOB_INPUT, {
+  const execution = machine.run(JOB_INPUT as unknown as JSONValue, {
     overrides: {
       taskResourceLocalHandlers: local,
       retryIntervalOverrides: Object.fromEntries(compiled.stages.map((s) => [s.runState, 0])),
