@@ -56,6 +56,24 @@ export const EnvironmentConfigSchema = v.strictObject({
     }),
     { ratePerSecond: 2, burst: 5, jobsPerDay: 50 },
   ),
+  /**
+   * API clients: client name → sha256 (hex) of its API key (functions/auth.ts makes both).
+   * Hashes only, so they can sit in Pulumi.<env>.yaml; no clients means no one can start jobs.
+   */
+  apiKeys: v.optional(
+    v.record(
+      v.pipe(v.string(), v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, "client names are letters, digits, '.', '_' or '-'")),
+      v.pipe(v.string(), v.regex(/^[0-9a-fA-F]{64}$/, "must be the sha256 of the key, 64 hex digits")),
+    ),
+    {},
+  ),
+  /** SES: verify this whole domain (Easy DKIM) instead of the single sender address. */
+  sesDomain: v.optional(v.pipe(v.string(), v.regex(/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/, "must be a domain name such as example.com"))),
+  /** Origins allowed to load deliveries (viewer, scene files) and call the API from a browser. */
+  corsOrigins: v.optional(
+    v.array(v.pipe(v.string(), v.regex(/^(\*|https?:\/\/[a-zA-Z0-9.-]+(:\d+)?)$/, 'must be "*" or an origin such as https://spaceport.example.com'))),
+    ["*"],
+  ),
 });
 export type EnvironmentConfig = v.InferOutput<typeof EnvironmentConfigSchema>;
 export type EnvironmentConfigInput = v.InferInput<typeof EnvironmentConfigSchema>;
