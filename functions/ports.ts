@@ -18,6 +18,12 @@ export interface ObjectStore {
   head(bucket: string, key: string): Promise<ObjectInfo | undefined>;
   getText(bucket: string, key: string): Promise<string | undefined>;
   putText(bucket: string, key: string, body: string, contentType?: string): Promise<void>;
+  /**
+   * Creates the object only if no object has that key (S3 `If-None-Match: *`, a local exclusive
+   * create). Returns false, writing nothing, when it already exists. Idempotency records use it,
+   * so two concurrent retries of one request cannot both win.
+   */
+  putTextIfAbsent(bucket: string, key: string, body: string, contentType?: string): Promise<boolean>;
   copy(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<void>;
   list(bucket: string, prefix: string): Promise<{ key: string; size: number }[]>;
   /** A link a browser can open for at least `days` days (CloudFront URL, or local HTTP URL). */
@@ -49,13 +55,33 @@ export interface ExecutionRecord {
   readonly cause?: string;
 }
 
+/**
+ * What start-job passes to the state machine (DSL contract): every option present (defaults
+ * filled from the pipeline's job options). `client` (the API client name) is extra: the
+ * "Start job" state drops it, job-status uses it to show a client only its own jobs.
+ */
+export interface ExecutionInput {
+  readonly jobId: string;
+  readonly inputUri: string;
+  readonly email: string;
+  readonly options: Readonly<Record<string, string>>;
+  readonly client?: string;
+}
+
 export interface Executions {
   /**
    * Starts the state machine with `name` = job id. Idempotent: starting a name that exists
    * with the same input returns `{ started: false }` and starts nothing.
    */
   start(name: string, input: string): Promise<{ started: boolean }>;
+  /** undefined when no execution has that name. */
   describe(name: string): Promise<ExecutionRecord | undefined>;
+  /**
+   * Events oldest first. Types use Step Functions' names: `<Kind>StateEntered` / `<Kind>StateExited`
+   * (Task, Pass, Choice, Succeed, Fail), `TaskSubmitFailed`, `TaskFailed`, `TaskTimedOut`,
+   * `ExecutionFailed`, ... job-status only relies on the `StateEntered`/`StateExited` suffixes,
+   * `stateName`, and `error`/`cause` of failure events.
+   */
   history(name: string): Promise<ExecutionEvent[]>;
 }
 

@@ -1,0 +1,169 @@
+/**
+ * ObjectStore on the file system: one folder per bucket under a data directory
+ * (`<root>/<bucket>/<key>`). Keys are checked so that no key can leave its bucket folder.
+ * Writes go to a temporary file and are renamed into place, so readers never see half a file.
+ */
+import { constants, createReadStream } from "node:fs";
+import { copyFile, link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { dirname, extname, join, relative, resolve, sep } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { ObjectInfo, ObjectStore } from "../../ports.js";
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const TEMP_SUFFIX = ".spaceport-tmp";
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".json": "application/json",
+  ".html": "text/html; charset=utf-8",
+  ".txt": "text/plain; charset=utf-8",
+  ".zip": "application/zip",
+  ".webp": "image/webp",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".sog": "application/octet-stream",
+  ".spz": "application/octet-stream",
+  ".ply": "application/octet-stream",
+  ".gz": "application/gzip",
+};
+export const contentTypeFor = (key: string): string => CONTENT_TYPES[extname(key).toLowerCase()] ?? "application/octet-stream";
+
+export class LocalObjectStore implements ObjectStore {
+  readonly root: string;
+
+  constructor(
+    root: string,
+    private readonly options: {
+      /** Where the local runtime serves the data dir over HTTP (`http://127.0.0.1:8787/files`): `<base>/<bucket>/<key>`. Without it, file:// URLs. */
+      readonly publicBaseUrl?: string;
+    } = {},
+  ) {
+    this.root = resolve(root);
+  }
+
+  /** The file of an object; throws for bucket names or keys that are not allowed. */
+  path(bucket: string, key: string): string {
+    if (!BUCKET.test(bucket)) throw new Error(`invalid bucket name "${bucket}"`);
+    if (key === "" || key.startsWith("/") || key.includes("\\") || key.includes("\0")) throw new Error(`invalid object key "${key}"`);
+    if (key.split("/").some((segment) => segment === "." || segment === ".." || segment === "")) {
+      throw new Error(`invalid object key "${key}": no '.', '..' or empty segments`);
+    }
+    if (key.endsWith(TEMP_SUFFIX)) throw new Error(`invalid object key "${key}"`);
+    const bucketDir = join(this.root, bucket);
+    const file = resolve(bucketDir, key);
+    const rel = relative(bucketDir, file);
+    if (rel.startsWith("..") || rel.startsWith(sep) || rel === "") throw new Error(`object key "${key}" leaves its bucket`);
+    return file;
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const info = await stat(this.path(bucket, key));
+      if (!info.isFile()) return undefined;
+      return { size: info.size, lastModified: info.mtime, contentType: contentTypeFor(key) };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async getText(bucket: string, key: string): Promise<string | undefined> {
+    try {
+      return await readFile(this.path(bucket, key), "utf8");
+    } catch (error) {
+      if (isMissing(error) || (error as NodeJS.ErrnoException).code === "EISDIR") return undefined;
+      throw error;
+    }
+  }
+
+  async putText(bucket: string, key: string, body: string): Promise<void> {
+    const file = this.path(bucket, key);
+    await mkdir(dirname(file), { recursive: true });
+    const temp = `${file}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`;
+    await writeFile(temp, body, "utf8");
+    await rename(temp, file);
+  }
+
+  async putTextIfAbsent(bucket: string, key: string, body: string): Promise<boolean> {
+    const file = this.path(bucket, key);
+    await mkdir(dirname(file), { recursive: true });
+    // Write a complete temporary file, then hard-link it into place: link() fails if the
+    // name exists, atomically, and readers never see a partial record.
+    const temp = `${file}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`;
+    await writeFile(temp, body, "utf8");
+    try {
+      await link(temp, file);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+      if ((error as NodeJS.ErrnoException).code === "EPERM" || (error as NodeJS.ErrnoException).code === "ENOTSUP") {
+        // File systems without hard links: exclusive create.
+        try {
+          const handle = await open(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY);
+          await handle.writeFile(body, "utf8");
+          await handle.close();
+          return true;
+        } catch (inner) {
+          if ((inner as NodeJS.ErrnoException).code === "EEXIST") return false;
+          throw inner;
+        }
+      }
+      throw error;
+    } finally {
+      await unlink(temp).catch(() => {});
+    }
+  }
+
+  async copy(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<void> {
+    const source = this.path(from.bucket, from.key);
+    const target = this.path(to.bucket, to.key);
+    if (source === target) return;
+    await mkdir(dirname(target), { recursive: true });
+    const temp = `${target}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`;
+    await copyFile(source, temp);
+    await rename(temp, target);
+  }
+
+  async list(bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {
+    if (!BUCKET.test(bucket)) throw new Error(`invalid bucket name "${bucket}"`);
+    const bucketDir = join(this.root, bucket);
+    // Walk from the deepest folder the prefix names, then filter by the full prefix (S3 semantics).
+    const folder = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
+    if (folder.split("/").some((s) => s === ".." || s === ".")) return [];
+    const found: { key: string; size: number }[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if (isMissing(error) || (error as NodeJS.ErrnoException).code === "ENOTDIR") return;
+        throw error;
+      }
+      for (const entry of entries) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(full);
+        else if (entry.isFile() && !entry.name.endsWith(TEMP_SUFFIX)) {
+          const key = relative(bucketDir, full).split(sep).join("/");
+          if (key.startsWith(prefix)) found.push({ key, size: (await stat(full)).size });
+        }
+      }
+    };
+    await walk(folder ? join(bucketDir, ...folder.split("/")) : bucketDir);
+    return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async publicUrl(bucket: string, key: string): Promise<string> {
+    const file = this.path(bucket, key);
+    if (!this.options.publicBaseUrl) return pathToFileURL(file).href;
+    const path = [bucket, ...key.split("/")].map(encodeURIComponent).join("/");
+    return `${this.options.publicBaseUrl.replace(/\/+$/, "")}/${path}`;
+  }
+
+  /** A read stream of an object (for the local runtime's file server). */
+  stream(bucket: string, key: string) {
+    return createReadStream(this.path(bucket, key));
+  }
+}
+
+const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException)?.code === "ENOENT";

@@ -1,0 +1,38 @@
+/**
+ * The API's routes: start-job (`POST /jobs`, legacy `POST /start-job`) and job-status
+ * (`GET /jobs/{id}`), bound to their ports. The Lambda wrappers take the routes they serve,
+ * the local runtime takes them all: `createApi(deps, config)`.
+ */
+import type { FunctionConfig } from "./config.js";
+import { createRouter, type Route, type Router } from "./http.js";
+import { jobStatus, type JobStatusDeps } from "./job-status/handler.js";
+import type { Logger } from "./log.js";
+import { startJob, type StartJobDeps } from "./start-job/handler.js";
+
+export type ApiDeps = StartJobDeps & JobStatusDeps & { readonly log: Logger; readonly clock?: () => number };
+
+export function startJobRoutes(deps: StartJobDeps, config: FunctionConfig): Route[] {
+  return [
+    { method: "POST", path: "/jobs", json: true, handle: (context) => startJob(context, deps, config, false) },
+    { method: "POST", path: "/start-job", json: true, handle: (context) => startJob(context, deps, config, true) },
+  ];
+}
+
+export function jobStatusRoutes(deps: JobStatusDeps, config: FunctionConfig): Route[] {
+  return [{ method: "GET", path: "/jobs/{id}", handle: (context) => jobStatus(context, deps, config) }];
+}
+
+export function createRouterFor(routes: readonly Route[], deps: { log: Logger; clock?: () => number }, config: FunctionConfig): Router {
+  return createRouter(routes, {
+    apiKeys: config.apiKeys,
+    rateLimit: config.env.apiRateLimit,
+    maxBodyBytes: config.maxBodyBytes,
+    log: deps.log,
+    ...(deps.clock ? { now: deps.clock } : {}),
+  });
+}
+
+/** Every route behind one router (the local runtime's server). */
+export function createApi(deps: ApiDeps, config: FunctionConfig): Router {
+  return createRouterFor([...startJobRoutes(deps, config), ...jobStatusRoutes(deps, config)], deps, config);
+}

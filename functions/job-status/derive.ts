@@ -1,0 +1,234 @@
+/**
+ * A job's status, derived from its execution (describe + history): the same code for AWS and
+ * the local runtime, since both give Step Functions' events. State names come from the
+ * compiler (`STATE`), stages and their kinds from the pipeline.
+ */
+import { QUOTA_ERRORS, STATE, stageKey } from "../../pipeline/compile.js";
+import type { Pipeline } from "../../pipeline/define.js";
+import { sageMakerJobName, stageOutputPrefix } from "../../pipeline/layout.js";
+import { failureAdvice, failureReason } from "../failure.js";
+import type { ExecutionEvent, ExecutionRecord, ObjectStore, StageProgress } from "../ports.js";
+
+export type JobState = "queued" | "running" | "succeeded" | "failed";
+export type StageState = "pending" | "running" | "succeeded" | "failed";
+
+export interface StageStatus {
+  readonly name: string;
+  readonly kind: "processing" | "training";
+  readonly state: StageState;
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  readonly durationSeconds?: number;
+  /** SageMaker job attempts made (a transient failure gets a new attempt). */
+  readonly attempts: number;
+  readonly jobName?: string;
+  /** 0–100 where the stage reports it. */
+  readonly progress?: number;
+  /** Set while SageMaker has no free instance for this stage (quota in use). */
+  readonly waitingFor?: "quota";
+}
+
+export interface JobFailure {
+  readonly stage?: string;
+  readonly error?: string;
+  readonly reason: string;
+  readonly advice: string;
+}
+
+export interface JobStatus {
+  readonly jobId: string;
+  readonly state: JobState;
+  readonly stage: string | null;
+  readonly submittedAt: string;
+  readonly finishedAt?: string;
+  readonly options: Readonly<Record<string, string>>;
+  /** Overall 0–100, stages weighted by their expected duration. */
+  readonly progress: number;
+  readonly stages: readonly StageStatus[];
+  readonly delivery?: Readonly<Record<string, string>>;
+  readonly failure?: JobFailure;
+}
+
+/** Files of the delivery output, by link name. */
+export const DELIVERY_FILES = {
+  viewer: "index.html",
+  scene: "scene.sog",
+  preview: "preview.webp",
+  report: "report.json",
+} as const;
+
+const entered = (e: ExecutionEvent, name: string) => e.stateName === name && e.type.endsWith("StateEntered");
+const exited = (e: ExecutionEvent, name: string) => e.stateName === name && e.type.endsWith("StateExited");
+const iso = (d: Date | undefined) => (d ? d.toISOString() : undefined);
+
+function parseJson(text: string | undefined): Record<string, unknown> | undefined {
+  if (!text) return undefined;
+  try {
+    const value = JSON.parse(text);
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+function at(obj: unknown, ...path: string[]): unknown {
+  let current = obj;
+  for (const key of path) {
+    if (typeof current !== "object" || current === null || !Object.hasOwn(current, key)) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+export interface DeriveOptions {
+  readonly pipeline: Pipeline;
+  readonly progress?: StageProgress;
+  /** For delivery links: the processing bucket and its store. */
+  readonly store?: ObjectStore;
+  readonly bucket?: string;
+  readonly now?: Date;
+}
+
+export async function deriveJobStatus(record: ExecutionRecord, events: readonly ExecutionEvent[], options: DeriveOptions): Promise<JobStatus> {
+  const { pipeline } = options;
+  const input = parseJson(record.input) ?? {};
+  const jobId = typeof input["jobId"] === "string" ? input["jobId"] : record.name;
+  const jobOptions: Record<string, string> = {};
+  for (const [k, val] of Object.entries((input["options"] as Record<string, unknown>) ?? {})) if (typeof val === "string") jobOptions[k] = val;
+
+  const index = (predicate: (e: ExecutionEvent) => boolean): number => events.findIndex(predicate);
+  const lastIndex = (predicate: (e: ExecutionEvent) => boolean): number => events.findLastIndex(predicate);
+  const ended = record.status !== "RUNNING";
+  const stages: StageStatus[] = [];
+  let failedStage: { name: string; key: string; recordIndex: number } | undefined;
+
+  pipeline.stages.forEach((stage, i) => {
+    const runState = STATE.run(stage.name);
+    const key = stageKey(stage.name);
+    const next = pipeline.stages[i + 1];
+    const nextMilestone = next ? STATE.prepare(next.name) : STATE.notifySuccess;
+    const runs = events.filter((e) => entered(e, runState));
+    const base = { name: stage.name, kind: stage.kind, attempts: runs.length };
+    if (runs.length === 0) {
+      stages.push({ ...base, state: "pending" });
+      return;
+    }
+    const lastRun = runs[runs.length - 1]!;
+    const jobName = (at(parseJson(lastRun.json), "runs", key, "jobName") as string | undefined) || sageMakerJobName(jobId, stage.name, runs.length);
+    const startedAt = runs[0]!.timestamp;
+    const recordIndex = index((e) => entered(e, STATE.record(stage.name)));
+    const nextIndex = index((e) => entered(e, nextMilestone));
+    const exitIndex = lastIndex((e) => exited(e, runState));
+    let state: StageState;
+    let endedAt: Date | undefined;
+    if (recordIndex >= 0) {
+      state = "failed";
+      endedAt = events[recordIndex]!.timestamp;
+      failedStage = { name: stage.name, key, recordIndex };
+    } else if (nextIndex >= 0) {
+      state = "succeeded";
+      endedAt = exitIndex >= 0 ? events[exitIndex]!.timestamp : events[nextIndex]!.timestamp;
+    } else if (ended) {
+      state = "failed";
+      endedAt = record.stopDate;
+      failedStage ??= { name: stage.name, key, recordIndex: -1 };
+    } else {
+      state = "running";
+    }
+    const status: StageStatus = {
+      ...base,
+      state,
+      jobName,
+      startedAt: iso(startedAt)!,
+      ...(endedAt ? { endedAt: iso(endedAt)!, durationSeconds: Math.round((endedAt.getTime() - startedAt.getTime()) / 1000) } : {}),
+      ...(state === "succeeded" ? { progress: 100 } : {}),
+    };
+    stages.push(status);
+  });
+
+  // The running stage: waiting for quota, and its progress.
+  const runningIndex = stages.findIndex((s) => s.state === "running");
+  if (runningIndex >= 0) {
+    const running = stages[runningIndex]!;
+    const last = events[events.length - 1];
+    const waiting = last !== undefined && QUOTA_ERRORS.includes(last.error ?? "") && !last.type.endsWith("StateEntered");
+    let progress: number | undefined;
+    if (!waiting && options.progress && running.jobName) {
+      try {
+        progress = await options.progress.latest(running.kind, running.jobName);
+      } catch {
+        progress = undefined; // progress is a nicety: never fail the status for it
+      }
+    }
+    stages[runningIndex] = {
+      ...running,
+      ...(waiting ? { waitingFor: "quota" as const } : {}),
+      ...(progress !== undefined && Number.isFinite(progress) ? { progress: Math.max(0, Math.min(100, progress)) } : {}),
+    };
+  }
+
+  const notifiedSuccess = index((e) => entered(e, STATE.notifySuccess)) >= 0;
+  let state: JobState;
+  if (record.status === "SUCCEEDED" || (notifiedSuccess && !failedStage)) state = "succeeded";
+  else if (ended || failedStage) state = "failed";
+  else if (stages.every((s) => s.state === "pending" || (s.state === "running" && s.waitingFor === "quota" && s === stages[0]))) state = "queued";
+  else state = "running";
+
+  const weights = pipeline.stages.map((s) => (s.expectedDuration ?? s.timeout).seconds);
+  const total = weights.reduce((a, b) => a + b, 0) || 1;
+  const done = stages.reduce((sum, s, i) => sum + (weights[i]! * (s.state === "succeeded" ? 100 : s.state === "running" ? (s.progress ?? 0) : 0)) / 100, 0);
+  const progress = state === "succeeded" ? 100 : Math.round((1000 * done) / total) / 10;
+
+  const result: JobStatus = {
+    jobId,
+    state,
+    stage: stages[runningIndex]?.name ?? null,
+    submittedAt: record.startDate.toISOString(),
+    ...(record.stopDate ? { finishedAt: record.stopDate.toISOString() } : {}),
+    options: jobOptions,
+    progress,
+    stages,
+  };
+
+  if (state === "failed") {
+    return { ...result, failure: describeFailure(record, events, failedStage) };
+  }
+  if (state === "succeeded" && options.store && options.bucket) {
+    const prefix = stageOutputPrefix(jobId, pipeline.delivery.output);
+    const delivery: Record<string, string> = {};
+    for (const [name, file] of Object.entries(DELIVERY_FILES)) delivery[name] = await options.store.publicUrl(options.bucket, prefix + file);
+    return { ...result, delivery };
+  }
+  return result;
+}
+
+function describeFailure(
+  record: ExecutionRecord,
+  events: readonly ExecutionEvent[],
+  failed: { name: string; key: string; recordIndex: number } | undefined,
+): JobFailure {
+  let error: string | undefined;
+  let cause: string | undefined;
+  if (failed && failed.recordIndex >= 0) {
+    const stored = at(parseJson(events[failed.recordIndex]!.json), "errors", failed.key) as { Error?: unknown; Cause?: unknown } | undefined;
+    if (stored) {
+      error = typeof stored.Error === "string" ? stored.Error : undefined;
+      cause = typeof stored.Cause === "string" ? stored.Cause : undefined;
+    }
+  }
+  if (error === undefined && cause === undefined) {
+    const upTo = failed && failed.recordIndex >= 0 ? failed.recordIndex : events.length;
+    const failure = events
+      .slice(0, upTo)
+      .findLast((e) => (e.error !== undefined || e.cause !== undefined) && e.type !== "ExecutionFailed");
+    error = failure?.error;
+    cause = failure?.cause;
+  }
+  if (error === undefined && cause === undefined) {
+    if (record.status === "TIMED_OUT") return { ...(failed ? { stage: failed.name } : {}), error: "States.Timeout", reason: "the job ran longer than the pipeline allows and was stopped", advice: failureAdvice(failed?.name, "States.Timeout", "") };
+    if (record.status === "ABORTED") return { ...(failed ? { stage: failed.name } : {}), reason: "the job was cancelled", advice: "Submit the job again if you still need it." };
+    error = record.error;
+    cause = record.cause;
+  }
+  const reason = failureReason(error, cause);
+  return { ...(failed ? { stage: failed.name } : {}), ...(error ? { error } : {}), reason, advice: failureAdvice(failed?.name, error, reason) };
+}

@@ -1,0 +1,172 @@
+/**
+ * notify: called by the state machine (Lambda invoke payload, pipeline/compile.ts
+ * `notifyState`) once on success and once on failure. Sends one email; a failure to send is
+ * logged as an error with an `EmailSendFailures` metric and rethrown (the state machine catches
+ * it, so the job and its outputs are unaffected). A marker under `jobs/<id>/status/` keeps a
+ * retried invocation from mailing twice. Logs carry the job id, never the full address.
+ */
+import * as v from "valibot";
+import { seconds, type Duration } from "../../pipeline/duration.js";
+import { estimateCost } from "../../pipeline/cost.js";
+import { JOB_ID, jobPrefix, parseS3Uri, stageOutputPrefix } from "../../pipeline/layout.js";
+import type { FunctionConfig } from "../config.js";
+import { failureAdvice, failureReason } from "../failure.js";
+import { deriveJobStatus, DELIVERY_FILES } from "../job-status/derive.js";
+import { maskEmail, metricLine, type Logger } from "../log.js";
+import type { Executions, Mailer, ObjectStore } from "../ports.js";
+import { renderFailureEmail, renderSuccessEmail, type RenderedEmail } from "./templates.js";
+
+export const NotifyPayloadSchema = v.looseObject({
+  jobId: v.pipe(v.string(), v.regex(JOB_ID, "must be a job id")),
+  email: v.pipe(v.string(), v.maxLength(254), v.email("must be an email address")),
+  options: v.optional(v.record(v.string(), v.string()), {}),
+  stages: v.optional(v.record(v.string(), v.unknown()), {}),
+  pipeline: v.optional(v.string()),
+  status: v.picklist(["succeeded", "failed"]),
+  deliveryUri: v.optional(v.pipe(v.string(), v.startsWith("s3://"))),
+  failure: v.optional(
+    v.looseObject({
+      stage: v.optional(v.string()),
+      error: v.optional(v.looseObject({ Error: v.optional(v.string()), Cause: v.optional(v.string()) })),
+    }),
+  ),
+});
+export type NotifyPayload = v.InferOutput<typeof NotifyPayloadSchema>;
+
+export interface NotifyDeps {
+  readonly store: ObjectStore;
+  readonly mailer: Mailer;
+  /** For stage durations (and so the cost from actual times); optional. */
+  readonly executions?: Executions;
+  readonly log: Logger;
+  /** Where EMF metric lines go (stdout in Lambda). */
+  readonly metric?: (line: string) => void;
+  readonly now?: () => Date;
+}
+
+export interface NotifyResult {
+  readonly jobId: string;
+  readonly status: "succeeded" | "failed";
+  readonly sent: boolean;
+  readonly messageId?: string;
+}
+
+export const notificationMarkerKey = (jobId: string, status: string): string => `${jobPrefix(jobId)}status/notification-${status}.json`;
+
+export async function notify(event: unknown, deps: NotifyDeps, config: FunctionConfig): Promise<NotifyResult> {
+  const parsed = v.safeParse(NotifyPayloadSchema, event);
+  if (!parsed.success) {
+    const issue = parsed.issues[0]!;
+    const message = `invalid notify payload: ${v.getDotPath(issue) ?? "payload"}: ${issue.message}`;
+    deps.log("error", "notify_invalid_payload", { message });
+    throw new Error(message);
+  }
+  const payload = parsed.output;
+  const { jobId } = payload;
+  const bucket = config.processingBucket;
+  const marker = notificationMarkerKey(jobId, payload.status);
+  const logFields = { jobId, status: payload.status, email: maskEmail(payload.email) };
+
+  const previous = await deps.store.getText(bucket, marker);
+  if (previous !== undefined) {
+    deps.log("info", "notify_already_sent", logFields);
+    return { jobId, status: payload.status, sent: false };
+  }
+
+  const email = payload.status === "succeeded" ? await successEmail(payload, deps, config) : failureEmail(payload);
+  let messageId: string;
+  try {
+    ({ messageId } = await deps.mailer.send({ to: payload.email, subject: email.subject, html: email.html, text: email.text, jobId }));
+  } catch (error) {
+    deps.log("error", "email_send_failed", { ...logFields, error: (error as Error)?.name, message: String((error as Error)?.message ?? error) });
+    (deps.metric ?? ((line) => process.stdout.write(line + "\n")))(metricLine("EmailSendFailures", 1, { Environment: config.environment }));
+    throw error;
+  }
+  await deps.store.putText(bucket, marker, JSON.stringify({ messageId, sentAt: (deps.now?.() ?? new Date()).toISOString() }), "application/json");
+  deps.log("info", "email_sent", { ...logFields, messageId });
+  return { jobId, status: payload.status, sent: true, messageId };
+}
+
+function failureEmail(payload: NotifyPayload): RenderedEmail {
+  const error = payload.failure?.error?.Error;
+  const reason = failureReason(error, payload.failure?.error?.Cause);
+  const stage = payload.failure?.stage;
+  return renderFailureEmail({ jobId: payload.jobId, ...(stage ? { stage } : {}), reason, advice: failureAdvice(stage, error, reason) });
+}
+
+async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: FunctionConfig): Promise<RenderedEmail> {
+  const { jobId } = payload;
+  const bucket = config.processingBucket;
+  const expectedPrefix = stageOutputPrefix(jobId, config.pipeline.delivery.output);
+  const delivery = payload.deliveryUri ? parseS3Uri(payload.deliveryUri) : { bucket, key: expectedPrefix };
+  if (delivery.bucket !== bucket || delivery.key !== expectedPrefix) {
+    throw new Error(`deliveryUri ${payload.deliveryUri} is not this job's delivery (s3://${bucket}/${expectedPrefix})`);
+  }
+  const url = (file: string) => deps.store.publicUrl(bucket, expectedPrefix + file);
+  const links = { viewer: await url(DELIVERY_FILES.viewer), preview: await url(DELIVERY_FILES.preview), scene: await url(DELIVERY_FILES.scene) };
+
+  const sfmStage = config.pipeline.stages[0]!;
+  const sfmReport = await readJson(deps.store, bucket, `${stageOutputPrefix(jobId, sfmStage.outputs[0]!)}report.json`);
+  const deliveryReport = await readJson(deps.store, bucket, expectedPrefix + DELIVERY_FILES.report);
+  const scene = await deps.store.head(bucket, expectedPrefix + DELIVERY_FILES.scene);
+  const photosReceived = pickNumber(sfmReport, ["photos_received", "photosReceived"]);
+  const photosUsed = pickNumber(sfmReport, ["photos_placed", "photosPlaced", "photos_used"]);
+  const gaussians = pickNumber(deliveryReport, ["gaussians", "splats", "num_gaussians", "output.gaussians", "sog.gaussians", "clean.after", "count"]);
+  const sceneBytes = scene?.size ?? pickNumber(deliveryReport, ["sog_bytes", "sogBytes", "size_bytes", "sizeBytes", "output.bytes"]);
+
+  const durations: { stage: string; seconds: number }[] = [];
+  let totalSeconds: number | undefined;
+  if (deps.executions) {
+    try {
+      const record = await deps.executions.describe(jobId);
+      if (record) {
+        const status = await deriveJobStatus(record, await deps.executions.history(jobId), { pipeline: config.pipeline });
+        for (const s of status.stages) if (s.durationSeconds !== undefined) durations.push({ stage: s.name, seconds: s.durationSeconds });
+        totalSeconds = Math.round(((deps.now?.() ?? new Date()).getTime() - record.startDate.getTime()) / 1000);
+      }
+    } catch (error) {
+      deps.log("warn", "notify_durations_unavailable", { jobId, message: String((error as Error)?.message ?? error) });
+    }
+  }
+  const actual: Record<string, Duration> = {};
+  for (const d of durations) actual[d.stage] = seconds(d.seconds);
+  const cost = estimateCost(config.pipeline, config.env, { durations: actual });
+
+  return renderSuccessEmail({
+    jobId,
+    links,
+    counts: {
+      ...(photosReceived !== undefined ? { photosReceived } : {}),
+      ...(photosUsed !== undefined ? { photosUsed } : {}),
+      ...(gaussians !== undefined ? { gaussians } : {}),
+      ...(sceneBytes !== undefined ? { sceneBytes } : {}),
+    },
+    durations,
+    ...(totalSeconds !== undefined ? { totalSeconds } : {}),
+    costUsd: cost.totalUsd,
+    ...(payload.options["quality"] ? { quality: payload.options["quality"] } : {}),
+    linkDays: config.env.deliveryRetentionDays,
+  });
+}
+
+async function readJson(store: ObjectStore, bucket: string, key: string): Promise<unknown> {
+  const text = await store.getText(bucket, key);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first of `paths` (dotted) that holds a finite, non-negative number. */
+export function pickNumber(obj: unknown, paths: readonly string[]): number | undefined {
+  for (const path of paths) {
+    let current: unknown = obj;
+    for (const key of path.split(".")) {
+      current = typeof current === "object" && current !== null && Object.hasOwn(current, key) ? (current as Record<string, unknown>)[key] : undefined;
+    }
+    if (typeof current === "number" && Number.isFinite(current) && current >= 0) return current;
+  }
+  return undefined;
+}

@@ -1,0 +1,149 @@
+/**
+ * The two job emails, as HTML and plain text. Everything interpolated is HTML-escaped; the
+ * only links are the job's delivery links (absolute URLs made by the ObjectStore).
+ */
+export interface SuccessEmailData {
+  readonly jobId: string;
+  readonly links: { readonly viewer: string; readonly preview: string; readonly scene: string };
+  readonly counts: {
+    readonly photosReceived?: number;
+    readonly photosUsed?: number;
+    readonly gaussians?: number;
+    readonly sceneBytes?: number;
+  };
+  /** Per stage, seconds; and the whole job. */
+  readonly durations: readonly { readonly stage: string; readonly seconds: number }[];
+  readonly totalSeconds?: number;
+  readonly costUsd: number;
+  readonly quality?: string;
+  readonly linkDays: number;
+}
+
+export interface FailureEmailData {
+  readonly jobId: string;
+  readonly stage?: string;
+  readonly reason: string;
+  readonly advice: string;
+}
+
+export interface RenderedEmail {
+  readonly subject: string;
+  readonly html: string;
+  readonly text: string;
+}
+
+export const escapeHtml = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+
+const STAGE_LABELS: Record<string, string> = {
+  sfm: "Photo alignment (structure from motion)",
+  "gaussian-splatting": "3D model training (Gaussian splatting)",
+  compressor: "Compression and viewer",
+};
+export const stageLabel = (stage: string): string => STAGE_LABELS[stage] ?? stage;
+
+export function formatSeconds(total: number): string {
+  const s = Math.max(0, Math.round(total));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (h > 0) return `${h} h ${m} min`;
+  if (m > 0) return `${m} min ${sec} s`;
+  return `${sec} s`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(0)} KB`;
+  return `${bytes} bytes`;
+}
+
+const number = (n: number): string => n.toLocaleString("en-US");
+
+function layout(title: string, body: string): string {
+  return [
+    "<!doctype html>",
+    '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">',
+    `<title>${escapeHtml(title)}</title></head>`,
+    '<body style="margin:0;padding:24px;background:#f4f5f7;font-family:Helvetica,Arial,sans-serif;color:#1d2230">',
+    '<div style="max-width:600px;margin:0 auto;background:#ffffff;border-radius:8px;padding:24px">',
+    body,
+    '<p style="color:#6b7280;font-size:12px;margin-top:32px">Spaceport: drone photos to 3D. Reply to this email if you need help.</p>',
+    "</div></body></html>",
+  ].join("\n");
+}
+
+export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
+  const subject = `Your 3D model is ready (job ${data.jobId})`;
+  const counts: [string, string][] = [];
+  if (data.counts.photosReceived !== undefined) counts.push(["Photos received", number(data.counts.photosReceived)]);
+  if (data.counts.photosUsed !== undefined) counts.push(["Photos used", number(data.counts.photosUsed)]);
+  if (data.counts.gaussians !== undefined) counts.push(["Gaussians", number(data.counts.gaussians)]);
+  if (data.counts.sceneBytes !== undefined) counts.push(["File size", formatBytes(data.counts.sceneBytes)]);
+  if (data.quality) counts.push(["Quality", data.quality]);
+  const times: [string, string][] = data.durations.map((d) => [stageLabel(d.stage), formatSeconds(d.seconds)]);
+  if (data.totalSeconds !== undefined) times.push(["Total", formatSeconds(data.totalSeconds)]);
+  const cost = `$${data.costUsd.toFixed(2)}`;
+
+  const text = [
+    `Your 3D model is ready (job ${data.jobId}).`,
+    "",
+    `Open it in your browser: ${data.links.viewer}`,
+    `Preview image: ${data.links.preview}`,
+    `Download the scene (SOG): ${data.links.scene}`,
+    "",
+    ...counts.map(([k, v]) => `${k}: ${v}`),
+    "",
+    "Processing time:",
+    ...times.map(([k, v]) => `  ${k}: ${v}`),
+    "",
+    `Estimated compute cost: ${cost}`,
+    `The links work for ${data.linkDays} days.`,
+  ].join("\n");
+
+  const row = ([k, v]: [string, string]) =>
+    `<tr><td style="padding:4px 16px 4px 0;color:#6b7280">${escapeHtml(k)}</td><td style="padding:4px 0">${escapeHtml(v)}</td></tr>`;
+  const html = layout(
+    subject,
+    [
+      `<h1 style="font-size:20px;margin:0 0 16px">Your 3D model is ready</h1>`,
+      `<p>Job <code>${escapeHtml(data.jobId)}</code> has finished.</p>`,
+      `<p><a href="${escapeHtml(data.links.viewer)}"><img src="${escapeHtml(data.links.preview)}" alt="Preview of the 3D model" width="552" style="max-width:100%;border-radius:4px;display:block"></a></p>`,
+      `<p><a href="${escapeHtml(data.links.viewer)}" style="display:inline-block;background:#2563eb;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none">Open the 3D viewer</a></p>`,
+      `<p><a href="${escapeHtml(data.links.scene)}">Download the scene (SOG)</a> · <a href="${escapeHtml(data.links.preview)}">Preview image</a></p>`,
+      `<table style="border-collapse:collapse;margin:16px 0">${counts.map(row).join("")}</table>`,
+      `<h2 style="font-size:16px">Processing time</h2>`,
+      `<table style="border-collapse:collapse">${times.map(row).join("")}</table>`,
+      `<p>Estimated compute cost: <strong>${escapeHtml(cost)}</strong></p>`,
+      `<p style="color:#6b7280">The links work for ${data.linkDays} days.</p>`,
+    ].join("\n"),
+  );
+  return { subject, html, text };
+}
+
+export function renderFailureEmail(data: FailureEmailData): RenderedEmail {
+  const subject = `Your 3D model could not be made (job ${data.jobId})`;
+  const where = data.stage ? ` during ${stageLabel(data.stage).toLowerCase()}` : "";
+  const reason = data.reason.replace(/\s+$/, "");
+  const text = [
+    `Job ${data.jobId} stopped${where}.`,
+    "",
+    `What went wrong: ${reason}`,
+    "",
+    `What to do: ${data.advice}`,
+    "",
+    "Your uploaded photos have not been changed or deleted.",
+  ].join("\n");
+  const html = layout(
+    subject,
+    [
+      `<h1 style="font-size:20px;margin:0 0 16px">Your 3D model could not be made</h1>`,
+      `<p>Job <code>${escapeHtml(data.jobId)}</code> stopped${escapeHtml(where)}.</p>`,
+      `<p><strong>What went wrong:</strong> ${escapeHtml(reason)}</p>`,
+      `<p><strong>What to do:</strong> ${escapeHtml(data.advice)}</p>`,
+      `<p style="color:#6b7280">Your uploaded photos have not been changed or deleted.</p>`,
+    ].join("\n"),
+  );
+  return { subject, html, text };
+}

@@ -1,0 +1,166 @@
+/**
+ * start-job: validate everything, copy the ZIP into the job's own prefix, start one execution
+ * named after the job id. Nothing is started before every check has passed.
+ *
+ * Idempotency (functions/README.md): the `Idempotency-Key` header, or, without one, the same
+ * body from the same client within `dedupeWindowSeconds`, maps to one job id through a record
+ * `idempotency/<sha256(client, key)>.json` created with `putTextIfAbsent`; the execution name
+ * is the job id, and its input is rebuilt from the record, so retries cannot start a second
+ * execution.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { jobInputKey, newJobId } from "../../pipeline/layout.js";
+import type { FunctionConfig } from "../config.js";
+import { ApiError } from "../errors.js";
+import { maskEmail, type Logger } from "../log.js";
+import type { ExecutionInput, Executions, ObjectStore } from "../ports.js";
+import type { RouteContext, RouteResult } from "../http.js";
+import { parseInputLocation, type InputLocation } from "./input-location.js";
+import { parseStartJobBody } from "./schema.js";
+
+export interface StartJobDeps {
+  readonly store: ObjectStore;
+  readonly executions: Executions;
+  readonly log: Logger;
+  readonly now?: () => Date;
+  readonly randomHex8?: () => string;
+}
+
+/** What the idempotency record holds: enough to rebuild the execution input exactly. */
+interface IdempotencyRecord {
+  readonly jobId: string;
+  readonly requestHash: string;
+  readonly client: string;
+  readonly createdAt: string;
+  readonly input: InputLocation;
+  readonly email: string;
+  readonly options: Record<string, string>;
+}
+
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+export const idempotencyRecordKey = (client: string, key: string): string =>
+  `idempotency/${createHash("sha256").update(`${client}\n${key}`).digest("hex")}.json`;
+export const dailyCountPrefix = (client: string, day: string): string => `quota/${client}/${day}/`;
+
+export async function startJob(context: RouteContext, deps: StartJobDeps, config: FunctionConfig, legacy = false): Promise<RouteResult> {
+  const now = deps.now?.() ?? new Date();
+  const field = legacy ? "s3Url" : "input";
+  const body = parseStartJobBody(context.body, config.pipeline, legacy);
+  const location = parseInputLocation(body.input, field);
+  const allowed = new Set([...(config.uploadsBucket ? [config.uploadsBucket] : []), ...config.env.allowedInputBuckets]);
+  if (!allowed.has(location.bucket)) {
+    throw new ApiError(403, field, `${field}: bucket "${location.bucket}" is not one this service reads from`);
+  }
+
+  const headerKey = context.headers["idempotency-key"];
+  if (headerKey !== undefined && !IDEMPOTENCY_KEY.test(headerKey)) {
+    throw new ApiError(400, "Idempotency-Key", "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces");
+  }
+  const request = { input: { bucket: location.bucket, key: location.key }, email: body.email, options: sortKeys(body.options) };
+  const requestHash = sha256(JSON.stringify(request));
+  const idemKey =
+    headerKey !== undefined
+      ? `key:${headerKey}`
+      : `auto:${requestHash}:${Math.floor(now.getTime() / 1000 / config.dedupeWindowSeconds)}`;
+  const recordKey = idempotencyRecordKey(context.client, idemKey);
+  const bucket = config.processingBucket;
+
+  let record = await readRecord(deps.store, bucket, recordKey);
+  if (record && record.requestHash !== requestHash) {
+    throw new ApiError(409, "Idempotency-Key", `this Idempotency-Key was used for a different request (job ${record.jobId})`);
+  }
+  if (record) {
+    const existing = await deps.executions.describe(record.jobId);
+    if (existing) return replayed(record, config, deps, context);
+  }
+
+  // Checks that cost nothing, before anything is written.
+  const info = await deps.store.head(location.bucket, location.key);
+  if (!info) throw new ApiError(400, field, `${field}: no object s3://${location.bucket}/${location.key} was found`);
+  if (info.size > config.env.maxInputBytes) {
+    throw new ApiError(413, field, `${field}: the ZIP is ${info.size} bytes; the limit is ${config.env.maxInputBytes} bytes`);
+  }
+  if (info.size === 0) throw new ApiError(400, field, `${field}: the ZIP is empty`);
+
+  if (!record) {
+    const day = now.toISOString().slice(0, 10);
+    const countPrefix = dailyCountPrefix(context.client, day);
+    const today = await deps.store.list(bucket, countPrefix);
+    if (today.length >= config.env.apiRateLimit.jobsPerDay) {
+      throw new ApiError(429, "client", `daily job limit reached (${config.env.apiRateLimit.jobsPerDay} jobs per day for this API key)`, "rate_limited", {
+        "retry-after": String(secondsToMidnight(now)),
+      });
+    }
+    const candidate: IdempotencyRecord = {
+      jobId: newJobId(now, deps.randomHex8?.() ?? randomBytes(4).toString("hex")),
+      requestHash,
+      client: context.client,
+      createdAt: now.toISOString(),
+      input: request.input,
+      email: request.email,
+      options: request.options,
+    };
+    const created = await deps.store.putTextIfAbsent(bucket, recordKey, JSON.stringify(candidate), "application/json");
+    if (created) {
+      record = candidate;
+      await deps.store.putText(bucket, `${countPrefix}${candidate.jobId}`, candidate.createdAt, "text/plain");
+    } else {
+      // A concurrent retry won the race: its job is this request's job.
+      record = await readRecord(deps.store, bucket, recordKey);
+      if (!record) throw new Error(`idempotency record ${recordKey} exists but cannot be read`);
+      if (record.requestHash !== requestHash) {
+        throw new ApiError(409, "Idempotency-Key", `this Idempotency-Key was used for a different request (job ${record.jobId})`);
+      }
+    }
+  }
+
+  const jobId = record.jobId;
+  const inputKey = jobInputKey(jobId);
+  await deps.store.copy({ bucket: record.input.bucket, key: record.input.key }, { bucket, key: inputKey });
+  const executionInput: ExecutionInput = {
+    jobId,
+    inputUri: `s3://${bucket}/${inputKey}`,
+    email: record.email,
+    options: record.options,
+    client: record.client,
+  };
+  const { started } = await deps.executions.start(jobId, JSON.stringify(executionInput));
+  deps.log("info", started ? "job_started" : "job_already_started", {
+    jobId,
+    client: context.client,
+    requestId: context.requestId,
+    email: maskEmail(record.email),
+    inputBucket: record.input.bucket,
+    inputBytes: info.size,
+    options: record.options,
+  });
+  return {
+    status: started ? 202 : 200,
+    body: { jobId, state: "queued", statusUrl: statusUrl(config, jobId), options: record.options },
+    headers: { location: statusUrl(config, jobId), ...(started ? {} : { "idempotent-replayed": "true" }) },
+  };
+}
+
+function replayed(record: IdempotencyRecord, config: FunctionConfig, deps: StartJobDeps, context: RouteContext): RouteResult {
+  deps.log("info", "job_request_replayed", { jobId: record.jobId, client: context.client, requestId: context.requestId });
+  return {
+    status: 200,
+    body: { jobId: record.jobId, state: "queued", statusUrl: statusUrl(config, record.jobId), options: record.options },
+    headers: { location: statusUrl(config, record.jobId), "idempotent-replayed": "true" },
+  };
+}
+
+async function readRecord(store: ObjectStore, bucket: string, key: string): Promise<IdempotencyRecord | undefined> {
+  const text = await store.getText(bucket, key);
+  if (text === undefined) return undefined;
+  return JSON.parse(text) as IdempotencyRecord;
+}
+
+export const statusUrl = (config: FunctionConfig, jobId: string): string => `${config.apiBaseUrl ?? ""}/jobs/${jobId}`;
+const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
+const sortKeys = (o: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+function secondsToMidnight(now: Date): number {
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+  return Math.max(1, Math.ceil((midnight - now.getTime()) / 1000));
+}
