@@ -1,0 +1,43 @@
+/**
+ * The Pulumi program: one stack per environment (`pulumi stack select prod|dev`), all
+ * settings from `Pulumi.<env>.yaml` (validated by pipeline/environment.ts; a missing or
+ * invalid key fails naming it), the whole system from the `spaceport` pipeline.
+ *
+ * Reviewable without AWS: `npm run synth -- --env prod` runs this program under mocks.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { environmentFromPulumiConfig } from "./pipeline/pulumi/config.js";
+import { PipelineStack } from "./pipeline/pulumi/stack.js";
+import { spaceport } from "./stages/spaceport.js";
+
+/** Lambda entries (functions/, issue 3): each bundles to one file exporting `handler`. */
+export const FUNCTION_ENTRIES = {
+  startJob: "functions/start-job/lambda.ts",
+  jobStatus: "functions/job-status/lambda.ts",
+  notify: "functions/notify/lambda.ts",
+} as const;
+
+export default function program() {
+  const environment = pulumi.getStack();
+  const config = environmentFromPulumiConfig(environment, pulumi.runtime.allConfig());
+  const stack = new PipelineStack("spaceport", {
+    pipeline: spaceport,
+    environment,
+    config,
+    root: import.meta.dirname,
+    functions: FUNCTION_ENTRIES,
+  });
+  return {
+    environment,
+    region: config.region,
+    apiUrl: stack.apiUrl,
+    uploadsBucket: stack.uploadsBucket.bucket,
+    processingBucket: stack.processingBucket.bucket,
+    stateMachineArn: stack.stateMachine.arn,
+    deliveryBaseUrl: stack.deliveryBaseUrl,
+    alarmTopicArn: stack.alarmTopic.arn,
+    repositoryUrls: Object.fromEntries(Object.entries(stack.repositories).map(([stage, repo]) => [stage, repo.repositoryUrl])),
+    images: stack.images,
+    compileTarget: stack.compileTarget,
+  };
+}

@@ -1,0 +1,343 @@
+/**
+ * IAM policy documents, as pure functions of resolved ARNs and the pipeline: what each role
+ * may do and on what. The stack feeds them resolved outputs; the tests check every statement
+ * against an allow-list. Least privilege: every action is scoped to this stack's buckets,
+ * prefixes, repositories, jobs and functions. `"*"` appears only where the AWS API has no
+ * resource-level permissions, each such case marked `WILDCARD_REASONS`.
+ */
+import type { Pipeline } from "../define.js";
+
+export interface PolicyStatement {
+  readonly Sid: string;
+  readonly Effect: "Allow" | "Deny";
+  readonly Action: readonly string[];
+  readonly Resource: readonly string[] | "*";
+  readonly Principal?: unknown;
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | boolean | readonly string[]>>>>;
+}
+export interface PolicyDocument {
+  readonly Version: "2012-10-17";
+  readonly Statement: readonly PolicyStatement[];
+}
+
+export interface AwsContext {
+  readonly partition: string;
+  readonly region: string;
+  readonly accountId: string;
+}
+
+/** Why a statement's Resource is `"*"`: the only places the tests accept one. */
+export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
+  EcrAuthToken: "ecr:GetAuthorizationToken has no resource-level permissions",
+  PutMetrics: "cloudwatch:PutMetricData has no resource-level permissions (limited by namespace condition)",
+  LogDelivery: "CloudWatch Logs vended-log delivery APIs (Step Functions logging) have no resource-level permissions",
+  XRay: "X-Ray trace upload and sampling APIs have no resource-level permissions",
+};
+
+const doc = (...statements: PolicyStatement[]): PolicyDocument => ({ Version: "2012-10-17", Statement: statements });
+
+/** A bucket ARN from its name (S3 ARNs carry no region or account). */
+export const bucketArn = (ctx: AwsContext, bucket: string): string => `arn:${ctx.partition}:s3:::${bucket}`;
+
+/**
+ * Prefixes under `jobs/<jobId>/` a pipeline's containers read and write. Outputs of every
+ * stage are written by that stage and read by the next; `input/` is only read; checkpoints
+ * (spot training) are written and read back on resume.
+ */
+export function jobPrefixes(pipeline: Pipeline): { read: string[]; write: string[]; intermediate: string[]; delivered: string } {
+  const outputs = [...new Set(pipeline.stages.flatMap((s) => [...s.outputs]))];
+  const checkpoints = pipeline.stages.some((s) => s.kind === "training" && s.spot) ? ["checkpoints"] : [];
+  const delivered = pipeline.delivery.output;
+  return {
+    read: ["input", ...outputs.filter((o) => o !== delivered), ...checkpoints],
+    write: [...outputs, ...checkpoints],
+    intermediate: [...outputs.filter((o) => o !== delivered), ...checkpoints],
+    delivered,
+  };
+}
+
+/** SageMaker job ARNs of one stage: job names are `<jobId>-<stage>-<attempt>`, jobId `YYYYMMDD-HHMMSS-xxxxxxxx`. */
+export function sageMakerJobArns(ctx: AwsContext, pipeline: Pipeline): string[] {
+  return pipeline.stages.map(
+    (s) => `arn:${ctx.partition}:sagemaker:${ctx.region}:${ctx.accountId}:${s.kind}-job/????????-??????-????????-${s.name}-*`,
+  );
+}
+
+/** The SageMaker execution role: the containers' own access. */
+export function sageMakerExecutionPolicy(input: {
+  ctx: AwsContext;
+  pipeline: Pipeline;
+  bucket: string;
+  repositoryArns: readonly string[];
+}): PolicyDocument {
+  const { ctx, pipeline } = input;
+  const bucket = bucketArn(ctx, input.bucket);
+  const prefixes = jobPrefixes(pipeline);
+  const objects = (names: readonly string[]) => names.map((p) => `${bucket}/jobs/*/${p}/*`);
+  const logGroup = `arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:/aws/sagemaker/*`;
+  return doc(
+    {
+      Sid: "ListJobPrefixes",
+      Effect: "Allow",
+      Action: ["s3:ListBucket", "s3:GetBucketLocation"],
+      Resource: [bucket],
+    },
+    { Sid: "ReadStageInputs", Effect: "Allow", Action: ["s3:GetObject"], Resource: objects(prefixes.read) },
+    {
+      Sid: "WriteStageOutputs",
+      Effect: "Allow",
+      Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+      Resource: objects(prefixes.write),
+    },
+    {
+      Sid: "PullStageImages",
+      Effect: "Allow",
+      Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+      Resource: [...input.repositoryArns],
+    },
+    // WILDCARD_REASONS.EcrAuthToken
+    { Sid: "EcrAuthToken", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+    {
+      Sid: "JobLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+      Resource: [logGroup, `${logGroup}:log-stream:*`],
+    },
+    // WILDCARD_REASONS.PutMetrics
+    {
+      Sid: "PutMetrics",
+      Effect: "Allow",
+      Action: ["cloudwatch:PutMetricData"],
+      Resource: "*",
+      Condition: { StringLike: { "cloudwatch:namespace": "/aws/sagemaker/*" } },
+    },
+  );
+}
+
+/** The state machine's role: its own SageMaker jobs, the `.sync` rules, notify, logging, tracing. */
+export function stateMachinePolicy(input: {
+  ctx: AwsContext;
+  pipeline: Pipeline;
+  sageMakerRoleArn: string;
+  notifyFunctionArn: string;
+}): PolicyDocument {
+  const { ctx, pipeline } = input;
+  const jobs = sageMakerJobArns(ctx, pipeline);
+  const kinds = [...new Set(pipeline.stages.map((s) => s.kind))].sort();
+  const verb = (kind: string) => (kind === "training" ? "TrainingJob" : "ProcessingJob");
+  const rules = kinds.map(
+    (kind) =>
+      `arn:${ctx.partition}:events:${ctx.region}:${ctx.accountId}:rule/StepFunctionsGetEventsFor${kind === "training" ? "SageMakerTrainingJobsRule" : "SageMakerProcessingJobsRule"}`,
+  );
+  return doc(
+    {
+      Sid: "CreateOwnJobs",
+      Effect: "Allow",
+      // AddTags: SageMaker authorizes tag-on-create (the compiled requests carry Tags) as AddTags.
+      Action: [...kinds.map((k) => `sagemaker:Create${verb(k)}`), "sagemaker:AddTags"],
+      Resource: jobs,
+      Condition: { StringEquals: { "aws:RequestTag/spaceport:pipeline": pipeline.name } },
+    },
+    {
+      Sid: "WatchOwnJobs",
+      Effect: "Allow",
+      Action: [...kinds.flatMap((k) => [`sagemaker:Describe${verb(k)}`, `sagemaker:Stop${verb(k)}`]), "sagemaker:ListTags"],
+      Resource: jobs,
+    },
+    {
+      Sid: "SyncEventRules",
+      Effect: "Allow",
+      // `.sync` waits for SageMaker jobs through these Step Functions-managed EventBridge rules.
+      Action: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+      Resource: rules,
+    },
+    {
+      Sid: "PassSageMakerRole",
+      Effect: "Allow",
+      Action: ["iam:PassRole"],
+      Resource: [input.sageMakerRoleArn],
+      Condition: { StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } },
+    },
+    {
+      Sid: "InvokeNotify",
+      Effect: "Allow",
+      Action: ["lambda:InvokeFunction"],
+      Resource: [input.notifyFunctionArn, `${input.notifyFunctionArn}:*`],
+    },
+    // WILDCARD_REASONS.LogDelivery
+    {
+      Sid: "LogDelivery",
+      Effect: "Allow",
+      Action: [
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+      ],
+      Resource: "*",
+    },
+    // WILDCARD_REASONS.XRay
+    {
+      Sid: "XRay",
+      Effect: "Allow",
+      Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"],
+      Resource: "*",
+    },
+  );
+}
+
+/** Logs of one Lambda function (its own log group only). */
+function functionLogs(ctx: AwsContext, functionName: string): PolicyStatement {
+  const group = `arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:/aws/lambda/${functionName}`;
+  return { Sid: "OwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${group}:*`] };
+}
+
+/** X-Ray for an active-tracing Lambda function. */
+const functionTracing: PolicyStatement = {
+  Sid: "XRay",
+  Effect: "Allow",
+  Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+  Resource: "*", // WILDCARD_REASONS.XRay
+};
+
+/** Execution ARNs of one state machine (`arn:…:execution:<name>:<execution>`). */
+export function executionArns(stateMachineArn: string): string {
+  return `${stateMachineArn.replace(":stateMachine:", ":execution:")}:*`;
+}
+
+export interface FunctionPolicyInput {
+  readonly ctx: AwsContext;
+  readonly functionName: string;
+  readonly processingBucket: string;
+  readonly stateMachineArn: string;
+}
+
+/** start-job: read submitted ZIPs, copy them into `jobs/<id>/input/`, keep idempotency records, start executions. */
+export function startJobPolicy(
+  input: FunctionPolicyInput & { uploadsBucket: string; allowedInputBuckets: readonly string[]; statePrefixes: readonly string[] },
+): PolicyDocument {
+  const { ctx } = input;
+  const processing = bucketArn(ctx, input.processingBucket);
+  const sources = [input.uploadsBucket, ...input.allowedInputBuckets].map((b) => `${bucketArn(ctx, b)}/*`);
+  return doc(
+    functionLogs(ctx, input.functionName),
+    functionTracing,
+    // HeadObject is authorized as GetObject; CopyObject needs GetObject on the source.
+    { Sid: "ReadSubmittedInputs", Effect: "Allow", Action: ["s3:GetObject"], Resource: sources },
+    { Sid: "CopyJobInput", Effect: "Allow", Action: ["s3:PutObject"], Resource: [`${processing}/jobs/*/input/*`] },
+    ...(input.statePrefixes.length > 0
+      ? [
+          {
+            Sid: "ApiState",
+            Effect: "Allow" as const,
+            Action: ["s3:GetObject", "s3:PutObject"],
+            Resource: input.statePrefixes.map((p) => `${processing}/${p}*`),
+          },
+        ]
+      : []),
+    { Sid: "StartExecution", Effect: "Allow", Action: ["states:StartExecution"], Resource: [input.stateMachineArn] },
+    { Sid: "DescribeExecution", Effect: "Allow", Action: ["states:DescribeExecution"], Resource: [executionArns(input.stateMachineArn)] },
+  );
+}
+
+/** job-status: the execution and its history, SageMaker progress metrics, delivery and stage reports. */
+export function jobStatusPolicy(input: FunctionPolicyInput & { pipeline: Pipeline; readPrefixes: readonly string[] }): PolicyDocument {
+  const { ctx } = input;
+  const processing = bucketArn(ctx, input.processingBucket);
+  return doc(
+    functionLogs(ctx, input.functionName),
+    functionTracing,
+    {
+      Sid: "ReadExecutions",
+      Effect: "Allow",
+      Action: ["states:DescribeExecution", "states:GetExecutionHistory"],
+      Resource: [executionArns(input.stateMachineArn)],
+    },
+    {
+      Sid: "ReadJobs",
+      Effect: "Allow",
+      Action: [...new Set(input.pipeline.stages.map((s) => (s.kind === "training" ? "sagemaker:DescribeTrainingJob" : "sagemaker:DescribeProcessingJob")))],
+      Resource: sageMakerJobArns(ctx, input.pipeline),
+    },
+    {
+      Sid: "ReadJobFiles",
+      Effect: "Allow",
+      Action: ["s3:GetObject"],
+      Resource: input.readPrefixes.map((p) => `${processing}/jobs/*/${p}/*`),
+    },
+    { Sid: "ListJobFiles", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [processing], Condition: { StringLike: { "s3:prefix": "jobs/*" } } },
+  );
+}
+
+/** notify: read the job's reports, send one email through the stack's identity and configuration set. */
+export function notifyPolicy(
+  input: Omit<FunctionPolicyInput, "stateMachineArn"> & { readPrefixes: readonly string[]; identityArn: string; configurationSetArn: string },
+): PolicyDocument {
+  const { ctx } = input;
+  const processing = bucketArn(ctx, input.processingBucket);
+  return doc(
+    functionLogs(ctx, input.functionName),
+    functionTracing,
+    {
+      Sid: "ReadJobReports",
+      Effect: "Allow",
+      Action: ["s3:GetObject"],
+      Resource: input.readPrefixes.map((p) => `${processing}/jobs/*/${p}/*`),
+    },
+    { Sid: "ListJobFiles", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [processing], Condition: { StringLike: { "s3:prefix": "jobs/*" } } },
+    {
+      Sid: "SendEmail",
+      Effect: "Allow",
+      // SES v2 SendEmail is authorized against both the identity and the configuration set.
+      Action: ["ses:SendEmail"],
+      Resource: [input.identityArn, input.configurationSetArn],
+    },
+  );
+}
+
+/** The retention tagger: marks intermediate objects for early expiry (see retention.ts). */
+export function retentionTaggerPolicy(input: Omit<FunctionPolicyInput, "stateMachineArn"> & { pipeline: Pipeline }): PolicyDocument {
+  const { ctx } = input;
+  const processing = bucketArn(ctx, input.processingBucket);
+  return doc(functionLogs(ctx, input.functionName), functionTracing, {
+    Sid: "TagIntermediates",
+    Effect: "Allow",
+    Action: ["s3:PutObjectTagging"],
+    Resource: jobPrefixes(input.pipeline).intermediate.map((p) => `${processing}/jobs/*/${p}/*`),
+  });
+}
+
+/** Bucket policy: TLS only, plus (processing bucket) CloudFront reads of deliveries only. */
+export function bucketPolicy(input: {
+  ctx: AwsContext;
+  bucket: string;
+  cloudFront?: { distributionArn: string; deliveryPrefix: string };
+}): PolicyDocument {
+  const bucket = bucketArn(input.ctx, input.bucket);
+  const statements: PolicyStatement[] = [
+    {
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: "*",
+      Action: ["s3:*"],
+      Resource: [bucket, `${bucket}/*`],
+      Condition: { Bool: { "aws:SecureTransport": false } },
+    },
+  ];
+  if (input.cloudFront) {
+    statements.push({
+      Sid: "CloudFrontReadsDeliveries",
+      Effect: "Allow",
+      Principal: { Service: "cloudfront.amazonaws.com" },
+      Action: ["s3:GetObject"],
+      Resource: [`${bucket}/jobs/*/${input.cloudFront.deliveryPrefix}/*`],
+      Condition: { StringEquals: { "AWS:SourceArn": input.cloudFront.distributionArn } },
+    });
+  }
+  return doc(...statements);
+}
+

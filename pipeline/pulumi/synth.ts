@@ -1,0 +1,117 @@
+/**
+ * `npm run synth -- --env prod`: the reviewable artifact of an infrastructure change, like
+ * `pulumi preview` but with no CLI, engine or AWS account. Runs index.ts under Pulumi's mocks
+ * with `Pulumi.<env>.yaml` and prints the resource inventory and key properties as JSON.
+ */
+import { createHash } from "node:crypto";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { readStackConfig, runUnderMocks, type MockedRun } from "./mocks.js";
+
+const ROOT = resolve(import.meta.dirname, "..", "..");
+export const PROGRAM = resolve(ROOT, "index.ts");
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** Large or noisy inputs, summarized: code by size and hash, JSON strings parsed, ASL by states. */
+function summarize(key: string, value: unknown): unknown {
+  if (key === "tags" || key === "tagsAll") return undefined;
+  if (key === "code" && value && typeof value === "object") {
+    const assets = (value as { assets?: Record<string, { text?: string }> }).assets ?? {};
+    return Object.fromEntries(
+      Object.entries(assets).map(([file, asset]) => [file, { bytes: Buffer.byteLength(asset.text ?? ""), sha256: sha256(asset.text ?? "").slice(0, 16) }]),
+    );
+  }
+  if (key === "definition" && typeof value === "string") {
+    const asl = JSON.parse(value) as { States: Record<string, { Type: string }> };
+    return { sha256: sha256(value), bytes: Buffer.byteLength(value), states: Object.keys(asl.States) };
+  }
+  if ((key === "policy" || key === "assumeRolePolicy") && typeof value === "string") return JSON.parse(value);
+  if (key === "variables" && value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, string>).map(([k, v]) => [k, k === "SPACEPORT_CONFIG" ? JSON.parse(v) : v]),
+    );
+  }
+  return value;
+}
+
+function clean(value: unknown, key = ""): unknown {
+  const summarized = summarize(key, value);
+  if (summarized !== value) return summarized;
+  if (Array.isArray(value)) return value.map((v) => clean(v));
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const c = clean(v, k);
+      if (c !== undefined) out[k] = c;
+    }
+    return out;
+  }
+  return value;
+}
+
+export interface Inventory {
+  readonly environment: string;
+  readonly outputs: Record<string, unknown>;
+  readonly counts: Record<string, number>;
+  readonly resources: { type: string; name: string; properties: unknown }[];
+}
+
+export function inventory(run: MockedRun): Inventory {
+  const counts: Record<string, number> = {};
+  for (const r of run.resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
+  const resources = [...run.resources]
+    .sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name))
+    .map((r) => ({ type: r.type, name: r.name, properties: clean(r.inputs) }));
+  return {
+    environment: run.environment,
+    outputs: run.outputs,
+    counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b))),
+    resources,
+  };
+}
+
+/** One mocked run of index.ts for an environment (config from `Pulumi.<env>.yaml` unless given). */
+export async function synth(environment: string, configFile = resolve(ROOT, `Pulumi.${environment}.yaml`)): Promise<MockedRun> {
+  return runUnderMocks({ programPath: PROGRAM, environment, config: readStackConfig(configFile, environment) });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      env: { type: "string", default: "prod" },
+      config: { type: "string" },
+      asl: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      [
+        "usage: npm run synth -- [--env <name>] [--config <Pulumi.<env>.yaml>] [--asl]",
+        "Runs the Pulumi program (index.ts) under mocks: no Pulumi CLI, no AWS account.",
+        "Prints JSON: stack outputs, resource counts by type, every resource with its key properties.",
+        "--asl also prints the deployed state machine definition (the compiler's output).",
+      ].join("\n"),
+    );
+    return;
+  }
+  const environment = values.env!;
+  const run = await synth(environment, values.config ? resolve(values.config) : undefined);
+  const result: Record<string, unknown> = { ...inventory(run) };
+  if (values.asl) {
+    const machine = run.resources.find((r) => r.type === "aws:sfn/stateMachine:StateMachine");
+    result["definition"] = machine ? JSON.parse(String(machine.inputs["definition"])) : null;
+  }
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(`synth failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+}

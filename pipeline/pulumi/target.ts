@@ -1,0 +1,61 @@
+/**
+ * The one place that turns deployed (or local) names into a `CompileTarget`. The Pulumi stack
+ * calls it with resolved outputs; the local runtime calls it with its own names (or with a
+ * deployed stack's `compileTarget` output). Equal inputs give a byte-identical ASL, because
+ * only what the compiler reads is kept (unrelated settings such as `sesSender` cannot change it).
+ *
+ * No Pulumi imports here: the local runtime uses this without loading the Pulumi SDK.
+ */
+import { compile, type CompileTarget, type CompiledPipeline } from "../compile.js";
+import type { Pipeline } from "../define.js";
+import type { EnvironmentConfig } from "../environment.js";
+
+export interface ResolvedNames {
+  /** The processing bucket (`jobs/<jobId>/...`). */
+  readonly bucket: string;
+  /** ARN of the SageMaker execution role. */
+  readonly roleArn: string;
+  /** Image URI per stage name (`<repo>@sha256:<digest>` when deployed). */
+  readonly images: Readonly<Record<string, string>>;
+  /** ARN (or name) of the notify function. */
+  readonly notifyFunction: string;
+}
+
+export function compileTargetFor(
+  pipeline: Pipeline,
+  environment: string,
+  config: Pick<EnvironmentConfig, "region" | "quotas" | "instanceOverrides">,
+  names: ResolvedNames,
+): CompileTarget {
+  const stageNames = pipeline.stages.map((s) => s.name);
+  const missing = stageNames.filter((name) => !names.images[name]);
+  if (missing.length > 0) throw new Error(`compile target for "${environment}": no image URI for stage(s) ${missing.join(", ")}`);
+  const extra = Object.keys(names.images).filter((name) => !stageNames.includes(name));
+  if (extra.length > 0) throw new Error(`compile target for "${environment}": image(s) for unknown stage(s) ${extra.join(", ")}`);
+  for (const [field, value] of Object.entries({ bucket: names.bucket, roleArn: names.roleArn, notifyFunction: names.notifyFunction })) {
+    if (!value) throw new Error(`compile target for "${environment}": ${field} is empty`);
+  }
+  return {
+    environment,
+    config: {
+      region: config.region,
+      quotas: config.quotas.map((q) => ({ instanceType: q.instanceType, jobKind: q.jobKind, count: q.count })),
+      instanceOverrides: { ...(config.instanceOverrides ?? {}) },
+    },
+    bucket: names.bucket,
+    roleArn: names.roleArn,
+    // Stage order, so the target's JSON is stable too.
+    images: Object.fromEntries(stageNames.map((name) => [name, names.images[name]!])),
+    notifyFunction: names.notifyFunction,
+  };
+}
+
+/** `compile(pipeline, compileTargetFor(...))`: what the stack deploys and the local runtime runs. */
+export function compileFor(
+  pipeline: Pipeline,
+  environment: string,
+  config: Pick<EnvironmentConfig, "region" | "quotas" | "instanceOverrides">,
+  names: ResolvedNames,
+): CompiledPipeline {
+  return compile(pipeline, compileTargetFor(pipeline, environment, config, names));
+}
