@@ -76,7 +76,7 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
   const t0 = Date.now();
   const times: Record<string, number> = {};
   const lap = (name: string, since: number): void => { times[name] = (Date.now() - since) / 1000; };
-  const work = await mkdtemp(join(tmpdir(), "spaceport-compress-"));
+  const work = await mkdtemp(join(process.env.COMPRESS_TMPDIR || tmpdir(), "spaceport-compress-"));
   try {
     cfg.progress(1, "locating model");
     let t = Date.now();
