@@ -28,6 +28,7 @@ export function createRouterFor(routes: readonly Route[], deps: { log: Logger; c
     rateLimit: config.env.apiRateLimit,
     maxBodyBytes: config.maxBodyBytes,
     log: deps.log,
+    corsOrigins: config.env.corsOrigins,
     ...(deps.clock ? { now: deps.clock } : {}),
   });
 }

@@ -14,13 +14,20 @@ export interface FunctionConfig {
   readonly environment: string;
   readonly env: Pick<
     EnvironmentConfig,
-    "region" | "allowedInputBuckets" | "maxInputBytes" | "sesSender" | "apiRateLimit" | "deliveryRetentionDays" | "instanceOverrides"
+        | "region"
+    | "allowedInputBuckets"
+    | "maxInputBytes"
+    | "sesSender"
+    | "apiRateLimit"
+    | "deliveryRetentionDays"
+    | "instanceOverrides"
+    | "corsOrigins"
   >;
   /** The processing bucket (`jobs/<jobId>/...`, idempotency records, daily job counts). */
   readonly processingBucket: string;
   /** The stack's own uploads bucket: always an allowed input bucket. */
   readonly uploadsBucket?: string;
-  /** API clients: names and sha256 hashes of their keys. */
+  /** API clients: names and sha256 hashes of their keys (`spaceport:apiKeys`, plus `SPACEPORT_API_KEYS`). */
   readonly apiKeys: readonly ApiKey[];
   /** Absolute base of the API (`https://api.example.com`), for `statusUrl`; relative links without it. */
   readonly apiBaseUrl?: string;
@@ -46,7 +53,8 @@ export class ConfigError extends Error {
  * Lambda configuration from environment variables:
  * - `SPACEPORT_ENVIRONMENT` (name), `SPACEPORT_CONFIG` (JSON of the `spaceport:` settings plus `region`),
  * - `SPACEPORT_PROCESSING_BUCKET`, `SPACEPORT_UPLOADS_BUCKET` (optional),
- * - `SPACEPORT_API_KEYS` (`client:sha256hex,...`, see auth.ts), `SPACEPORT_API_BASE_URL` (optional),
+ * - `SPACEPORT_API_KEYS` (optional, `client:sha256hex,...`, see auth.ts: extra clients besides
+ *   `spaceport:apiKeys`, e.g. from a secret), `SPACEPORT_API_BASE_URL` (optional),
  * - `SPACEPORT_MAX_BODY_BYTES`, `SPACEPORT_DEDUPE_WINDOW_SECONDS` (optional).
  */
 export function configFromEnv(vars: NodeJS.ProcessEnv, pipeline: Pipeline = spaceport): FunctionConfig {
@@ -79,7 +87,10 @@ export function configFromEnv(vars: NodeJS.ProcessEnv, pipeline: Pipeline = spac
     env,
     processingBucket: required("SPACEPORT_PROCESSING_BUCKET"),
     ...(uploads ? { uploadsBucket: uploads } : {}),
-    apiKeys: parseApiKeys(apiKeysText, "SPACEPORT_API_KEYS"),
+    apiKeys: [
+      ...parseApiKeys(JSON.stringify(env.apiKeys), "spaceport:apiKeys"),
+      ...parseApiKeys(apiKeysText, "SPACEPORT_API_KEYS"),
+    ],
     ...(apiBase ? { apiBaseUrl: apiBase.replace(/\/+$/, "") } : {}),
     maxBodyBytes: positive("SPACEPORT_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
     dedupeWindowSeconds: positive("SPACEPORT_DEDUPE_WINDOW_SECONDS", DEFAULT_DEDUPE_WINDOW_SECONDS),

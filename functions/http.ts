@@ -58,6 +58,8 @@ export interface RouterOptions {
   readonly maxBodyBytes: number;
   readonly log: Logger;
   readonly now?: () => number;
+  /** Browser origins allowed to call the API (`*` for any); preflights are answered without auth. */
+  readonly corsOrigins?: readonly string[];
 }
 
 export type Router = (request: HttpRequest) => Promise<HttpResponse>;
@@ -90,6 +92,11 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
   const buckets = new TokenBuckets(options.rateLimit.ratePerSecond, options.rateLimit.burst, options.now);
   return async (request) => {
     const requestId = request.requestId ?? randomUUID();
+    const response = await answer(request, requestId);
+    return withCors(request, response);
+  };
+
+  async function answer(request: HttpRequest, requestId: string): Promise<HttpResponse> {
     try {
       return await dispatch(request, requestId);
     } catch (error) {
@@ -100,7 +107,22 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
       options.log("error", "request_failed", { requestId, error: (error as Error)?.name, message: String((error as Error)?.message ?? error) });
       return json(500, { error: { code: "internal", field: "", message: `internal error (request ${requestId})` } }, { "x-request-id": requestId });
     }
-  };
+  }
+
+  function withCors(request: HttpRequest, response: HttpResponse): HttpResponse {
+    const origin = request.headers["origin"];
+    const allowed = options.corsOrigins ?? [];
+    if (!origin || !(allowed.includes("*") || allowed.includes(origin))) return response;
+    return {
+      ...response,
+      headers: {
+        ...response.headers,
+        "access-control-allow-origin": allowed.includes("*") ? "*" : origin,
+        "access-control-expose-headers": "location, retry-after, x-request-id, idempotent-replayed",
+        vary: "origin",
+      },
+    };
+  }
 
   async function dispatch(request: HttpRequest, requestId: string): Promise<HttpResponse> {
     const path = request.path;
@@ -108,6 +130,17 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
     const matching = compiled.filter((r) => r.regex.test(path));
     if (matching.length === 0) throw new ApiError(404, "path", "no such resource");
     const method = request.method.toUpperCase();
+    if (method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined) {
+      return {
+        status: 204,
+        headers: {
+          "access-control-allow-methods": [...new Set(matching.map((r) => r.method)), "OPTIONS"].join(", "),
+          "access-control-allow-headers": "authorization, content-type, idempotency-key, x-api-key",
+          "access-control-max-age": "600",
+        },
+        body: "",
+      };
+    }
     const route = matching.find((r) => r.method === method);
     if (!route) {
       const allow = [...new Set(matching.map((r) => r.method))].join(", ");

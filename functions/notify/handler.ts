@@ -109,10 +109,10 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
   const sfmReport = await readJson(deps.store, bucket, `${stageOutputPrefix(jobId, sfmStage.outputs[0]!)}report.json`);
   const deliveryReport = await readJson(deps.store, bucket, expectedPrefix + DELIVERY_FILES.report);
   const scene = await deps.store.head(bucket, expectedPrefix + DELIVERY_FILES.scene);
-  const photosReceived = pickNumber(sfmReport, ["photos_received", "photosReceived"]);
-  const photosUsed = pickNumber(sfmReport, ["photos_placed", "photosPlaced", "photos_used"]);
-  const gaussians = pickNumber(deliveryReport, ["gaussians", "splats", "num_gaussians", "output.gaussians", "sog.gaussians", "clean.after", "count"]);
-  const sceneBytes = scene?.size ?? pickNumber(deliveryReport, ["sog_bytes", "sogBytes", "size_bytes", "sizeBytes", "output.bytes"]);
+  const photosReceived = pickNumber(sfmReport, ["photos_received"]);
+  const photosUsed = pickNumber(sfmReport, ["photos_placed"]);
+  const gaussians = pickNumber(deliveryReport, ["gaussians.delivered", "gaussians"]);
+  const sceneBytes = scene?.size ?? pickNumber(deliveryReport, ["output.sogBytes"]);
 
   const durations: { stage: string; seconds: number }[] = [];
   let totalSeconds: number | undefined;

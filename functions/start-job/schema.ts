@@ -60,7 +60,8 @@ export function parseStartJobBody(body: unknown, pipeline: Pipeline, legacy: boo
   const { modern, legacy: old } = schemasFor(pipeline);
   const result = v.safeParse(legacy ? old : modern, body);
   if (!result.success) {
-    const issue = result.issues[0]!;
+    // An unknown field explains more than the "required" issue it often causes (`input` sent to the legacy route).
+    const issue = result.issues.find((i) => i.expected === "never" && i.kind === "schema") ?? result.issues[0]!;
     const path = v.getDotPath(issue);
     const field = path ?? "body";
     if (issue.expected === "never" && issue.kind === "schema") {
