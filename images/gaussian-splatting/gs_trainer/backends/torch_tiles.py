@@ -39,6 +39,8 @@ ALPHA_MAX = 0.99
 T_MIN = 1e-4
 # elements of one [tiles, pixels, K] tensor per chunk: bounds peak memory of a step.
 CHUNK_ELEMS = 1 << 21
+LOG2E = 1.0 / math.log(2.0)
+LN2 = math.log(2.0)
 
 
 def quat_to_rotmat(quats: Tensor) -> Tensor:
@@ -120,19 +122,40 @@ class TileLists:
     """Which Gaussians (visible-subset indices, depth-sorted) each tile composites."""
 
     gauss: Tensor  # [M] visible-subset index of each (tile, Gaussian) pair, sorted by tile then depth
+    tile: Tensor  # [M] tile of each pair
     start: Tensor  # [tiles] offset of each tile's list in ``gauss``
     count: Tensor  # [tiles]
     tiles_x: int
     tiles_y: int
 
 
-def bin_tiles(means2d: Tensor, ext: Tensor, depths: Tensor, width: int, height: int) -> TileLists:
+def _rect_min_quadratic(d0x: Tensor, d0y: Tensor, a: Tensor, b: Tensor, c: Tensor, h: float) -> Tensor:
+    """min of a x^2 + 2 b x y + c y^2 over x in [d0x-h, d0x+h], y in [d0y-h, d0y+h] (a, c > 0)."""
+    inside = (d0x.abs() <= h) & (d0y.abs() <= h)
+    best = torch.full_like(d0x, float("inf"))
+    for sx in (-h, h):  # vertical edges: x fixed, minimise over y
+        x = d0x + sx
+        y = (-b * x / c).clamp(d0y - h, d0y + h)
+        best = torch.minimum(best, a * x * x + 2 * b * x * y + c * y * y)
+    for sy in (-h, h):  # horizontal edges: y fixed
+        y = d0y + sy
+        x = (-b * y / a).clamp(d0x - h, d0x + h)
+        best = torch.minimum(best, a * x * x + 2 * b * x * y + c * y * y)
+    return torch.where(inside, torch.zeros_like(best), best)
+
+
+def bin_tiles(
+    means2d: Tensor, ext: Tensor, depths: Tensor, conics: Tensor, opacities: Tensor, width: int, height: int
+) -> TileLists:
+    """(tile, Gaussian) pairs: every tile the extent's bounding box touches, kept only if the
+    Gaussian's alpha reaches 1/255 at some pixel centre of the tile (exact ellipse-vs-tile test)."""
     tiles_x = (width + TILE - 1) // TILE
     tiles_y = (height + TILE - 1) // TILE
     n = means2d.shape[0]
     if n == 0:
         z = torch.zeros(tiles_x * tiles_y, dtype=torch.long)
-        return TileLists(torch.zeros(0, dtype=torch.long), z, z.clone(), tiles_x, tiles_y)
+        e = torch.zeros(0, dtype=torch.long)
+        return TileLists(e, e.clone(), z, z.clone(), tiles_x, tiles_y)
     lo = torch.floor((means2d - ext) / TILE).long()
     hi = torch.floor((means2d + ext) / TILE).long() + 1
     x0 = lo[:, 0].clamp(0, tiles_x)
@@ -152,13 +175,45 @@ def bin_tiles(means2d: Tensor, ext: Tensor, depths: Tensor, width: int, height: 
     wg = w[gid]
     tx = x0[gid] + local % wg
     ty = y0[gid] + local // wg
+    # exact test against the tile's pixel centres
+    half = TILE / 2
+    d0x = (tx.to(means2d.dtype) * TILE + half) - means2d[gid, 0]
+    d0y = (ty.to(means2d.dtype) * TILE + half) - means2d[gid, 1]
+    con = conics[gid]
+    qmin = _rect_min_quadratic(d0x, d0y, con[:, 0], con[:, 1], con[:, 2], half - 0.5)
+    ok = -0.5 * qmin + torch.log(opacities[gid]) >= math.log(ALPHA_MIN)
+    gid, tx, ty = gid[ok], tx[ok], ty[ok]
     tile = ty * tiles_x + tx
     key = tile * n + rank[gid]
     srt = torch.argsort(key)
-    gauss = gid[srt]
     count = torch.bincount(tile, minlength=tiles_x * tiles_y)
     start = torch.cumsum(count, 0) - count
-    return TileLists(gauss, start, count, tiles_x, tiles_y)
+    return TileLists(gid[srt], tile[srt], start, count, tiles_x, tiles_y)
+
+
+def pair_coefficients(means2d: Tensor, conics: Tensor, opacities: Tensor, lists: TileLists) -> Tensor:
+    """Per (tile, Gaussian) pair, the 6 coefficients of log alpha as a quadratic in the pixel's
+    offset (u, v) from the tile centre: [u^2, uv, v^2, u, v, 1] . coef = log2(o) - log2(e) d^T Sigma^-1 d / 2
+    (base 2: ``exp2`` is several times faster than ``exp`` on CPU).
+    Differentiable (plain autograd) w.r.t. means2d, conics and opacities."""
+    g = lists.gauss
+    half = TILE / 2
+    tx = (lists.tile % lists.tiles_x).to(means2d.dtype)
+    ty = (lists.tile // lists.tiles_x).to(means2d.dtype)
+    d0x = tx * TILE + half - means2d[g, 0]
+    d0y = ty * TILE + half - means2d[g, 1]
+    a, b, c = conics[g].unbind(-1)
+    return LOG2E * torch.stack(
+        [
+            -0.5 * a,
+            -b,
+            -0.5 * c,
+            -(a * d0x + b * d0y),
+            -(b * d0x + c * d0y),
+            -0.5 * (a * d0x * d0x + c * d0y * d0y) - b * d0x * d0y + torch.log(opacities[g]),
+        ],
+        dim=-1,
+    )
 
 
 def _chunks(lists: TileLists) -> list[tuple[Tensor, int]]:
@@ -180,147 +235,112 @@ def _chunks(lists: TileLists) -> list[tuple[Tensor, int]]:
     return out
 
 
-def _pixel_grid(tiles: Tensor, tiles_x: int, dtype: torch.dtype) -> Tensor:
-    """Pixel centres [B, 256, 2] of the given tiles."""
-    ty = tiles // tiles_x
-    tx = tiles % tiles_x
-    r = torch.arange(TILE, dtype=dtype)
-    py, px = torch.meshgrid(r, r, indexing="ij")
-    base = torch.stack([px.flatten(), py.flatten()], dim=-1) + 0.5  # [256, 2]
-    off = torch.stack([tx, ty], dim=-1).to(dtype) * TILE  # [B, 2]
-    return off[:, None, :] + base[None]
+def _features(dtype: torch.dtype) -> Tensor:
+    """[6, 256]: u^2, uv, v^2, u, v, 1 for the pixel centres of a tile, relative to its centre."""
+    r = torch.arange(TILE, dtype=dtype) + 0.5 - TILE / 2
+    v, u = torch.meshgrid(r, r, indexing="ij")
+    u, v = u.flatten(), v.flatten()
+    return torch.stack([u * u, u * v, v * v, u, v, torch.ones_like(u)])
 
 
-def _chunk_index(lists: TileLists, tiles: Tensor, k: int, pad: int) -> Tensor:
-    """[B, k] visible-subset indices for the tiles' lists, padded with ``pad``."""
-    pos = lists.start[tiles][:, None] + torch.arange(k)[None]
-    valid = torch.arange(k)[None] < lists.count[tiles][:, None]
-    pos = torch.where(valid, pos, torch.zeros_like(pos))
-    idx = lists.gauss[pos] if lists.gauss.numel() else torch.zeros_like(pos)
-    return torch.where(valid, idx, torch.full_like(idx, pad))
+def _chunk_pairs(lists: TileLists, tiles: Tensor, k: int, pad: int) -> Tensor:
+    """[B, k] pair indices for the tiles' lists (depth order), padded with ``pad``."""
+    ar = torch.arange(k)
+    pos = lists.start[tiles][:, None] + ar[None]
+    valid = ar[None] < lists.count[tiles][:, None]
+    return torch.where(valid, pos, torch.full_like(pos, pad))
 
 
-def _alphas(
-    pix: Tensor, m2d: Tensor, con: Tensor, opa: Tensor
-) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """Per-pixel alphas of a chunk. Returns alpha (0 where skipped), dx, dy, g=exp(power), live mask."""
-    dx = pix[:, :, None, 0] - m2d[:, None, :, 0]
-    dy = pix[:, :, None, 1] - m2d[:, None, :, 1]
-    a = con[:, None, :, 0]
-    b = con[:, None, :, 1]
-    c = con[:, None, :, 2]
-    power = -0.5 * (a * dx * dx + c * dy * dy) - b * dx * dy
-    g = torch.exp(power.clamp_max(0.0))
-    raw = opa[:, None, :] * g
-    live = (power <= 0) & (raw >= ALPHA_MIN)
-    alpha = torch.where(live, raw.clamp_max(ALPHA_MAX), torch.zeros_like(raw))
-    return alpha, dx, dy, g, live & (raw < ALPHA_MAX)
+def _alphas(feat_t: Tensor, coef: Tensor) -> tuple[Tensor, Tensor]:
+    """alpha [B, P, K] (0 where skipped) and the unclamped value exp(log-alpha).
+
+    Masks are applied by multiplying with bool tensors: ``torch.where`` is several times
+    slower on CPU for tensors of this size."""
+    b, k, _ = coef.shape
+    # one [P, 6] x [6, B*K] GEMM (much faster than a batched matmul with inner size 6)
+    raw = torch.exp2(torch.mm(feat_t, coef.reshape(b * k, 6).T)).view(-1, b, k).transpose(0, 1)
+    alpha = raw.clamp_max(ALPHA_MAX) * (raw >= ALPHA_MIN)
+    return alpha, raw
 
 
 def _transmittance(alpha: Tensor) -> tuple[Tensor, Tensor]:
-    """Front-to-back transmittance before each Gaussian and the early-stop mask."""
+    """Front-to-back transmittance before each Gaussian and the early-stop mask (as 0/1)."""
     incl = torch.cumprod(1.0 - alpha, dim=-1)
     keep = incl >= T_MIN
     excl = torch.cat([torch.ones_like(incl[..., :1]), incl[..., :-1]], dim=-1)
     return excl, keep
 
 
+_PAD_COEF = (0.0, 0.0, 0.0, 0.0, 0.0, -200.0)  # alpha = 2^-200: skipped
+
+
 class _Composite(torch.autograd.Function):
     @staticmethod
     def forward(  # type: ignore[override]
         ctx: Any,
-        means2d: Tensor,
-        conics: Tensor,
+        coef: Tensor,
         colors: Tensor,
-        opacities: Tensor,
         background: Tensor,
         lists: TileLists,
         width: int,
         height: int,
     ) -> tuple[Tensor, Tensor]:
-        dtype = means2d.dtype
-        n = means2d.shape[0]
+        dtype = coef.dtype
+        m = coef.shape[0]
         tx, ty = lists.tiles_x, lists.tiles_y
-        # padded parameter tables: row n is a transparent dummy
-        m2d = torch.cat([means2d, means2d.new_zeros(1, 2)])
-        con = torch.cat([conics, conics.new_zeros(1, 3)])
-        col = torch.cat([colors, colors.new_zeros(1, 3)])
-        opa = torch.cat([opacities, opacities.new_zeros(1)])
+        cf = torch.cat([coef, coef.new_tensor(_PAD_COEF)[None]])  # row m: transparent dummy pair
+        pcol = torch.cat([colors[lists.gauss], colors.new_zeros(1, 3)])
+        feat_t = _features(dtype).T.contiguous()
         img = background.to(dtype).expand(tx * ty, TILE * TILE, 3).clone()
         alpha_out = torch.zeros(tx * ty, TILE * TILE, dtype=dtype)
         for tiles, k in _chunks(lists):
-            idx = _chunk_index(lists, tiles, k, n)
-            pix = _pixel_grid(tiles, tx, dtype)
-            alpha, _, _, _, _ = _alphas(pix, m2d[idx], con[idx], opa[idx])
+            idx = _chunk_pairs(lists, tiles, k, m)
+            alpha, _ = _alphas(feat_t, cf[idx])
             excl, keep = _transmittance(alpha)
-            w = torch.where(keep, alpha * excl, torch.zeros_like(alpha))
+            w = alpha * excl * keep
             acc = w.sum(-1)
-            img[tiles] = torch.bmm(w, col[idx]) + (1.0 - acc)[..., None] * background
+            img[tiles] = torch.bmm(w, pcol[idx]) + (1.0 - acc)[..., None] * background
             alpha_out[tiles] = acc
-        ctx.save_for_backward(means2d, conics, colors, opacities, background)
+        ctx.save_for_backward(coef, colors, background)
         ctx.lists = lists
-        ctx.size = (width, height)
         return _untile(img, tx, ty, width, height), _untile(alpha_out[..., None], tx, ty, width, height)[..., 0]
 
     @staticmethod
     def backward(ctx: Any, g_img: Tensor, g_alpha: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
-        means2d, conics, colors, opacities, background = ctx.saved_tensors
+        coef, colors, background = ctx.saved_tensors
         lists: TileLists = ctx.lists
-        width, height = ctx.size
-        dtype = means2d.dtype
-        n = means2d.shape[0]
+        dtype = coef.dtype
+        m = coef.shape[0]
         tx, ty = lists.tiles_x, lists.tiles_y
-        m2d = torch.cat([means2d, means2d.new_zeros(1, 2)])
-        con = torch.cat([conics, conics.new_zeros(1, 3)])
-        col = torch.cat([colors, colors.new_zeros(1, 3)])
-        opa = torch.cat([opacities, opacities.new_zeros(1)])
+        cf = torch.cat([coef, coef.new_tensor(_PAD_COEF)[None]])
+        pcol = torch.cat([colors[lists.gauss], colors.new_zeros(1, 3)])
+        feat = _features(dtype)
+        feat_t = feat.T.contiguous()
         gi = _tile(g_img, tx, ty)  # [tiles, 256, 3]
         ga = _tile(g_alpha[..., None], tx, ty)[..., 0]
-        d_m2d = torch.zeros(n + 1, 2, dtype=dtype)
-        d_con = torch.zeros(n + 1, 3, dtype=dtype)
-        d_col = torch.zeros(n + 1, 3, dtype=dtype)
-        d_opa = torch.zeros(n + 1, dtype=dtype)
+        d_coef = torch.zeros(m + 1, 6, dtype=dtype)
+        d_pcol = torch.zeros(m + 1, 3, dtype=dtype)
         d_bg = torch.zeros(3, dtype=dtype)
         for tiles, k in _chunks(lists):
-            idx = _chunk_index(lists, tiles, k, n)
-            pix = _pixel_grid(tiles, tx, dtype)
-            cm, cc, ccol, co = m2d[idx], con[idx], col[idx], opa[idx]
-            alpha, dx, dy, gexp, grad_ok = _alphas(pix, cm, cc, co)
+            idx = _chunk_pairs(lists, tiles, k, m)
+            ccol = pcol[idx]
+            alpha, raw = _alphas(feat_t, cf[idx])
             excl, keep = _transmittance(alpha)
-            w = torch.where(keep, alpha * excl, torch.zeros_like(alpha))
+            w = alpha * excl * keep
             t_final = 1.0 - w.sum(-1)  # [B, P]
             g = gi[tiles]  # [B, P, 3]
-            gA = ga[tiles]  # [B, P]
-            d_col.index_add_(0, idx.flatten(), torch.bmm(w.transpose(1, 2), g).reshape(-1, 3))
+            d_pcol[idx.flatten()] = torch.bmm(w.transpose(1, 2), g).reshape(-1, 3)
             d_bg += (t_final[..., None] * g).sum((0, 1))
             gc = torch.bmm(g, ccol.transpose(1, 2))  # [B, P, K] = g . c_k
-            wgc = w * gc
-            cs = torch.cumsum(wgc, dim=-1)
-            gbg = (g * background).sum(-1, keepdim=True)  # [B, P, 1]
-            suffix = cs[..., -1:] - cs + t_final[..., None] * gbg
-            inv = 1.0 / (1.0 - alpha)
-            d_alpha = gc * excl - suffix * inv + (gA * t_final)[..., None] * inv
-            d_alpha = torch.where(keep & grad_ok, d_alpha, torch.zeros_like(d_alpha))
-            d_opa.index_add_(0, idx.flatten(), (d_alpha * gexp).sum(1).flatten())
-            g_pow = d_alpha * alpha  # d alpha / d power = alpha (unclamped)
-            a = cc[:, None, :, 0]
-            b = cc[:, None, :, 1]
-            c = cc[:, None, :, 2]
-            gdx = g_pow * dx
-            gdy = g_pow * dy
-            d_con.index_add_(
-                0,
-                idx.flatten(),
-                torch.stack(
-                    [(-0.5 * gdx * dx).sum(1), (-gdx * dy).sum(1), (-0.5 * gdy * dy).sum(1)], dim=-1
-                ).reshape(-1, 3),
-            )
-            d_m2d.index_add_(
-                0,
-                idx.flatten(),
-                torch.stack([(a * gdx + b * gdy).sum(1), (b * gdx + c * gdy).sum(1)], dim=-1).reshape(-1, 2),
-            )
-        return d_m2d[:n], d_con[:n], d_col[:n], d_opa[:n], d_bg, None, None, None
+            cs = torch.cumsum(w * gc, dim=-1)
+            # everything composited behind k (incl. background) minus the alpha-output term
+            behind = (cs[..., -1:] - cs) + (t_final * ((g * background).sum(-1) - ga[tiles]))[..., None]
+            d_alpha = gc * excl - behind / (1.0 - alpha)
+            # d/d log(alpha), only where alpha was composited and not clamped at ALPHA_MAX
+            g_log = d_alpha * alpha * (keep & (raw < ALPHA_MAX)) * LN2  # d alpha / d log2(alpha)
+            d_coef[idx.flatten()] = torch.matmul(feat, g_log).transpose(1, 2).reshape(-1, 6)
+        d_colors = torch.zeros_like(colors).index_add_(0, lists.gauss, d_pcol[:m])
+        return d_coef[:m], d_colors, d_bg, None, None, None
 
 
 def _untile(t: Tensor, tx: int, ty: int, width: int, height: int) -> Tensor:
@@ -336,16 +356,9 @@ def _tile(t: Tensor, tx: int, ty: int) -> Tensor:
 
 
 def composite(
-    means2d: Tensor,
-    conics: Tensor,
-    colors: Tensor,
-    opacities: Tensor,
-    background: Tensor,
-    lists: TileLists,
-    width: int,
-    height: int,
+    coef: Tensor, colors: Tensor, background: Tensor, lists: TileLists, width: int, height: int
 ) -> tuple[Tensor, Tensor]:
-    out: tuple[Tensor, Tensor] = _Composite.apply(means2d, conics, colors, opacities, background, lists, width, height)
+    out: tuple[Tensor, Tensor] = _Composite.apply(coef, colors, background, lists, width, height)
     return out
 
 
@@ -378,15 +391,16 @@ def rasterize_torch(
         )
         vis = proj.visible & inside & (opacities >= ALPHA_MIN)
         ids = torch.nonzero(vis).flatten()
-        lists = bin_tiles(means2d[ids], ext[ids], proj.depths[ids], width, height)
+        lists = bin_tiles(
+            means2d[ids], ext[ids], proj.depths[ids], proj.conics[ids], opacities[ids], width, height
+        )
         radii = torch.zeros(means.shape[0], dtype=torch.long)
         radii[ids] = torch.ceil(ext[ids].max(dim=-1).values).long().clamp_min(1)
     cam_center = -viewmat[:3, :3].T @ viewmat[:3, 3]
     dirs = means[ids] - cam_center
     colors = torch.clamp_min(eval_sh(sh_degree, sh[ids], dirs) + 0.5, 0.0)
-    image, alpha = composite(
-        means2d[ids], proj.conics[ids], colors, opacities[ids], bg, lists, width, height
-    )
+    coef = pair_coefficients(means2d[ids], proj.conics[ids], opacities[ids], lists)
+    image, alpha = composite(coef, colors, bg, lists, width, height)
     return RenderOutput(image=image, alpha=alpha, means2d=means2d, radii=radii, width=width, height=height)
 
 
