@@ -4,18 +4,31 @@
  * invalid key fails naming it), the whole system from the `spaceport` pipeline.
  *
  * Reviewable without AWS: `npm run synth -- --env prod` runs this program under mocks.
+ * Only a default export: Pulumi rejects an ESM entry with both default and named exports.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { EnvironmentConfig } from "./pipeline/environment.js";
 import { environmentFromPulumiConfig } from "./pipeline/pulumi/config.js";
 import { PipelineStack } from "./pipeline/pulumi/stack.js";
 import { spaceport } from "./stages/spaceport.js";
 
 /** Lambda entries (functions/, issue 3): each bundles to one file exporting `handler`. */
-export const FUNCTION_ENTRIES = {
+const FUNCTION_ENTRIES = {
   startJob: "functions/start-job/lambda.ts",
   jobStatus: "functions/job-status/lambda.ts",
   notify: "functions/notify/lambda.ts",
 } as const;
+
+/**
+ * Where start-job keeps its records in the processing bucket (functions/start-job/handler.ts:
+ * `idempotencyRecordKey`, `dailyCountPrefix`), and how long they live.
+ */
+function apiStateFolders(config: EnvironmentConfig) {
+  return [
+    { prefix: "idempotency/", expireAfterDays: config.deliveryRetentionDays },
+    { prefix: "quota/", expireAfterDays: 2 },
+  ];
+}
 
 export default function program() {
   const environment = pulumi.getStack();
@@ -26,6 +39,7 @@ export default function program() {
     config,
     root: import.meta.dirname,
     functions: FUNCTION_ENTRIES,
+    apiState: apiStateFolders(config),
   });
   return {
     environment,

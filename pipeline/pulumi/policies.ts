@@ -216,79 +216,86 @@ export interface FunctionPolicyInput {
   readonly stateMachineArn: string;
 }
 
-/** start-job: read submitted ZIPs, copy them into `jobs/<id>/input/`, keep idempotency records, start executions. */
+/**
+ * Listing a bucket is what makes S3 answer 404 (not 403) for a missing key; the handlers rely
+ * on that ("input not found", "no idempotency record yet"). Keys hold no personal data.
+ */
+const listBuckets = (sid: string, buckets: readonly string[]): PolicyStatement => ({
+  Sid: sid,
+  Effect: "Allow",
+  Action: ["s3:ListBucket"],
+  Resource: [...buckets],
+});
+
+/** start-job: read submitted ZIPs, copy them into `jobs/<id>/input/`, keep idempotency records and daily counts, start executions. */
 export function startJobPolicy(
   input: FunctionPolicyInput & { uploadsBucket: string; allowedInputBuckets: readonly string[]; statePrefixes: readonly string[] },
 ): PolicyDocument {
   const { ctx } = input;
   const processing = bucketArn(ctx, input.processingBucket);
-  const sources = [input.uploadsBucket, ...input.allowedInputBuckets].map((b) => `${bucketArn(ctx, b)}/*`);
+  const sources = [input.uploadsBucket, ...input.allowedInputBuckets].map((b) => bucketArn(ctx, b));
   return doc(
     functionLogs(ctx, input.functionName),
     functionTracing,
     // HeadObject is authorized as GetObject; CopyObject needs GetObject on the source.
-    { Sid: "ReadSubmittedInputs", Effect: "Allow", Action: ["s3:GetObject"], Resource: sources },
+    { Sid: "ReadSubmittedInputs", Effect: "Allow", Action: ["s3:GetObject"], Resource: sources.map((b) => `${b}/*`) },
+    listBuckets("FindSubmittedInputs", sources),
     { Sid: "CopyJobInput", Effect: "Allow", Action: ["s3:PutObject"], Resource: [`${processing}/jobs/*/input/*`] },
-    ...(input.statePrefixes.length > 0
-      ? [
-          {
-            Sid: "ApiState",
-            Effect: "Allow" as const,
-            Action: ["s3:GetObject", "s3:PutObject"],
-            Resource: input.statePrefixes.map((p) => `${processing}/${p}*`),
-          },
-        ]
-      : []),
+    {
+      Sid: "ApiState",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:PutObject"],
+      Resource: input.statePrefixes.map((p) => `${processing}/${p}*`),
+    },
+    listBuckets("ListApiState", [processing]),
     { Sid: "StartExecution", Effect: "Allow", Action: ["states:StartExecution"], Resource: [input.stateMachineArn] },
     { Sid: "DescribeExecution", Effect: "Allow", Action: ["states:DescribeExecution"], Resource: [executionArns(input.stateMachineArn)] },
   );
 }
 
-/** job-status: the execution and its history, SageMaker progress metrics, delivery and stage reports. */
-export function jobStatusPolicy(input: FunctionPolicyInput & { pipeline: Pipeline; readPrefixes: readonly string[] }): PolicyDocument {
+/** job-status: the execution and its history (links are CloudFront URLs: no S3 access needed). */
+export function jobStatusPolicy(input: FunctionPolicyInput): PolicyDocument {
+  return doc(functionLogs(input.ctx, input.functionName), functionTracing, {
+    Sid: "ReadExecutions",
+    Effect: "Allow",
+    Action: ["states:DescribeExecution", "states:GetExecutionHistory"],
+    Resource: [executionArns(input.stateMachineArn)],
+  });
+}
+
+/**
+ * notify: the stage reports and the delivery, its own "sent" markers (`jobs/<id>/status/`),
+ * the execution's history (durations), and one email through the stack's identity and configuration set.
+ */
+export function notifyPolicy(
+  input: FunctionPolicyInput & { pipeline: Pipeline; identityArn: string; configurationSetArn: string },
+): PolicyDocument {
   const { ctx } = input;
   const processing = bucketArn(ctx, input.processingBucket);
+  const prefixes = jobPrefixes(input.pipeline);
+  // Processing stages write a report.json beside their outputs (training packs its results in model.tar.gz).
+  const reports = input.pipeline.stages
+    .filter((s) => s.kind === "processing")
+    .flatMap((s) => [...s.outputs])
+    .filter((o) => o !== prefixes.delivered)
+    .map((o) => `${processing}/jobs/*/${o}/report.json`);
   return doc(
     functionLogs(ctx, input.functionName),
     functionTracing,
+    {
+      Sid: "ReadJobResults",
+      Effect: "Allow",
+      Action: ["s3:GetObject"],
+      Resource: [...reports, `${processing}/jobs/*/${prefixes.delivered}/*`],
+    },
+    { Sid: "NotificationMarkers", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: [`${processing}/jobs/*/status/*`] },
+    listBuckets("FindJobFiles", [processing]),
     {
       Sid: "ReadExecutions",
       Effect: "Allow",
       Action: ["states:DescribeExecution", "states:GetExecutionHistory"],
       Resource: [executionArns(input.stateMachineArn)],
     },
-    {
-      Sid: "ReadJobs",
-      Effect: "Allow",
-      Action: [...new Set(input.pipeline.stages.map((s) => (s.kind === "training" ? "sagemaker:DescribeTrainingJob" : "sagemaker:DescribeProcessingJob")))],
-      Resource: sageMakerJobArns(ctx, input.pipeline),
-    },
-    {
-      Sid: "ReadJobFiles",
-      Effect: "Allow",
-      Action: ["s3:GetObject"],
-      Resource: input.readPrefixes.map((p) => `${processing}/jobs/*/${p}/*`),
-    },
-    { Sid: "ListJobFiles", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [processing], Condition: { StringLike: { "s3:prefix": "jobs/*" } } },
-  );
-}
-
-/** notify: read the job's reports, send one email through the stack's identity and configuration set. */
-export function notifyPolicy(
-  input: Omit<FunctionPolicyInput, "stateMachineArn"> & { readPrefixes: readonly string[]; identityArn: string; configurationSetArn: string },
-): PolicyDocument {
-  const { ctx } = input;
-  const processing = bucketArn(ctx, input.processingBucket);
-  return doc(
-    functionLogs(ctx, input.functionName),
-    functionTracing,
-    {
-      Sid: "ReadJobReports",
-      Effect: "Allow",
-      Action: ["s3:GetObject"],
-      Resource: input.readPrefixes.map((p) => `${processing}/jobs/*/${p}/*`),
-    },
-    { Sid: "ListJobFiles", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [processing], Condition: { StringLike: { "s3:prefix": "jobs/*" } } },
     {
       Sid: "SendEmail",
       Effect: "Allow",

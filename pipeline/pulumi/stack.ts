@@ -44,8 +44,11 @@ export interface PipelineStackArgs {
   /** Repository root: Docker build context and base of the function entries. */
   readonly root: string;
   readonly functions: FunctionEntries;
-  /** Folders of the processing bucket (outside `jobs/`) where start-job keeps idempotency records and counters. */
-  readonly apiStatePrefixes?: readonly string[];
+  /**
+   * Folders of the processing bucket outside `jobs/` where the API keeps its own records
+   * (idempotency records, daily counts), each with how long its objects live.
+   */
+  readonly apiState: readonly { readonly prefix: string; readonly expireAfterDays: number }[];
   /** Days CloudWatch keeps logs (default 90). */
   readonly logRetentionDays?: number;
 }
@@ -143,6 +146,12 @@ export class PipelineStack extends pulumi.ComponentResource {
         },
         // ... everything of a job (inputs and deliveries included) lives deliveryRetentionDays (>= 7), never less.
         { id: "expire-jobs", status: "Enabled", filter: { prefix: "jobs/" }, expiration: { days: config.deliveryRetentionDays } },
+        ...args.apiState.map((state) => ({
+          id: `expire-${state.prefix.replace(/[^a-z0-9]+/gi, "-").replace(/-+$/, "")}`,
+          status: "Enabled",
+          filter: { prefix: state.prefix },
+          expiration: { days: state.expireAfterDays },
+        })),
         abortUploads,
       ],
     );
@@ -385,7 +394,6 @@ export class PipelineStack extends pulumi.ComponentResource {
 
     // What every handler knows about its deployment (functions/config.ts reads these).
     const commonEnvironment = {
-      NODE_OPTIONS: "--enable-source-maps",
       SPACEPORT_ENVIRONMENT: environment,
       SPACEPORT_CONFIG: JSON.stringify(config),
       SPACEPORT_API_KEYS: JSON.stringify(config.apiKeys),
@@ -394,7 +402,9 @@ export class PipelineStack extends pulumi.ComponentResource {
       SPACEPORT_API_BASE_URL: api.apiEndpoint,
       SPACEPORT_DELIVERY_BASE_URL: this.deliveryBaseUrl,
     };
-    const reportFolders = [...new Set([...prefixes.read.filter((p) => p !== "input" && p !== "checkpoints"), prefixes.delivered])];
+    // Known before the state machine exists (its name is fixed), so notify can read its executions.
+    const stateMachineName = prefix;
+    const stateMachineArn = pulumi.interpolate`arn:${partition.partition}:states:${config.region}:${identity.accountId}:stateMachine:${stateMachineName}`;
 
     const notifyRole = functionRole("notify");
     const notify = makeFunction(
@@ -402,11 +412,23 @@ export class PipelineStack extends pulumi.ComponentResource {
       args.functions.notify,
       notifyRole,
       pulumi
-        .all([ctx, processing.bucket.bucket, emailIdentity.arn, configurationSet.arn])
-        .apply(([c, b, identityArn, configurationSetArn]) =>
-          notifyPolicy({ ctx: c, functionName: functionName("notify"), processingBucket: b, readPrefixes: reportFolders, identityArn, configurationSetArn }),
+        .all([ctx, processing.bucket.bucket, emailIdentity.arn, configurationSet.arn, stateMachineArn])
+        .apply(([c, b, identityArn, configurationSetArn, machineArn]) =>
+          notifyPolicy({
+            ctx: c,
+            functionName: functionName("notify"),
+            processingBucket: b,
+            stateMachineArn: machineArn,
+            pipeline,
+            identityArn,
+            configurationSetArn,
+          }),
         ),
-      { ...commonEnvironment, SPACEPORT_SES_CONFIGURATION_SET: configurationSet.configurationSetName, SPACEPORT_SES_SENDER: config.sesSender },
+      {
+        ...commonEnvironment,
+        SPACEPORT_SES_CONFIGURATION_SET: configurationSet.configurationSetName,
+        SPACEPORT_STATE_MACHINE_ARN: stateMachineArn,
+      },
       { timeout: 60, memorySize: 512, description: "Emails the job's result (SES v2); invoked by the state machine" },
     );
 
@@ -418,7 +440,6 @@ export class PipelineStack extends pulumi.ComponentResource {
     this.definitionJson = compiled.apply((c) => c.definitionJson);
     this.compileTarget = target.apply((names) => JSON.stringify({ environment, names }));
 
-    const stateMachineName = prefix;
     const stateMachineRole = new aws.iam.Role(
       `${name}-states`,
       {
@@ -474,7 +495,7 @@ export class PipelineStack extends pulumi.ComponentResource {
     );
 
     // ---- API functions -------------------------------------------------------------------------------
-    const statePrefixes = args.apiStatePrefixes ?? ["api/"];
+    const statePrefixes = args.apiState.map((state) => state.prefix);
     const startJob = makeFunction(
       "start-job",
       args.functions.startJob,
@@ -504,7 +525,7 @@ export class PipelineStack extends pulumi.ComponentResource {
       pulumi
         .all([ctx, processing.bucket.bucket, this.stateMachine.arn])
         .apply(([c, b, stateMachineArn]) =>
-          jobStatusPolicy({ ctx: c, functionName: functionName("job-status"), processingBucket: b, stateMachineArn, pipeline, readPrefixes: reportFolders }),
+          jobStatusPolicy({ ctx: c, functionName: functionName("job-status"), processingBucket: b, stateMachineArn }),
         ),
       { ...commonEnvironment, SPACEPORT_STATE_MACHINE_ARN: this.stateMachine.arn },
       { timeout: 15, memorySize: 256, description: "GET /jobs/{id}: state, stage, progress, links" },

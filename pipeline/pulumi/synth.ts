@@ -16,12 +16,8 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 /** Large or noisy inputs, summarized: code by size and hash, JSON strings parsed, ASL by states. */
 function summarize(key: string, value: unknown): unknown {
   if (key === "tags" || key === "tagsAll") return undefined;
-  if (key === "code" && value && typeof value === "object") {
-    const assets = (value as { assets?: Record<string, { text?: string }> }).assets ?? {};
-    return Object.fromEntries(
-      Object.entries(assets).map(([file, asset]) => [file, { bytes: Buffer.byteLength(asset.text ?? ""), sha256: sha256(asset.text ?? "").slice(0, 16) }]),
-    );
-  }
+  // The bundle itself is identified by the function's sourceCodeHash (sha256 of index.mjs).
+  if (key === "code") return "index.mjs (esbuild bundle, see sourceCodeHash)";
   if (key === "definition" && typeof value === "string") {
     const asl = JSON.parse(value) as { States: Record<string, { Type: string }> };
     return { sha256: sha256(value), bytes: Buffer.byteLength(value), states: Object.keys(asl.States) };
