@@ -48,7 +48,7 @@ export function formatSeconds(total: number): string {
   const m = Math.floor((s % 3600) / 60);
   const sec = s % 60;
   if (h > 0) return `${h} h ${m} min`;
-  if (m > 0) return `${m} min ${sec} s`;
+  if (m > 0) return sec > 0 ? `${m} min ${sec} s` : `${m} min`;
   return `${sec} s`;
 }
 

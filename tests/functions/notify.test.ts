@@ -1,0 +1,162 @@
+import { describe, expect, it } from "@jest/globals";
+import { estimateCost } from "../../pipeline/cost.js";
+import { seconds } from "../../pipeline/duration.js";
+import { spaceport } from "../../stages/spaceport.js";
+import { notify, notificationMarkerKey, type NotifyDeps } from "../../functions/notify/handler.js";
+import { failureReason } from "../../functions/failure.js";
+import { FakeExecutions, MemoryStore, PROCESSING, RecordingLogger, RecordingMailer, testConfig } from "./helpers.js";
+import { JOB, Script, processingCause, trainingCause } from "./scripts.js";
+
+const EMAIL = "jane.doe@example.com";
+const DELIVERY = `https://d123.cloudfront.net/jobs/${JOB}/delivery/`;
+
+function setup(mailer = new RecordingMailer()) {
+  const store = new MemoryStore();
+  store.add(PROCESSING, `jobs/${JOB}/sfm/report.json`, 0, JSON.stringify({ status: "succeeded", photos_received: 75, photos_usable: 74, photos_placed: 72 }));
+  store.add(PROCESSING, `jobs/${JOB}/delivery/report.json`, 0, JSON.stringify({ stage: "compressor", gaussians: { input: 1_400_000, delivered: 1_234_567, removed: {} }, output: { sogBytes: 999 } }));
+  store.add(PROCESSING, `jobs/${JOB}/delivery/scene.sog`, 12_900_000);
+  const executions = new FakeExecutions();
+  const script = new Script().begin();
+  for (const [stage, s] of [["sfm", 1196], ["gaussian-splatting", 5396], ["compressor", 596]] as const) script.run(stage).submitted().succeed(stage, s);
+  script.notify("succeeded");
+  executions.records.set(JOB, script.record("RUNNING"));
+  executions.histories.set(JOB, script.events);
+  const logger = new RecordingLogger();
+  const metrics: string[] = [];
+  const deps: NotifyDeps = { store, mailer, executions, log: logger.log, metric: (line) => metrics.push(line), now: () => new Date(script.now.getTime() + 5000) };
+  return { store, mailer, executions, logger, metrics, deps, config: testConfig() };
+}
+
+const success = { jobId: JOB, email: EMAIL, options: { quality: "standard" }, stages: {}, pipeline: "spaceport-ml", status: "succeeded", deliveryUri: `s3://${PROCESSING}/jobs/${JOB}/delivery/` };
+const failure = (stage: string, error: string, cause: string) => ({
+  jobId: JOB, email: EMAIL, options: { quality: "standard" }, stages: {}, pipeline: "spaceport-ml", status: "failed",
+  failure: { stage, error: { Error: error, Cause: cause } },
+});
+
+function links(email: { html: string; text: string }): string[] {
+  const html = [...email.html.matchAll(/(?:href|src)="([^"]*)"/g)].map((m) => m[1]!.replace(/&amp;/g, "&"));
+  const text = [...email.text.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi)].map((m) => m[0]);
+  return [...html, ...text];
+}
+
+describe("notify: success email", () => {
+  it("renders the viewer, preview, counts, durations and cost", async () => {
+    const t = setup();
+    const result = await notify(success, t.deps, t.config);
+    expect(result).toEqual({ jobId: JOB, status: "succeeded", sent: true, messageId: "msg-1" });
+    expect(t.mailer.sent).toHaveLength(1);
+    const email = t.mailer.sent[0]!;
+    expect(email.to).toBe(EMAIL);
+    expect(email.jobId).toBe(JOB);
+    expect(email.subject).toBe(`Your 3D model is ready (job ${JOB})`);
+    expect(email.text).toContain(`Open it in your browser: ${DELIVERY}index.html`);
+    expect(email.text).toContain("Photos received: 75");
+    expect(email.text).toContain("Photos used: 72");
+    expect(email.text).toContain("Gaussians: 1,234,567");
+    expect(email.text).toContain("File size: 12.3 MB");
+    expect(email.text).toContain("3D model training (Gaussian splatting): 1 h 30 min");
+    const cost = estimateCost(spaceport, t.config.env, { durations: { sfm: seconds(1200), "gaussian-splatting": seconds(5400), compressor: seconds(600) } });
+    expect(email.text).toContain(`Estimated compute cost: $${cost.totalUsd.toFixed(2)}`);
+    expect(email.html).toContain(`<img src="${DELIVERY}preview.webp"`);
+    expect({ subject: email.subject, text: email.text, html: email.html }).toMatchSnapshot();
+  });
+
+  it("every link is absolute and points into the job's delivery", async () => {
+    const t = setup();
+    await notify(success, t.deps, t.config);
+    const found = links(t.mailer.sent[0]!);
+    expect(found.length).toBeGreaterThanOrEqual(6);
+    for (const link of found) {
+      expect(new URL(link).protocol).toBe("https:");
+      expect(link.startsWith(DELIVERY)).toBe(true);
+    }
+  });
+
+  it("logs carry the job id and never the address", async () => {
+    const t = setup();
+    await notify(success, t.deps, t.config);
+    expect(t.logger.lines.find((l) => l.event === "email_sent")?.fields).toMatchObject({ jobId: JOB, email: "j***@e***.com" });
+    expect(t.logger.text()).not.toContain("jane.doe");
+    expect(t.logger.text()).not.toContain("example.com");
+  });
+
+  it("a retried invocation does not mail twice", async () => {
+    const t = setup();
+    await notify(success, t.deps, t.config);
+    const again = await notify(success, t.deps, t.config);
+    expect(again.sent).toBe(false);
+    expect(t.mailer.sent).toHaveLength(1);
+    expect(t.store.objects.has(`${PROCESSING}/${notificationMarkerKey(JOB, "succeeded")}`)).toBe(true);
+  });
+
+  it("a delivery URI that is not the job's is refused", async () => {
+    const t = setup();
+    await expect(notify({ ...success, deliveryUri: `s3://${PROCESSING}/jobs/20261126-000000-00000000/delivery/` }, t.deps, t.config)).rejects.toThrow(/not this job's delivery/);
+    expect(t.mailer.sent).toHaveLength(0);
+  });
+});
+
+describe("notify: failure email", () => {
+  it("gives the stage's plain reason and what to do", async () => {
+    const t = setup();
+    const reason = "only 3 of 40 photos could be placed; fly with at least 70% forward and 60% side overlap";
+    await notify(failure("sfm", "States.TaskFailed", processingCause(reason)), t.deps, t.config);
+    const email = t.mailer.sent[0]!;
+    expect(email.subject).toBe(`Your 3D model could not be made (job ${JOB})`);
+    expect(email.text).toContain(`What went wrong: ${reason}`);
+    expect(email.text).toMatch(/What to do: Check the ZIP: JPEG photos .*overlap/);
+    expect(email.html).not.toMatch(/AlgorithmError|States\.TaskFailed/);
+    expect(links(email)).toEqual([]);
+    expect({ subject: email.subject, text: email.text, html: email.html }).toMatchSnapshot();
+  });
+
+  it("escapes HTML in reasons", async () => {
+    const t = setup();
+    await notify(failure("gaussian-splatting", "States.TaskFailed", trainingCause("AlgorithmError: bad <script>alert(1)</script> & more")), t.deps, t.config);
+    const email = t.mailer.sent[0]!;
+    expect(email.html).toContain("bad &lt;script&gt;alert(1)&lt;/script&gt; &amp; more");
+    expect(email.html).not.toContain("<script>");
+    expect(email.text).toContain("What went wrong: bad <script>alert(1)</script> & more");
+  });
+
+  it("a send failure is logged as an error with a metric, and rethrown; outputs stay", async () => {
+    const t = setup(new RecordingMailer(Object.assign(new Error("Email address is not verified"), { name: "MessageRejected" })));
+    const before = new Map(t.store.objects);
+    await expect(notify(success, t.deps, t.config)).rejects.toThrow(/not verified/);
+    const error = t.logger.lines.find((l) => l.level === "error");
+    expect(error).toMatchObject({ event: "email_send_failed", fields: { jobId: JOB, error: "MessageRejected" } });
+    expect(t.metrics).toHaveLength(1);
+    const metric = JSON.parse(t.metrics[0]!);
+    expect(metric._aws.CloudWatchMetrics[0]).toEqual({ Namespace: "Spaceport", Dimensions: [["Environment"]], Metrics: [{ Name: "EmailSendFailures", Unit: "Count" }] });
+    expect(metric.EmailSendFailures).toBe(1);
+    for (const [key, value] of before) expect(t.store.objects.get(key)).toEqual(value);
+    expect(t.store.objects.has(`${PROCESSING}/${notificationMarkerKey(JOB, "succeeded")}`)).toBe(false); // a later retry may send
+  });
+
+  it("an invalid payload is refused naming the field", async () => {
+    const t = setup();
+    await expect(notify({ ...success, jobId: "../../x" }, t.deps, t.config)).rejects.toThrow(/jobId/);
+    await expect(notify({ ...success, email: "nope" }, t.deps, t.config)).rejects.toThrow(/email/);
+    await expect(notify({ ...success, status: "maybe" }, t.deps, t.config)).rejects.toThrow(/status/);
+    expect(t.mailer.sent).toHaveLength(0);
+  });
+});
+
+describe("failure reasons", () => {
+  const cases: [string | undefined, string | undefined, string | RegExp][] = [
+    ["States.TaskFailed", processingCause("photos ZIP is not a valid ZIP archive"), "photos ZIP is not a valid ZIP archive"],
+    ["States.TaskFailed", trainingCause("AlgorithmError: out of GPU memory; try quality \"preview\", exit code: 1"), 'out of GPU memory; try quality "preview"'],
+    ["States.TaskFailed", JSON.stringify({ ProcessingJobStatus: "Failed", FailureReason: "AlgorithmError: See job logs for more information" }), /gave no reason/],
+    ["States.TaskFailed", "plain text cause", "plain text cause"],
+    ["States.Timeout", undefined, /time limit/],
+    ["SageMaker.ResourceLimitExceeded", "limit", /quota/],
+    ["Lambda.Unknown", "", /Lambda\.Unknown/],
+    [undefined, "x".repeat(5000), /^x{1023}…$/],
+    ["States.TaskFailed", "{not json", "{not json"],
+  ];
+  it.each(cases)("%s", (error, cause, expected) => {
+    const reason = failureReason(error, cause);
+    if (typeof expected === "string") expect(reason).toBe(expected);
+    else expect(reason).toMatch(expected);
+  });
+});
