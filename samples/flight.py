@@ -31,8 +31,8 @@ class FlightConfig:
     orbit_altitude: float = 22.0
     grid_altitude: float = 32.0
     grid_pitch_deg: float = 55.0
-    grid_half_x: float = 10.0  # aim points cover x in [-10, 10] and y in [-8, 8]
-    grid_half_y: float = 8.0
+    grid_half_x: float = 10.0  # aim points cover x in [-10, 10] and y in [-6, 6]
+    grid_half_y: float = 6.0
     position_jitter: float = 0.4  # metres, GNSS-hold imprecision
     aim_jitter: float = 0.8  # metres on the ground
 

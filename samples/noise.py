@@ -33,7 +33,8 @@ def value_noise(rng: np.random.Generator, h: int, w: int, cell: float, cell_x: f
     ix, fx = _axis(w, cx)
     rows = grid[iy] * (1.0 - fy)[:, None] + grid[iy + 1] * fy[:, None]
     out = rows[:, ix] * (1.0 - fx)[None, :] + rows[:, ix + 1] * fx[None, :]
-    return (out * np.float32(1.6)).astype(np.float32)
+    res: F32 = (out * np.float32(1.6)).astype(np.float32)
+    return res
 
 
 def fbm(rng: np.random.Generator, h: int, w: int, cell: float, octaves: int, gain: float = 0.55,
@@ -108,4 +109,5 @@ def rgb(c: tuple[float, float, float]) -> F32:
 def mix(a: F32, b: F32, t: F32) -> F32:
     """Blend two (h, w, 3) (or broadcastable) colour fields by t in [0, 1] of shape (h, w)."""
     tt = t[..., None] if t.ndim == 2 else t
-    return (a * (1.0 - tt) + b * tt).astype(np.float32)
+    out: F32 = (a * (1.0 - tt) + b * tt).astype(np.float32)
+    return out

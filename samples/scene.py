@@ -43,10 +43,10 @@ class Surface:
         for i in range(len(v)):  # Newell's normal
             a, b = v[i], v[(i + 1) % len(v)]
             n += np.array([(a[1] - b[1]) * (a[2] + b[2]), (a[2] - b[2]) * (a[0] + b[0]), (a[0] - b[0]) * (a[1] + b[1])])
-        self.normal = n / np.linalg.norm(n)
+        self.normal = np.asarray(n / np.linalg.norm(n), np.float64)
         eu = v[1] - v[0]
         self.eu = eu / np.linalg.norm(eu)
-        self.ev = np.cross(self.normal, self.eu)
+        self.ev = np.asarray(np.cross(self.normal, self.eu), np.float64)
         uu = (v - v[0]) @ self.eu
         vv = (v - v[0]) @ self.ev
         self.origin = v[0] + uu.min() * self.eu + vv.min() * self.ev
@@ -93,7 +93,7 @@ def cone(name: str, base: tuple[float, float, float], radius: float, height: flo
 class SceneConfig:
     seed: int = 0
     texel: float = 0.025  # metres per texel on objects; the near ground uses 2x, the far ground 16x
-    near_extent: float = 40.0
+    near_extent: float = 50.0
     far_extent: float = 320.0
     sun_azimuth: float = 140.0  # degrees clockwise from north
     sun_elevation: float = 50.0
@@ -256,7 +256,8 @@ def _upsample(a: F32, h: int, w: int) -> F32:
     fy, fx = (ys - y0)[:, None], (xs - x0)[None, :]
     top = a[y0][:, x0] * (1 - fx) + a[y0][:, x1] * fx
     bot = a[y1][:, x0] * (1 - fx) + a[y1][:, x1] * fx
-    return (top * (1 - fy) + bot * fy).astype(np.float32)
+    out: F32 = (top * (1 - fy) + bot * fy).astype(np.float32)
+    return out
 
 
 def _mips(img: F32) -> list[F32]:

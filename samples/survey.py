@@ -43,6 +43,7 @@ class SurveyConfig:
     supersample: int = 1
     jpeg_quality: int = 92
     noise: float = 1.0  # sensor noise, standard deviation in 8-bit steps
+    gps_noise: float = 0.0  # metres (standard deviation per axis) added to the EXIF GPS, as a consumer GNSS
     origin: GeoOrigin = DEFAULT_ORIGIN
     flight: FlightConfig = field(default_factory=FlightConfig)
 
@@ -53,6 +54,8 @@ class SurveyConfig:
             raise ValueError(f"count must be 1..9999, got {self.count}")
         if self.pattern not in ("orbit", "grid", "both"):
             raise ValueError(f"pattern must be orbit, grid or both, got {self.pattern!r}")
+        if not 0.0 <= self.gps_noise <= 100.0:
+            raise ValueError(f"gps noise must be 0..100 metres, got {self.gps_noise}")
         if self.supersample < 1 or self.supersample > 4:
             raise ValueError(f"supersample must be 1..4, got {self.supersample}")
 
@@ -97,14 +100,16 @@ def generate(out: Path, cfg: SurveyConfig = SurveyConfig(), log: Callable[[str],
     shots = plan(cfg.count, cfg.pattern, cfg.seed, cfg.flight)
     records = []
     render_times = []
+    gps_rng = np.random.default_rng([cfg.seed, 15485863])
     for i, shot in enumerate(shots):
         t1 = time.perf_counter()
         cam = Camera(shot.center, shot.rotation, k)
         img = to_srgb8(render_linear(scene, cam, cfg.supersample), np.random.default_rng([cfg.seed, 104729, i]), noise=cfg.noise)
-        lat, lon, alt = enu_to_geodetic(cfg.origin, shot.center)
+        gps_enu = shot.center + (gps_rng.normal(0.0, cfg.gps_noise, 3) if cfg.gps_noise > 0 else 0.0)
+        lat, lon, alt = enu_to_geodetic(cfg.origin, gps_enu)
         heading, pitch = exif.heading_pitch(tuple(shot.rotation[:, 2]))
         taken = START_TIME + timedelta(seconds=SECONDS_PER_SHOT * i)
-        meta = exif.PhotoMeta(cfg.width, cfg.height, lat, lon, alt, float(shot.center[2]), taken, heading, pitch, heading)
+        meta = exif.PhotoMeta(cfg.width, cfg.height, lat, lon, alt, float(gps_enu[2]), taken, heading, pitch, heading)
         name = photo_name(i)
         buf = io.BytesIO()
         Image.fromarray(img).save(buf, "JPEG", quality=cfg.jpeg_quality, exif=exif.build_exif(meta), xmp=exif.build_xmp(meta))
@@ -120,6 +125,7 @@ def generate(out: Path, cfg: SurveyConfig = SurveyConfig(), log: Callable[[str],
             "R_cam_to_world": [[round(float(x), 9) for x in row] for row in shot.rotation],
             "R_world_to_cam": [[round(float(x), 9) for x in row] for row in r_wc],
             "t_world_to_cam": [round(float(x), 6) for x in (-r_wc @ shot.center)],
+            "gps_enu": [round(float(c), 6) for c in gps_enu],
             "lat": lat, "lon": lon, "alt": alt,
             "heading_deg": round(heading, 4), "pitch_deg": round(pitch, 4),
             "time": taken.isoformat(),
@@ -129,7 +135,7 @@ def generate(out: Path, cfg: SurveyConfig = SurveyConfig(), log: Callable[[str],
     truth = {
         "format": FORMAT,
         "generator": {"seed": cfg.seed, "count": cfg.count, "pattern": cfg.pattern, "supersample": cfg.supersample,
-                      "jpeg_quality": cfg.jpeg_quality, "noise": cfg.noise},
+                      "jpeg_quality": cfg.jpeg_quality, "noise": cfg.noise, "gps_noise_m": cfg.gps_noise},
         "frame": "ENU metres about geo_origin (x east, y north, z up); WGS84 exact conversion; ground at z = 0",
         "geo_origin": {"lat": cfg.origin.lat, "lon": cfg.origin.lon, "alt": cfg.origin.alt},
         "camera_convention": "OpenCV/COLMAP: x right, y down, z forward; pixel (0,0) centre at (0.5, 0.5); no distortion",
@@ -145,9 +151,9 @@ def generate(out: Path, cfg: SurveyConfig = SurveyConfig(), log: Callable[[str],
     truth_path = out / "truth.json"
     truth_path.write_text(json.dumps(truth, indent=1) + "\n")
     with zipfile.ZipFile(out / "survey.zip", "w", compression=zipfile.ZIP_STORED) as zf:
-        for r in records:
-            info = zipfile.ZipInfo(r["name"], date_time=START_TIME.timetuple()[:6])
-            zf.writestr(info, (photos / r["name"]).read_bytes())
+        for i in range(len(records)):
+            info = zipfile.ZipInfo(photo_name(i), date_time=START_TIME.timetuple()[:6])
+            zf.writestr(info, (photos / photo_name(i)).read_bytes())
     total = time.perf_counter() - t0
     log(f"done: {len(records)} photos {cfg.width}x{cfg.height} in {out}; scene {t_scene:.1f} s, "
         f"render {np.mean(render_times):.2f} s/photo (max {np.max(render_times):.2f} s), total {total:.1f} s")
@@ -165,11 +171,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="flight: an orbit, an oblique grid, or both (2/3 orbit, 1/3 grid)")
     ap.add_argument("--supersample", type=int, default=1, help="rays per pixel along each axis (anti-aliasing)")
     ap.add_argument("--quality", type=int, default=92, help="JPEG quality")
+    ap.add_argument("--gps-noise", type=float, default=0.0, help="metres of GNSS error in the EXIF GPS (default 0: exact)")
     ap.add_argument("--force", action="store_true", help="overwrite a survey already in --out")
     a = ap.parse_args(argv)
     try:
         cfg = SurveyConfig(seed=a.seed, count=a.count, width=a.width, height=a.height, pattern=a.pattern,
-                           supersample=a.supersample, jpeg_quality=a.quality)
+                           supersample=a.supersample, jpeg_quality=a.quality, gps_noise=a.gps_noise)
         generate(a.out, cfg, log=lambda s: print(s, flush=True), force=a.force)
     except (ValueError, FileExistsError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)

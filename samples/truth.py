@@ -20,6 +20,7 @@ class TruthImage:
     leg: str
     center: NDArray[np.float64]  # ENU metres
     rotation: NDArray[np.float64]  # camera-to-world (OpenCV camera: x right, y down, z forward)
+    gps_enu: NDArray[np.float64]  # the position written to EXIF (= center unless generated with GPS noise)
     lat: float
     lon: float
     alt: float
@@ -51,7 +52,7 @@ def load_truth(path: Path | str) -> Truth:
     o, k = data["geo_origin"], data["intrinsics"]
     images = [
         TruthImage(im["name"], im["leg"], np.array(im["center_enu"], float), np.array(im["R_cam_to_world"], float),
-                   im["lat"], im["lon"], im["alt"])
+                   np.array(im.get("gps_enu", im["center_enu"]), float), im["lat"], im["lon"], im["alt"])
         for im in data["images"]
     ]
     return Truth(GeoOrigin(o["lat"], o["lon"], o["alt"]), k["width"], k["height"], k["fx"], k["fy"], k["cx"], k["cy"],
