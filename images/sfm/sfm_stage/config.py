@@ -25,7 +25,7 @@ class Config:
     min_photos: int = 3
     min_placed_share: float = 0.6
     matching: str = "auto"
-    spatial_neighbors: int = 10
+    spatial_neighbors: int = 8
     exhaustive_max_photos: int = 30
     mapper: str = "auto"
     gps_max_error_m: float = 10.0
@@ -108,7 +108,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         min_photos=_int(e, "SFM_MIN_PHOTOS", 3, 2),
         min_placed_share=_float(e, "SFM_MIN_PLACED_SHARE", 0.6, 0.0, 1.0),
         matching=_choice(e, "SFM_MATCHING", "auto", MATCHING_CHOICES),
-        spatial_neighbors=_int(e, "SFM_SPATIAL_NEIGHBORS", 10, 2),
+        spatial_neighbors=_int(e, "SFM_SPATIAL_NEIGHBORS", 8, 2),
         exhaustive_max_photos=_int(e, "SFM_EXHAUSTIVE_MAX_PHOTOS", 30, 2),
         mapper=_choice(e, "SFM_MAPPER", "auto", MAPPER_CHOICES),
         gps_max_error_m=_float(e, "SFM_GPS_MAX_ERROR_M", 10.0, 0.01, 1e6),

@@ -210,7 +210,8 @@ def _check_and_copy(
         gps = read_gps(exif)
         focal = focal_prior_px(exif, width, height)
         make_model = f"{exif.get(0x010F, '')}|{exif.get(0x0110, '')}".strip()
-        name = _unique_name(Path(path.name).stem, ".jpg", taken)
+        suffix = path.suffix if path.suffix.lower() in (".jpg", ".jpeg") else ".jpg"
+        name = _unique_name(path.stem, suffix, taken)  # keeps the photo's own name where it can
         target = images_dir / name
         if copy_as_is:
             shutil.copyfile(path, target)

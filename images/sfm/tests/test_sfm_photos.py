@@ -76,7 +76,7 @@ def test_ingest_finds_photos_at_any_depth_and_reports_the_rest(tmp_path: Path) -
     config = load_config({"SPACEPORT_OPT_ML": str(job.opt_ml), "SFM_MAX_IMAGE_SIZE": "150"})
     result = ingest(config, tmp_path / "images", tmp_path / "extracted")
     names = sorted(p.name for p in result.photos)
-    assert names == ["IMG_1.jpg", "IMG_2.jpg", "IMG_3.jpg", "loose.jpg", "scan.jpg"]
+    assert names == ["IMG_1.JPG", "IMG_2.jpg", "IMG_3.jpg", "loose.jpeg", "scan.jpg"]
     reasons = {n.split(":", 1)[-1]: r.split(":")[0] for n, r in result.skipped}
     assert reasons["copy/IMG_1.jpg"] == "duplicate"
     assert reasons["notes.txt"] == "unsupported"
@@ -88,7 +88,7 @@ def test_ingest_finds_photos_at_any_depth_and_reports_the_rest(tmp_path: Path) -
     with Image.open(tmp_path / "images" / "IMG_3.jpg") as im:
         assert im.size == (112, 150) and im.getexif().get(0x0112, 1) == 1
         assert read_gps(im.getexif()) is not None  # GPS survives re-encoding
-    assert by_name["IMG_3.jpg"].gps is not None and by_name["IMG_1.jpg"].gps is None
+    assert by_name["IMG_3.jpg"].gps is not None and by_name["IMG_1.JPG"].gps is None
     assert (job.photos / "survey.zip").exists() and (job.photos / "loose.jpeg").read_bytes() == noise_jpeg(6)
 
 
