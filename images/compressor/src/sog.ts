@@ -35,7 +35,7 @@ export async function tableToEnu(table: DataTable): Promise<Splats> {
   const baked = await materializeToDataTable(bakeTransform(dataTableToChunkSource(table, pool.chunkSize), ENU_TO_ENGINE()), pool);
   const columns = new Map<string, Float32Array>();
   for (const c of baked.columns) columns.set(c.name, Float32Array.from(c.data));
-  const rest = baked.columnNames.filter((n) => n.startsWith("f_rest_")).length;
+  const rest = baked.columnNames.filter((n: string) => n.startsWith("f_rest_")).length;
   return { count: baked.numRows, columns, shDegree: Math.max(0, REST_COUNT.indexOf(rest as (typeof REST_COUNT)[number])) };
 }
 
@@ -83,7 +83,7 @@ class BufferWriter implements Writer {
 
 export async function encodeSog(table: DataTable, opts: SogOptions): Promise<SogResult> {
   const n = table.numRows;
-  const restNames = table.columnNames.filter((c) => c.startsWith("f_rest_"));
+  const restNames = table.columnNames.filter((c: string) => c.startsWith("f_rest_"));
   const bands = Math.max(0, REST_COUNT.indexOf(restNames.length as (typeof REST_COUNT)[number]));
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -95,7 +95,7 @@ export async function encodeSog(table: DataTable, opts: SogOptions): Promise<Sog
   const k = Math.min(paletteSizeFor(n, opts.paletteMax), n);
   if (bands > 0) {
     const pts = new Float32Array(n * dims);
-    const cols = restNames.map((c) => table.getColumnByName(c)!.data);
+    const cols = restNames.map((c: string) => table.getColumnByName(c)!.data);
     for (let j = 0; j < dims; j++) {
       const col = cols[j]!;
       for (let i = 0; i < n; i++) pts[i * dims + j] = col[i]!;
@@ -107,7 +107,7 @@ export async function encodeSog(table: DataTable, opts: SogOptions): Promise<Sog
     shPromise.catch(() => {});
   }
 
-  const base = new DataTable(table.columns.filter((c) => !c.name.startsWith("f_rest_")), table.transform);
+  const base = new DataTable(table.columns.filter((c: Column) => !c.name.startsWith("f_rest_")), table.transform);
   const mem = new MemoryFileSystem();
   await writeSog({ filename: "/sog/meta.json", dataTable: base, bundle: false, iterations: 1, indices: order, logging: "silent" }, mem);
   const files = new Map<string, Uint8Array>();
