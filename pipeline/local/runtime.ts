@@ -164,9 +164,11 @@ export class LocalRuntime {
     for (const execution of this.store.runningExecutions()) {
       if (!gone(execution.owner)) continue;
       const history = this.store.history(execution.name);
+      // The stage: its latest SageMaker job (written before the job starts), else the last Run state seen.
+      const lastJob = this.store.sageMakerJobsOf(execution.name).at(-1);
       const lastRun = [...history].reverse().find((e) => e.stateName && this.compiled.tasks[e.stateName]?.type === "sagemaker");
       const binding = lastRun?.stateName ? this.compiled.tasks[lastRun.stateName] : undefined;
-      const stage = binding?.type === "sagemaker" ? binding.stage : undefined;
+      const stage = lastJob?.stage ?? (binding?.type === "sagemaker" ? binding.stage : undefined);
       const lastInput = [...history].reverse().find((e) => e.type.endsWith("StateEntered") && e.json);
       const state = safeJson(lastInput?.json) ?? safeJson(execution.input) ?? {};
       const reason =
