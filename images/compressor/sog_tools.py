@@ -105,29 +105,38 @@ def kmeans(points: np.ndarray, k: int, iterations: int, sample: int, seed: int =
     return centroids.cpu().numpy().astype(np.float32), labels.cpu().numpy().astype(np.uint32)
 
 
-def quantize_1d(values: np.ndarray, k: int = 256, iterations: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """1D k-means codebook (ascending) and uint8 labels; quantile initialisation."""
+def quantize_1d(values: np.ndarray, k: int = 256, alpha: float = 0.5, bins: int = 8192,
+                iterations: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """1D codebook (ascending, k entries) and uint8 labels, as splat-transform's quantize1d:
+    a histogram whose bins weigh count**alpha (alpha < 1 gives sparse tails their share),
+    then weighted 1D Lloyd from quantile seeds; values are labelled with the nearest entry."""
     flat = values.astype(np.float64).ravel()
     if flat.size == 0:
-        return np.zeros(k, np.float32), np.zeros(0, np.uint8)
-    srt = np.sort(flat)
-    q = (2 * np.arange(k) + 1) / (2 * k)
-    cb = srt[np.minimum((q * srt.size).astype(np.int64), srt.size - 1)]
+        return np.zeros(k, np.float32), np.zeros(values.shape, np.uint8)
+    lo, hi = float(flat.min()), float(flat.max())
+    if hi - lo < 1e-20:
+        return np.full(k, lo, np.float32), np.zeros(values.shape, np.uint8)
+    idx = np.minimum(((flat - lo) / (hi - lo) * bins).astype(np.int64), bins - 1)
+    count = np.bincount(idx, minlength=bins).astype(np.float64)
+    total = np.bincount(idx, weights=flat, minlength=bins)
+    used = count > 0
+    centre = total[used] / count[used]
+    weight = count[used] ** alpha
+    cdf = np.cumsum(weight) / weight.sum()
+    cb = centre[np.minimum(np.searchsorted(cdf, (2 * np.arange(k) + 1) / (2 * k)), centre.size - 1)]
     for _ in range(iterations):
         cb = np.unique(cb)
-        edges = (cb[1:] + cb[:-1]) * 0.5
-        lab = np.searchsorted(edges, srt)
-        sums = np.bincount(lab, weights=srt, minlength=cb.size)
-        cnt = np.bincount(lab, minlength=cb.size)
-        new = np.where(cnt > 0, sums / np.maximum(cnt, 1), cb)
-        if np.allclose(new, cb):
-            cb = new
+        lab = np.searchsorted((cb[1:] + cb[:-1]) * 0.5, centre)
+        ws = np.bincount(lab, weights=weight * centre, minlength=cb.size)
+        wc = np.bincount(lab, weights=weight, minlength=cb.size)
+        new = np.where(wc > 0, ws / np.maximum(wc, 1e-300), cb)
+        if np.allclose(new, cb, rtol=0, atol=1e-12):
             break
         cb = new
-    cb = np.sort(cb)
+    cb = np.sort(np.unique(cb))
     if cb.size < k:
         cb = np.concatenate([cb, np.full(k - cb.size, cb[-1])])
-    cb32 = cb.astype(np.float32)
+    cb32 = cb[:k].astype(np.float32)
     edges = (cb32[1:].astype(np.float64) + cb32[:-1]) * 0.5
     labels = np.searchsorted(edges, flat, side="right").astype(np.uint8)
     return cb32, labels.reshape(values.shape)
