@@ -1,6 +1,6 @@
 /** Lambda entry for job-status: API Gateway HTTP API (payload 2.0) → the shared router. */
 import { createRouterFor, jobStatusRoutes } from "../api.js";
-import { s3Store, stepFunctions } from "../adapters/aws/index.js";
+import { cloudWatchProgress, s3Store, stepFunctions } from "../adapters/aws/index.js";
 import { configFromEnv } from "../config.js";
 import { fromApiGatewayV2, toApiGatewayV2, type ApiGatewayV2Event, type ApiGatewayV2Result, type Router } from "../http.js";
 import { jsonLogger } from "../log.js";
@@ -10,7 +10,13 @@ let router: Router | undefined;
 export async function handler(event: ApiGatewayV2Event): Promise<ApiGatewayV2Result> {
   if (!router) {
     const config = configFromEnv(process.env);
-    const deps = { store: s3Store(process.env, config), executions: stepFunctions(process.env, config), log: jsonLogger() };
+    const progress = await cloudWatchProgress(config);
+    const deps = {
+      store: s3Store(process.env, config),
+      executions: stepFunctions(process.env, config),
+      ...(progress ? { progress } : {}),
+      log: jsonLogger(),
+    };
     router = createRouterFor(jobStatusRoutes(deps, config), deps, config);
   }
   return toApiGatewayV2(await router(fromApiGatewayV2(event)));

@@ -182,3 +182,36 @@ describe("SesMailer", () => {
     expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
   });
 });
+
+describe("CloudWatchStageProgress", () => {
+  it("reads the latest progress line of the job's log streams, recent window first", async () => {
+    const { CloudWatchStageProgress } = await import("../../functions/adapters/aws/stage-progress.js");
+    const calls: unknown[] = [];
+    const pages = [
+      { events: [{ message: "progress: 10% features", timestamp: 1 }, { message: "step=100/3000 loss=0.2", timestamp: 2 }], nextToken: "n" },
+      { events: [{ message: "progress: 37.5% matching", timestamp: 3 }] },
+    ];
+    const reader = { filterLogEvents: async (input: object) => (calls.push(input), pages.shift() ?? {}) };
+    const progress = new CloudWatchStageProgress(reader, { now: () => 10_000_000 });
+    expect(await progress.latest("processing", "20261126-093012-1a2b3c4d-sfm-1")).toBe(37.5);
+    expect(calls).toEqual([
+      { logGroupName: "/aws/sagemaker/ProcessingJobs", logStreamNamePrefix: "20261126-093012-1a2b3c4d-sfm-1/", filterPattern: '"progress:"', startTime: 10_000_000 - 1_800_000 },
+      { logGroupName: "/aws/sagemaker/ProcessingJobs", logStreamNamePrefix: "20261126-093012-1a2b3c4d-sfm-1/", filterPattern: '"progress:"', startTime: 10_000_000 - 1_800_000, nextToken: "n" },
+    ]);
+  });
+
+  it("falls back to the whole log when the stage was quiet; undefined without any progress line", async () => {
+    const { CloudWatchStageProgress } = await import("../../functions/adapters/aws/stage-progress.js");
+    const seen: { startTime?: number; logGroupName: string }[] = [];
+    const reader = {
+      filterLogEvents: async (input: { startTime?: number; logGroupName: string }) => {
+        seen.push(input);
+        return input.startTime === undefined ? { events: [{ message: "progress: 55% training", timestamp: 5 }] } : { events: [] };
+      },
+    };
+    expect(await new CloudWatchStageProgress(reader).latest("training", "j-gaussian-splatting-1")).toBe(55);
+    expect(seen.map((s) => [s.logGroupName, s.startTime === undefined])).toEqual([["/aws/sagemaker/TrainingJobs", false], ["/aws/sagemaker/TrainingJobs", true]]);
+    const empty = { filterLogEvents: async () => ({ events: [{ message: "no progress here" }] }) };
+    expect(await new CloudWatchStageProgress(empty).latest("training", "j")).toBeUndefined();
+  });
+});

@@ -10,6 +10,7 @@ import { ConfigError, type FunctionConfig } from "../../config.js";
 import { S3ObjectStore } from "./object-store.js";
 import { StepFunctionsExecutions } from "./executions.js";
 import { SesMailer } from "./mailer.js";
+import { CloudWatchStageProgress, type LogsReader } from "./stage-progress.js";
 
 export function s3Store(vars: NodeJS.ProcessEnv, config: FunctionConfig): S3ObjectStore {
   const base = vars["SPACEPORT_DELIVERY_BASE_URL"];
@@ -33,4 +34,19 @@ export function sesMailer(vars: NodeJS.ProcessEnv, config: FunctionConfig): SesM
   });
 }
 
-export { S3ObjectStore, StepFunctionsExecutions, SesMailer };
+/**
+ * Stage progress from CloudWatch Logs, when `@aws-sdk/client-cloudwatch-logs` can be loaded:
+ * Lambda's Node.js runtime ships the AWS SDK v3 clients, so it is found there without being
+ * bundled; anywhere it is missing, job-status just reports no progress.
+ */
+export async function cloudWatchProgress(config: FunctionConfig): Promise<CloudWatchStageProgress | undefined> {
+  const name = "@aws-sdk/client-cloudwatch-logs";
+  try {
+    const module = (await import(name)) as { CloudWatchLogs: new (options: { region: string }) => LogsReader };
+    return new CloudWatchStageProgress(new module.CloudWatchLogs({ region: config.env.region }));
+  } catch {
+    return undefined;
+  }
+}
+
+export { S3ObjectStore, StepFunctionsExecutions, SesMailer, CloudWatchStageProgress };
