@@ -6,6 +6,7 @@
  * Reviewable without AWS: `npm run synth -- --env prod` runs this program under mocks.
  * Only a default export: Pulumi rejects an ESM entry with both default and named exports.
  */
+import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import type { EnvironmentConfig } from "./pipeline/environment.js";
 import { environmentFromPulumiConfig } from "./pipeline/pulumi/config.js";
@@ -37,7 +38,7 @@ export default function program() {
     pipeline: spaceport,
     environment,
     config,
-    root: import.meta.dirname,
+    root: fileURLToPath(new URL(".", import.meta.url)),
     functions: FUNCTION_ENTRIES,
     apiState: apiStateFolders(config),
   });

@@ -8,7 +8,6 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { EnvironmentConfigError } from "../environment.js";
@@ -152,11 +151,12 @@ async function settle(value: unknown): Promise<unknown> {
 let running = false;
 
 /**
- * Runs the program at `programPath` (default export) for one environment under mocks.
+ * Runs a program module's default export for one environment under mocks.
  * One run at a time (the Pulumi runtime is process-global).
  */
 export async function runUnderMocks(options: {
-  programPath: string;
+  /** Imports the program module, e.g. `() => import("../../index.js")` (called after the mocks are set). */
+  load: () => Promise<{ default?: unknown }>;
   environment: string;
   config: Record<string, string>;
   project?: string;
@@ -168,9 +168,9 @@ export async function runUnderMocks(options: {
     const region = options.config["aws:region"] ?? "us-west-2";
     await pulumi.runtime.setMocks(mocksFor(options.environment, region, resources), options.project ?? "spaceport-ml", options.environment, false);
     pulumi.runtime.setAllConfig(options.config);
-    const module = (await import(pathToFileURL(options.programPath).href)) as { default?: Program };
-    if (typeof module.default !== "function") throw new Error(`${options.programPath} has no default export function`);
-    const outputs = (await settle(await module.default())) as Record<string, unknown>;
+    const module = await options.load();
+    if (typeof module.default !== "function") throw new Error("the program module has no default export function");
+    const outputs = (await settle(await (module.default as Program)())) as Record<string, unknown>;
     const wait = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
     if (wait) await wait();
     return { environment: options.environment, resources, outputs };

@@ -5,11 +5,11 @@
  */
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readStackConfig, runUnderMocks, type MockedRun } from "./mocks.js";
 
-const ROOT = resolve(import.meta.dirname, "..", "..");
-export const PROGRAM = resolve(ROOT, "index.ts");
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -69,7 +69,7 @@ export function inventory(run: MockedRun): Inventory {
 
 /** One mocked run of index.ts for an environment (config from `Pulumi.<env>.yaml` unless given). */
 export async function synth(environment: string, configFile = resolve(ROOT, `Pulumi.${environment}.yaml`)): Promise<MockedRun> {
-  return runUnderMocks({ programPath: PROGRAM, environment, config: readStackConfig(configFile, environment) });
+  return runUnderMocks({ load: () => import("../../index.js"), environment, config: readStackConfig(configFile, environment) });
 }
 
 async function main(): Promise<void> {
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().then(
     () => process.exit(0),
     (error: unknown) => {
