@@ -22,6 +22,8 @@ import { REPO_ROOT } from "./runtime.js";
 import { startLocalServices, type LocalServices } from "./services.js";
 import { JobStore } from "./store.js";
 import { photosIn, zipFiles } from "./zip.js";
+import { localTarget, readEnvironment, readTargetFile } from "./target.js";
+import { spaceport } from "../../stages/spaceport.js";
 
 const COMMON_HELP = `  --data-dir DIR      where buckets, job folders, emails and job state live
                       (default: $SPACEPORT_DATA_DIR or .spaceport)
@@ -32,7 +34,9 @@ const RUNTIME_HELP = `  --env NAME          environment whose Pulumi.<NAME>.yaml
   --docker            run each stage's Docker image instead of its native entry program
   --pipeline FILE     a TypeScript module exporting the pipeline to run
                       (FILE#name for a named export; default: stages/spaceport.ts)
-  --config FILE       environment config file instead of Pulumi.<env>.yaml`;
+  --config FILE       environment config file instead of Pulumi.<env>.yaml
+  --target FILE       a deployed stack's names (pulumi stack output compileTarget):
+                      runs byte for byte the ASL that stack deployed`;
 
 const HELP: Record<string, string> = {
   main: `usage: spaceport <command> [options]
@@ -107,6 +111,7 @@ const runtimeOptions = {
   docker: { type: "boolean", default: false },
   pipeline: { type: "string" },
   config: { type: "string" },
+  target: { type: "string" },
   port: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 } as const satisfies ParseArgsConfig["options"];
@@ -167,15 +172,17 @@ function loadConfig(file: string | undefined, environment: string): EnvironmentC
 }
 
 async function startServices(values: Record<string, unknown>, port: number, extra: { log?: boolean; onEvent?: (execution: string, event: ExecutionEvent) => void } = {}): Promise<LocalServices> {
-  const environment = values["env"] as string;
-  const pipeline = await loadPipeline(values["pipeline"] as string | undefined);
-  const config = loadConfig(values["config"] as string | undefined, environment);
+  const deployed = values["target"] ? readTargetFile(resolve(process.cwd(), values["target"] as string)) : undefined;
+  const environment = deployed?.environment ?? (values["env"] as string);
+  const pipeline = (await loadPipeline(values["pipeline"] as string | undefined)) ?? spaceport;
+  const config = loadConfig(values["config"] as string | undefined, environment) ?? readEnvironment(REPO_ROOT, environment);
   return startLocalServices({
     dataDir: resolveDataDir(values["data-dir"] as string | undefined),
     environment,
     port,
-    ...(pipeline ? { pipeline } : {}),
-    ...(config ? { config } : {}),
+    pipeline,
+    config,
+    ...(deployed ? { target: localTarget(environment, config, pipeline, deployed.names) } : {}),
     ...(values["docker"] ? { docker: true } : {}),
     ...(extra.log ? { log: jsonLogger() } : {}),
     ...(extra.onEvent ? { onEvent: extra.onEvent } : {}),
@@ -238,12 +245,16 @@ async function run(args: string[]): Promise<number> {
 
   let display: ProgressDisplay | undefined;
   let jobId: string | undefined;
+  // Stage events can come before POST /jobs answers: keep them until the display exists.
+  let early: ((d: ProgressDisplay, id: string) => void)[] = [];
+  const deliver = (fn: (d: ProgressDisplay, id: string) => void) => (display && jobId ? fn(display, jobId) : early.push(fn));
   const services = await startServices(values, portOf(values.port, 0), {
-    onEvent: (execution, event) => {
-      if (execution === jobId) display?.event(event);
-    },
+    onEvent: (execution, event) => deliver((d, id) => execution === id && d.event(event)),
   });
   const { runtime } = services;
+  runtime.emulator.on("progress", (p) => deliver((d) => d.progress(p)));
+  runtime.emulator.on("job", (j) => deliver((d, id) => j.execution === id && d.job(j)));
+  runtime.emulator.on("log", (l) => deliver((d, id) => l.jobName.startsWith(id) && d.log(l)));
   const stop = untilStopped().then(async () => {
     display?.stop();
     console.log("\nstopping: the job is marked failed");
@@ -268,13 +279,11 @@ async function run(args: string[]): Promise<number> {
     jobId = body.jobId;
     console.log(`job ${jobId}: ${basename(zip)} · pipeline ${runtime.pipeline.name} · environment ${runtime.environment}${values.docker ? " · docker" : ""}`);
     display = new ProgressDisplay(runtime.pipeline, jobId, { tty, verbose: values.verbose });
-    runtime.emulator.on("progress", (p) => display?.progress(p));
-    runtime.emulator.on("job", (j) => { if (j.execution === jobId) display?.job(j); });
-    runtime.emulator.on("log", (l) => { if (l.jobName.startsWith(jobId!)) display?.log(l); });
-    for (const event of runtime.store.history(jobId)) display.event(event);
+    for (const fn of early) fn(display, jobId);
+    early = [];
     const record = await runtime.executions.wait(jobId);
     display.stop();
-    const summary = summarize(runtime.store, jobId, services, runtime.data.sagemaker);
+    const summary = summarize(runtime.store, jobId, services, runtime.data.sagemaker, serve);
     console.log(summary.text);
     if (record?.status === "SUCCEEDED" && serve) {
       console.log(`\nserving the viewer at ${services.viewerUrl(jobId)} until Ctrl-C`);
@@ -360,7 +369,7 @@ function reasonFrom(cause: string | undefined): string {
   }
 }
 
-function summarize(store: JobStore, jobId: string, services: LocalServices | undefined, sagemakerDir: string): Summary {
+function summarize(store: JobStore, jobId: string, services: LocalServices | undefined, sagemakerDir: string, serving = false): Summary {
   const record = store.getExecution(jobId);
   if (!record) return { text: `no job ${jobId}` };
   const jobs = store.sageMakerJobsOf(jobId);
@@ -391,7 +400,7 @@ function summarize(store: JobStore, jobId: string, services: LocalServices | und
     if (existsSync(folder)) {
       for (const file of readdirSync(folder).sort()) lines.push(`  ${file.padEnd(16)} ${formatBytes(statSync(join(folder, file)).size)}`);
     }
-    lines.push("", `viewer: ${services.viewerUrl(jobId)}`);
+    lines.push("", serving ? `viewer: ${services.viewerUrl(jobId)}` : `viewer: ${join(folder, "index.html")} (serve it with: spaceport open ${jobId})`);
   }
   if (services) lines.push(`email: ${services.mailTo === "smtp" ? "sent over SMTP" : `see ${services.mailTo}`}`);
   return { text: lines.join("\n") };

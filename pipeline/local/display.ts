@@ -122,7 +122,7 @@ export class ProgressDisplay {
   private redraw(): void {
     if (!this.options.tty) return;
     const width = Math.max(...[...this.stages.keys()].map((k) => k.length));
-    const columns = process.stdout.columns ?? 100;
+    const columns = (process.stdout.columns ?? 0) >= 40 ? process.stdout.columns : 100;
     const now = Date.now();
     const lines = [...this.stages].map(([name, s]) => {
       const time = s.started ? elapsed((s.ended ?? now) - s.started) : "";

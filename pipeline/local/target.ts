@@ -1,25 +1,49 @@
 /**
- * What the local runtime compiles for: the same target `npm run describe` shows for an
- * environment (stages/describe.ts `previewTarget`), so the ASL run locally is byte for byte the
- * one printed for review, and the same `compile` the stack deploys with.
+ * What the local runtime compiles for. One function makes every compile target
+ * (pipeline/pulumi/target.ts `compileTargetFor`): the stack calls it with its deployed names,
+ * the local runtime with local names — the same placeholders `npm run describe` shows — or with
+ * a deployed stack's own names (`pulumi stack output compileTarget`, `--target FILE`), in which
+ * case the ASL run locally is byte for byte the one deployed.
  */
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { compile, type CompileTarget, type CompiledPipeline } from "../compile.js";
+import type { CompileTarget } from "../compile.js";
 import type { Pipeline } from "../define.js";
 import { readStackConfigFile, type EnvironmentConfig } from "../environment.js";
+import { compileTargetFor, type ResolvedNames } from "../pulumi/target.js";
 import { previewTarget } from "../../stages/describe.js";
 
-export function localTarget(environment: string, config: EnvironmentConfig, pipeline: Pipeline): CompileTarget {
-  return previewTarget(environment, config, pipeline);
+/** Local names of an environment: the ones `npm run describe` prints. */
+export function localNames(environment: string, config: EnvironmentConfig, pipeline: Pipeline): ResolvedNames {
+  const preview = previewTarget(environment, config, pipeline);
+  return { bucket: preview.bucket, roleArn: preview.roleArn, images: preview.images, notifyFunction: preview.notifyFunction };
 }
 
-/** Bucket names of an environment, locally (folders under `<data>/buckets/`). */
+export function localTarget(environment: string, config: EnvironmentConfig, pipeline: Pipeline, names?: ResolvedNames): CompileTarget {
+  return compileTargetFor(pipeline, environment, config, names ?? localNames(environment, config, pipeline));
+}
+
+/** A stack's `compileTarget` output (`{ environment, names }`), as `pulumi stack output compileTarget` prints it. */
+export function readTargetFile(path: string): { environment: string; names: ResolvedNames } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+    // `pulumi stack output --json` wraps the string output in quotes once more.
+    if (typeof parsed === "string") parsed = JSON.parse(parsed);
+  } catch (error) {
+    throw new Error(`--target ${path}: not the JSON of a stack's compileTarget output (${(error as Error).message})`);
+  }
+  const value = parsed as { environment?: unknown; names?: Partial<ResolvedNames> };
+  const names = value?.names;
+  if (typeof value?.environment !== "string" || !names || typeof names.bucket !== "string" || typeof names.roleArn !== "string" || typeof names.notifyFunction !== "string" || !names.images || typeof names.images !== "object") {
+    throw new Error(`--target ${path}: expected { "environment": "...", "names": { "bucket", "roleArn", "images", "notifyFunction" } }`);
+  }
+  return { environment: value.environment, names: names as ResolvedNames };
+}
+
+/** Bucket names of a target, locally (folders under `<data>/buckets/`). */
 export function localBuckets(target: CompileTarget): { processing: string; uploads: string } {
   return { processing: target.bucket, uploads: `spaceport-${target.environment}-uploads` };
-}
-
-export function compileLocal(environment: string, config: EnvironmentConfig, pipeline: Pipeline): CompiledPipeline {
-  return compile(pipeline, localTarget(environment, config, pipeline));
 }
 
 /** `Pulumi.<env>.yaml` at the repository root (or an explicit file). */

@@ -1,0 +1,175 @@
+/**
+ * The local SageMaker on its own: requests refused as SageMaker refuses them, quota holds and
+ * ResourceLimitExceeded, the container contract's paths kept inside the job folder, and the
+ * messages for missing native dependencies.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CreateProcessingJobRequest } from "@aws-sdk/client-sagemaker";
+import { compile, resolveReferences, type CompiledProcessingStage, type Pipeline } from "../../pipeline/index.js";
+import { DataDir } from "../../pipeline/local/data.js";
+import { currentProcess } from "../../pipeline/local/process.js";
+import { missingDependencyHint, SageMakerEmulator } from "../../pipeline/local/sagemaker/emulator.js";
+import { JobStore } from "../../pipeline/local/store.js";
+import { localTarget } from "../../pipeline/local/target.js";
+import { tempDir, testConfig, testPipeline, writeZip } from "./fixtures.js";
+
+const JOB = "20261126-093012-1a2b3c4d";
+
+function setup(label: string, options: { prep?: string; quotaHoldMs?: number; repoRoot?: string } = {}) {
+  const dir = tempDir(label);
+  const pipeline: Pipeline = testPipeline(dir, options.prep ? { prep: options.prep } : {});
+  const config = testConfig(1);
+  const target = localTarget("test", config, pipeline);
+  const compiled = compile(pipeline, target);
+  const data = new DataDir(join(dir, "data"));
+  const store = new JobStore(data.database);
+  const emulator = new SageMakerEmulator({
+    data,
+    store,
+    repoRoot: options.repoRoot ?? dir,
+    pipeline,
+    images: target.images,
+    quotas: config.quotas,
+    owner: currentProcess(),
+    quotaHoldMs: options.quotaHoldMs ?? 0,
+    stopGraceMs: 200,
+  });
+  writeZip(data.objectPath(target.bucket, `jobs/${JOB}/input/photos.zip`));
+  const prepRequest = (attempt = 1): CreateProcessingJobRequest =>
+    resolveReferences((compiled.stages[0] as CompiledProcessingStage).request, (path) => {
+      if (path === "$.jobId") return JOB;
+      if (path === "$.runs.prep.jobName") return `${JOB}-prep-${attempt}`;
+      if (path === "$.inputUri") return `s3://${target.bucket}/jobs/${JOB}/input/photos.zip`;
+      throw new Error(`unexpected reference ${path}`);
+    });
+  return { dir, data, store, emulator, prepRequest, target, close: async () => { await emulator.close(); store.close(); } };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("local SageMaker emulator", () => {
+  it("refuses what SageMaker refuses, before creating anything", async () => {
+    const t = setup("validate");
+    try {
+      const request = t.prepRequest();
+      delete request.ProcessingInputs![0]!.S3Input!.S3InputMode; // the seed's production bug
+      const error = await rejection(t.emulator.processingJob(request));
+      expect(error.name).toBe("SageMaker.ValidationException");
+      expect(error.message).toContain("processingInputs.1.member.s3Input.s3InputMode");
+      expect(t.store.getSageMakerJob(`${JOB}-prep-1`)).toBeUndefined();
+      expect(existsSync(t.data.jobDir(`${JOB}-prep-1`))).toBe(false);
+
+      const bad = t.prepRequest();
+      bad.ProcessingResources!.ClusterConfig!.InstanceType = "ml.p99.huge" as never;
+      expect((await rejection(t.emulator.processingJob(bad))).message).toContain("not a known processing instance type");
+
+      const unknownImage = t.prepRequest();
+      unknownImage.AppSpecification!.ImageUri = "123456789012.dkr.ecr.us-west-2.amazonaws.com/other:latest";
+      const imageError = await rejection(t.emulator.processingJob(unknownImage));
+      expect(imageError.name).toBe("SageMaker.ValidationException");
+      expect(imageError.message).toContain("is not the image of any stage");
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("job names are unique forever; a second create answers ResourceInUse", async () => {
+    const t = setup("unique");
+    try {
+      const result = await t.emulator.processingJob(t.prepRequest());
+      expect(result["ProcessingJobStatus"]).toBe("Completed");
+      const again = await rejection(t.emulator.processingJob(t.prepRequest()));
+      expect(again.name).toBe("SageMaker.ResourceInUse");
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("over quota: ResourceLimitExceeded at once without a hold, or waits for the instance with one", async () => {
+    const slow = `sleep 0.5\n`;
+    const t = setup("quota", { prep: slow });
+    try {
+      const first = t.emulator.processingJob(t.prepRequest(1));
+      await new Promise((r) => setTimeout(r, 100));
+      const error = await rejection(t.emulator.processingJob(t.prepRequest(2)));
+      expect(error.name).toBe("SageMaker.ResourceLimitExceededException");
+      expect(error.message).toBe(
+        "The account-level service limit 'ml.c6i.xlarge for processing job usage' is 1 Instances, with current utilization of 1 Instances and a request delta of 1 Instances. Please use AWS Service Quotas to request an increase for this quota.",
+      );
+      await first;
+    } finally {
+      await t.close();
+    }
+    const held = setup("quota-hold", { prep: slow, quotaHoldMs: 5000 });
+    try {
+      const started = Date.now();
+      const results = await Promise.all([held.emulator.processingJob(held.prepRequest(1)), held.emulator.processingJob(held.prepRequest(2))]);
+      expect(results.map((r) => r["ProcessingJobStatus"])).toEqual(["Completed", "Completed"]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // one after the other
+    } finally {
+      await held.close();
+    }
+  });
+
+  it("keeps LocalPaths inside the job's opt/ml folder", async () => {
+    const t = setup("reroot");
+    try {
+      const request = t.prepRequest();
+      request.ProcessingInputs![0]!.S3Input!.LocalPath = "/opt/ml/processing/../../../../etc/evil";
+      const error = await rejection(t.emulator.processingJob(request));
+      expect(error.name).toBe("States.TaskFailed");
+      const cause = JSON.parse(error.message) as { FailureReason: string };
+      expect(cause.FailureReason).toContain("leaves /opt/ml");
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("an input prefix with no objects fails the job like SageMaker does", async () => {
+    const t = setup("noinput");
+    try {
+      const request = t.prepRequest();
+      request.ProcessingInputs![0]!.S3Input!.S3Uri = `s3://${t.target.bucket}/jobs/${JOB}/input/missing.zip`;
+      const cause = JSON.parse((await rejection(t.emulator.processingJob(request))).message) as { FailureReason: string; ProcessingJobStatus: string };
+      expect(cause.ProcessingJobStatus).toBe("Failed");
+      expect(cause.FailureReason).toMatch(/^ClientError: No S3 objects found under S3 URL "s3:\/\/.*missing\.zip"/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("names missing Python packages of a stage and the command that installs them", async () => {
+    const repo = tempDir("repo");
+    mkdirSync(join(repo, "images", "test-prep"), { recursive: true });
+    writeFileSync(join(repo, "images", "test-prep", "requirements.txt"), "# pinned\nspaceport-not-a-real-package==1.2.3\n");
+    const t = setup("deps", { repoRoot: repo });
+    try {
+      const cause = JSON.parse((await rejection(t.emulator.processingJob(t.prepRequest()))).message) as { FailureReason: string };
+      expect(cause.FailureReason).toContain("missing Python packages spaceport-not-a-real-package==1.2.3");
+      expect(cause.FailureReason).toContain("source scripts/env.sh && ensure_python");
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("turns a stage's import error into the module's name and the install command", async () => {
+    const t = setup("import", { prep: `echo "ModuleNotFoundError: No module named 'pycolmap'" >&2\nexit 1\n` });
+    try {
+      const cause = JSON.parse((await rejection(t.emulator.processingJob(t.prepRequest()))).message) as { FailureReason: string };
+      expect(cause.FailureReason).toContain('the Python module "pycolmap" is not installed');
+      expect(cause.FailureReason).toContain("ensure_python");
+    } finally {
+      await t.close();
+    }
+    expect(missingDependencyHint(["bash: colmap: command not found"])).toContain('"colmap" is not installed');
+    expect(missingDependencyHint(["all fine"])).toBeUndefined();
+  });
+});
