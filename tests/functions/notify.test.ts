@@ -80,6 +80,17 @@ describe("notify: success email", () => {
     expect(t.logger.text()).not.toContain("example.com");
   });
 
+  it("missing reports leave the counts out but still send the links", async () => {
+    const t = setup();
+    t.store.objects.clear();
+    const { executions, ...rest } = t.deps;
+    await notify(success, rest, t.config);
+    const email = t.mailer.sent[0]!;
+    expect(email.text).toContain(`${DELIVERY}index.html`);
+    expect(email.text).not.toMatch(/Photos received|Gaussians|File size/);
+    expect(email.text).toMatch(/Estimated compute cost: \$\d+\.\d\d/); // from the stages' expected durations
+  });
+
   it("a retried invocation does not mail twice", async () => {
     const t = setup();
     await notify(success, t.deps, t.config);

@@ -34,6 +34,13 @@ describe("start-job: accepted requests", () => {
     });
   });
 
+  it("logs the job id and client, never the email address", async () => {
+    const h = harness();
+    await h.call({ json: validBody });
+    expect(h.logger.lines.find((l) => l.event === "job_started")?.fields).toMatchObject({ jobId: JOB, client: "website", email: "p***@e***.com" });
+    expect(h.logger.text()).not.toContain("pilot@");
+  });
+
   it("accepts the legacy POST /start-job body { s3Url, email }", async () => {
     const h = harness();
     const res = await h.call({ path: "/start-job", json: { s3Url: `https://${UPLOADS}.s3.us-west-2.amazonaws.com/surveys/site-1.zip`, email: "a@b.co" } });
