@@ -105,8 +105,9 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
   const url = (file: string) => deps.store.publicUrl(bucket, expectedPrefix + file);
   const links = { viewer: await url(DELIVERY_FILES.viewer), preview: await url(DELIVERY_FILES.preview), scene: await url(DELIVERY_FILES.scene) };
 
-  const sfmStage = config.pipeline.stages[0]!;
-  const sfmReport = await readJson(deps.store, bucket, `${stageOutputPrefix(jobId, sfmStage.outputs[0]!)}report.json`);
+  // Photo counts come from the report of the stage that reads the job's input (sfm).
+  const intake = config.pipeline.stages.find((s) => Object.values(s.inputs).some((i) => i.kind === "job-input")) ?? config.pipeline.stages[0]!;
+  const sfmReport = await readJson(deps.store, bucket, `${stageOutputPrefix(jobId, intake.outputs[0]!)}report.json`);
   const deliveryReport = await readJson(deps.store, bucket, expectedPrefix + DELIVERY_FILES.report);
   const scene = await deps.store.head(bucket, expectedPrefix + DELIVERY_FILES.scene);
   const photosReceived = pickNumber(sfmReport, ["photos_received"]);

@@ -136,7 +136,7 @@ export async function startJob(context: RouteContext, deps: StartJobDeps, config
   });
   return {
     status: started ? 202 : 200,
-    body: { jobId, state: "queued", statusUrl: statusUrl(config, jobId), options: record.options },
+    body: { jobId, ...(started ? { state: "queued" } : {}), statusUrl: statusUrl(config, jobId), options: record.options },
     headers: { location: statusUrl(config, jobId), ...(started ? {} : { "idempotent-replayed": "true" }) },
   };
 }
@@ -145,7 +145,8 @@ function replayed(record: IdempotencyRecord, config: FunctionConfig, deps: Start
   deps.log("info", "job_request_replayed", { jobId: record.jobId, client: context.client, requestId: context.requestId });
   return {
     status: 200,
-    body: { jobId: record.jobId, state: "queued", statusUrl: statusUrl(config, record.jobId), options: record.options },
+    // The job may be anywhere by now: the status URL tells; this answer only names it.
+    body: { jobId: record.jobId, statusUrl: statusUrl(config, record.jobId), options: record.options },
     headers: { location: statusUrl(config, record.jobId), "idempotent-replayed": "true" },
   };
 }
