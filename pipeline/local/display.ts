@@ -92,7 +92,7 @@ export class ProgressDisplay {
   }
 
   log(line: LogLine): void {
-    if (!this.options.verbose && line.stream !== "stderr") return;
+    if (!this.options.verbose) return; // every line is in the job's log.txt anyway
     this.above(`[${line.stage}] ${line.line}\n`);
   }
 

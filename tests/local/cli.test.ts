@@ -1,0 +1,99 @@
+/**
+ * The `spaceport` command as a user runs it (a child process, no terminal): `run` on a folder of
+ * photos with plain progress lines and a summary, a failing run's exit status and reason,
+ * `jobs` and `status --history`; and every option of the --help texts documented in
+ * docs/local-runs.md (and back).
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { HELP } from "../../pipeline/local/cli.js";
+import { REPO_ROOT } from "../../pipeline/local/runtime.js";
+import { tempDir, writeConfigFile } from "./fixtures.js";
+
+function spaceport(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "pipeline/local/cli.ts"), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, SPACEPORT_SMTP_URL: "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+    child.on("close", (code) => resolve({ code, out }));
+  });
+}
+
+function pipelineModule(dir: string, scripts: string): string {
+  const file = join(dir, "pipeline.ts");
+  writeFileSync(file, `import { testPipeline } from ${JSON.stringify(join(REPO_ROOT, "tests/local/fixtures.ts"))};\nexport const pipeline = testPipeline(${JSON.stringify(dir)}, ${scripts});\n`);
+  return file;
+}
+
+describe("spaceport CLI", () => {
+  it("run <folder>: zips it, shows plain progress per stage, a summary, and exits 0", async () => {
+    const dir = tempDir("cli");
+    const photos = join(dir, "photos");
+    mkdirSync(photos);
+    for (const name of ["IMG_0001.JPG", "IMG_0002.jpg", "notes.txt"]) writeFileSync(join(photos, name), `data of ${name}`);
+    const common = ["--data-dir", join(dir, "data"), "--env", "test", "--config", writeConfigFile(dir), "--pipeline", pipelineModule(dir, "{}")];
+    const run = await spaceport(["run", photos, "--quality", "high", "--email", "cli@example.com", ...common]);
+    expect(run.out).toContain(`zipped 2 photos from ${photos}`);
+    expect(run.code).toBe(0);
+    const jobId = /job (\d{8}-\d{6}-[0-9a-f]{8}):/.exec(run.out)![1]!;
+    for (const line of ["[prep] started", "[prep] 10% reading", "[prep] completed", "[train] 50% training", "[pack] completed"]) expect(run.out).toContain(line);
+    expect(run.out).not.toMatch(/\x1b\[/); // no terminal codes when not on a terminal
+    expect(run.out).toContain(`job ${jobId}: SUCCEEDED`);
+    expect(run.out).toMatch(/viewer: .*delivery\/index\.html \(serve it with: spaceport open/);
+    expect(run.out).toContain(`email: see ${join(dir, "data", "outbox")}`);
+    const hyper = JSON.parse(readFileSync(join(dir, "data", "sagemaker", `${jobId}-train-1`, "opt/ml/input/config/hyperparameters.json"), "utf8")) as Record<string, string>;
+    expect(hyper["quality"]).toBe("high");
+
+    const jobs = await spaceport(["jobs", "--data-dir", join(dir, "data")]);
+    expect(jobs.code).toBe(0);
+    expect(jobs.out).toMatch(new RegExp(`${jobId}\\s+SUCCEEDED\\s+pack`));
+    const status = await spaceport(["status", jobId, "--history", "--data-dir", join(dir, "data")]);
+    expect(status.code).toBe(0);
+    expect(status.out).toContain(`${jobId}-train-1`);
+    expect(status.out).toContain("ExecutionSucceeded");
+    const missing = await spaceport(["status", "20990101-000000-00000000", "--data-dir", join(dir, "data")]);
+    expect(missing.code).toBe(1);
+  }, 60_000);
+
+  it("run: a failing stage gives exit status 1 and the reason", async () => {
+    const dir = tempDir("cli-fail");
+    const zip = join(dir, "in.zip");
+    writeFileSync(zip, readFileSync(join(REPO_ROOT, "package.json"))); // any bytes: prep only checks the name
+    const crash = `{ prep: ${JSON.stringify('echo "the photos have no GPS; enable GPS tagging on the drone" > "$SPACEPORT_OPT_ML/output/message"\nexit 2\n')} }`;
+    const run = await spaceport(["run", zip, "--data-dir", join(dir, "data"), "--env", "test", "--config", writeConfigFile(dir), "--pipeline", pipelineModule(dir, crash)]);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain("failed in stage prep: the photos have no GPS; enable GPS tagging on the drone");
+    expect(run.out).toMatch(/log: .*-prep-1\/log\.txt/);
+  }, 60_000);
+
+  it("refuses bad usage with exit status 2 and says why", async () => {
+    const notZip = join(tempDir("cli-usage"), "photos.tar");
+    writeFileSync(notZip, "x");
+    const result = await spaceport(["run", notZip, "--data-dir", join(tempDir("cli-usage"), "data")]);
+    expect(result.code).toBe(2);
+    expect(result.out).toContain("is not a .zip file");
+    expect((await spaceport(["launch"])).code).toBe(2);
+    const help = await spaceport(["run", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.out.trim()).toBe(HELP["run"]);
+  }, 60_000);
+
+  it("documents every option of every command in docs/local-runs.md, and nothing else", () => {
+    const doc = readFileSync(join(REPO_ROOT, "docs/local-runs.md"), "utf8");
+    const options = (text: string) => new Set([...text.matchAll(/(?<![\w-])--([a-z][a-z-]+)/g)].map((m) => m[1]!));
+    const inHelp = new Set(Object.values(HELP).flatMap((text) => [...options(text)]));
+    for (const option of inHelp) expect(doc).toContain(`--${option}`);
+    for (const option of options(doc)) {
+      // Flags of other programs in the examples (curl, python -m samples.survey) are not ours.
+      if (["data-binary", "out"].includes(option)) continue;
+      expect(inHelp).toContain(option);
+    }
+    for (const command of ["dev", "run", "jobs", "status", "open"]) expect(doc).toContain(`spaceport ${command}`);
+  });
+});
