@@ -133,10 +133,17 @@ export function stateMachinePolicy(input: {
     {
       Sid: "CreateOwnJobs",
       Effect: "Allow",
-      // AddTags: SageMaker authorizes tag-on-create (the compiled requests carry Tags) as AddTags.
-      Action: [...kinds.map((k) => `sagemaker:Create${verb(k)}`), "sagemaker:AddTags"],
+      Action: kinds.map((k) => `sagemaker:Create${verb(k)}`),
       Resource: jobs,
+      // The compiled requests always carry the pipeline's tag.
       Condition: { StringEquals: { "aws:RequestTag/spaceport:pipeline": pipeline.name } },
+    },
+    {
+      Sid: "TagOwnJobs",
+      Effect: "Allow",
+      // The compiled requests carry Tags, and `.sync` adds MANAGED_BY_AWS=STARTED_BY_STEP_FUNCTIONS.
+      Action: ["sagemaker:AddTags"],
+      Resource: jobs,
     },
     {
       Sid: "WatchOwnJobs",
