@@ -4,7 +4,7 @@
  * program, marks the job failed with that reason and emails its submitter.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../pipeline/local/runtime.js";
 import { startLocalServices } from "../../pipeline/local/services.js";
@@ -120,5 +120,53 @@ describe("local runtime: restart mid-job", () => {
       await services.close();
       await smtp.close();
     }
+  }, 90_000);
+
+  it("Ctrl-C on spaceport dev fails the running job at once and notifies (email to the outbox)", async () => {
+    const dir = tempDir("sigint");
+    const data = join(dir, "data");
+    const pipelineFile = join(dir, "pipeline.ts");
+    writeFileSync(
+      pipelineFile,
+      `import { testPipeline } from ${JSON.stringify(join(REPO_ROOT, "tests/local/fixtures.ts"))};\n` +
+        `export const pipeline = testPipeline(${JSON.stringify(dir)}, { prep: ${JSON.stringify(SLOW_PREP)} });\n`,
+    );
+    child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(REPO_ROOT, "pipeline/local/cli.ts"), "dev", "--port", "0", "--data-dir", data, "--env", "test", "--config", writeConfigFile(dir), "--pipeline", pipelineFile],
+      { cwd: REPO_ROOT, env: { ...process.env, SPACEPORT_SMTP_URL: "", SPACEPORT_API_KEY: "sp_test_key_0123456789abcdef" }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
+    const baseUrl = await until("spaceport dev to listen", () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], 40_000);
+    expect(output).toContain(`email      ${join(data, "outbox")} (.eml files)`);
+    const auth = { authorization: "Bearer sp_test_key_0123456789abcdef" };
+    const upload = await fetch(`${baseUrl}/uploads/photos.zip`, { method: "PUT", headers: auth, body: readFileSync(writeZip(join(dir, "photos.zip"))) });
+    const { input } = (await upload.json()) as { input: string };
+    const response = await fetch(`${baseUrl}/jobs`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ input, email: "sigint@example.com" }) });
+    const { jobId } = (await response.json()) as { jobId: string };
+    await until("the stage to run", () => existsSync(join(data, "sagemaker", `${jobId}-prep-1`, "opt/ml/processing/output/prepared/started")), 20_000);
+    const store = new JobStore(join(data, "spaceport.db"));
+    const stagePid = store.getSageMakerJob(`${jobId}-prep-1`)!.pid!;
+    store.close();
+
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child!.once("exit", (c) => resolve(c)));
+    expect(code).toBe(0);
+    expect(alive(stagePid)).toBe(false);
+    const after = new JobStore(join(data, "spaceport.db"));
+    try {
+      const record = after.getExecution(jobId)!;
+      expect(record.status).toBe("FAILED");
+      expect(record.cause).toMatch(/the local runtime stopped \(process \d+ was stopped\) while this job was running in stage prep/);
+    } finally {
+      after.close();
+    }
+    const emails = readdirSync(join(data, "outbox")).filter((f) => f.endsWith(".eml"));
+    expect(emails).toHaveLength(1);
+    const eml = readFileSync(join(data, "outbox", emails[0]!), "utf8").replace(/=\r?\n/g, "");
+    expect(eml).toContain("To: sigint@example.com");
+    expect(eml).toContain("the local runtime stopped");
   }, 90_000);
 });
