@@ -6,6 +6,10 @@ import pytest
 import torch
 from torch import Tensor
 
+# One intra-op thread: the CI machine is small and shared, and BLAS thread pools on an
+# oversubscribed machine turn tiny matmuls into milliseconds of spinning.
+torch.set_num_threads(1)
+
 
 def look_at(eye: Tensor, target: Tensor, up: Tensor) -> Tensor:
     """World-to-camera 4x4 (OpenCV: x right, y down, z forward)."""

@@ -436,23 +436,21 @@ def reference_render(
     power = -0.5 * (con[None, :, 0] * dx * dx + con[None, :, 2] * dy * dy) - con[None, :, 1] * dx * dy
     raw = op[None] * torch.exp(power)
     alpha = torch.where((power <= 0) & (raw >= ALPHA_MIN), raw.clamp_max(ALPHA_MAX), torch.zeros_like(raw))
-    image_rows = []
-    alpha_rows = []
-    for p in range(px.shape[0]):  # deliberately a per-pixel loop: the reference
-        T = torch.ones((), dtype=dtype)
-        c = torch.zeros(3, dtype=dtype)
-        for i in range(alpha.shape[1]):
-            a = alpha[p, i]
-            if float(a.detach()) == 0.0:
-                continue
-            nt = T * (1 - a)
-            if float(nt.detach()) < T_MIN:
-                break
-            c = c + a * T * col[i]
-            T = nt
-        image_rows.append(c + T * bg)
-        alpha_rows.append(1 - T)
-    return torch.stack(image_rows).reshape(height, width, 3), torch.stack(alpha_rows).reshape(height, width)
+    # sequential over Gaussians (front to back), every pixel at once; per pixel this is
+    # gsplat's loop: skip alphas under 1/255, stop before the transmittance drops under 1e-4
+    T = torch.ones(px.shape[0], dtype=dtype)
+    C = torch.zeros(px.shape[0], 3, dtype=dtype)
+    done = torch.zeros(px.shape[0], dtype=torch.bool)
+    for i in range(alpha.shape[1]):
+        a = alpha[:, i]
+        nt = T * (1 - a)
+        hit = (a > 0) & ~done
+        stop = hit & (nt < T_MIN)
+        use = hit & ~stop
+        C = C + torch.where(use, a * T, torch.zeros_like(a))[:, None] * col[i]
+        T = torch.where(use, nt, T)
+        done = done | stop
+    return (C + T[:, None] * bg).reshape(height, width, 3), (1 - T).reshape(height, width)
 
 
 def ceil_div(a: int, b: int) -> int:
