@@ -367,8 +367,12 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
       }
       // Woken by a local release, or polled for releases by other processes on this data dir.
       await new Promise<void>((done) => {
+        const finish = () => {
+          clearTimeout(timer);
+          this.releases.off("release", finish);
+          done();
+        };
         const timer = setTimeout(finish, Math.min(wait, 500));
-        function finish() { clearTimeout(timer); done(); }
         this.releases.once("release", finish);
       });
     }
