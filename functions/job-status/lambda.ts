@@ -10,11 +10,10 @@ let router: Router | undefined;
 export async function handler(event: ApiGatewayV2Event): Promise<ApiGatewayV2Result> {
   if (!router) {
     const config = configFromEnv(process.env);
-    const progress = await cloudWatchProgress(config);
     const deps = {
       store: s3Store(process.env, config),
       executions: stepFunctions(process.env, config),
-      ...(progress ? { progress } : {}),
+      progress: cloudWatchProgress(config),
       log: jsonLogger(),
     };
     router = createRouterFor(jobStatusRoutes(deps, config), deps, config);

@@ -1,3 +1,4 @@
+import { CloudWatchLogs } from "@aws-sdk/client-cloudwatch-logs";
 /**
  * The AWS wiring of the ports, from Lambda environment variables (set by the Pulumi stack):
  * `SPACEPORT_STATE_MACHINE_ARN`, `SPACEPORT_DELIVERY_BASE_URL` (CloudFront URL serving
@@ -34,19 +35,9 @@ export function sesMailer(vars: NodeJS.ProcessEnv, config: FunctionConfig): SesM
   });
 }
 
-/**
- * Stage progress from CloudWatch Logs, when `@aws-sdk/client-cloudwatch-logs` can be loaded:
- * Lambda's Node.js runtime ships the AWS SDK v3 clients, so it is found there without being
- * bundled; anywhere it is missing, job-status just reports no progress.
- */
-export async function cloudWatchProgress(config: FunctionConfig): Promise<CloudWatchStageProgress | undefined> {
-  const name = "@aws-sdk/client-cloudwatch-logs";
-  try {
-    const module = (await import(name)) as { CloudWatchLogs: new (options: { region: string }) => LogsReader };
-    return new CloudWatchStageProgress(new module.CloudWatchLogs({ region: config.env.region }));
-  } catch {
-    return undefined;
-  }
+/** Stage progress from the SageMaker jobs' CloudWatch Logs (`progress: N%` lines). */
+export function cloudWatchProgress(config: FunctionConfig): CloudWatchStageProgress {
+  return new CloudWatchStageProgress(new CloudWatchLogs({ region: config.env.region }));
 }
 
 export { S3ObjectStore, StepFunctionsExecutions, SesMailer, CloudWatchStageProgress };
