@@ -13,12 +13,12 @@ import { tempDir, testConfig, testPipeline } from "./fixtures.js";
 
 const INPUT = JSON.stringify({ jobId: "20261126-093012-1a2b3c4d", inputUri: "s3://b/jobs/x/input/photos.zip", email: "a@example.com", options: { quality: "standard" } });
 
-function executionsWith(handler: (state: string) => TaskHandler) {
+function executionsWith(handler: (state: string) => (input: unknown) => Promise<unknown>) {
   const dir = tempDir("executions");
   const pipeline = testPipeline(dir);
   const compiled = compile(pipeline, localTarget("test", testConfig(), pipeline));
   const store = new JobStore(join(dir, "jobs.db"));
-  const handlers = Object.fromEntries(Object.keys(compiled.tasks).map((state) => [state, handler(state)]));
+  const handlers = Object.fromEntries(Object.keys(compiled.tasks).map((state) => [state, handler(state) as TaskHandler]));
   return { store, executions: new LocalExecutions({ store, definitionJson: compiled.definitionJson, handlers, owner: currentProcess() }) };
 }
 
