@@ -57,6 +57,15 @@ export interface PipelineStackArgs {
 const CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6";
 const CORS_S3_ORIGIN = "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf";
 
+/** Lambda refuses more than 4 KB of environment variables: fail at preview, naming the function. */
+export function checkEnvironmentSize<T extends Record<string, string>>(functionName: string, vars: T): T {
+  const bytes = Object.entries(vars).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  if (bytes > 4096) {
+    throw new Error(`${functionName}: ${bytes} bytes of environment variables, above Lambda's 4 KB (fewer spaceport:apiKeys or shorter settings)`);
+  }
+  return vars;
+}
+
 const fromCwd = (path: string): string => relative(process.cwd(), path) || ".";
 const json = (document: pulumi.Output<PolicyDocument>): pulumi.Output<string> => document.apply((d) => JSON.stringify(d));
 
@@ -384,7 +393,7 @@ export class PipelineStack extends pulumi.ComponentResource {
           timeout: settings.timeout,
           memorySize: settings.memorySize,
           tracingConfig: { mode: "Active" },
-          environment: { variables: environment },
+          environment: { variables: pulumi.output(environment).apply((vars) => checkEnvironmentSize(functionName, vars)) },
           tags: { ...tags, "spaceport:entry": entry },
         },
         { parent: this, dependsOn: [rolePolicy, logGroup] },
@@ -395,7 +404,8 @@ export class PipelineStack extends pulumi.ComponentResource {
     // What every handler knows about its deployment (functions/config.ts reads these).
     const commonEnvironment = {
       SPACEPORT_ENVIRONMENT: environment,
-      SPACEPORT_CONFIG: JSON.stringify(config),
+      // The keys travel once, in SPACEPORT_API_KEYS (Lambda allows 4 KB of variables in all).
+      SPACEPORT_CONFIG: JSON.stringify({ ...config, apiKeys: undefined }),
       SPACEPORT_API_KEYS: JSON.stringify(config.apiKeys),
       SPACEPORT_PROCESSING_BUCKET: processing.bucket.bucket,
       SPACEPORT_UPLOADS_BUCKET: uploads.bucket.bucket,
