@@ -159,7 +159,9 @@ def cmd_kmeans(args: argparse.Namespace) -> None:
     centroids.astype("<f4").tofile(out / "centroids.f32")
     codebook.astype("<f4").tofile(out / "codebook.f32")
     cb_labels.astype(np.uint8).tofile(out / "centroid_labels.u8")
+    sse = float(((pts - centroids[labels]) ** 2).sum())
     info = {"centroids": int(centroids.shape[0]), "device": str(dev), "threads": torch.get_num_threads(),
+            "sse_per_row": sse / max(1, args.rows),
             "seconds": round(t_kmeans, 3)}
     (out / "info.json").write_text(json.dumps(info))
 

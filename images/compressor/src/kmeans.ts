@@ -28,7 +28,7 @@ export type KmeansResult = {
   centroidLabels: Uint8Array;
   /** Float palette, paletteSize x dims (for diagnostics). */
   centroids: Float32Array;
-  info: { device: string; threads: number; seconds: number };
+  info: { device: string; threads: number; seconds: number; ssePerRow: number };
 };
 
 export type KmeansOptions = {
@@ -81,13 +81,13 @@ export async function shKmeans(points: Float32Array, rows: number, dims: number,
     const b = await readFile(join(out, name));
     return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
   };
-  const info = JSON.parse(await readFile(join(out, "info.json"), "utf8")) as { centroids: number; device: string; threads: number; seconds: number };
+  const info = JSON.parse(await readFile(join(out, "info.json"), "utf8")) as { centroids: number; device: string; threads: number; seconds: number; sse_per_row: number };
   return {
     labels: new Uint32Array(await buf("labels.u32")),
     paletteSize: info.centroids,
     codebook: new Float32Array(await buf("codebook.f32")),
     centroidLabels: new Uint8Array(await buf("centroid_labels.u8")),
     centroids: new Float32Array(await buf("centroids.f32")),
-    info: { device: info.device, threads: info.threads, seconds: info.seconds },
+    info: { device: info.device, threads: info.threads, seconds: info.seconds, ssePerRow: info.sse_per_row },
   };
 }

@@ -69,7 +69,7 @@ export type SogResult = {
   /** order[i] = input row stored at texel i. */
   order: Uint32Array;
   files: Record<string, number>;
-  sh: { bands: number; paletteSize: number; kmeansSeconds: number; device: string; threads: number } | null;
+  sh: { bands: number; paletteSize: number; kmeansSeconds: number; device: string; threads: number; kmeansSsePerRow: number } | null;
 };
 
 class BufferWriter implements Writer {
@@ -144,7 +144,7 @@ export async function encodeSog(table: DataTable, opts: SogOptions): Promise<Sog
     files.set("shN_centroids.webp", new Uint8Array(codec.encodeLosslessRGBA(centTex, cw, ch) as Uint8Array));
     files.set("shN_labels.webp", new Uint8Array(codec.encodeLosslessRGBA(labelsTex, width, height) as Uint8Array));
     meta.shN = { count: p, bands, codebook: Array.from(km.codebook), files: ["shN_centroids.webp", "shN_labels.webp"] };
-    sh = { bands, paletteSize: p, kmeansSeconds: km.info.seconds, device: km.info.device, threads: km.info.threads };
+    sh = { bands, paletteSize: p, kmeansSeconds: km.info.seconds, device: km.info.device, threads: km.info.threads, kmeansSsePerRow: km.info.ssePerRow };
   }
 
   const writer = new BufferWriter();
