@@ -92,7 +92,7 @@ def cone(name: str, base: tuple[float, float, float], radius: float, height: flo
 @dataclass(frozen=True)
 class SceneConfig:
     seed: int = 0
-    texel: float = 0.025  # metres per texel on objects; the near ground uses 2x, the far ground 16x
+    texel: float = 0.025  # metres per texel on objects; the near ground uses 2x, the far ground 24x
     near_extent: float = 50.0
     far_extent: float = 320.0
     sun_azimuth: float = 140.0  # degrees clockwise from north
@@ -105,7 +105,7 @@ def build_surfaces(cfg: SceneConfig) -> list[Surface]:
     e, f = cfg.near_extent, cfg.far_extent
     s: list[Surface] = [
         Surface("ground_near", np.array([[-e, -e, 0], [e, -e, 0], [e, e, 0], [-e, e, 0]], float), tx.ground_near(e), 2 * t, ground=True),
-        Surface("ground_far", np.array([[-f, -f, 0], [f, -f, 0], [f, f, 0], [-f, f, 0]], float), tx.ground_far(), 16 * t, ground=True),
+        Surface("ground_far", np.array([[-f, -f, 0], [f, -f, 0], [f, f, 0], [-f, f, 0]], float), tx.ground_far(), 24 * t, ground=True),
     ]
     # the house: 10 m x 7 m, 5 m walls, ridge along x at 7.5 m, roof overhang 0.5 m
     s += box("house", (0, 0, 2.5), (10, 7, 5), 0, {
@@ -249,14 +249,16 @@ def _ground_visibility(xs: F32, ys: F32, sun: F32, surfaces: list[Surface], geom
 
 
 def _upsample(a: F32, h: int, w: int) -> F32:
-    ys = np.clip((np.arange(h) + 0.5) * a.shape[0] / h - 0.5, 0, a.shape[0] - 1)
-    xs = np.clip((np.arange(w) + 0.5) * a.shape[1] / w - 0.5, 0, a.shape[1] - 1)
-    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
-    y1, x1 = np.minimum(y0 + 1, a.shape[0] - 1), np.minimum(x0 + 1, a.shape[1] - 1)
-    fy, fx = (ys - y0)[:, None], (xs - x0)[None, :]
-    top = a[y0][:, x0] * (1 - fx) + a[y0][:, x1] * fx
-    bot = a[y1][:, x0] * (1 - fx) + a[y1][:, x1] * fx
-    out: F32 = (top * (1 - fy) + bot * fy).astype(np.float32)
+    """Bilinear resize of a 2-D array to (h, w), separably (rows, then columns)."""
+    def axis(n_out: int, n_in: int) -> tuple[NDArray[np.intp], NDArray[np.intp], F32]:
+        pos = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+        i0 = np.floor(pos).astype(np.intp)
+        return i0, np.minimum(i0 + 1, n_in - 1), (pos - i0).astype(np.float32)
+
+    y0, y1, fy = axis(h, a.shape[0])
+    x0, x1, fx = axis(w, a.shape[1])
+    rows = a[y0] * (1 - fy)[:, None] + a[y1] * fy[:, None]
+    out: F32 = (rows[:, x0] * (1 - fx)[None, :] + rows[:, x1] * fx[None, :]).astype(np.float32)
     return out
 
 
@@ -285,7 +287,7 @@ def build_scene(cfg: SceneConfig) -> Scene:
     for idx, s in enumerate(surfaces):
         rng = np.random.default_rng([cfg.seed, idx])
         h, w = tx.texture_size(s.size_u, s.size_v, s.texel)
-        albedo = s.material(rng, h, w, s.texel)
+        albedo = np.array(s.material(rng, h, w, s.texel), np.float32)
         # shadows on a coarse grid (about 8 cm, or the texel if coarser), upsampled
         step = max(s.texel, 0.08)
         sh, sw = max(2, int(math.ceil(s.size_v / step))), max(2, int(math.ceil(s.size_u / step)))
@@ -301,8 +303,9 @@ def build_scene(cfg: SceneConfig) -> Scene:
             vis = _visibility(pts.astype(np.float32), sun32, surfaces, geoms, idx).reshape(sh, sw)
         else:
             vis = np.zeros((sh, sw), np.float32)
-        light = AMBIENT * (0.75 + 0.25 * s.normal[2]) + SUN * max(cos_sun, 0.0) * _upsample(vis, h, w)
-        all_levels.append(_mips((albedo * light[..., None]).astype(np.float32)))
+        light = np.float32(AMBIENT * (0.75 + 0.25 * s.normal[2])) + np.float32(SUN * max(cos_sun, 0.0)) * _upsample(vis, h, w)
+        albedo *= light[..., None]
+        all_levels.append(_mips(albedo))
     n_lev = max(len(lv) for lv in all_levels)
     offset = np.zeros((len(surfaces), n_lev), np.int64)
     lw = np.ones((len(surfaces), n_lev), np.int64)
