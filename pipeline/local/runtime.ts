@@ -40,8 +40,8 @@ export interface LocalRuntimeOptions {
   /** The environment's config; default: `Pulumi.<environment>.yaml` (or `configFile`). */
   readonly config?: EnvironmentConfig;
   readonly configFile?: string;
-  /** Default: Spaceport's pipeline (stages/spaceport.ts). */
-  readonly pipeline?: Pipeline;
+  /** The pipeline to run (the CLI and services default to stages/spaceport.ts). */
+  readonly pipeline: Pipeline;
   /** Default: the local target (`localTarget`). */
   readonly target?: CompileTarget;
   readonly docker?: boolean;
@@ -84,8 +84,7 @@ export class LocalRuntime {
     this.repoRoot = options.repoRoot ?? REPO_ROOT;
     this.environment = options.environment ?? "prod";
     this.config = options.config ?? readEnvironment(this.repoRoot, this.environment, options.configFile);
-    this.pipeline = options.pipeline ?? (undefined as unknown as Pipeline);
-    if (!this.pipeline) throw new Error("LocalRuntime needs a pipeline (createLocalRuntime loads Spaceport's by default)");
+    this.pipeline = options.pipeline;
     this.target = options.target ?? localTarget(this.environment, this.config, this.pipeline);
     // One compile, two runtimes: this string is what runs, unchanged.
     this.compiled = compile(this.pipeline, this.target);

@@ -6,7 +6,7 @@
  * when SPACEPORT_SMTP_URL is set, else the outbox folder).
  */
 import { randomBytes } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, createWriteStream } from "node:fs";
+import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, createWriteStream } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -126,7 +126,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     const key = `local/${new Date().toISOString().replace(/[:.]/g, "-")}-${randomBytes(3).toString("hex")}-${name.endsWith(".zip") ? name : `${name}.zip`}`;
     const file = objectStore.path(buckets.uploads, key);
     mkdirSync(join(file, ".."), { recursive: true });
-    writeFileSync(file, readFileSync(zipPath));
+    copyFileSync(zipPath, file);
     return `s3://${buckets.uploads}/${key}`;
   };
 

@@ -3,6 +3,7 @@
  * ResourceLimitExceeded, the container contract's paths kept inside the job folder, and the
  * messages for missing native dependencies.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CreateProcessingJobRequest } from "@aws-sdk/client-sagemaker";
@@ -171,5 +172,22 @@ describe("local SageMaker emulator", () => {
     }
     expect(missingDependencyHint(["bash: colmap: command not found"])).toContain('"colmap" is not installed');
     expect(missingDependencyHint(["all fine"])).toBeUndefined();
+  });
+
+  const dockerWorks = spawnSync("docker", ["version"], { stdio: "ignore" }).status === 0;
+  (dockerWorks ? it.skip : it)("--docker without a Docker engine says so and how to run without it", () => {
+    const dir = tempDir("docker");
+    const pipeline = testPipeline(dir);
+    const config = testConfig();
+    const data = new DataDir(join(dir, "data"));
+    const store = new JobStore(data.database);
+    try {
+      expect(
+        () =>
+          new SageMakerEmulator({ data, store, repoRoot: dir, pipeline, images: localTarget("test", config, pipeline).images, quotas: config.quotas, owner: currentProcess(), docker: true }),
+      ).toThrow(/--docker needs a running Docker engine.*run without --docker/s);
+    } finally {
+      store.close();
+    }
   });
 });
