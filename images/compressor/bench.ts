@@ -16,7 +16,7 @@ const arg = (name: string, d: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? (process.argv[i + 1] ?? d) : d;
 };
-const sizes = arg("sizes", "100000,300000,1000000").split(",").map(Number);
+const sizes = arg("sizes", "100000,300000,1000000").split(",").map(Number).filter((n) => n > 0);
 const iterations = Number(arg("iterations", "10"));
 const tag = arg("tag", "");
 const baselineN = Number(arg("baseline", "20000"));
@@ -43,7 +43,7 @@ if (baselineN > 0) {
   await writeSog({ filename: "/b/meta.json", dataTable: copy(true), bundle: false, iterations: 1, logging: "silent" }, new MemoryFileSystem());
   const withSh = secs(t);
   const k = Math.min(64, 2 ** Math.floor(Math.log2(baselineN / 1024))) * 1024; // splat-transform's palette size
-  const ours = await encodeSog(table, { iterations: 1, sample: 262144, paletteMax: k, workDir: join(work, "b") });
+  const ours = await encodeSog(table, { iterations: 1, sample: 262144, paletteMax: k, palette: k, workDir: join(work, "b") });
   const theirs = Math.max(0.01, withSh - noSh);
   const oursK = ours.sh?.kmeansSeconds ?? NaN;
   console.log(`baseline: ${baselineN} SH3 Gaussians, palette ${ours.sh?.paletteSize}, one k-means iteration: splat-transform CPU ${theirs.toFixed(2)} s (writeSog ${withSh} s with SH, ${noSh} s without); ours ${oursK} s -> ${(theirs / oursK).toFixed(1)}x`);

@@ -60,6 +60,8 @@ export type SogOptions = {
   iterations: number;
   sample: number;
   paletteMax: number;
+  /** Exact palette size (overrides the one-per-16 rule; benchmarks use splat-transform's). */
+  palette?: number;
   workDir: string;
   onProgress?: (fraction: number, what: string) => void;
 };
@@ -92,7 +94,7 @@ export async function encodeSog(table: DataTable, opts: SogOptions): Promise<Sog
   // the SH k-means is the long pole: start it first, the rest runs while Python works
   const dims = restNames.length;
   let shPromise: ReturnType<typeof shKmeans> | null = null;
-  const k = Math.min(paletteSizeFor(n, opts.paletteMax), n);
+  const k = Math.min(opts.palette ?? paletteSizeFor(n, opts.paletteMax), n);
   if (bands > 0) {
     const pts = new Float32Array(n * dims);
     const cols = restNames.map((c: string) => table.getColumnByName(c)!.data);
