@@ -14,6 +14,8 @@ export interface Bundle {
   readonly code: string;
   readonly sha256: string;
   readonly bytes: number;
+  /** Source files that went into the bundle, relative to the root. */
+  readonly inputs: readonly string[];
 }
 
 /** ESM output loading CommonJS dependencies needs a `require`. */
@@ -37,7 +39,14 @@ export function bundleHandler(root: string, entry: string): Bundle {
     legalComments: "none",
     banner: { js: BANNER },
     logLevel: "silent",
+    metafile: true,
   });
   const code = result.outputFiles[0]!.text;
-  return { entry, code, sha256: createHash("sha256").update(code).digest("hex"), bytes: Buffer.byteLength(code) };
+  return {
+    entry,
+    code,
+    sha256: createHash("sha256").update(code).digest("hex"),
+    bytes: Buffer.byteLength(code),
+    inputs: Object.keys(result.metafile.inputs),
+  };
 }
