@@ -2,7 +2,7 @@
 // SOG is read back with splat-transform and checked per attribute; the viewer is opened in
 // headless Chromium.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tar from "tar";
 import { captureViewer, chromiumPath } from "../src/browser.js";
@@ -10,7 +10,7 @@ import { attributeErrors } from "../src/fidelity.js";
 import { encodePly } from "../src/ply.js";
 import { readSogEnu } from "../src/sog.js";
 import { syntheticCameras, syntheticScene } from "../src/synthetic.js";
-import { listFiles, makeJob, runCompressor, type Job } from "./helpers.js";
+import { listFiles, makeJob, ROOT, runCompressor, type Job } from "./helpers.js";
 
 const N = 30000;
 let job: Job;
@@ -96,6 +96,20 @@ describe("compressor stage on a generated SH3 scene", () => {
     expect(cam.position[2]).toBeGreaterThan(cam.target[2] + 5); // above the ground, looking down
     const horiz = Math.hypot(cam.position[0] - cam.target[0], cam.position[1] - cam.target[1]);
     expect(horiz).toBeGreaterThan(1); // at an angle, not straight down
+  });
+
+  test("report has render fidelity from held-out cameras when the trainer's renderer is installed", () => {
+    const renders = report.fidelity.renders;
+    if (existsSync(join(ROOT, "images", "gaussian-splatting", "gs_trainer", "render.py"))) {
+      expect(renders.available).toBe(true);
+      expect(renders.heldOutViews).toBe(2); // syntheticCameras(): ids 2 and 5 are held out
+      console.log(`held-out render PSNR of the SOG vs the uncompressed PLY: ${renders.meanPsnr} dB`);
+      expect(renders.meanPsnr ?? Infinity).toBeGreaterThan(28);
+    } else {
+      expect(renders).toEqual({ available: false, reason: expect.stringContaining("gs_trainer.render") });
+    }
+    expect(report.timings.wall_s).toBeGreaterThan(0);
+    expect(report.output.sogBytes).toBe(readFileSync(join(job.delivery, "scene.sog")).byteLength);
   });
 
   const browserTest = chromiumPath() ? test : test.skip;
