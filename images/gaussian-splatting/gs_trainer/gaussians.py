@@ -147,7 +147,7 @@ def read_ply(path: Path) -> Params:
     def col(name: str) -> NDArray[np.float32]:
         if name not in arr.dtype.names:  # type: ignore[operator]
             raise ValueError(f"{path}: PLY has no '{name}' property; not a 3D Gaussian splat")
-        return np.asarray(arr[name], dtype=np.float32)
+        return np.array(arr[name], dtype=np.float32)
 
     def stack(names: list[str]) -> Tensor:
         return torch.from_numpy(np.stack([col(x) for x in names], axis=1))
