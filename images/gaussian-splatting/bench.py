@@ -1,0 +1,127 @@
+"""Caliterra training benchmark (npm run bench:train), CPU backend vs OpenSplat's CPU figures.
+
+Setting (the issue's OpenSplat run): the first 16 caliterra photos (IMG_9354-IMG_9369),
+downscaled to 400x300, IMG_9361 held out, 300 and 2000 steps. The SfM model comes from the
+SfM stage's own entry program (images/sfm/entrypoint.sh), run once and cached under
+.bench/gaussian-splatting/; --sfm DIR uses another SfM output folder instead.
+
+    python images/gaussian-splatting/bench.py [--steps 300,2000] [--sfm DIR] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+BENCH = ROOT / ".bench" / "gaussian-splatting"
+PHOTOS = [f"IMG_{i}.jpg" for i in range(9354, 9370)]
+HELD_OUT = "IMG_9361"
+# OpenSplat (C++, CPU build) on this kind of machine, from the issue
+OPENSPLAT = {300: {"wall_s": 87.0, "psnr": 28.5}, 2000: {"wall_s": 13.5 * 60, "s_per_step": 0.41, "psnr": 32.97, "ssim": 0.914, "peak_mb": 354.0}}
+
+
+def dataset() -> Path:
+    d = Path(os.environ.get("SPACEPORT_CALITERRA", ROOT.parent / "shared" / "datasets" / "caliterra"))
+    missing = [p for p in PHOTOS if not (d / p).is_file()]
+    if missing:
+        sys.exit(f"bench: caliterra photos missing in {d} ({', '.join(missing[:3])}...); set SPACEPORT_CALITERRA")
+    return d
+
+
+def sfm_model() -> Path:
+    """Runs the SfM stage on the 16 photos once; later runs reuse its output."""
+    opt = BENCH / "sfm16"
+    out = opt / "processing" / "output" / "sfm"
+    if (out / "sparse" / "0" / "images.bin").is_file():
+        return out
+    photos = opt / "processing" / "input" / "photos"
+    photos.mkdir(parents=True, exist_ok=True)
+    src = dataset()
+    for p in PHOTOS:
+        link = photos / p
+        if not link.exists():
+            link.symlink_to(src / p)  # read in place, never copied into the repository
+    env = {**os.environ, "SPACEPORT_OPT_ML": str(opt), "SFM_MAX_IMAGE_SIZE": "800"}
+    print(f"bench: running the SfM stage on {len(PHOTOS)} photos (cached in {opt})", flush=True)
+    t = time.perf_counter()
+    r = subprocess.run(["bash", str(ROOT / "images" / "sfm" / "entrypoint.sh")], env=env)
+    if r.returncode != 0 or not (out / "sparse" / "0" / "images.bin").is_file():
+        fail = opt / "output" / "failure"
+        reason = fail.read_text().strip() if fail.exists() else f"exit status {r.returncode}"
+        sys.exit(f"bench: the SfM stage failed ({reason}); pass --sfm DIR with a COLMAP model instead")
+    print(f"bench: SfM done in {time.perf_counter() - t:.0f} s", flush=True)
+    return out
+
+
+def train(sfm: Path, steps: int, threads: int, extra: dict[str, str]) -> dict[str, object]:
+    opt = BENCH / f"train-{steps}"
+    (opt / "input" / "data").mkdir(parents=True, exist_ok=True)
+    (opt / "input" / "config").mkdir(parents=True, exist_ok=True)
+    link = opt / "input" / "data" / "sfm"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(sfm.resolve())
+    for sub in ("model", "checkpoints", "output"):
+        subprocess.run(["rm", "-rf", str(opt / sub)], check=True)
+    hyper = {
+        "quality": "preview",
+        "steps": str(steps),
+        "resolution_scale": "1",
+        "max_image_size": "400",
+        "holdout": HELD_OUT,
+        "sh_degree": "3",
+        "max_gaussians": "1000000",
+        "checkpoint_every": "0",
+        "log_every": "50",
+        "eval_every": "100",
+        "num_renders": "1",
+        "threads": str(threads),
+        **extra,
+    }
+    (opt / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hyper))
+    env = {**os.environ, "SPACEPORT_OPT_ML": str(opt), "SPACEPORT_PYTHON": sys.executable}
+    t = time.perf_counter()
+    r = subprocess.run(["bash", str(HERE / "entrypoint.sh"), "train"], env=env)
+    wall = time.perf_counter() - t
+    if r.returncode != 0:
+        fail = opt / "output" / "failure"
+        sys.exit(f"bench: training failed: {fail.read_text().strip() if fail.exists() else r.returncode}")
+    m: dict[str, object] = json.loads((opt / "model" / "metrics.json").read_text())
+    m["bench_wall_s"] = wall
+    return m
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--steps", default="300,2000", help="comma-separated step counts (default 300,2000)")
+    ap.add_argument("--sfm", type=Path, help="an SfM output folder (sparse/0 + images/) instead of running the SfM stage")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra hyperparameter")
+    a = ap.parse_args()
+    extra = dict(kv.split("=", 1) for kv in a.set)
+    sfm = a.sfm if a.sfm else sfm_model()
+    rows = []
+    for steps in [int(s) for s in a.steps.split(",")]:
+        m = train(sfm, steps, a.threads, extra)
+        rows.append((steps, m))
+        (BENCH / f"result-{steps}.json").write_text(json.dumps(m, indent=1))
+    print("\n== caliterra IMG_9354-IMG_9369 at 400x300, held out IMG_9361, CPU")
+    print(f"{'steps':>6} | {'ours s/step':>11} {'ours wall':>9} {'ours PSNR':>9} {'SSIM':>6} {'peak MB':>8} {'gaussians':>9} | {'OpenSplat s/step':>16} {'wall':>6} {'PSNR':>6}")
+    for steps, m in rows:
+        o = OPENSPLAT.get(steps, {})
+        o_sps = o.get("s_per_step", o["wall_s"] / steps if o else float("nan"))
+        print(
+            f"{steps:>6} | {m['s_per_step']:>11.3f} {m['bench_wall_s']:>8.0f}s {m['psnr']:>9.2f} {m['ssim']:>6.3f} "
+            f"{m['peak_memory_mb']:>8.0f} {m['gaussians']:>9} | {o_sps:>16.3f} {o.get('wall_s', float('nan')):>5.0f}s {o.get('psnr', float('nan')):>6.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
