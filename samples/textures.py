@@ -186,9 +186,8 @@ def wood(base: tuple[float, float, float] = (150, 110, 70), plank: float = 0.14,
         t = rng.random((4096, 2)).astype(np.float32)[pid]
         b = np.array(base, np.float32)
         col = _palette(rng, t[..., 0], [tuple(b * 0.6), tuple(b * 0.85), tuple(b), tuple(np.minimum(b * 1.2, 255))])
-        gh, gw = (h, w)
-        grain = value_noise(rng, gh, gw, 0.5 / texel, 0.012 / texel) if not vertical else value_noise(rng, gh, gw, 0.012 / texel, 0.5 / texel)
-        grain = grain.T if False else grain
+        # grain runs along the planks
+        grain = value_noise(rng, h, w, 0.5 / texel, 0.012 / texel) if vertical else value_noise(rng, h, w, 0.012 / texel, 0.5 / texel)
         col = _shade(col, (1 + 0.12 * np.sin(grain * 3.0) * (0.8 + 0.4 * t[..., 1])).astype(np.float32))
         seam = np.abs(across - edges[pid])
         col = _shade(col, (0.45 + 0.55 * smoothstep(0.0, 0.015, seam.astype(np.float32))).astype(np.float32))
