@@ -168,11 +168,21 @@ export async function runUnderMocks(options: {
     const region = options.config["aws:region"] ?? "us-west-2";
     await pulumi.runtime.setMocks(mocksFor(options.environment, region, resources), options.project ?? "spaceport-ml", options.environment, false);
     pulumi.runtime.setAllConfig(options.config);
-    const module = await options.load();
-    if (typeof module.default !== "function") throw new Error("the program module has no default export function");
-    const outputs = (await settle(await (module.default as Program)())) as Record<string, unknown>;
-    const wait = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
-    if (wait) await wait();
+    const wait = async () => {
+      const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
+      if (waitForRPCs) await waitForRPCs();
+    };
+    let outputs: Record<string, unknown>;
+    try {
+      const module = await options.load();
+      if (typeof module.default !== "function") throw new Error("the program module has no default export function");
+      outputs = (await settle(await (module.default as Program)())) as Record<string, unknown>;
+    } catch (error) {
+      // Let what the failed program started settle against its own mocks, not the next run's.
+      await wait().catch(() => undefined);
+      throw error;
+    }
+    await wait();
     return { environment: options.environment, resources, outputs };
   } finally {
     running = false;

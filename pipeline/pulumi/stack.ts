@@ -11,7 +11,7 @@ import { relative, resolve } from "node:path";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import type { Pipeline } from "../define.js";
+import { validateForEnvironment, type Pipeline } from "../define.js";
 import type { EnvironmentConfig } from "../environment.js";
 import { bundleHandler } from "./bundle.js";
 import {
@@ -88,6 +88,12 @@ export class PipelineStack extends pulumi.ComponentResource {
   readonly definitionJson: pulumi.Output<string>;
 
   constructor(name: string, args: PipelineStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked before anything is registered: quotas and overrides (naming the stage, so the
+    // compile in an apply below cannot fail for the environment's sake), the SES sender.
+    validateForEnvironment(args.pipeline, args.environment, args.config);
+    if (args.config.sesDomain && !args.config.sesSender.toLowerCase().endsWith(`@${args.config.sesDomain}`)) {
+      throw new Error(`spaceport:sesDomain: the sender ${args.config.sesSender} (spaceport:sesSender) is not an address at ${args.config.sesDomain}`);
+    }
     super("spaceport:pipeline:PipelineStack", name, {}, opts);
     const { pipeline, environment, config } = args;
     const parent = { parent: this };
@@ -96,9 +102,6 @@ export class PipelineStack extends pulumi.ComponentResource {
     const tags = { "spaceport:pipeline": pipeline.name, "spaceport:environment": environment };
     const prefixes = jobPrefixes(pipeline);
 
-    if (config.sesDomain && !config.sesSender.toLowerCase().endsWith(`@${config.sesDomain}`)) {
-      throw new Error(`spaceport:sesDomain: the sender ${config.sesSender} (spaceport:sesSender) is not an address at ${config.sesDomain}`);
-    }
 
     // ---- Context -------------------------------------------------------------------------
     const identity = aws.getCallerIdentityOutput({}, parent);

@@ -389,6 +389,15 @@ describe("an invalid Pulumi.<env>.yaml fails naming the key", () => {
     await expect(synth("broken", variant(edit))).rejects.toThrow(key);
   });
 
+  test("quotas that do not cover a stage fail naming the stage and field, before any resource", async () => {
+    const file = variant((c) => {
+      c["spaceport:quotas"] = (c["spaceport:quotas"] as { instanceType: string }[]).filter((q) => q.instanceType !== "ml.c6i.4xlarge");
+    });
+    await expect(synth("broken", file)).rejects.toThrow(/stage "compressor", instance\.type: ml\.c6i\.4xlarge has no processing job quota/);
+    const overridden = variant((c) => { c["spaceport:instanceOverrides"] = { sfm: { count: 2 } }; });
+    await expect(synth("broken", overridden)).rejects.toThrow(/stage "sfm", instance\.count: 2 × ml\.c6i\.2xlarge is above/);
+  });
+
   test("a sender outside sesDomain names spaceport:sesDomain", async () => {
     await expect(synth("broken", variant((c) => { c["spaceport:sesDomain"] = "other.example.org"; }))).rejects.toThrow("spaceport:sesDomain");
   });
