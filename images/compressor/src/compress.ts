@@ -27,6 +27,7 @@ export type CompressConfig = {
   preview: boolean;
   fidelity: boolean;
   renderMaxSize: number;
+  fidelityMaxViews: number;
   maxExtractBytes: number;
   progress: (pct: number, what: string) => void;
 };
@@ -56,6 +57,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, optMl: string, progress: C
     preview: flag(env.COMPRESS_PREVIEW, true),
     fidelity: flag(env.COMPRESS_FIDELITY, true),
     renderMaxSize: num(env.COMPRESS_RENDER_MAX_SIZE, 400, "COMPRESS_RENDER_MAX_SIZE"),
+    fidelityMaxViews: num(env.COMPRESS_FIDELITY_MAX_VIEWS, 8, "COMPRESS_FIDELITY_MAX_VIEWS"),
     maxExtractBytes: num(env.COMPRESS_MAX_EXTRACT_BYTES, 20 * 2 ** 30, "COMPRESS_MAX_EXTRACT_BYTES"),
     progress,
   };
@@ -138,7 +140,8 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
     cfg.progress(90, "preview done");
     t = Date.now();
     const fidelity = cfg.fidelity
-      ? await renderFidelity(splats, decoded, input.cameras, work, cfg.renderMaxSize)
+      ? await renderFidelity(splats, decoded, input.cameras, work, cfg.renderMaxSize,
+        (cameras ?? []).filter((c) => c.held_out).map((c) => c.img_name).slice(0, cfg.fidelityMaxViews))
       : { available: false as const, reason: "disabled (COMPRESS_FIDELITY=0)" };
     lap("fidelity_s", t);
 

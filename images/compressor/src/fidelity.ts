@@ -72,7 +72,7 @@ export type RenderFidelity = { available: true; heldOutViews: number; meanPsnr: 
   | { available: false; reason: string };
 
 /** PSNR of renders of `decoded` vs renders of `reference` (both ENU) from held-out cameras. */
-export async function renderFidelity(reference: Splats, decoded: Splats, cameras: string | null, workDir: string, maxSize: number): Promise<RenderFidelity> {
+export async function renderFidelity(reference: Splats, decoded: Splats, cameras: string | null, workDir: string, maxSize: number, views: string[] = []): Promise<RenderFidelity> {
   if (!cameras) return { available: false, reason: "no cameras.json in the training output" };
   const trainerPath = process.env.COMPRESS_TRAINER_PATH ?? TRAINER;
   if (!existsSync(join(trainerPath, "gs_trainer", "render.py"))) return { available: false, reason: `the trainer's renderer (gs_trainer.render) is not installed under ${trainerPath}` };
@@ -85,7 +85,8 @@ export async function renderFidelity(reference: Splats, decoded: Splats, cameras
   const py = pythonExecutable();
   try {
     for (const [ply, out] of [[refPly, join(dir, "ref")], [sogPly, join(dir, "sog")]] as const) {
-      await runProcess(py, ["-m", "gs_trainer.render", "--ply", ply, "--cameras", cameras, "--out", out, "--held-out-only", "--max-size", String(maxSize)], { env });
+      const names = views.length > 0 ? ["--names", views.join(",")] : [];
+      await runProcess(py, ["-m", "gs_trainer.render", "--ply", ply, "--cameras", cameras, "--out", out, "--held-out-only", "--max-size", String(maxSize), ...names], { env });
     }
     const out = await runProcess(py, [HELPER, "psnr", "--reference", join(dir, "ref"), "--test", join(dir, "sog")]);
     const r = JSON.parse(out) as { images: number; mean_psnr: number | null; per_image: Record<string, number | null> };
