@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,16 +180,20 @@ def _check_and_copy(
     result: Ingested,
 ) -> Photo | None:
     try:
-        with Image.open(path) as opened:
-            fmt = opened.format or ""
-            if fmt not in ACCEPTED_FORMATS:
-                result.skipped.append((shown, f"unsupported: image format {fmt or 'unknown'}"))
-                return None
-            exif = opened.getexif()
-            orientation = int(exif.get(0x0112, 1) or 1)
-            opened.load()  # decodes everything: truncated or corrupt data fails here
-            image = ImageOps.exif_transpose(opened) if orientation != 1 else opened.copy()
-    except Image.DecompressionBombError:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                fmt = opened.format or ""
+                if fmt not in ACCEPTED_FORMATS:
+                    result.skipped.append((shown, f"unsupported: image format {fmt or 'unknown'}"))
+                    return None
+                if opened.width * opened.height > config.max_image_pixels:
+                    raise Image.DecompressionBombError("too many pixels")
+                exif = opened.getexif()
+                orientation = int(exif.get(0x0112, 1) or 1)
+                opened.load()  # decodes everything: truncated or corrupt data fails here
+                image = ImageOps.exif_transpose(opened) if orientation != 1 else opened.copy()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         result.skipped.append((shown, f"unsupported: more than {config.max_image_pixels} pixels (SFM_MAX_IMAGE_PIXELS)"))
         return None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:

@@ -92,6 +92,15 @@ def test_ingest_finds_photos_at_any_depth_and_reports_the_rest(tmp_path: Path) -
     assert (job.photos / "survey.zip").exists() and (job.photos / "loose.jpeg").read_bytes() == noise_jpeg(6)
 
 
+def test_oversized_images_are_skipped(tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    write_zip(job.photos / "s.zip", {f"{i}.jpg": noise_jpeg(i, (120, 90)) for i in range(3)} | {"huge.jpg": noise_jpeg(9, (200, 100))})
+    config = load_config({"SPACEPORT_OPT_ML": str(job.opt_ml), "SFM_MAX_IMAGE_PIXELS": "15000"})
+    result = ingest(config, tmp_path / "images", tmp_path / "extracted")
+    assert len(result.photos) == 3
+    assert [r for n, r in result.skipped if n.endswith("huge.jpg")] == ["unsupported: more than 15000 pixels (SFM_MAX_IMAGE_PIXELS)"]
+
+
 def test_too_few_usable_photos(tmp_path: Path) -> None:
     job = make_job(tmp_path)
     write_zip(job.photos / "s.zip", {"a.jpg": noise_jpeg(1), "b.jpg": noise_jpeg(2)})
