@@ -96,6 +96,10 @@ def run(config: Config) -> dict[str, Any]:
         report["status"] = "failed"
         report["failure"] = err.reason
         raise
+    except BaseException as exc:
+        report["status"] = "failed"
+        report["failure"] = f"{type(exc).__name__}: {exc}"
+        raise
     finally:
         report["skipped"] = [{"name": n, "reason": r} for n, r in ingested.skipped]
         report["timings_s"] = dict(monitor.timings_s, total=round(sum(monitor.timings_s.values()), 2))
