@@ -259,7 +259,7 @@ def _alphas(feat_t: Tensor, coef: Tensor) -> tuple[Tensor, Tensor]:
     b, k, _ = coef.shape
     # one [P, 6] x [6, B*K] GEMM (much faster than a batched matmul with inner size 6)
     raw = torch.exp2(torch.mm(feat_t, coef.reshape(b * k, 6).T)).view(-1, b, k).transpose(0, 1)
-    alpha = raw.clamp_max(ALPHA_MAX) * (raw >= ALPHA_MIN)
+    alpha = torch.threshold(raw, ALPHA_MIN, 0.0).clamp_max_(ALPHA_MAX)  # x if x > 1/255 else 0
     return alpha, raw
 
 
@@ -314,8 +314,8 @@ class _Composite(torch.autograd.Function):
         tx, ty = lists.tiles_x, lists.tiles_y
         cf = torch.cat([coef, coef.new_tensor(_PAD_COEF)[None]])
         pcol = torch.cat([colors[lists.gauss], colors.new_zeros(1, 3)])
-        feat = _features(dtype)
-        feat_t = feat.T.contiguous()
+        feat_t = _features(dtype).T.contiguous()
+        feat = _features(dtype) * LN2  # d alpha / d log2(alpha) = alpha ln 2, folded in
         gi = _tile(g_img, tx, ty)  # [tiles, 256, 3]
         ga = _tile(g_alpha[..., None], tx, ty)[..., 0]
         d_coef = torch.zeros(m + 1, 6, dtype=dtype)
@@ -337,7 +337,7 @@ class _Composite(torch.autograd.Function):
             behind = (cs[..., -1:] - cs) + (t_final * ((g * background).sum(-1) - ga[tiles]))[..., None]
             d_alpha = gc * excl - behind / (1.0 - alpha)
             # d/d log(alpha), only where alpha was composited and not clamped at ALPHA_MAX
-            g_log = d_alpha * alpha * (keep & (raw < ALPHA_MAX)) * LN2  # d alpha / d log2(alpha)
+            g_log = d_alpha * alpha * (keep & (raw < ALPHA_MAX))
             d_coef[idx.flatten()] = torch.matmul(feat, g_log).transpose(1, 2).reshape(-1, 6)
         d_colors = torch.zeros_like(colors).index_add_(0, lists.gauss, d_pcol[:m])
         return d_coef[:m], d_colors, d_bg, None, None, None
