@@ -32,14 +32,18 @@ function alive(pid: number): boolean {
 
 describe("local runtime: restart mid-job", () => {
   let child: ChildProcess | undefined;
-  afterEach(() => {
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  afterEach(async () => {
     if (child?.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    // Whatever a failed test left open must not keep jest alive.
+    for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => {});
   });
 
   it("fails the interrupted job with the reason, stops its stage program and notifies the submitter", async () => {
     const dir = tempDir("restart");
     const data = join(dir, "data");
     const smtp = await startSmtp();
+    cleanups.push(() => smtp.close());
     const pipelineFile = join(dir, "pipeline.ts");
     writeFileSync(
       pipelineFile,
@@ -75,7 +79,7 @@ describe("local runtime: restart mid-job", () => {
     const prepJob = `${jobId}-prep-1`;
     await until("the stage to run", () => existsSync(join(data, "sagemaker", prepJob, "opt/ml/processing/output/prepared/started")), 20_000);
     const store = new JobStore(join(data, "spaceport.db"));
-    const stagePid = store.getSageMakerJob(prepJob)?.pid;
+    const stagePid = await until("the stage's pid", () => store.getSageMakerJob(prepJob)?.pid);
     store.close();
     expect(stagePid).toBeGreaterThan(0);
 
@@ -92,6 +96,7 @@ describe("local runtime: restart mid-job", () => {
       port: 0,
       env: { SPACEPORT_SMTP_URL: smtp.url },
     });
+    cleanups.push(() => services.close());
     try {
       expect(services.recovered.map((r) => r.jobId)).toEqual([jobId]);
       const record = await services.runtime.executions.describe(jobId);
@@ -118,9 +123,8 @@ describe("local runtime: restart mid-job", () => {
       expect(await services.runtime.recover()).toEqual([]);
     } finally {
       await services.close();
-      await smtp.close();
     }
-  }, 90_000);
+  }, 120_000);
 
   it("Ctrl-C on spaceport dev fails the running job at once and notifies (email to the outbox)", async () => {
     const dir = tempDir("sigint");
@@ -148,13 +152,13 @@ describe("local runtime: restart mid-job", () => {
     const { jobId } = (await response.json()) as { jobId: string };
     await until("the stage to run", () => existsSync(join(data, "sagemaker", `${jobId}-prep-1`, "opt/ml/processing/output/prepared/started")), 20_000);
     const store = new JobStore(join(data, "spaceport.db"));
-    const stagePid = store.getSageMakerJob(`${jobId}-prep-1`)!.pid!;
+    const stagePid = await until("the stage's pid", () => store.getSageMakerJob(`${jobId}-prep-1`)?.pid);
     store.close();
 
     child.kill("SIGINT");
     const code = await new Promise<number | null>((resolve) => child!.once("exit", (c) => resolve(c)));
     expect(code).toBe(0);
-    expect(alive(stagePid)).toBe(false);
+    await until("the stage program to stop", () => !alive(stagePid), 10_000);
     const after = new JobStore(join(data, "spaceport.db"));
     try {
       const record = after.getExecution(jobId)!;
@@ -168,5 +172,5 @@ describe("local runtime: restart mid-job", () => {
     const eml = readFileSync(join(data, "outbox", emails[0]!), "utf8").replace(/=\r?\n/g, "");
     expect(eml).toContain("To: sigint@example.com");
     expect(eml).toContain("the local runtime stopped");
-  }, 90_000);
+  }, 120_000);
 });
