@@ -10,7 +10,7 @@ import * as tar from "tar";
 import { compile } from "../../pipeline/index.js";
 import { localTarget } from "../../pipeline/local/target.js";
 import { startLocalServices, type LocalServices } from "../../pipeline/local/services.js";
-import { startSmtp, tempDir, testConfig, testPipeline, writeZip } from "./fixtures.js";
+import { startSmtp, tempDir, testConfig, testPipeline, until, writeZip } from "./fixtures.js";
 
 describe("local runtime: success path through the HTTP API", () => {
   let services: LocalServices;
@@ -119,3 +119,40 @@ describe("local runtime: success path through the HTTP API", () => {
     expect(readdirSync(data.jobDir(`${jobId}-pack-1`))).toContain("log.txt");
   });
 });
+
+describe("local runtime: job-status while a stage runs", () => {
+  it("GET /jobs/{id} shows the running stage and the progress its program printed", async () => {
+    const dir = tempDir("status");
+    const prep = `
+echo "progress: 42.5% matching"
+ls "$SPACEPORT_OPT_ML/processing/input/photos" > "$SPACEPORT_OPT_ML/processing/output/prepared/listing.txt"
+sleep 1
+test -f "$SPACEPORT_OPT_ML/processing/input/photos/photos.zip"
+`;
+    const services = await startLocalServices({
+      dataDir: join(dir, "data"),
+      environment: "test",
+      config: testConfig(),
+      pipeline: testPipeline(dir, { prep }),
+      port: 0,
+      env: {},
+    });
+    try {
+      const input = services.upload(writeZip(join(dir, "photos.zip")));
+      const auth = { authorization: `Bearer ${services.apiKey}` };
+      const response = await fetch(`${services.baseUrl}/jobs`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ input, email: "s@example.com" }) });
+      const { jobId } = (await response.json()) as { jobId: string };
+      const body = await until("progress in job-status", async () => {
+        const status = (await (await fetch(`${services.baseUrl}/jobs/${jobId}`, { headers: auth })).json()) as { state: string; stage: string; stages: { name: string; progress?: number }[] };
+        return status.stages[0]?.progress !== undefined && status;
+      });
+      expect(body.state).toBe("running");
+      expect(body.stage).toBe("prep");
+      expect(body.stages[0]!.progress).toBe(42.5);
+      expect((await services.runtime.executions.wait(jobId))?.status).toBe("SUCCEEDED");
+    } finally {
+      await services.close();
+    }
+  });
+});
+
