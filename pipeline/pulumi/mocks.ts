@@ -71,8 +71,11 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
         state: { ...inputs, name: repo, arn: arnOf("ecr", `repository/${repo}`), repositoryUrl: `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${repo}` },
       };
     }
-    case "awsx:ecr:Image":
-      return { id: name, state: { ...inputs, imageUri: `${String(inputs["repositoryUrl"])}@sha256:${short(`${inputs["dockerfile"]}`, 64)}` } };
+    case "docker-build:index:Image": {
+      const digest = `sha256:${short(JSON.stringify(inputs["dockerfile"]), 64)}`;
+      const tag = (inputs["tags"] as string[] | undefined)?.[0] ?? name;
+      return { id: digest, state: { ...inputs, digest, ref: `${tag}@${digest}`, contextHash: short(name, 64) } };
+    }
     case "aws:lambda/function:Function": {
       const fn = named("name");
       const arn = arnOf("lambda", `function:${fn}`);
@@ -131,6 +134,16 @@ function mocksFor(environment: string, region: string, resources: MockedResource
           return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/synth`, userId: "SYNTH", id: MOCK_ACCOUNT };
         case "aws:index/getPartition:getPartition":
           return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+        case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+          return {
+            authorizationToken: Buffer.from("AWS:synth").toString("base64"),
+            userName: "AWS",
+            password: "synth",
+            proxyEndpoint: `https://${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com`,
+            expiresAt: "2099-01-01T00:00:00Z",
+            id: region,
+            region,
+          };
         case "aws:index/getRegion:getRegion":
           return { name: region, region, id: region };
         default:

@@ -9,7 +9,7 @@
  */
 import { relative, resolve } from "node:path";
 import * as aws from "@pulumi/aws";
-import * as awsx from "@pulumi/awsx";
+import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import { validateForEnvironment, type Pipeline } from "../define.js";
 import type { EnvironmentConfig } from "../environment.js";
@@ -173,6 +173,8 @@ export class PipelineStack extends pulumi.ComponentResource {
     // ---- Images: one ECR repository and image per stage -------------------------------------
     this.repositories = {};
     this.images = {};
+    // Push credentials for the account's registry (short-lived; fetched at each run).
+    const registryAuth = aws.ecr.getAuthorizationTokenOutput({}, parent);
     for (const stage of pipeline.stages) {
       const repo = new aws.ecr.Repository(
         `${name}-${stage.name}`,
@@ -195,24 +197,32 @@ export class PipelineStack extends pulumi.ComponentResource {
         },
         parent,
       );
-      const image = new awsx.ecr.Image(
+      // awsx.ecr.Image (v3) is docker-build underneath but exposes neither the manifest media
+      // type nor attestations; docker-build directly makes both explicit.
+      const tag = pulumi.interpolate`${repo.repositoryUrl}:${environment}`;
+      const image = new dockerBuild.Image(
         `${name}-${stage.name}-image`,
         {
-          repositoryUrl: repo.repositoryUrl,
           // Relative to the directory Pulumi runs the program in (the project root), so the
           // inputs do not change between machines.
-          context: fromCwd(resolve(args.root, stage.image.context)),
-          dockerfile: fromCwd(resolve(args.root, stage.image.dockerfile)),
-          platform: stage.image.platform,
-          // The classic builder pushes a plain Docker v2 schema-2 manifest: no BuildKit provenance
-          // attestation index, which SageMaker has been seen to reject.
-          builderVersion: "BuilderV1",
+          context: { location: fromCwd(resolve(args.root, stage.image.context)) },
+          dockerfile: { location: fromCwd(resolve(args.root, stage.image.dockerfile)) },
+          platforms: [stage.image.platform as dockerBuild.Platform],
+          tags: [tag],
+          // A plain Docker v2 schema-2 manifest (not OCI, not an index): SageMaker has been seen to
+          // reject attestation indexes. docker-build attaches no provenance/SBOM attestations
+          // unless asked, and nothing here asks.
+          exports: [{ registry: { ociMediaTypes: false, push: true } }],
+          push: false, // the registry export above pushes; `push: true` would add a second, default export
+          registries: [{ address: repo.repositoryUrl, username: registryAuth.userName, password: pulumi.secret(registryAuth.password) }],
+          cacheFrom: [{ registry: { ref: tag } }],
+          cacheTo: [{ inline: {} }],
         },
         parent,
       );
       this.repositories[stage.name] = repo;
       // `<repository>@sha256:<digest>`: a new image means a new state machine definition.
-      this.images[stage.name] = image.imageUri;
+      this.images[stage.name] = pulumi.interpolate`${repo.repositoryUrl}@${image.digest}`;
     }
 
     // ---- SageMaker execution role ----------------------------------------------------------------

@@ -31,7 +31,12 @@ function summarize(key: string, value: unknown): unknown {
   return value;
 }
 
+/** Pulumi's wire marker of a secret value. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
 function clean(value: unknown, key = ""): unknown {
+  if (value && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE) return "[secret]";
   const summarized = summarize(key, value);
   if (summarized !== value) return summarized;
   if (Array.isArray(value)) return value.map((v) => clean(v));

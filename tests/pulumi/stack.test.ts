@@ -63,7 +63,7 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
       "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 2,
       "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": 2,
       "aws:ecr/repository:Repository": spaceport.stages.length,
-      "awsx:ecr:Image": spaceport.stages.length,
+      "docker-build:index:Image": spaceport.stages.length,
       "aws:sfn/stateMachine:StateMachine": 1,
       "aws:lambda/function:Function": 4,
       "aws:apigatewayv2/api:Api": 1,
@@ -92,10 +92,21 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
     expect(one(run(), "aws:sesv2/emailIdentity:EmailIdentity").inputs["emailIdentity"]).toBe(config().sesSender);
   });
 
-  test("images: one per stage, linux/amd64, classic builder (plain v2 manifest), repository root context", () => {
+  test("images: one per stage, linux/amd64, pushed as a plain Docker v2 manifest, repository root context", () => {
     for (const stage of spaceport.stages) {
-      const image = one(run(), "awsx:ecr:Image", `spaceport-${stage.name}-image`);
-      expect(image.inputs).toMatchObject({ platform: "linux/amd64", builderVersion: "BuilderV1", context: ".", dockerfile: stage.image.dockerfile });
+      const image = one(run(), "docker-build:index:Image", `spaceport-${stage.name}-image`);
+      const repo = one(run(), "aws:ecr/repository:Repository", `spaceport-${stage.name}`);
+      expect(image.inputs).toMatchObject({
+        platforms: ["linux/amd64"],
+        context: { location: "." },
+        dockerfile: { location: stage.image.dockerfile },
+        exports: [{ registry: { ociMediaTypes: false, push: true } }],
+        push: false,
+        tags: [`${state(repo, "repositoryUrl")}:${env}`],
+      });
+      // Nothing asks for attestations (provenance/SBOM) or a multi-platform index.
+      expect(JSON.stringify(image.inputs)).not.toMatch(/attest|provenance|sbom/i);
+      expect(run().outputs["images"]).toHaveProperty(stage.name, `${state(repo, "repositoryUrl")}@${state(image, "digest")}`);
     }
   });
 
@@ -141,7 +152,10 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
   test("the deployed definition is exactly the compiler's output for the deployed names", () => {
     const machine = one(run(), "aws:sfn/stateMachine:StateMachine");
     const images = Object.fromEntries(
-      spaceport.stages.map((s) => [s.name, state(one(run(), "awsx:ecr:Image", `spaceport-${s.name}-image`), "imageUri")]),
+      spaceport.stages.map((s) => [
+        s.name,
+        `${state(one(run(), "aws:ecr/repository:Repository", `spaceport-${s.name}`), "repositoryUrl")}@${state(one(run(), "docker-build:index:Image", `spaceport-${s.name}-image`), "digest")}`,
+      ]),
     );
     const target = compileTargetFor(spaceport, env, config(), {
       bucket: run().outputs["processingBucket"] as string,
