@@ -244,10 +244,22 @@ export function startJobPolicy(
   return doc(
     functionLogs(ctx, input.functionName),
     functionTracing,
-    // HeadObject is authorized as GetObject; CopyObject needs GetObject on the source.
-    { Sid: "ReadSubmittedInputs", Effect: "Allow", Action: ["s3:GetObject"], Resource: sources.map((b) => `${b}/*`) },
+    // HeadObject is authorized as GetObject; CopyObject needs GetObject (and, for a tagged
+    // source, GetObjectTagging) on the source.
+    {
+      Sid: "ReadSubmittedInputs",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:GetObjectTagging"],
+      Resource: sources.map((b) => `${b}/*`),
+    },
     listBuckets("FindSubmittedInputs", sources),
-    { Sid: "CopyJobInput", Effect: "Allow", Action: ["s3:PutObject"], Resource: [`${processing}/jobs/*/input/*`] },
+    {
+      Sid: "CopyJobInput",
+      Effect: "Allow",
+      // CopyObject carries the source's tags over by default: PutObjectTagging on the copy.
+      Action: ["s3:PutObject", "s3:PutObjectTagging"],
+      Resource: [`${processing}/jobs/*/input/*`],
+    },
     {
       Sid: "ApiState",
       Effect: "Allow",

@@ -15,7 +15,10 @@
  *
  * Failure modes are safe: a missed tag only means an intermediate lives as long as a
  * delivery; nothing can make an input or a delivery expire early, because only rule 2
- * expires early and only the tagger sets that tag, only on intermediate keys.
+ * expires early and only the tagger sets that tag, only on intermediate keys. (One caveat:
+ * CopyObject carries a source's tags over, so start-job should copy with
+ * `TaggingDirective: "REPLACE"` lest a submitted object already tagged
+ * `spaceport:retention=intermediate` bring its tag along.)
  */
 import type { Pipeline } from "../define.js";
 import { jobPrefixes } from "./policies.js";

@@ -205,7 +205,7 @@ const ALLOWED_ACTIONS: Record<string, readonly string[]> = {
   ],
   "spaceport-start-job-policy": [
     "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-    "s3:GetObject", "s3:PutObject", "s3:ListBucket", "states:StartExecution", "states:DescribeExecution",
+    "s3:GetObject", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging", "s3:ListBucket", "states:StartExecution", "states:DescribeExecution",
   ],
   "spaceport-job-status-policy": [
     "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
@@ -295,6 +295,7 @@ describe.each(["prod", "dev"])("IAM (%s)", (env) => {
       [`arn:aws:s3:::${processing}/idempotency/*`, `arn:aws:s3:::${processing}/jobs/*/input/*`, `arn:aws:s3:::${processing}/quota/*`].sort(),
     );
     expect(allResources("spaceport-start-job-policy", "s3:GetObject")).toContain(`arn:aws:s3:::${uploads}/*`);
+    expect(allResources("spaceport-start-job-policy", "s3:PutObjectTagging")).toEqual([`arn:aws:s3:::${processing}/jobs/*/input/*`]);
     expect(allResources("spaceport-retention-tagger-policy", "s3:PutObjectTagging").every((r) => /\/jobs\/\*\/(sfm|model|checkpoints)\/\*$/.test(r))).toBe(true);
     expect(allResources("spaceport-notify-policy", "ses:SendEmail")).toEqual([
       state(one(run(), "aws:sesv2/emailIdentity:EmailIdentity"), "arn"),
