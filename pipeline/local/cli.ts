@@ -255,11 +255,12 @@ async function run(args: string[]): Promise<number> {
   runtime.emulator.on("progress", (p) => deliver((d) => d.progress(p)));
   runtime.emulator.on("job", (j) => deliver((d, id) => j.execution === id && d.job(j)));
   runtime.emulator.on("log", (l) => deliver((d, id) => l.jobName.startsWith(id) && d.log(l)));
+  let outcome: string | undefined;
   const stop = untilStopped().then(async () => {
     display?.stop();
-    console.log("\nstopping: the job is marked failed");
+    if (!outcome) console.log("\nstopping: the job is marked failed and its submitter notified");
     await services.close();
-    process.exit(130);
+    process.exit(outcome === "SUCCEEDED" ? 0 : outcome ? 1 : 130);
   });
   void stop;
   try {
@@ -282,6 +283,7 @@ async function run(args: string[]): Promise<number> {
     for (const fn of early) fn(display, jobId);
     early = [];
     const record = await runtime.executions.wait(jobId);
+    outcome = record?.status ?? "FAILED";
     display.stop();
     const summary = summarize(runtime.store, jobId, services, runtime.data.sagemaker, serve);
     console.log(summary.text);
@@ -402,7 +404,10 @@ function summarize(store: JobStore, jobId: string, services: LocalServices | und
     }
     lines.push("", serving ? `viewer: ${services.viewerUrl(jobId)}` : `viewer: ${join(folder, "index.html")} (serve it with: spaceport open ${jobId})`);
   }
-  if (services) lines.push(`email: ${services.mailTo === "smtp" ? "sent over SMTP" : `see ${services.mailTo}`}`);
+  if (services) {
+    const emails = services.mailTo === "smtp" || !existsSync(services.mailTo) ? [] : readdirSync(services.mailTo).filter((f) => f.includes(jobId) && f.endsWith(".eml")).sort();
+    lines.push(`email: ${services.mailTo === "smtp" ? "sent over SMTP" : emails.length > 0 ? join(services.mailTo, emails.at(-1)!) : `see ${services.mailTo}`}`);
+  }
   return { text: lines.join("\n") };
 }
 
