@@ -68,8 +68,8 @@ def sfm_model() -> Path:
     return out
 
 
-def train(sfm: Path, steps: int, threads: int, extra: dict[str, str]) -> dict[str, object]:
-    opt = BENCH / f"train-{steps}"
+def train(sfm: Path, steps: int, threads: int, extra: dict[str, str], tag: str = "") -> dict[str, object]:
+    opt = BENCH / f"train-{steps}{tag}"
     (opt / "input" / "data").mkdir(parents=True, exist_ok=True)
     (opt / "input" / "config").mkdir(parents=True, exist_ok=True)
     link = opt / "input" / "data" / "sfm"
@@ -112,14 +112,15 @@ def main() -> None:
     ap.add_argument("--sfm", type=Path, help="an SfM output folder (sparse/0 + images/) instead of running the SfM stage")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra hyperparameter")
+    ap.add_argument("--tag", default="", help="suffix for the work folders and result files (variants)")
     a = ap.parse_args()
     extra = dict(kv.split("=", 1) for kv in a.set)
     sfm = a.sfm if a.sfm else sfm_model()
     rows = []
     for steps in [int(s) for s in a.steps.split(",")]:
-        m = train(sfm, steps, a.threads, extra)
+        m = train(sfm, steps, a.threads, extra, a.tag)
         rows.append((steps, m))
-        (BENCH / f"result-{steps}.json").write_text(json.dumps(m, indent=1))
+        (BENCH / f"result-{steps}{a.tag}.json").write_text(json.dumps(m, indent=1))
     print("\n== caliterra IMG_9354-IMG_9369 at 400x300, held out IMG_9361, CPU")
     print(f"{'steps':>6} | {'ours s/step':>11} {'ours wall':>9} {'ours PSNR':>9} {'SSIM':>6} {'peak MB':>8} {'gaussians':>9} | {'OpenSplat s/step':>16} {'wall':>6} {'PSNR':>6}")
     for steps, m in rows:
