@@ -99,7 +99,12 @@ export function parseEnvironmentConfig(environment: string, data: unknown): Envi
     const path = v.getDotPath(issue);
     const top = path?.split(".")[0];
     const key = top === "region" ? `aws:region${path!.slice(6)}` : path ? `spaceport:${path}` : "spaceport";
-    const message = issue.expected === "never" && issue.kind === "schema" ? "unknown setting" : issue.message;
+    const message =
+      issue.expected === "never" && issue.kind === "schema"
+        ? "unknown setting"
+        : issue.input === undefined && issue.kind === "schema"
+          ? "required setting is missing"
+          : issue.message;
     return { key, message };
   });
   throw new EnvironmentConfigError(environment, problems);

@@ -37,6 +37,9 @@ export function readStackConfig(path: string, environment: string): Record<strin
   try {
     doc = parseYaml(readFileSync(path, "utf8"));
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new EnvironmentConfigError(environment, [{ key: path, message: `no such stack file (create it, or pick an existing --env)` }]);
+    }
     throw new EnvironmentConfigError(environment, [{ key: path, message: (error as Error).message }]);
   }
   const config = (doc as { config?: Record<string, unknown> } | null)?.config;
