@@ -4,7 +4,7 @@
  * messages for missing native dependencies.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CreateProcessingJobRequest } from "@aws-sdk/client-sagemaker";
 import { compile, resolveReferences, type CompiledProcessingStage, type Pipeline } from "../../pipeline/index.js";
@@ -190,4 +190,64 @@ describe("local SageMaker emulator", () => {
       store.close();
     }
   });
+
+  it("--docker: builds the stage's image once, mounts the job's opt/ml at /opt/ml and runs it", async () => {
+    // A stand-in docker CLI: records its arguments and plays the container with the stage's program.
+    const bin = tempDir("fake-docker");
+    const log = join(bin, "calls.txt");
+    writeFileSync(
+      join(bin, "docker"),
+      `#!/usr/bin/env bash
+echo "$*" >> "$FAKE_DOCKER_LOG"
+case "$1" in
+  version) echo 27.0 ;;
+  build) echo "Successfully built" ;;
+  run) shift; envs=()
+    while [ $# -gt 0 ]; do case "$1" in
+      --rm) shift ;; --name|--gpus) shift 2 ;; -v) mount="$2"; shift 2 ;; -e) envs+=("$2"); shift 2 ;; *) break ;;
+    esac; done
+    shift # the image tag
+    exec env "\${envs[@]}" SPACEPORT_OPT_ML="\${mount%:/opt/ml}" bash "$FAKE_DOCKER_ENTRY" "$@" ;;
+esac
+`,
+    );
+    chmodSync(join(bin, "docker"), 0o755);
+    const saved = { PATH: process.env["PATH"], log: process.env["FAKE_DOCKER_LOG"], entry: process.env["FAKE_DOCKER_ENTRY"] };
+    const dir = tempDir("docker-run");
+    const pipeline = testPipeline(dir);
+    process.env["PATH"] = `${bin}:${saved.PATH}`;
+    process.env["FAKE_DOCKER_LOG"] = log;
+    process.env["FAKE_DOCKER_ENTRY"] = join(dir, "prep.sh");
+    const config = testConfig(2);
+    const target = localTarget("test", config, pipeline);
+    const data = new DataDir(join(dir, "data"));
+    const store = new JobStore(data.database);
+    const emulator = new SageMakerEmulator({ data, store, repoRoot: dir, pipeline, images: target.images, quotas: config.quotas, owner: currentProcess(), docker: true });
+    try {
+      writeZip(data.objectPath(target.bucket, `jobs/${JOB}/input/photos.zip`));
+      const request = (n: number) =>
+        resolveReferences((compile(pipeline, target).stages[0] as CompiledProcessingStage).request, (path) =>
+          path === "$.jobId" ? JOB : path === "$.runs.prep.jobName" ? `${JOB}-prep-${n}` : `s3://${target.bucket}/jobs/${JOB}/input/photos.zip`,
+        );
+      for (const n of [1, 2]) expect((await emulator.processingJob(request(n)))["ProcessingJobStatus"]).toBe("Completed");
+      expect(readFileSync(data.objectPath(target.bucket, `jobs/${JOB}/prepared/listing.txt`), "utf8").trim()).toBe("photos.zip");
+      const calls = readFileSync(log, "utf8").trim().split("\n");
+      expect(calls.filter((c) => c.startsWith("build"))).toEqual(["build --platform linux/amd64 -f images/test-prep/Dockerfile -t spaceport-local/prep:latest ."]);
+      const run = calls.find((c) => c.startsWith("run"))!;
+      expect(run).toContain(`--name ${JOB}-prep-1 -v ${join(data.jobDir(`${JOB}-prep-1`), "opt", "ml")}:/opt/ml`);
+      expect(run).toContain(`-e SPACEPORT_JOB_ID=${JOB}`);
+      expect(run).not.toContain("SPACEPORT_OPT_ML"); // in the container it is /opt/ml itself
+      expect(run).not.toContain("--gpus"); // a CPU instance type
+      expect(run.trimEnd().endsWith("spaceport-local/prep:latest")).toBe(true);
+    } finally {
+      await emulator.close();
+      store.close();
+      process.env["PATH"] = saved.PATH;
+      for (const [key, value] of [["FAKE_DOCKER_LOG", saved.log], ["FAKE_DOCKER_ENTRY", saved.entry]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
 });
+

@@ -16,7 +16,7 @@ import type { CreateProcessingJobRequest, CreateTrainingJobRequest } from "@aws-
 import * as tar from "tar";
 import type { Pipeline } from "../../define.js";
 import { quotaFor, type Quota } from "../../environment.js";
-import type { InstanceType } from "../../instances.js";
+import { INSTANCE_TYPES, isInstanceType, type InstanceType } from "../../instances.js";
 import { assertValidProcessingRequest, assertValidTrainingRequest, SageMakerValidationError } from "../../sagemaker/validate-request.js";
 import type { Stage } from "../../stage.js";
 import type { DataDir } from "../data.js";
@@ -417,9 +417,18 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     let commandArgs: string[];
     const docker = this.options.docker === true;
     if (docker) {
-      const tag = this.ensureImage(stage, (line) => this.log(stage.name, name, "runtime", line, logFile));
+      let tag: string;
+      try {
+        tag = await this.ensureImage(stage, (line) => this.log(stage.name, name, "runtime", line, logFile));
+      } catch (error) {
+        logFile.end();
+        return { ok: false, exitCode: null, timedOut: false, lastLines: [], clientError: (error as Error).message };
+      }
+      // Like SageMaker: the instance's GPUs go to the container (where this machine has NVIDIA's runtime).
+      const instanceType = this.options.store.getSageMakerJob(name)?.instanceType;
+      const gpus = instanceType && isInstanceType(instanceType) && INSTANCE_TYPES[instanceType].gpus > 0 && hasNvidia() ? ["--gpus", "all"] : [];
       command = "docker";
-      commandArgs = ["run", "--rm", "--name", name, "-v", `${optMl}:/opt/ml`, ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]), tag, ...args];
+      commandArgs = ["run", "--rm", "--name", name, ...gpus, "-v", `${optMl}:/opt/ml`, ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]), tag, ...args];
     } else {
       const program = resolve(this.options.repoRoot, stage.image.entrypoint);
       if (!existsSync(program)) {
@@ -496,7 +505,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
 
   private kill(p: RunningProcess, signal: NodeJS.Signals): void {
     if (p.docker) {
-      spawnSync("docker", [signal === "SIGKILL" ? "kill" : "stop", p.jobName], { stdio: "ignore" });
+      spawnSync("docker", [signal === "SIGKILL" ? "kill" : "stop", p.jobName], { stdio: "ignore", env: process.env });
       return;
     }
     if (p.child.pid === undefined) return;
@@ -554,19 +563,36 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     return reason;
   }
 
-  private ensureImage(stage: Stage, log: (line: string) => void): string {
+  /** Builds the stage's image once per runtime (asynchronously: the runtime keeps serving meanwhile). */
+  private async ensureImage(stage: Stage, log: (line: string) => void): Promise<string> {
     const tag = `spaceport-local/${stage.name}:latest`;
     if (this.builtImages.has(tag)) return tag;
-    log(`building ${tag} from ${stage.image.dockerfile}`);
-    const result = spawnSync(
-      "docker",
-      ["build", "--platform", stage.image.platform, "-f", stage.image.dockerfile, "-t", tag, stage.image.context],
-      { cwd: this.options.repoRoot, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
-    );
-    if (result.status !== 0) throw new ClientError(`docker build of ${stage.image.dockerfile} failed: ${(result.stderr || result.error?.message || "").trim().split("\n").slice(-3).join(" ")}`);
+    log(`building ${tag} from ${stage.image.dockerfile} (context ${stage.image.context})`);
+    const build = spawn("docker", ["build", "--platform", stage.image.platform, "-f", stage.image.dockerfile, "-t", tag, stage.image.context], {
+      cwd: this.options.repoRoot,
+      env: process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const tail: string[] = [];
+    const keep = (line: string) => {
+      log(line);
+      tail.push(line);
+      if (tail.length > 3) tail.shift();
+    };
+    createInterface({ input: build.stdout! }).on("line", keep);
+    createInterface({ input: build.stderr! }).on("line", keep);
+    const code = await new Promise<number | null>((done) => {
+      build.once("error", (error) => { keep(error.message); done(null); });
+      build.once("close", (c) => done(c));
+    });
+    if (code !== 0) throw new ClientError(`docker build of ${stage.image.dockerfile} failed: ${tail.join(" ")}`);
     this.builtImages.add(tag);
     return tag;
   }
+}
+
+function hasNvidia(): boolean {
+  return spawnSync("nvidia-smi", ["-L"], { stdio: "ignore", env: process.env }).status === 0;
 }
 
 class ClientError extends Error {}
@@ -634,7 +660,7 @@ export function missingDependencyHint(lines: readonly string[]): string | undefi
 }
 
 function assertDocker(): void {
-  const result = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8" });
+  const result = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8", env: process.env });
   if (result.error || result.status !== 0) {
     throw new Error(
       `--docker needs a running Docker engine, and \`docker version\` failed: ${(result.error?.message ?? result.stderr).trim()}. Install Docker (https://docs.docker.com/engine/install/) or run without --docker to use the stages' native entry programs.`,
