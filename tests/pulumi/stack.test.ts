@@ -422,3 +422,10 @@ test("more than Lambda's 4 KB of environment variables fails naming the function
   expect(checkEnvironmentSize("f", { A: "x".repeat(4000) })).toEqual({ A: "x".repeat(4000) });
   expect(() => checkEnvironmentSize("spaceport-ml-prod-start-job", { A: "x".repeat(4100) })).toThrow(/spaceport-ml-prod-start-job: 4101 bytes/);
 });
+
+test("index.ts has only a default export (Pulumi refuses an ESM entry with both kinds)", async () => {
+  expect(Object.keys(await load())).toEqual(["default"]);
+  const project = parseYaml(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as { main: string; runtime: { options: Record<string, unknown> } };
+  expect(project.main).toBe("index.ts");
+  expect(project.runtime.options).toMatchObject({ typescript: false, nodeargs: "--import tsx" });
+});
