@@ -199,6 +199,31 @@ class Trainer:
 
     # --- evaluation and outputs ---------------------------------------------------------
     @torch.no_grad()
+    def bake_mean_exposure(self) -> None:
+        """Folds the mean of the training images' colour transforms into the Gaussians' SH.
+
+        The per-image affine transforms and the scene's colours are only defined up to a common
+        transform; baking their mean in gives the splat the average appearance of the training
+        photos (what a viewer shows and what held-out photos are scored against)."""
+        if self.exposure is None:
+            return
+        idx = torch.tensor([v.index for v in self.scene.train], device=self.device)
+        mean = self.exposure[idx].mean(0)  # [3, 4]
+        A, b = mean[:, :3], mean[:, 3]
+        c0 = 0.28209479177387814
+        sh0 = self.params["sh0"].data  # [N, 1, 3]
+        rgb = c0 * sh0 + 0.5
+        self.params["sh0"].data = ((rgb @ A.T + b) - 0.5) / c0
+        self.params["shN"].data = self.params["shN"].data @ A.T
+        # keep the per-image transforms relative to the new colours (training could go on)
+        M = torch.eye(4, device=self.device)
+        M[:3, :3], M[:3, 3] = A, b
+        inv = torch.linalg.inv(M)
+        full = torch.cat([self.exposure.data, torch.tensor([[[0, 0, 0, 1.0]]], device=self.device).expand(len(self.exposure), 1, 4)], 1)
+        self.exposure.data = (full @ inv)[:, :3]
+        print(f"exposure: baked the mean colour transform (gain {torch.diagonal(A).tolist()}, offset {b.tolist()})", flush=True)
+
+    @torch.no_grad()
     def evaluate(self, render_dir: Path | None = None, num_renders: int = 0) -> dict[str, Any]:
         rows = []
         for i, view in enumerate(self.scene.test):
@@ -304,6 +329,7 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
     progress(100.0, "training")
     paths.model.mkdir(parents=True, exist_ok=True)
     progress(100.0, "evaluating")
+    trainer.bake_mean_exposure()
     ev = trainer.evaluate(paths.model / "renders", cfg.num_renders)
     write_ply(paths.model / "point_cloud.ply", trainer.params)  # type: ignore[arg-type]
     (paths.model / "cameras.json").write_text(json.dumps(cameras_json(scene), indent=1))

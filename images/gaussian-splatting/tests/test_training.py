@@ -109,3 +109,24 @@ def test_ply_roundtrip(tmp_path: Path) -> None:
         torch.testing.assert_close(q[k], p[k])
     torch.testing.assert_close(q["shN"][:, :8], p["shN"])
     assert float(q["shN"][:, 8:].abs().max()) == 0.0
+
+
+def test_bake_mean_exposure(sfm: Path) -> None:
+    cfg = parse_hyperparameters({"quality": "preview", "steps": "5", "resolution_scale": "1", "sh_degree": "1", "threads": "1"})
+    scene = load_scene(sfm, cfg)
+    tr = Trainer(cfg, scene, torch.device("cpu"), "torch")
+    tr.init()
+    assert tr.exposure is not None
+    g = torch.Generator().manual_seed(0)
+    tr.exposure.data[:, :, :3] = torch.eye(3) * 0.8 + 0.05 * torch.randn(len(scene.views), 3, 3, generator=g)
+    tr.exposure.data[:, :, 3] = 0.02 * torch.randn(len(scene.views), 3, generator=g)
+    sh0 = tr.params["sh0"].detach().clone()
+    tr.bake_mean_exposure()
+    idx = [v.index for v in scene.train]
+    mean = tr.exposure.detach()[idx].mean(0)
+    torch.testing.assert_close(mean[:, :3], torch.eye(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(mean[:, 3], torch.zeros(3), atol=1e-5, rtol=0)
+    # the scene got ~0.8x darker colours (what the average photo shows)
+    rgb_before = 0.28209479177387814 * sh0 + 0.5
+    rgb_after = 0.28209479177387814 * tr.params["sh0"].detach() + 0.5
+    assert abs(float(rgb_after.mean() / rgb_before.mean()) - 0.8) < 0.05
