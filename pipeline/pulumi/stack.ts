@@ -102,7 +102,6 @@ export class PipelineStack extends pulumi.ComponentResource {
     const tags = { "spaceport:pipeline": pipeline.name, "spaceport:environment": environment };
     const prefixes = jobPrefixes(pipeline);
 
-
     // ---- Context -------------------------------------------------------------------------
     const identity = aws.getCallerIdentityOutput({}, parent);
     const partition = aws.getPartitionOutput({}, parent);
