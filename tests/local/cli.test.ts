@@ -99,10 +99,15 @@ describe("spaceport CLI", () => {
     const inHelp = new Set(Object.values(HELP).flatMap((text) => [...options(text)]));
     for (const option of inHelp) expect(doc).toContain(`--${option}`);
     for (const option of options(doc)) {
-      // Flags of other programs in the examples (curl, python -m samples.survey) are not ours.
-      if (["data-binary", "out"].includes(option)) continue;
+      // Flags of other programs in the text (curl, python -m samples.survey, docker run) are not ours.
+      if (["data-binary", "out", "gpus"].includes(option)) continue;
       expect(inHelp).toContain(option);
     }
     for (const command of ["dev", "run", "jobs", "status", "open"]) expect(doc).toContain(`spaceport ${command}`);
+    // The README's short section names only real options, and links the full page.
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Local runs"), readme.indexOf("\n## ", readme.indexOf("## Local runs") + 3));
+    expect(section).toContain("(docs/local-runs.md)");
+    for (const option of options(section)) expect(inHelp).toContain(option);
   });
 });
