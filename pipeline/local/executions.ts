@@ -76,7 +76,10 @@ export class LocalExecutions implements Executions, StageProgress {
       noThrowOnAbort: true,
       context: { Execution: { Id: name, Name: name, Input: parsed, StartTime: startDate.toISOString() } },
     });
-    const done = this.follow(name, execution);
+    const done = this.follow(name, execution).catch((error: unknown) => {
+      // The store could not record (disk full, database locked too long): say so, keep serving.
+      process.stderr.write(`spaceport: could not record execution ${name}: ${(error as Error)?.message ?? String(error)}\n`);
+    });
     this.active.set(name, { abort: execution.abort, done });
     void done.finally(() => this.active.delete(name));
     return { started: true };
