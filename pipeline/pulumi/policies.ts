@@ -272,14 +272,29 @@ export function startJobPolicy(
   );
 }
 
-/** job-status: the execution and its history (links are CloudFront URLs: no S3 access needed). */
-export function jobStatusPolicy(input: FunctionPolicyInput): PolicyDocument {
-  return doc(functionLogs(input.ctx, input.functionName), functionTracing, {
-    Sid: "ReadExecutions",
-    Effect: "Allow",
-    Action: ["states:DescribeExecution", "states:GetExecutionHistory"],
-    Resource: [executionArns(input.stateMachineArn)],
-  });
+/**
+ * job-status: the execution and its history, and the running stage's `progress:` lines from
+ * SageMaker's job log groups (links are CloudFront URLs: no S3 access needed).
+ */
+export function jobStatusPolicy(input: FunctionPolicyInput & { pipeline: Pipeline }): PolicyDocument {
+  const { ctx } = input;
+  const kinds = [...new Set(input.pipeline.stages.map((s) => s.kind))].sort();
+  // FilterLogEvents is authorized on the log group: SageMaker writes every job of a kind to one
+  // group (`/aws/sagemaker/ProcessingJobs`, `/aws/sagemaker/TrainingJobs`), streams `<jobName>/…`.
+  const groups = kinds.map(
+    (kind) => `arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:/aws/sagemaker/${kind === "training" ? "TrainingJobs" : "ProcessingJobs"}`,
+  );
+  return doc(
+    functionLogs(ctx, input.functionName),
+    functionTracing,
+    {
+      Sid: "ReadExecutions",
+      Effect: "Allow",
+      Action: ["states:DescribeExecution", "states:GetExecutionHistory"],
+      Resource: [executionArns(input.stateMachineArn)],
+    },
+    { Sid: "ReadStageProgress", Effect: "Allow", Action: ["logs:FilterLogEvents"], Resource: groups.flatMap((g) => [g, `${g}:*`]) },
+  );
 }
 
 /**

@@ -547,7 +547,7 @@ export class PipelineStack extends pulumi.ComponentResource {
       pulumi
         .all([ctx, processing.bucket.bucket, this.stateMachine.arn])
         .apply(([c, b, stateMachineArn]) =>
-          jobStatusPolicy({ ctx: c, functionName: functionName("job-status"), processingBucket: b, stateMachineArn }),
+          jobStatusPolicy({ ctx: c, functionName: functionName("job-status"), processingBucket: b, stateMachineArn, pipeline }),
         ),
       { ...commonEnvironment, SPACEPORT_STATE_MACHINE_ARN: this.stateMachine.arn },
       { timeout: 15, memorySize: 256, description: "GET /jobs/{id}: state, stage, progress, links" },

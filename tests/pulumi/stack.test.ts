@@ -209,7 +209,7 @@ const ALLOWED_ACTIONS: Record<string, readonly string[]> = {
   ],
   "spaceport-job-status-policy": [
     "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-    "states:DescribeExecution", "states:GetExecutionHistory",
+    "states:DescribeExecution", "states:GetExecutionHistory", "logs:FilterLogEvents",
   ],
   "spaceport-notify-policy": [
     "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
@@ -294,6 +294,7 @@ describe.each(["prod", "dev"])("IAM (%s)", (env) => {
     expect(allResources("spaceport-start-job-policy", "s3:PutObject").sort()).toEqual(
       [`arn:aws:s3:::${processing}/idempotency/*`, `arn:aws:s3:::${processing}/jobs/*/input/*`, `arn:aws:s3:::${processing}/quota/*`].sort(),
     );
+    expect(allResources("spaceport-job-status-policy", "logs:FilterLogEvents").every((r) => /:log-group:\/aws\/sagemaker\/(Processing|Training)Jobs(:\*)?$/.test(r))).toBe(true);
     expect(allResources("spaceport-start-job-policy", "s3:GetObject")).toContain(`arn:aws:s3:::${uploads}/*`);
     expect(allResources("spaceport-start-job-policy", "s3:PutObjectTagging")).toEqual([`arn:aws:s3:::${processing}/jobs/*/input/*`]);
     expect(allResources("spaceport-retention-tagger-policy", "s3:PutObjectTagging").every((r) => /\/jobs\/\*\/(sfm|model|checkpoints)\/\*$/.test(r))).toBe(true);
