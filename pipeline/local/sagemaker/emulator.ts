@@ -68,7 +68,9 @@ export interface SageMakerEmulatorOptions {
   readonly docker?: boolean;
   /**
    * A create call over quota first waits this long for an instance to free up, then answers
-   * ResourceLimitExceeded (and the state machine's Retry asks again). Default 30 s.
+   * ResourceLimitExceeded (and the state machine's Retry asks again). Default 120 s: with the
+   * compiled 100 quota retries that is about 3.4 hours of waiting, as a local CPU run of a long
+   * stage may take; a freed instance is taken at once, not at the next retry.
    */
   readonly quotaHoldMs?: number;
   /** After SIGTERM on MaxRuntimeInSeconds, how long before SIGKILL. Default 10 s. */
@@ -348,7 +350,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     if (this.closed) throw new NamedError("SageMaker.ServiceUnavailable", "the local runtime is shutting down");
     const execution = tags?.find((t) => t.Key === "spaceport:job")?.Value ?? "";
     const quota = quotaFor({ quotas: this.options.quotas as Quota[] }, type as InstanceType, kind) ?? 0;
-    const deadline = Date.now() + (this.options.quotaHoldMs ?? 30_000);
+    const deadline = Date.now() + (this.options.quotaHoldMs ?? 120_000);
     for (;;) {
       const result = this.options.store.createSageMakerJob(
         { name, kind, stage: stage.name, execution, instanceType: type, instanceCount: count, created: new Date(), owner: this.options.owner },
