@@ -52,13 +52,14 @@ describe("S3ObjectStore", () => {
     ]);
   });
 
-  it("copy: CopyObject with a URL-encoded CopySource", async () => {
+  it("copy: CopyObject with a URL-encoded CopySource, dropping the source's tags", async () => {
     s3.on(CopyObjectCommand).resolves({});
     await store().copy({ bucket: "up", key: "in/Site 2 (north)+é.zip" }, { bucket: "proc", key: "jobs/j/input/photos.zip" });
     expect(s3.commandCalls(CopyObjectCommand)[0]!.args[0].input).toEqual({
       Bucket: "proc",
       Key: "jobs/j/input/photos.zip",
       CopySource: "up/in/Site%202%20(north)%2B%C3%A9.zip",
+      TaggingDirective: "REPLACE",
     });
   });
 
