@@ -206,6 +206,7 @@ async function dev(args: string[]): Promise<number> {
   const { runtime } = services;
   runtime.emulator.on("log", (l) => process.stdout.write(`[${l.stage}] ${l.line}\n`));
   runtime.emulator.on("job", (j) => process.stdout.write(`[${j.stage}] ${j.jobName}: ${j.status}${j.failureReason ? `: ${j.failureReason}` : ""}\n`));
+  runtime.emulator.on("waiting", (w) => process.stdout.write(`[${w.stage}] ${w.jobName}: waiting for a free ${w.instanceType} (${w.inUse}/${w.quota} in use)\n`));
   for (const job of services.recovered) console.log(`recovered job ${job.jobId}: marked failed (${job.reason}); submitter notified`);
   console.log(`spaceport dev: pipeline ${runtime.pipeline.name}, environment ${runtime.environment} (${runtime.config.quotas.map((q) => `${q.count} × ${q.instanceType} ${q.jobKind}`).join(", ")})`);
   console.log(`API        ${services.baseUrl}  (POST /jobs, GET /jobs/{id}, PUT /uploads/<name>.zip)`);
@@ -254,6 +255,7 @@ async function run(args: string[]): Promise<number> {
   const { runtime } = services;
   runtime.emulator.on("progress", (p) => deliver((d) => d.progress(p)));
   runtime.emulator.on("job", (j) => deliver((d, id) => j.execution === id && d.job(j)));
+  runtime.emulator.on("waiting", (w) => deliver((d, id) => w.execution === id && d.waiting(w)));
   runtime.emulator.on("log", (l) => deliver((d, id) => l.jobName.startsWith(id) && d.log(l)));
   let outcome: string | undefined;
   const stop = untilStopped().then(async () => {

@@ -5,7 +5,7 @@
  */
 import type { ExecutionEvent } from "../../functions/ports.js";
 import type { Pipeline } from "../define.js";
-import type { JobEvent, LogLine, ProgressUpdate } from "./sagemaker/emulator.js";
+import type { JobEvent, LogLine, ProgressUpdate, QuotaWait } from "./sagemaker/emulator.js";
 
 type StageState = "pending" | "waiting" | "running" | "completed" | "failed";
 
@@ -56,6 +56,17 @@ export class ProgressDisplay {
       }
       this.redraw();
     }
+  }
+
+  /** The emulator holds a create call for a free instance. */
+  waiting(wait: QuotaWait): void {
+    const line = this.stages.get(wait.stage);
+    if (!line || line.state === "waiting") return;
+    line.state = "waiting";
+    line.started ??= Date.now();
+    line.what = `waiting for a free ${wait.instanceType} (${wait.inUse}/${wait.quota} in use)`;
+    this.plain(wait.stage, line.what);
+    this.redraw();
   }
 
   job(job: JobEvent): void {

@@ -112,7 +112,10 @@ describe("local SageMaker emulator", () => {
     const held = setup("quota-hold", { prep: slow, quotaHoldMs: 5000 });
     try {
       const started = Date.now();
+      const waits: { jobName: string; inUse: number; quota: number }[] = [];
+      held.emulator.on("waiting", (w) => waits.push(w));
       const results = await Promise.all([held.emulator.processingJob(held.prepRequest(1)), held.emulator.processingJob(held.prepRequest(2))]);
+      expect(waits).toEqual([expect.objectContaining({ jobName: `${JOB}-prep-2`, inUse: 1, quota: 1, instanceType: "ml.c6i.xlarge", execution: JOB })]);
       expect(results.map((r) => r["ProcessingJobStatus"])).toEqual(["Completed", "Completed"]);
       expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // one after the other
     } finally {

@@ -48,7 +48,18 @@ export interface JobEvent {
   readonly failureReason?: string;
 }
 
+/** A create call found the quota in use and holds for a free instance. */
+export interface QuotaWait {
+  readonly stage: string;
+  readonly jobName: string;
+  readonly execution: string;
+  readonly instanceType: string;
+  readonly inUse: number;
+  readonly quota: number;
+}
+
 export interface EmulatorEvents {
+  waiting: [QuotaWait];
   log: [LogLine];
   progress: [ProgressUpdate];
   job: [JobEvent];
@@ -351,6 +362,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     const execution = tags?.find((t) => t.Key === "spaceport:job")?.Value ?? "";
     const quota = quotaFor({ quotas: this.options.quotas as Quota[] }, type as InstanceType, kind) ?? 0;
     const deadline = Date.now() + (this.options.quotaHoldMs ?? 120_000);
+    let announced = false;
     for (;;) {
       const result = this.options.store.createSageMakerJob(
         { name, kind, stage: stage.name, execution, instanceType: type, instanceCount: count, created: new Date(), owner: this.options.owner },
@@ -361,6 +373,10 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
         throw new NamedError("SageMaker.ResourceInUse", `Job name must be unique within an AWS account and region, and a job with this name already exists (${arn(kind === "processing" ? "processing-job" : "training-job", name)})`);
       }
       const wait = deadline - Date.now();
+      if (!announced) {
+        announced = true;
+        this.emit("waiting", { stage: stage.name, jobName: name, execution, instanceType: type, inUse: result.inUse, quota });
+      }
       if (wait <= 0 || this.closed) {
         throw new NamedError(
           "SageMaker.ResourceLimitExceededException",
