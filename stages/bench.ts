@@ -1,0 +1,193 @@
+/**
+ * `npm run bench`: the full local pipeline on the caliterra photos, stage by stage.
+ *
+ *   npm run bench -- [--count 75] [--max-size 1600] [--quality preview] [--out FILE]
+ *
+ * Runs one job through the local runtime's HTTP API (the same path as `spaceport dev`), samples
+ * the resident memory of each stage's process tree once a second, then prints a table (wall
+ * time and peak memory per stage, photos placed, held-out PSNR/SSIM, Gaussians, PLY and SOG
+ * sizes, fidelity, cost estimate for the same job on AWS) and writes the figures as JSON
+ * (default `.bench/pipeline-<time>.json`) so two runs can be compared.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import * as tar from "tar";
+import { estimateCost, formatUsd, readStackConfigFile } from "../pipeline/index.js";
+import { startLocalServices } from "../pipeline/local/services.js";
+import { spaceport } from "./spaceport.js";
+
+const ROOT = resolve(import.meta.dirname, "..");
+
+interface StageStatus {
+  name: string;
+  state: string;
+  jobName?: string;
+  durationSeconds?: number;
+}
+
+/** Peak summed RSS (MB) of the processes running each SageMaker job, found by SPACEPORT_OPT_ML. */
+class MemorySampler {
+  readonly peakMb = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  start(sagemakerDir: string): void {
+    this.timer = setInterval(() => this.sample(sagemakerDir), 1000);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private sample(sagemakerDir: string): void {
+    const totals = new Map<string, number>();
+    for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+      try {
+        const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
+        const match = new RegExp(`SPACEPORT_OPT_ML=${sagemakerDir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/([^/\\0]+)/opt/ml`).exec(environ);
+        if (!match) continue;
+        const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+        totals.set(match[1]!, (totals.get(match[1]!) ?? 0) + rssKb / 1024);
+      } catch {
+        // the process ended between listing and reading
+      }
+    }
+    for (const [job, mb] of totals) this.peakMb.set(job, Math.max(mb, this.peakMb.get(job) ?? 0));
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd()).join("\n");
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      count: { type: "string", default: "75" },
+      "max-size": { type: "string", default: "1600" },
+      quality: { type: "string", default: "preview" },
+      out: { type: "string" },
+      keep: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log("usage: npm run bench -- [--count 75] [--max-size 1600] [--quality preview|standard|high] [--out FILE] [--keep]");
+    return;
+  }
+  const python = process.env["SPACEPORT_PYTHON"] ?? "python3";
+  const work = mkdtempSync(join(tmpdir(), "spaceport-bench-"));
+  const zip = join(work, "caliterra.zip");
+  const made = spawnSync(
+    python,
+    ["-m", "samples.inputs", "caliterra", "--out", zip, "--count", values.count!, "--max-size", values["max-size"]!],
+    { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "inherit", "inherit"] },
+  );
+  if (made.status !== 0) throw new Error("could not build the caliterra ZIP (see above)");
+
+  const dataDir = join(work, "data");
+  const services = await startLocalServices({ dataDir, port: 0, environment: "prod", env: {} });
+  const sampler = new MemorySampler();
+  sampler.start(join(dataDir, "sagemaker"));
+  const headers = { authorization: `Bearer ${services.apiKey}`, "content-type": "application/json" };
+  const started = Date.now();
+  try {
+    const submitted = await fetch(`${services.baseUrl}/jobs`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ input: services.upload(zip), email: "bench@example.com", options: { quality: values.quality } }),
+    });
+    if (submitted.status !== 202) throw new Error(`POST /jobs answered ${submitted.status}: ${await submitted.text()}`);
+    const { jobId } = (await submitted.json()) as { jobId: string };
+    console.log(`bench job ${jobId}: ${values.count} caliterra photos at ${values["max-size"]} px, quality ${values.quality}`);
+
+    let status: { state: string; stage: string | null; stages: StageStatus[]; failure?: { reason: string } };
+    let last = "";
+    for (;;) {
+      status = (await (await fetch(`${services.baseUrl}/jobs/${jobId}`, { headers })).json()) as typeof status;
+      const line = `${status.state} ${status.stage ?? ""}`;
+      if (line !== last) console.log(`  ${((Date.now() - started) / 1000).toFixed(0)} s: ${line}`);
+      last = line;
+      if (status.state === "succeeded" || status.state === "failed") break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    sampler.stop();
+    if (status.state !== "succeeded") throw new Error(`the job failed: ${status.failure?.reason ?? "unknown reason"}`);
+
+    const jobFolder = join(dataDir, "buckets", services.buckets.processing, "jobs", jobId);
+    const sfm = JSON.parse(readFileSync(join(jobFolder, "sfm", "report.json"), "utf8")) as Record<string, unknown>;
+    const modelArchive = readdirSync(join(jobFolder, "model"), { recursive: true }).map(String).find((f) => f.endsWith("model.tar.gz"))!;
+    const extracted = join(work, "model");
+    mkdirSync(extracted);
+    tar.x({ file: join(jobFolder, "model", modelArchive), cwd: extracted, sync: true });
+    const metrics = JSON.parse(readFileSync(join(extracted, "metrics.json"), "utf8")) as Record<string, unknown>;
+    const plyBytes = statSync(join(extracted, "point_cloud.ply")).size;
+    const delivery = JSON.parse(readFileSync(join(jobFolder, "delivery", "report.json"), "utf8")) as {
+      output: { sogBytes: number; compressionRatio: number };
+      gaussians: { input: number; delivered: number };
+      fidelity?: { renders?: { psnr?: number } | null };
+    };
+
+    const stages = status.stages.map((s) => ({
+      name: s.name,
+      wallSeconds: s.durationSeconds ?? null,
+      peakMemoryMb: s.jobName ? Math.round(sampler.peakMb.get(s.jobName) ?? 0) : null,
+    }));
+    const config = readStackConfigFile(join(ROOT, "Pulumi.prod.yaml"), "prod");
+    const cost = estimateCost(spaceport, config);
+    const figures = {
+      when: new Date().toISOString(),
+      machine: { cpus: (await import("node:os")).cpus().length },
+      input: { photos: Number(values.count), maxSize: Number(values["max-size"]), quality: values.quality },
+      totalWallSeconds: (Date.now() - started) / 1000,
+      stages,
+      sfm: { photosReceived: sfm["photos_received"], photosPlaced: sfm["photos_placed"], gpsResidualM: (sfm["gps"] as { residual_m?: number } | null)?.residual_m ?? null },
+      training: { psnr: metrics["psnr"], ssim: metrics["ssim"], gaussians: metrics["gaussians"], steps: metrics["steps"], sPerStep: metrics["s_per_step"] },
+      compression: {
+        plyBytes,
+        sogBytes: delivery.output.sogBytes,
+        ratio: plyBytes / delivery.output.sogBytes,
+        gaussiansDelivered: delivery.gaussians.delivered,
+        fidelityPsnr: delivery.fidelity?.renders?.psnr ?? null,
+      },
+      awsCostEstimateUsd: cost.totalUsd,
+    };
+
+    const rows = [["stage", "wall time", "peak memory"]];
+    for (const s of stages) rows.push([s.name, s.wallSeconds === null ? "-" : `${s.wallSeconds.toFixed(0)} s`, s.peakMemoryMb === null ? "-" : `${s.peakMemoryMb} MB`]);
+    rows.push(["total", `${figures.totalWallSeconds.toFixed(0)} s`, ""]);
+    console.log(`\n${table(rows)}\n`);
+    console.log(
+      table([
+        ["figure", "value"],
+        ["photos placed", `${String(sfm["photos_placed"])} / ${String(sfm["photos_received"])}`],
+        ["GPS residual", `${figures.sfm.gpsResidualM ?? "-"} m`],
+        ["held-out PSNR / SSIM", `${String(metrics["psnr"])} dB / ${String(metrics["ssim"])}`],
+        ["Gaussians (trained / delivered)", `${String(metrics["gaussians"])} / ${delivery.gaussians.delivered}`],
+        ["PLY / SOG", `${mb(plyBytes)} / ${mb(delivery.output.sogBytes)} (${figures.compression.ratio.toFixed(1)}x)`],
+        ["fidelity (SOG vs PLY renders)", figures.compression.fidelityPsnr === null ? "-" : `${Number(figures.compression.fidelityPsnr).toFixed(2)} dB PSNR`],
+        ["AWS cost estimate (cost model)", formatUsd(cost.totalUsd)],
+      ]),
+    );
+    const out = values.out ?? join(ROOT, ".bench", `pipeline-${figures.when.replace(/[:.]/g, "-")}.json`);
+    mkdirSync(join(out, ".."), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(figures, null, 2)}\n`);
+    console.log(`\nfigures written to ${out}`);
+  } finally {
+    sampler.stop();
+    await services.close();
+    if (!values.keep) rmSync(work, { recursive: true, force: true });
+    else console.log(`kept ${work}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench failed: ${(error as Error).message}`);
+  process.exitCode = 1;
+});
+
