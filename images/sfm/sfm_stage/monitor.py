@@ -23,6 +23,11 @@ def current_rss_mb() -> float:
     return 0.0
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def progress(percent: float, what: str) -> None:
     print(f"progress: {percent:.1f}% {what}", flush=True)
 
@@ -32,6 +37,7 @@ class StepMonitor:
 
     def __init__(self, interval_s: float = 0.05) -> None:
         self.timings_s: dict[str, float] = {}
+        self.cpu_s: dict[str, float] = {}
         self.peak_memory_mb: dict[str, float] = {}
         self._interval = interval_s
         self._peak = 0.0
@@ -52,10 +58,12 @@ class StepMonitor:
         with self._lock:
             self._peak = current_rss_mb()
         started = time.perf_counter()
+        cpu_started = _cpu_seconds()
         try:
             yield
         finally:
             elapsed = time.perf_counter() - started
+            self.cpu_s[name] = round(self.cpu_s.get(name, 0.0) + _cpu_seconds() - cpu_started, 2)
             with self._lock:
                 peak = max(self._peak, current_rss_mb())
             self.timings_s[name] = round(self.timings_s.get(name, 0.0) + elapsed, 2)

@@ -103,6 +103,7 @@ def run(config: Config) -> dict[str, Any]:
     finally:
         report["skipped"] = [{"name": n, "reason": r} for n, r in ingested.skipped]
         report["timings_s"] = dict(monitor.timings_s, total=round(sum(monitor.timings_s.values()), 2))
+        report["cpu_s"] = dict(monitor.cpu_s, total=round(sum(monitor.cpu_s.values()), 2))
         report["peak_memory_mb"] = dict(monitor.peak_memory_mb, overall=monitor.overall_peak_mb())
         monitor.close()
         (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
