@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import warnings
 import zipfile
@@ -104,6 +105,7 @@ def _walk(root: Path) -> list[Path]:
 
 
 def _unique_name(stem: str, suffix: str, taken: set[str]) -> str:
+    stem = re.sub(r"\s+", "_", stem.strip()) or "photo"  # COLMAP's pair lists split on spaces
     candidate = f"{stem}{suffix}"
     n = 1
     while candidate.lower() in taken:

@@ -63,6 +63,7 @@ def test_ingest_finds_photos_at_any_depth_and_reports_the_rest(tmp_path: Path) -
         job.photos / "survey.zip",
         {
             "a/b/c/IMG_1.JPG": noise_jpeg(1),
+            "x/my photo 7.jpg": noise_jpeg(7),
             "IMG_2.png": _png(2),
             "scan.tif": _tiff(4),
             "IMG_3.jpg": rotated,
@@ -76,12 +77,12 @@ def test_ingest_finds_photos_at_any_depth_and_reports_the_rest(tmp_path: Path) -
     config = load_config({"SPACEPORT_OPT_ML": str(job.opt_ml), "SFM_MAX_IMAGE_SIZE": "150"})
     result = ingest(config, tmp_path / "images", tmp_path / "extracted")
     names = sorted(p.name for p in result.photos)
-    assert names == ["IMG_1.JPG", "IMG_2.jpg", "IMG_3.jpg", "loose.jpeg", "scan.jpg"]
+    assert names == ["IMG_1.JPG", "IMG_2.jpg", "IMG_3.jpg", "loose.jpeg", "my_photo_7.jpg", "scan.jpg"]
     reasons = {n.split(":", 1)[-1]: r.split(":")[0] for n, r in result.skipped}
     assert reasons["copy/IMG_1.jpg"] == "duplicate"
     assert reasons["notes.txt"] == "unsupported"
     assert reasons["broken.jpg"] == "corrupt"
-    assert result.received == 7
+    assert result.received == 8
     by_name = {p.name: p for p in result.photos}
     # EXIF orientation 6 (rotate 90°): the 160x120 photo is stored upright as 120x160, within 150 px.
     assert (by_name["IMG_3.jpg"].width, by_name["IMG_3.jpg"].height) == (112, 150)
