@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import Tensor
 
@@ -34,8 +35,12 @@ def test_forward_matches_reference() -> None:
     torch.testing.assert_close(alpha, ref_alpha, atol=1e-10, rtol=0)
 
 
-def test_backward_matches_reference() -> None:
+@pytest.mark.parametrize("saturated", [False, True])
+def test_backward_matches_reference(saturated: bool) -> None:
     scene = random_scene(25, seed=2)
+    if saturated:  # alphas clamped at 0.99 and pixels that stop early (transmittance < 1e-4)
+        scene["opacities"] = 0.97 + 0.029 * torch.rand(25, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+        scene["scales"] = scene["scales"] * 2.5
     bg = torch.tensor([0.3, 0.1, 0.5], dtype=torch.float64)
     weights = torch.rand(21, 33, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     grads = []
@@ -44,6 +49,8 @@ def test_backward_matches_reference() -> None:
         img, alpha = _render(leaves, 33, 21, ref, bg)
         ((img * weights).sum() + alpha.square().sum()).backward()
         grads.append({k: v.grad for k, v in leaves.items()})
+        if saturated and not ref:  # the early stop (transmittance < 1e-4) really happens
+            assert float((1 - alpha.detach()).min()) < 1e-3
     for k in PARAMS:
         assert grads[0][k] is not None and float(grads[0][k].abs().max()) > 0, k
         torch.testing.assert_close(grads[0][k], grads[1][k], atol=1e-8, rtol=1e-6, msg=k)

@@ -5,9 +5,9 @@ Same maths as gsplat's ``rasterization`` in ``classic`` mode:
 * projection: EWA splatting with the Jacobian's clamp to 1.3x the field of view and a
   0.3 px^2 low-pass added to the 2D covariance;
 * culling: behind the near plane (0.01), outside the image, or degenerate;
-* tiling: 16x16 px tiles; a Gaussian is listed in every tile that its extent touches;
-  the extent is min(3, sqrt(2 ln(255 o))) sigma per axis, i.e. never beyond where its
-  alpha drops under 1/255 (so the tile list never changes a pixel's value);
+* tiling: 16x16 px tiles; a Gaussian is listed in every tile where its alpha reaches 1/255
+  at some pixel centre (box of sqrt(2 ln(255 o)) sigma per axis, then an exact ellipse-vs-tile
+  test), so the tile lists never change a pixel's value (gsplat instead cuts at 3 sigma);
 * compositing: front-to-back by camera depth, alpha = min(0.99, o exp(-d^T Sigma^-1 d / 2)),
   alphas under 1/255 skipped, stop when the transmittance would fall under 1e-4.
 
@@ -112,8 +112,9 @@ def project(
 
 
 def extents(cov2d: Tensor, opacities: Tensor) -> Tensor:
-    """Per-axis pixel half-extent beyond which alpha < 1/255 (at most 3 sigma)."""
-    k = torch.sqrt(2.0 * torch.log((255.0 * opacities).clamp_min(1.0))).clamp_max(3.0)
+    """Per-axis pixel half-extent beyond which alpha < 1/255: sqrt(2 ln(255 o)) sigma, up to
+    3.33 sigma (gsplat cuts at 3 sigma; beyond it an opaque Gaussian's alpha is still up to 0.011)."""
+    k = torch.sqrt(2.0 * torch.log((255.0 * opacities).clamp_min(1.0)))
     return torch.stack([k * cov2d[:, 0].sqrt(), k * cov2d[:, 2].sqrt()], dim=-1)
 
 
@@ -263,12 +264,18 @@ def _alphas(feat_t: Tensor, coef: Tensor) -> tuple[Tensor, Tensor]:
     return alpha, raw
 
 
-def _transmittance(alpha: Tensor) -> tuple[Tensor, Tensor]:
-    """Front-to-back transmittance before each Gaussian and the early-stop mask (as 0/1)."""
+def _weights(alpha: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Compositing weights w = alpha T (0 after the early stop), T before each Gaussian, and the
+    early-stop mask (None when no pixel of the chunk stops early: the common case, which then
+    skips two full passes)."""
     incl = torch.cumprod(1.0 - alpha, dim=-1)
-    keep = incl >= T_MIN
     excl = torch.cat([torch.ones_like(incl[..., :1]), incl[..., :-1]], dim=-1)
-    return excl, keep
+    w = alpha * excl
+    keep: Tensor | None = None
+    if float(incl[..., -1].min()) < T_MIN:  # incl is non-increasing: the last entry is the minimum
+        keep = incl >= T_MIN
+        w = w * keep
+    return w, excl, keep
 
 
 _PAD_COEF = (0.0, 0.0, 0.0, 0.0, 0.0, -200.0)  # alpha = 2^-200: skipped
@@ -296,8 +303,7 @@ class _Composite(torch.autograd.Function):
         for tiles, k in _chunks(lists):
             idx = _chunk_pairs(lists, tiles, k, m)
             alpha, _ = _alphas(feat_t, cf[idx])
-            excl, keep = _transmittance(alpha)
-            w = alpha * excl * keep
+            w, _, _ = _weights(alpha)
             acc = w.sum(-1)
             img[tiles] = torch.bmm(w, pcol[idx]) + (1.0 - acc)[..., None] * background
             alpha_out[tiles] = acc
@@ -325,8 +331,7 @@ class _Composite(torch.autograd.Function):
             idx = _chunk_pairs(lists, tiles, k, m)
             ccol = pcol[idx]
             alpha, raw = _alphas(feat_t, cf[idx])
-            excl, keep = _transmittance(alpha)
-            w = alpha * excl * keep
+            w, excl, keep = _weights(alpha)
             t_final = 1.0 - w.sum(-1)  # [B, P]
             g = gi[tiles]  # [B, P, 3]
             d_pcol[idx.flatten()] = torch.bmm(w.transpose(1, 2), g).reshape(-1, 3)
@@ -337,7 +342,12 @@ class _Composite(torch.autograd.Function):
             behind = (cs[..., -1:] - cs) + (t_final * ((g * background).sum(-1) - ga[tiles]))[..., None]
             d_alpha = gc * excl - behind / (1.0 - alpha)
             # d/d log(alpha), only where alpha was composited and not clamped at ALPHA_MAX
-            g_log = d_alpha * alpha * (keep & (raw < ALPHA_MAX))
+            g_log = d_alpha * alpha
+            # no gradient where alpha was clamped at ALPHA_MAX or after the early stop
+            if float(raw.max()) >= ALPHA_MAX:
+                g_log = g_log * (raw < ALPHA_MAX)
+            if keep is not None:
+                g_log = g_log * keep
             d_coef[idx.flatten()] = torch.matmul(feat, g_log).transpose(1, 2).reshape(-1, 6)
         d_colors = torch.zeros_like(colors).index_add_(0, lists.gauss, d_pcol[:m])
         return d_coef[:m], d_colors, d_bg, None, None, None
