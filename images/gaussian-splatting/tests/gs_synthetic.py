@@ -15,7 +15,7 @@ from gs_trainer.backends.torch_tiles import rasterize_torch
 from gs_trainer.colmap import Camera, Image as ColmapImage, Model, Points, rotmat_to_qvec, write_model
 from gs_trainer.sh import rgb_to_sh0
 
-from conftest import look_at
+from gs_scenes import look_at
 
 
 def make_scene(out: Path, n_images: int = 16, width: int = 64, height: int = 48, seed: int = 0, n_points: int = 600) -> dict[str, object]:

@@ -17,7 +17,7 @@ from gs_trainer.data import load_scene
 from gs_trainer.gaussians import read_ply, write_ply
 from gs_trainer.train import Trainer, run
 
-from synthetic import make_scene, opt_ml
+from gs_synthetic import make_scene, opt_ml
 
 HERE = Path(__file__).resolve().parent.parent
 

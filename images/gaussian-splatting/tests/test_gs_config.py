@@ -10,7 +10,7 @@ from gs_trainer.colmap import Camera, Image, Model, Points, read_model, rotmat_t
 from gs_trainer.config import PRESETS, ConfigError, parse_hyperparameters
 from gs_trainer.data import DataError, load_scene
 
-from synthetic import make_scene
+from gs_synthetic import make_scene
 
 
 def test_presets_and_overrides() -> None:

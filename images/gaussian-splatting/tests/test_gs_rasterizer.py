@@ -9,7 +9,7 @@ from torch import Tensor
 from gs_trainer.backends import rasterize
 from gs_trainer.backends.torch_tiles import rasterize_torch, reference_render
 
-from conftest import camera, random_scene
+from gs_scenes import camera, random_scene
 
 PARAMS = ("means", "quats", "scales", "opacities", "sh")
 

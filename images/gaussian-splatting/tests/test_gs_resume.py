@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from synthetic import make_scene, opt_ml
+from gs_synthetic import make_scene, opt_ml
 
 HERE = Path(__file__).resolve().parent.parent
 
