@@ -226,9 +226,16 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, render_dir: Path | None = None, num_renders: int = 0) -> dict[str, Any]:
         rows = []
+        mean_exposure = None
+        if self.exposure is not None:  # score with the training photos' average appearance
+            idx = torch.tensor([v.index for v in self.scene.train], device=self.device)
+            mean_exposure = self.exposure[idx].mean(0)
         for i, view in enumerate(self.scene.test):
-            out = self.render(view, self.cfg.sh_degree)
-            img = out.image.clamp(0, 1)
+            out = self.render(view, min(self.cfg.sh_degree, self.step // self.cfg.sh_degree_interval))
+            img = out.image
+            if mean_exposure is not None:
+                img = img @ mean_exposure[:, :3].T + mean_exposure[:, 3]
+            img = img.clamp(0, 1)
             gt = view.image(self.device)
             rows.append({"image": view.name, "psnr": psnr(img, gt), "ssim": float(ssim(img, gt))})
             if render_dir is not None and i < num_renders:
