@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,7 @@ def run_stage(job: Job, env: dict[str, str] | None = None, timeout: float = 300)
     tmp.mkdir(exist_ok=True)
     full_env = dict(os.environ)
     full_env.update({"SPACEPORT_OPT_ML": str(job.opt_ml), "TMPDIR": str(tmp), "HOME": str(job.root)})
+    full_env.setdefault("SPACEPORT_PYTHON", sys.executable)  # the interpreter running the tests
     full_env.update(env or {})
     return subprocess.run(
         ["bash", str(ENTRYPOINT)], cwd=job.root, env=full_env, capture_output=True, text=True, timeout=timeout

@@ -1,6 +1,6 @@
 """A generated drone survey with known cameras reconstructs with small position error.
 
-Uses the project's sample-survey generator (samples/survey.py): 16 photos at 320x240 of a
+Uses the project's sample-survey generator (samples/survey.py): 16 photos at 480x360 of a
 textured site, EXIF GPS exact. Stated accuracy: every photo placed; camera centres within
 0.5% of the scene extent (RMSE) after a similarity alignment; with GPS, within 0.5 m of the true
 ENU positions with no fitting at all (the stage's own georeference), z up, origin on the ground.
@@ -27,7 +27,7 @@ from sfm_testkit import make_job, run_stage
 @pytest.fixture(scope="module")
 def survey(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Truth]:
     out = tmp_path_factory.mktemp("survey")
-    generate(out, SurveyConfig(seed=0, count=16, width=320, height=240), log=lambda _msg: None)
+    generate(out, SurveyConfig(seed=0, count=16, width=480, height=360), log=lambda _msg: None)
     return out, load_truth(out)
 
 
@@ -86,3 +86,18 @@ def test_generated_survey_without_gps_is_upright(tmp_path: Path, survey: tuple[P
     assert aligned.similarity.rotation[2, 2] > 0.97
     ground = np.median([p.xyz[2] for p in model.points3D.values()])
     assert all(c[2] > ground for c in centres.values())
+
+
+@pytest.mark.parametrize(("matching", "mapper"), [("exhaustive", "incremental"), ("sequential", "global")])
+def test_generated_survey_other_matching_and_mapper(tmp_path: Path, survey: tuple[Path, Truth], matching: str, mapper: str) -> None:
+    folder, truth = survey
+    job = make_job(tmp_path)
+    (job.photos / "survey.zip").write_bytes((folder / "survey.zip").read_bytes())
+    result = run_stage(job, {"SFM_MATCHING": matching, "SFM_MAPPER": mapper, "SFM_SPATIAL_NEIGHBORS": "6"})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    model, report = _model(job.output)
+    assert report["matching"] == matching and report["mapper"] == mapper
+    assert report["photos_placed"] == 16
+    centres = {im.name: np.asarray(im.projection_center()) for im in model.images.values()}
+    aligned = align_cameras(centres, truth.centers())
+    assert aligned.rmse < 0.005 * aligned.extent
