@@ -95,8 +95,12 @@ def extract_zip(zip_path: Path, dest: Path, budget: Budget, display: str) -> Non
             if info.flag_bits & 0x1:
                 budget.skipped.append((f"{display}:{info.filename}", "unsupported: encrypted"))
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
             written = 0
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                budget.skipped.append((f"{display}:{info.filename}", "unsupported: its folder clashes with a file of the same name"))
+                continue
             try:
                 with zf.open(info) as src, open(target, "xb") as out:
                     while chunk := src.read(_CHUNK):
