@@ -79,7 +79,8 @@ viewer URL and a summary. Exit status 0 when the job succeeded, 1 when it failed
 
   --email ADDRESS     who is notified (default: $SPACEPORT_EMAIL or you@example.com)
   --quality PRESET    preview | standard | high (default: the pipeline's default, standard)
-  --port N            port of the local server (default 0: a free one)
+  --port N            port of the local server (default 8787, or a free one when
+                      8787 is taken)
   --no-serve          exit when the job ends instead of serving the viewer until Ctrl-C
                       (the default on a terminal is to keep serving; elsewhere to exit)
   --verbose           print every log line of the stages
@@ -249,8 +250,11 @@ async function run(args: string[]): Promise<number> {
   // Stage events can come before POST /jobs answers: keep them until the display exists.
   let early: ((d: ProgressDisplay, id: string) => void)[] = [];
   const deliver = (fn: (d: ProgressDisplay, id: string) => void) => (display && jobId ? fn(display, jobId) : early.push(fn));
-  const services = await startServices(values, portOf(values.port, 0), {
-    onEvent: (execution, event) => deliver((d, id) => execution === id && d.event(event)),
+  const onEvent = (execution: string, event: ExecutionEvent) => deliver((d, id) => execution === id && d.event(event));
+  // 8787 when free, so the links in the job's email work whenever `spaceport dev` or `open` serves them.
+  const services = await startServices(values, portOf(values.port, 8787), { onEvent }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EADDRINUSE" || values.port !== undefined) throw error;
+    return startServices(values, 0, { onEvent });
   });
   const { runtime } = services;
   runtime.emulator.on("progress", (p) => deliver((d) => d.progress(p)));
@@ -499,13 +503,16 @@ async function open(args: string[]): Promise<number> {
   const { contentTypeFor, LocalObjectStore } = await import("../../functions/adapters/local/object-store.js");
   const objects = new LocalObjectStore(data.buckets);
   const prefix = `jobs/${id}/${sub}/`;
+  // The same `/files/<bucket>/<key>` layout as `spaceport dev`, so links in local emails work too.
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname).replace(/^\/+/, "") || "index.html";
+    const parts = new URL(req.url ?? "/", "http://x").pathname.split("/").slice(1);
     try {
-      const file = objects.path(bucket, prefix + path);
-      if (!statSync(file).isFile()) throw new Error();
+      if (parts[0] !== "files" || parts.length < 3) throw new Error("not under /files/");
+      const [fileBucket, ...key] = parts.slice(1).map((p) => decodeURIComponent(p));
+      const file = objects.path(fileBucket!, key.join("/"));
+      if (!statSync(file).isFile()) throw new Error("not a file");
       res.writeHead(200, { "content-type": contentTypeFor(file), "cache-control": "no-cache" });
-      objects.stream(bucket, prefix + path).pipe(res);
+      objects.stream(fileBucket!, key.join("/")).pipe(res);
     } catch {
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("not found\n");
@@ -517,7 +524,7 @@ async function open(args: string[]): Promise<number> {
   });
   const port = (server.address() as { port: number }).port;
   console.log(`delivery: ${join(data.buckets, bucket, prefix)}`);
-  console.log(`viewer:   http://127.0.0.1:${port}/index.html  (Ctrl-C stops)`);
+  console.log(`viewer:   http://127.0.0.1:${port}/files/${bucket}/${prefix}index.html  (Ctrl-C stops)`);
   await untilStopped();
   server.close();
   return 0;
