@@ -6,7 +6,7 @@
  * README.md, "Local runs", documents the same options as the --help texts below.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
@@ -401,6 +401,12 @@ function summarize(store: JobStore, jobId: string, services: LocalServices | und
     const failed = jobs.find((j) => j.status === "Failed");
     if (failed) lines.push(`log: ${join(sagemakerDir, failed.name, "log.txt")}`);
   }
+  if (record.status === "SUCCEEDED") {
+    const jobFolder = services
+      ? services.objectStore.path(services.buckets.processing, `jobs/${jobId}`)
+      : findJobFolder(join(sagemakerDir, "..", "buckets"), jobId);
+    if (jobFolder) lines.push("", ...resultFigures(jobFolder, jobs.map((j) => join(sagemakerDir, j.name))));
+  }
   if (record.status === "SUCCEEDED" && services) {
     const prefix = `jobs/${jobId}/${services.runtime.pipeline.delivery.output}/`;
     const folder = services.objectStore.path(services.buckets.processing, prefix.slice(0, -1));
@@ -415,6 +421,44 @@ function summarize(store: JobStore, jobId: string, services: LocalServices | und
     lines.push(`email: ${services.mailTo === "smtp" ? "sent over SMTP" : emails.length > 0 ? join(services.mailTo, emails.at(-1)!) : `see ${services.mailTo}`}`);
   }
   return { text: lines.join("\n") };
+}
+
+/** `<data>/buckets/<bucket>/jobs/<id>` of a job, whichever bucket holds it. */
+function findJobFolder(bucketsDir: string, jobId: string): string | undefined {
+  if (!existsSync(bucketsDir)) return undefined;
+  return readdirSync(bucketsDir)
+    .map((bucket) => join(bucketsDir, bucket, "jobs", jobId))
+    .find((folder) => existsSync(folder));
+}
+
+/**
+ * What the job produced, from the stages' own reports (Spaceport's stage contracts; a
+ * pipeline without them simply shows none): photos used, held-out quality, Gaussians, size.
+ */
+function resultFigures(jobFolder: string, sageMakerJobFolders: string[]): string[] {
+  const readJson = (path: string): Record<string, any> | undefined => {
+    try {
+      return JSON.parse(readFileSync(path, "utf8")) as Record<string, any>;
+    } catch {
+      return undefined;
+    }
+  };
+  const lines: string[] = [];
+  const sfm = readJson(join(jobFolder, "sfm", "report.json"));
+  if (sfm) lines.push(`photos used:    ${sfm["photos_placed"]} of ${sfm["photos_received"]} placed`);
+  const metrics = sageMakerJobFolders.map((f) => readJson(join(f, "opt", "ml", "model", "metrics.json"))).find(Boolean);
+  if (metrics) {
+    const psnr = typeof metrics["psnr"] === "number" ? `${metrics["psnr"].toFixed(2)} dB` : "n/a";
+    const ssim = typeof metrics["ssim"] === "number" ? metrics["ssim"].toFixed(3) : "n/a";
+    lines.push(`held-out:       PSNR ${psnr}, SSIM ${ssim} (${metrics["steps"]} steps)`);
+    lines.push(`Gaussians:      ${Number(metrics["gaussians"]).toLocaleString("en-US")}`);
+  }
+  const delivery = readJson(join(jobFolder, "delivery", "report.json"));
+  if (delivery?.["output"]) {
+    const out = delivery["output"];
+    lines.push(`SOG:            ${formatBytes(out["sogBytes"])} (${Number(out["compressionRatio"]).toFixed(1)}x smaller than the PLY)`);
+  }
+  return lines;
 }
 
 function formatBytes(n: number): string {
