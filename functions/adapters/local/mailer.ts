@@ -19,20 +19,25 @@ export class SmtpMailer implements Mailer {
   }
 
   async send(message: OutgoingEmail): Promise<{ messageId: string }> {
-    const info = await this.transport.sendMail({
-      from: this.from,
-      to: message.to,
-      subject: message.subject,
-      text: message.text,
-      html: message.html,
-      headers: { "X-Spaceport-Job": message.jobId },
-    });
+    const info = await this.transport.sendMail(mailOptions(this.from, message));
     return { messageId: info.messageId };
   }
 
   close(): void {
     this.transport.close();
   }
+}
+
+/** The same message for SMTP and the outbox: both parts, and the job id for tracing. */
+function mailOptions(from: string, message: OutgoingEmail) {
+  return {
+    from,
+    to: message.to,
+    subject: message.subject,
+    text: message.text,
+    html: message.html,
+    headers: { "X-Spaceport-Job": message.jobId },
+  };
 }
 
 export class OutboxMailer implements Mailer {
@@ -45,14 +50,7 @@ export class OutboxMailer implements Mailer {
   ) {}
 
   async send(message: OutgoingEmail): Promise<{ messageId: string }> {
-    const info = await this.transport.sendMail({
-      from: this.from,
-      to: message.to,
-      subject: message.subject,
-      text: message.text,
-      html: message.html,
-      headers: { "X-Spaceport-Job": message.jobId },
-    });
+    const info = await this.transport.sendMail(mailOptions(this.from, message));
     await mkdir(this.outbox, { recursive: true });
     const stamp = this.now().toISOString().replace(/[:.]/g, "-");
     const safeJob = message.jobId.replace(/[^a-zA-Z0-9-]/g, "_");
