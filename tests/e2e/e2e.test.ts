@@ -76,8 +76,17 @@ class DevServer {
     return new DevServer(child, baseUrl, dataDir, log);
   }
 
+  /** A request as a well-behaved client makes it: on 429 (the per-client rate limit) wait as told. */
+  private async call(path: string, init: RequestInit): Promise<Response> {
+    for (;;) {
+      const response = await fetch(`${this.baseUrl}${path}`, init);
+      if (response.status !== 429) return response;
+      await new Promise((r) => setTimeout(r, 1000 * Number(response.headers.get("retry-after") ?? 1)));
+    }
+  }
+
   async upload(zip: string, name: string): Promise<string> {
-    const response = await fetch(`${this.baseUrl}/uploads/${name}`, {
+    const response = await this.call(`/uploads/${name}`, {
       method: "PUT",
       headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/zip" },
       body: readFileSync(zip),
@@ -88,7 +97,7 @@ class DevServer {
   }
 
   async submit(input: string, email: string, quality = "preview"): Promise<string> {
-    const response = await fetch(`${this.baseUrl}/jobs`, {
+    const response = await this.call("/jobs", {
       method: "POST",
       headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
       body: JSON.stringify({ input, email, options: { quality } }),
@@ -99,19 +108,25 @@ class DevServer {
   }
 
   async status(jobId: string): Promise<JobStatus> {
-    const response = await fetch(`${this.baseUrl}/jobs/${jobId}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    const response = await this.call(`/jobs/${jobId}`, { headers: { authorization: `Bearer ${API_KEY}` } });
     expect(response.status).toBe(200);
     return (await response.json()) as JobStatus;
   }
 
-  async waitFor(jobId: string): Promise<JobStatus> {
+  /** Polls the jobs one at a time (well under the rate limit) until each has finished. */
+  async waitForAll(jobIds: Record<string, string>): Promise<Record<string, JobStatus>> {
     const deadline = Date.now() + JOB_TIMEOUT_MS;
-    for (;;) {
-      const status = await this.status(jobId);
-      if (status.state === "succeeded" || status.state === "failed") return status;
-      if (Date.now() > deadline) throw new Error(`job ${jobId} still ${status.state} (${status.stage})`);
-      await new Promise((r) => setTimeout(r, 2000));
+    const done: Record<string, JobStatus> = {};
+    while (Object.keys(done).length < Object.keys(jobIds).length) {
+      for (const [name, id] of Object.entries(jobIds)) {
+        if (done[name]) continue;
+        const status = await this.status(id);
+        if (status.state === "succeeded" || status.state === "failed") done[name] = status;
+        else if (Date.now() > deadline) throw new Error(`job ${name} (${id}) still ${status.state} in ${status.stage}`);
+      }
+      await new Promise((r) => setTimeout(r, 5000));
     }
+    return done;
   }
 
   /** The local bucket folder of the job's outputs. */
@@ -178,7 +193,7 @@ beforeAll(async () => {
   for (const [name, zip] of Object.entries(inputs)) {
     jobs[name] = await server.submit(await server.upload(zip, `${name}.zip`), `${name}-pilot@example.com`);
   }
-  await Promise.all(Object.entries(jobs).map(async ([name, id]) => (finished[name] = await server.waitFor(id))));
+  Object.assign(finished, await server.waitForAll(jobs));
 }, JOB_TIMEOUT_MS + 120_000);
 
 afterAll(async () => {
