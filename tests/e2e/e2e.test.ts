@@ -264,7 +264,7 @@ describe("generated survey, end to end", () => {
 describe("bad inputs fail with a plain reason and lose nothing", () => {
   it.each([
     ["unrelated", /placed|overlap/i],
-    ["no-images", /no (usable )?(photos|images)/i],
+    ["no-images", /no JPEG, PNG or TIFF photos|0 usable photo/i],
     ["not-a-zip", /not a (valid )?zip/i],
   ])("%s", (name, reason) => {
     const status = finished[name]!;
