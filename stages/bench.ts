@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     const delivery = JSON.parse(readFileSync(join(jobFolder, "delivery", "report.json"), "utf8")) as {
       output: { sogBytes: number; compressionRatio: number };
       gaussians: { input: number; delivered: number };
-      fidelity?: { renders?: { psnr?: number } | null };
+      fidelity?: { renders?: { meanPsnr?: number } | null };
     };
 
     const stages = status.stages.map((s) => ({
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
         sogBytes: delivery.output.sogBytes,
         ratio: plyBytes / delivery.output.sogBytes,
         gaussiansDelivered: delivery.gaussians.delivered,
-        fidelityPsnr: delivery.fidelity?.renders?.psnr ?? null,
+        fidelityPsnr: delivery.fidelity?.renders?.meanPsnr ?? null,
       },
       awsCostEstimateUsd: cost.totalUsd,
     };
@@ -166,8 +166,8 @@ async function main(): Promise<void> {
       table([
         ["figure", "value"],
         ["photos placed", `${String(sfm["photos_placed"])} / ${String(sfm["photos_received"])}`],
-        ["GPS residual", `${figures.sfm.gpsResidualM ?? "-"} m`],
-        ["held-out PSNR / SSIM", `${String(metrics["psnr"])} dB / ${String(metrics["ssim"])}`],
+        ["GPS residual (RMS)", `${figures.sfm.gpsResidualM ?? "-"} m`],
+        ["held-out PSNR / SSIM", `${Number(metrics["psnr"]).toFixed(2)} dB / ${Number(metrics["ssim"]).toFixed(3)}`],
         ["Gaussians (trained / delivered)", `${String(metrics["gaussians"])} / ${delivery.gaussians.delivered}`],
         ["PLY / SOG", `${mb(plyBytes)} / ${mb(delivery.output.sogBytes)} (${figures.compression.ratio.toFixed(1)}x)`],
         ["fidelity (SOG vs PLY renders)", figures.compression.fidelityPsnr === null ? "-" : `${Number(figures.compression.fidelityPsnr).toFixed(2)} dB PSNR`],
