@@ -272,6 +272,11 @@ async function run(args: string[]): Promise<number> {
   try {
     const input = services.upload(zip);
     const options: Record<string, string> = values.quality ? { quality: values.quality } : {};
+    const quality = services.runtime.pipeline.options["quality"];
+    if (!values.quality && quality && quality.values.includes("preview")) {
+      // Stages run natively here, so training runs on the CPU: say what the default costs.
+      console.log(`quality: ${quality.default} (the pipeline's default). Training on this machine's CPU at that quality takes hours; --quality preview gives a quick look.`);
+    }
     const response = await fetch(`${services.baseUrl}/jobs`, {
       method: "POST",
       headers: { authorization: `Bearer ${services.apiKey}`, "content-type": "application/json" },
