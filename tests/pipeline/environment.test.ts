@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { EnvironmentConfigError, parseEnvironmentConfig, quotaFor, readStackConfigFile } from "../../pipeline/index.js";
@@ -28,6 +28,8 @@ describe("environment config", () => {
       readStackConfigFile(file, "bad");
     } catch (e) {
       error = e;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
     expect(error).toBeInstanceOf(EnvironmentConfigError);
     const message = (error as Error).message;
