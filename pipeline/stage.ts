@@ -4,7 +4,7 @@
  */
 import type { Duration } from "./duration.js";
 import type { ImageRef } from "./image.js";
-import type { InstanceType, JobKind } from "./instances.js";
+import type { InstanceType } from "./instances.js";
 
 /** The job's own input (the photos ZIP), given when a job is submitted. */
 export interface JobInputRef {
@@ -174,8 +174,4 @@ export function trainingStage<N extends string, I extends Record<string, InputRe
     ...(options.spot ? { spot: options.spot } : {}),
     output: outputFn(options.name, outputs),
   });
-}
-
-export function jobKindOf(stage: Stage): JobKind {
-  return stage.kind;
 }

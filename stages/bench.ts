@@ -18,6 +18,7 @@ import * as tar from "tar";
 import { estimateCost, formatUsd, readStackConfigFile } from "../pipeline/index.js";
 import { startLocalServices } from "../pipeline/local/services.js";
 import { spaceport } from "./spaceport.js";
+import { formatTable as table } from "../pipeline/table.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
@@ -56,11 +57,6 @@ class MemorySampler {
     }
     for (const [job, mb] of totals) this.peakMb.set(job, Math.max(mb, this.peakMb.get(job) ?? 0));
   }
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd()).join("\n");
 }
 
 const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MB`;

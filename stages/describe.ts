@@ -13,33 +13,16 @@ import {
   quotaFor,
   readStackConfigFile,
   seconds,
-  type CompileTarget,
+  SPOT_DISCOUNT,
   type EnvironmentConfig,
   type Pipeline,
 } from "../pipeline/index.js";
+import { localTarget } from "../pipeline/local/target.js";
 import { spaceport } from "./spaceport.js";
-
-/** Deploy-time names are not known before `pulumi up`; the preview shows placeholders. */
-export function previewTarget(environment: string, config: EnvironmentConfig, pipeline: Pipeline): CompileTarget {
-  return {
-    environment,
-    config,
-    bucket: `spaceport-${environment}-processing`,
-    roleArn: `arn:aws:iam::123456789012:role/spaceport-${environment}-sagemaker`,
-    images: Object.fromEntries(
-      pipeline.stages.map((s) => [s.name, `123456789012.dkr.ecr.${config.region}.amazonaws.com/spaceport-${environment}-${s.name}:latest`]),
-    ),
-    notifyFunction: `arn:aws:lambda:${config.region}:123456789012:function:spaceport-${environment}-notify`,
-  };
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd()).join("\n");
-}
+import { formatTable as table } from "../pipeline/table.js";
 
 export function describe(pipeline: Pipeline, environment: string, config: EnvironmentConfig, showAsl: boolean): string {
-  const compiled = compile(pipeline, previewTarget(environment, config, pipeline));
+  const compiled = compile(pipeline, localTarget(environment, config, pipeline));
   const cost = estimateCost(pipeline, config);
   const rows = [["stage", "job", "instance", "quota use", "timeout", "expected", "spot", "est. cost"]];
   for (const stage of pipeline.stages) {
@@ -62,7 +45,7 @@ export function describe(pipeline: Pipeline, environment: string, config: Enviro
     "",
     table(rows),
     "",
-    `Estimated cost per job: ${formatUsd(cost.totalUsd)} (on-demand us-west-2 prices; spot training at ${Math.round(100 * 0.6)}% off)`,
+    `Estimated cost per job: ${formatUsd(cost.totalUsd)} (on-demand us-west-2 prices; spot training at ${Math.round(100 * SPOT_DISCOUNT)}% off)`,
   ];
   if (showAsl) lines.push("", "State machine (ASL):", compiled.definitionJson);
   return lines.join("\n");

@@ -24,6 +24,7 @@ import { JobStore } from "./store.js";
 import { photosIn, zipFiles } from "./zip.js";
 import { localTarget, readEnvironment, readTargetFile } from "./target.js";
 import { spaceport } from "../../stages/spaceport.js";
+import { formatTable as table } from "../table.js";
 
 const COMMON_HELP = `  --data-dir DIR      where buckets, job folders, emails and job state live
                       (default: $SPACEPORT_DATA_DIR or .spaceport)
@@ -348,11 +349,6 @@ async function inputZip(argument: string | undefined, data: DataDir): Promise<st
 function formatSeconds(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd()).join("\n");
 }
 
 interface Summary {

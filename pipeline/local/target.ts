@@ -11,12 +11,20 @@ import type { CompileTarget } from "../compile.js";
 import type { Pipeline } from "../define.js";
 import { readStackConfigFile, type EnvironmentConfig } from "../environment.js";
 import { compileTargetFor, type ResolvedNames } from "../pulumi/target.js";
-import { previewTarget } from "../../stages/describe.js";
 
-/** Local names of an environment: the ones `npm run describe` prints. */
+/**
+ * Local names of an environment, also what `npm run describe` shows before a deploy: real
+ * names are only known after `pulumi up`, so these are stable placeholders in AWS's shapes.
+ */
 export function localNames(environment: string, config: EnvironmentConfig, pipeline: Pipeline): ResolvedNames {
-  const preview = previewTarget(environment, config, pipeline);
-  return { bucket: preview.bucket, roleArn: preview.roleArn, images: preview.images, notifyFunction: preview.notifyFunction };
+  return {
+    bucket: `spaceport-${environment}-processing`,
+    roleArn: `arn:aws:iam::123456789012:role/spaceport-${environment}-sagemaker`,
+    images: Object.fromEntries(
+      pipeline.stages.map((s) => [s.name, `123456789012.dkr.ecr.${config.region}.amazonaws.com/spaceport-${environment}-${s.name}:latest`]),
+    ),
+    notifyFunction: `arn:aws:lambda:${config.region}:123456789012:function:spaceport-${environment}-notify`,
+  };
 }
 
 export function localTarget(environment: string, config: EnvironmentConfig, pipeline: Pipeline, names?: ResolvedNames): CompileTarget {
