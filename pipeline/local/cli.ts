@@ -336,7 +336,7 @@ async function inputZip(argument: string | undefined, data: DataDir): Promise<st
     const photos = photosIn(path);
     if (photos.length === 0) throw new UsageError(`${path} holds no photos (.jpg, .jpeg, .png, .tif, .dng)`);
     const zip = join(data.uploads, `${basename(path) || "photos"}-${new Date().toISOString().replace(/[:.]/g, "-")}.zip`);
-    zipFiles(path, photos, zip);
+    await zipFiles(path, photos, zip);
     console.log(`zipped ${photos.length} photos from ${path} into ${zip}`);
     return zip;
   }
