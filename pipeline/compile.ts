@@ -208,7 +208,9 @@ export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target
       MetricDefinitions: [
         { Name: "progress", Regex: "progress: ([0-9.]+)%" },
         { Name: "train:loss", Regex: "loss=([0-9.eE+-]+)" },
-        { Name: "train:psnr", Regex: "psnr=([0-9.]+)" },
+        // anchored on "loss=" so the held-out lines ("eval step=... held_out_psnr=...") stay apart
+        { Name: "train:psnr", Regex: "loss=[0-9.eE+-]+ psnr=([0-9.]+)" },
+        { Name: "held_out:psnr", Regex: "held_out_psnr=([0-9.]+)" },
       ],
     },
     HyperParameters: hyperparameters,

@@ -51,6 +51,7 @@ echo "step=1/2 loss=0.5 psnr=20.0"
 echo "progress: 50% training"
 sleep \${TRAIN_SLEEP:-0}
 echo "step=2/2 loss=0.25 psnr=24.5"
+echo "eval step=2 held_out_psnr=19.5 held_out_ssim=0.6"
 echo "checkpoint" > "$SPACEPORT_OPT_ML/checkpoints/step-2.txt"
 echo "ply" > "$SPACEPORT_OPT_ML/model/point_cloud.ply"
 echo "progress: 100% trained"

@@ -98,7 +98,7 @@ describe("local runtime: success path through the HTTP API", () => {
     expect(output.stages["train"]).toEqual({ jobName: trainJob, status: "Completed", modelArtifacts: `s3://${bucket}/jobs/${jobId}/model/${trainJob}/output/model.tar.gz` });
     expect(output.stages["prep"]).toEqual({ jobName: `${jobId}-prep-1`, status: "Completed" });
     const describe = services.runtime.store.getSageMakerJob(trainJob)!.describe as { FinalMetricDataList: { MetricName: string; Value: number }[] };
-    expect(describe.FinalMetricDataList).toEqual(expect.arrayContaining([expect.objectContaining({ MetricName: "train:psnr", Value: 24.5 })]));
+    expect(describe.FinalMetricDataList).toEqual(expect.arrayContaining([expect.objectContaining({ MetricName: "train:psnr", Value: 24.5 }), expect.objectContaining({ MetricName: "held_out:psnr", Value: 19.5 })]));
 
     // Progress and status through the API.
     expect(await services.runtime.executions.latest("training", trainJob)).toBe(100);

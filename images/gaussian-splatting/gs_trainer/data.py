@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from torch import Tensor
 
 from .colmap import ColmapError, Model, read_model
 from .config import Config
+from .exposure import PhotoExposure, read_photo_exposure
 
 
 class DataError(ValueError):
@@ -33,9 +34,26 @@ class View:
     full_K: NDArray[np.float64]
     pixels: Tensor  # [H, W, 3] uint8 at training resolution
     held_out: bool
+    photo: PhotoExposure = field(default_factory=PhotoExposure)  # EXIF exposure settings
+    _pyramid: dict[int, View] = field(default_factory=dict, repr=False, compare=False)
 
     def image(self, device: torch.device) -> Tensor:
         return self.pixels.to(device).float() / 255.0
+
+    def downscaled(self, factor: int) -> View:
+        """This view at 1/factor of the training resolution (area-averaged pixels, scaled
+        intrinsics), for coarse-to-fine training; cached, as each level is used many times."""
+        if factor <= 1:
+            return self
+        if factor not in self._pyramid:
+            w, h = max(1, self.width // factor), max(1, self.height // factor)
+            small = PILImage.fromarray(self.pixels.numpy()).resize((w, h), PILImage.Resampling.BOX)
+            K = self.K.clone()
+            K[0] *= w / self.width
+            K[1] *= h / self.height
+            pixels = torch.from_numpy(np.asarray(small, dtype=np.uint8).copy())
+            self._pyramid[factor] = replace(self, K=K, width=w, height=h, pixels=pixels, _pyramid={})
+        return self._pyramid[factor]
 
 
 @dataclass
@@ -119,6 +137,7 @@ def load_scene(sfm_dir: Path, cfg: Config) -> Scene:
         if not path.is_file():
             raise DataError(f"image {name} of the SfM model is missing from {image_dir}")
         with PILImage.open(path) as pil:
+            photo = read_photo_exposure(pil)
             rgb = pil.convert("RGB")
             if rgb.size != (cam.width, cam.height):
                 raise DataError(
@@ -144,6 +163,7 @@ def load_scene(sfm_dir: Path, cfg: Config) -> Scene:
                 full_K=full_K,
                 pixels=torch.from_numpy(np.asarray(rgb, dtype=np.uint8).copy()),
                 held_out=name in held,
+                photo=photo,
             )
         )
     centers = torch.stack([-(v.viewmat[:3, :3].T @ v.viewmat[:3, 3]) for v in views])

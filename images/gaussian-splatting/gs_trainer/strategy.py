@@ -81,7 +81,9 @@ class DefaultStrategy:
     def step_post_backward(
         self, params: Params, optims: Optims, state: StrategyState, step: int, means2d_grad: Tensor | None, radii: Tensor, width: int, height: int
     ) -> dict[str, int]:
-        """``step`` counts completed steps (1-based). Returns what changed."""
+        """``step`` is the 0-based index of the step whose backward pass just ran, as in gsplat:
+        the last refinement of a run then comes ``refine_every`` steps before its end, so the
+        split Gaussians settle before the model is scored and written. Returns what changed."""
         cfg = self.cfg
         report = {"cloned": 0, "split": 0, "pruned": 0}
         if not cfg.densify or step >= cfg.refine_stop:
@@ -94,7 +96,7 @@ class DefaultStrategy:
             n = params["means"].shape[0]
             state.grad2d = torch.zeros(n, device=state.grad2d.device)
             state.count = torch.zeros(n, device=state.count.device)
-        if step % cfg.reset_every == 0:
+        if step > 0 and step % cfg.reset_every == 0:
             self._reset_opacity(params, optims)
         return report
 

@@ -20,12 +20,13 @@ from .backends import Backend, RenderOutput, rasterize, resolve_backend
 from .config import Config
 from .contract import Paths, StageError, progress
 from .data import Scene, View, load_scene
+from .exposure import choose_model
 from .gaussians import activated, init_params, write_ply
 from .metrics import loss_fn, psnr, ssim
 from .strategy import DefaultStrategy, StrategyState
 
 CKPT_PREFIX = "ckpt-"
-TRAINING_KEYS = ("steps", "resolution_scale", "max_image_size", "max_gaussians", "sh_degree", "seed", "holdout_every", "holdout")
+TRAINING_KEYS = ("steps", "resolution_scale", "max_image_size", "num_downscales", "resolution_schedule", "max_gaussians", "sh_degree", "seed", "holdout_every", "holdout", "exposure_compensation")
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Trainer:
     optims: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
     exposure: torch.nn.Parameter | None = None
     exposure_opt: torch.optim.Optimizer | None = None
+    exposure_mask: Tensor | None = None  # which of the [3, 4] transform's entries learn
+    exposure_model: str = "off"  # what exposure_compensation resolved to
     state: StrategyState | None = None
     step: int = 0
     elapsed: float = 0.0  # training seconds over all segments (resume included)
@@ -48,11 +51,20 @@ class Trainer:
         raw = init_params(self.scene.points, self.scene.colors, self.cfg.sh_degree, self.cfg.max_gaussians, self.cfg.seed)
         self._set_params(raw)
         n_img = len(self.scene.views)
-        if self.cfg.exposure_compensation:
+        model, why = choose_model(self.cfg.exposure_compensation, [v.photo for v in self.scene.train])
+        self.exposure_model = model
+        print(f"exposure compensation: {model} ({why})", flush=True)
+        if model != "off":
             eye = torch.zeros(n_img, 3, 4)
             eye[:, :, :3] = torch.eye(3)
             self.exposure = torch.nn.Parameter(eye.to(self.device))
             self.exposure_opt = torch.optim.Adam([self.exposure], lr=self.cfg.lr_exposure, eps=1e-15)
+            # "channel": only the diagonal gains and the offsets learn (cross-channel terms get no
+            # gradient and stay 0); a full matrix per photo also absorbs view-dependent misfit,
+            # which held-out photos, scored with the mean transform, cannot use
+            self.exposure_mask = torch.ones(3, 4, device=self.device)
+            if model == "channel":
+                self.exposure_mask[:, :3] = torch.eye(3, device=self.device)
         self.state = StrategyState.fresh(self.params["means"].shape[0], self.device)
 
     def _set_params(self, raw: dict[str, Tensor]) -> None:
@@ -161,13 +173,17 @@ class Trainer:
             step = self.step
             for g in self.optims["means"].param_groups:
                 g["lr"] = self.base_lr_means * gamma**step
-            view = self.view_order(step)
+            factor = cfg.downscale_at(step)
+            if factor != cfg.downscale_at(step - 1) or step == first_step:
+                v0 = self.scene.train[0].downscaled(factor)
+                print(f"training at {v0.width}x{v0.height} (1/{factor} of {self.scene.train[0].width}x{self.scene.train[0].height})" if factor > 1 else f"training at {v0.width}x{v0.height}", flush=True)
+            view = self.view_order(step).downscaled(factor)
             sh_degree = min(step // cfg.sh_degree_interval, cfg.sh_degree)
             gt = view.image(self.device)
             out = self.render(view, sh_degree)
             img = out.image
-            if self.exposure is not None:
-                A = self.exposure[view.index]
+            if self.exposure is not None and self.exposure_mask is not None:
+                A = self.exposure[view.index] * self.exposure_mask
                 img = img @ A[:, :3].T + A[:, 3]
             loss = loss_fn(img, gt, cfg.ssim_lambda)
             loss.backward()
@@ -179,7 +195,7 @@ class Trainer:
                 self.exposure_opt.zero_grad(set_to_none=True)
             self.step = step + 1
             strategy.step_post_backward(
-                self.params, self.optims, self.state, self.step, out.means2d.grad, out.radii, view.width, view.height
+                self.params, self.optims, self.state, step, out.means2d.grad, out.radii, view.width, view.height
             )
             self.elapsed = elapsed0 + time.perf_counter() - seg_start
             if self.step % cfg.log_every == 0 or self.step == cfg.steps:
@@ -192,7 +208,11 @@ class Trainer:
                 )
             if cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.steps:
                 ev = self.evaluate()
-                print(f"eval step={self.step} held_out_psnr={ev['psnr']:.2f} held_out_ssim={ev['ssim']:.4f}", flush=True)
+                line = f"eval step={self.step} held_out_psnr={ev['psnr']:.2f} held_out_ssim={ev['ssim']:.4f}"
+                if factor > 1:
+                    low = self.evaluate(factor=factor)
+                    line += f" at_1/{factor}: psnr={low['psnr']:.2f} ssim={low['ssim']:.4f}"
+                print(line, flush=True)
             if ckpt_dir is not None and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
                 path = self.save_checkpoint(ckpt_dir)
                 print(f"checkpoint: step={self.step} {path.name}", flush=True)
@@ -224,13 +244,15 @@ class Trainer:
         print(f"exposure: baked the mean colour transform (gain {torch.diagonal(A).tolist()}, offset {b.tolist()})", flush=True)
 
     @torch.no_grad()
-    def evaluate(self, render_dir: Path | None = None, num_renders: int = 0) -> dict[str, Any]:
+    def evaluate(self, render_dir: Path | None = None, num_renders: int = 0, factor: int = 1) -> dict[str, Any]:
+        """Held-out PSNR/SSIM, at the training resolution or, with ``factor``, at 1/factor of it."""
         rows = []
         mean_exposure = None
         if self.exposure is not None:  # score with the training photos' average appearance
             idx = torch.tensor([v.index for v in self.scene.train], device=self.device)
             mean_exposure = self.exposure[idx].mean(0)
-        for i, view in enumerate(self.scene.test):
+        for i, full_view in enumerate(self.scene.test):
+            view = full_view.downscaled(factor)
             out = self.render(view, min(self.cfg.sh_degree, self.step // self.cfg.sh_degree_interval))
             img = out.image
             if mean_exposure is not None:
@@ -338,6 +360,9 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
     progress(100.0, "evaluating")
     trainer.bake_mean_exposure()
     ev = trainer.evaluate(paths.model / "renders", cfg.num_renders)
+    last_factor = cfg.downscale_at(trainer.step - 1)
+    # with coarse-to-fine training still coarse at the end, also score at the resolution it trained at
+    low = trainer.evaluate(factor=last_factor) if last_factor > 1 else None
     write_ply(paths.model / "point_cloud.ply", trainer.params)  # type: ignore[arg-type]
     (paths.model / "cameras.json").write_text(json.dumps(cameras_json(scene), indent=1))
     steps_run = trainer.step - steps_before
@@ -355,7 +380,16 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
         "backend": backend,
         "device": str(device),
         "resolution": [v0.width, v0.height],
+        "at_training_resolution": None
+        if low is None
+        else {
+            "downscale": last_factor,
+            "resolution": [v0.downscaled(last_factor).width, v0.downscaled(last_factor).height],
+            "psnr": low["psnr"],
+            "ssim": low["ssim"],
+        },
         "images": {"train": len(scene.train), "held_out": len(scene.test)},
+        "exposure_compensation": trainer.exposure_model,
         "config": cfg.to_json(),
     }
     (paths.model / "metrics.json").write_text(json.dumps(metrics, indent=1))

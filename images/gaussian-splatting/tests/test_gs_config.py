@@ -22,6 +22,10 @@ def test_presets_and_overrides() -> None:
     assert cfg.steps == 1000 and cfg.backend == "torch" and cfg.holdout == ["a.jpg", "b"] and not cfg.densify
     assert cfg.max_gaussians == PRESETS["high"]["max_gaussians"]
     assert parse_hyperparameters({}).quality == "standard"
+    assert parse_hyperparameters({}).exposure_compensation == "auto"
+    assert [parse_hyperparameters({"exposure_compensation": v}).exposure_compensation for v in ("false", "true", "Affine")] == [
+        "off", "channel", "affine"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -37,6 +41,8 @@ def test_presets_and_overrides() -> None:
         ({"densify": "maybe"}, "'densify'"),
         ({"max_gausians": "10"}, "'max_gausians'"),
         ({"holdout_every": "1"}, "'holdout_every'"),
+        ({"exposure_compensation": "sometimes"}, "'exposure_compensation'"),
+        ({"num_downscales": "7"}, "'num_downscales'"),
     ],
 )
 def test_bad_hyperparameters_name_the_key(raw: dict[str, str], key: str) -> None:
@@ -81,3 +87,31 @@ def test_scene_errors(tmp_path: Path) -> None:
     pts.write_bytes(struct.pack("<Q", 0))
     with pytest.raises(DataError, match="SfM model has 0 points"):
         load_scene(tmp_path / "s", cfg)
+
+
+def test_auto_exposure_compensation_reads_exif(tmp_path: Path) -> None:
+    from PIL import ExifTags, Image
+    from PIL.TiffImagePlugin import IFDRational
+
+    from gs_trainer.exposure import PhotoExposure, choose_model, read_photo_exposure
+
+    def photo(t: tuple[int, int], wb: int | None) -> PhotoExposure:
+        exif = Image.Exif()
+        ex = exif.get_ifd(ExifTags.IFD.Exif)
+        ex[ExifTags.Base.ExposureTime] = IFDRational(*t)
+        ex[ExifTags.Base.FNumber] = IFDRational(4, 1)
+        ex[ExifTags.Base.ISOSpeedRatings] = 100
+        if wb is not None:
+            ex[ExifTags.Base.WhiteBalance] = wb
+        path = tmp_path / "p.jpg"
+        Image.new("RGB", (8, 8)).save(path, exif=exif)
+        with Image.open(path) as im:
+            return read_photo_exposure(im)
+
+    fixed = photo((1, 1000), 1)
+    assert fixed == PhotoExposure(0.001, 4.0, 100.0, False)
+    assert choose_model("auto", [fixed, fixed]) == ("off", "every photo at 1/1000 s, f/4, ISO 100, manual white balance")
+    assert choose_model("auto", [fixed, photo((1, 500), 1)])[0] == "channel"  # exposure changed
+    assert choose_model("auto", [fixed, photo((1, 1000), 0)])[0] == "channel"  # auto white balance
+    assert choose_model("auto", [fixed, PhotoExposure()])[0] == "channel"  # not recorded
+    assert choose_model("affine", [fixed]) == ("affine", "set by hyperparameter")

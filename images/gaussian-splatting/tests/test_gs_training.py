@@ -130,3 +130,62 @@ def test_bake_mean_exposure(sfm: Path) -> None:
     rgb_before = 0.28209479177387814 * sh0 + 0.5
     rgb_after = 0.28209479177387814 * tr.params["sh0"].detach() + 0.5
     assert abs(float(rgb_after.mean() / rgb_before.mean()) - 0.8) < 0.05
+
+
+def test_coarse_to_fine_schedule_and_views(sfm: Path) -> None:
+    cfg = parse_hyperparameters({"quality": "preview", "resolution_scale": "1", "num_downscales": "2", "resolution_schedule": "100"})
+    assert [cfg.downscale_at(s) for s in (0, 99, 100, 199, 200, 5000)] == [4, 4, 2, 2, 1, 1]
+    view = load_scene(sfm, cfg).views[3]
+    small = view.downscaled(4)
+    assert (small.width, small.height) == (view.width // 4, view.height // 4)
+    assert small is view.downscaled(4) and view.downscaled(1) is view  # cached; factor 1 is the view
+    torch.testing.assert_close(small.K[:2], view.K[:2] / 4)
+    # area averaging: the mean colour is kept
+    assert abs(float(small.image(torch.device("cpu")).mean() - view.image(torch.device("cpu")).mean())) < 0.01
+
+
+def test_last_refinement_leaves_steps_to_settle(sfm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The strategy sees 0-based step indices (as gsplat): a run whose length is a multiple of
+    refine_every must not split Gaussians in its very last step and output them unsettled."""
+    from gs_trainer import strategy
+
+    grown_at: list[int] = []
+    real_grow = strategy.DefaultStrategy._grow
+
+    def spy(self: strategy.DefaultStrategy, params: strategy.Params, optims: strategy.Optims, state: strategy.StrategyState) -> tuple[int, int]:
+        grown_at.append(int(state.count.max()))  # views seen since the last refinement
+        return real_grow(self, params, optims, state)
+
+    monkeypatch.setattr(strategy.DefaultStrategy, "_grow", spy)
+    cfg = parse_hyperparameters({**HYPER, "steps": "60", "refine_start": "10", "refine_every": "20", "num_downscales": "1", "resolution_schedule": "30"})
+    tr = Trainer(cfg, load_scene(sfm, cfg), torch.device("cpu"), "torch")
+    tr.init()
+    calls: list[int] = []
+    real_post = strategy.DefaultStrategy.step_post_backward
+
+    def record(self: strategy.DefaultStrategy, *a: object, **k: object) -> dict[str, int]:
+        calls.append(int(a[3]))  # type: ignore[arg-type]
+        return real_post(self, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(strategy.DefaultStrategy, "step_post_backward", record)
+    tr.train(None)
+    assert calls == list(range(60))
+    assert len(grown_at) == 2  # at step indices 20 and 40, not 60
+    assert tr.step == 60
+
+
+@pytest.mark.parametrize("model", ["channel", "affine"])
+def test_exposure_models(sfm: Path, model: str) -> None:
+    cfg = parse_hyperparameters({**HYPER, "steps": "20", "exposure_compensation": model, "lr_exposure": "0.01"})
+    tr = Trainer(cfg, load_scene(sfm, cfg), torch.device("cpu"), "torch")
+    tr.init()
+    tr.train(None)
+    assert tr.exposure is not None
+    A = tr.exposure.detach()[:, :, :3]
+    off_diagonal = A * (1 - torch.eye(3))
+    moved = (A - torch.eye(3)).abs().amax()
+    assert float(moved) > 1e-3  # the transforms learn
+    if model == "channel":  # per-channel gain and offset only
+        assert float(off_diagonal.abs().max()) == 0.0
+    else:
+        assert float(off_diagonal.abs().max()) > 1e-3
