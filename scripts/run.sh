@@ -10,10 +10,13 @@ case "$task" in
     # Types first (type-level tests live in tsc), then TypeScript tests, then each image's Python tests.
     echo "== tsc --noEmit"; node node_modules/typescript/bin/tsc --noEmit -p .
     echo "== jest"; node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"
+    echo "== mypy"; for d in images/sfm images/gaussian-splatting images/compressor samples; do python -m mypy "$d"; done
     echo "== pytest"; python -m pytest -q images samples
     ;;
   jest) node --experimental-vm-modules node_modules/jest/bin/jest.js "$@" ;;
   pytest) python -m pytest -q "$@" ;;
+  mypy) [ $# -gt 0 ] || set -- images/sfm images/gaussian-splatting images/compressor samples
+    for d in "$@"; do python -m mypy "$d"; done ;;
   python) python "$@" ;;
   tsx) node --import tsx "$@" ;;
   typecheck) node node_modules/typescript/bin/tsc --noEmit -p . ;;

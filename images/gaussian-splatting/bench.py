@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -74,7 +75,7 @@ def sfm_model() -> Path:
     return out
 
 
-def train(sfm: Path, steps: int, threads: int, extra: dict[str, str], tag: str = "") -> dict[str, object]:
+def train(sfm: Path, steps: int, threads: int, extra: dict[str, str], tag: str = "") -> dict[str, Any]:
     opt = BENCH / f"train-{steps}{tag}"
     (opt / "input" / "data").mkdir(parents=True, exist_ok=True)
     (opt / "input" / "config").mkdir(parents=True, exist_ok=True)
@@ -117,7 +118,7 @@ def train(sfm: Path, steps: int, threads: int, extra: dict[str, str], tag: str =
     if r.returncode != 0:
         fail = opt / "output" / "failure"
         sys.exit(f"bench: training failed: {fail.read_text().strip() if fail.exists() else r.returncode}")
-    m: dict[str, object] = json.loads((opt / "model" / "metrics.json").read_text())
+    m: dict[str, Any] = json.loads((opt / "model" / "metrics.json").read_text())
     m["bench_wall_s"] = wall
     return m
 

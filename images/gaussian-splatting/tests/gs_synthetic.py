@@ -56,7 +56,7 @@ def make_scene(out: Path, n_images: int = 16, width: int = 64, height: int = 48,
         points=Points(pts.double().numpy(), rgb.numpy(), np.zeros(len(sel))),
     )
     write_model(out / "sparse" / "0", model)
-    report = {"synthetic": True, "images": n_images}
+    report: dict[str, object] = {"synthetic": True, "images": n_images}
     (out / "report.json").write_text(json.dumps(report))
     return report
 

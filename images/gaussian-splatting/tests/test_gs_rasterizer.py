@@ -52,7 +52,8 @@ def test_backward_matches_reference(saturated: bool) -> None:
         if saturated and not ref:  # the early stop (transmittance < 1e-4) really happens
             assert float((1 - alpha.detach()).min()) < 1e-3
     for k in PARAMS:
-        assert grads[0][k] is not None and float(grads[0][k].abs().max()) > 0, k
+        g = grads[0][k]
+        assert g is not None and float(g.abs().max()) > 0, k
         torch.testing.assert_close(grads[0][k], grads[1][k], atol=1e-8, rtol=1e-6, msg=k)
 
 

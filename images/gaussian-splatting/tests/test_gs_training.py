@@ -164,7 +164,7 @@ def test_last_refinement_leaves_steps_to_settle(sfm: Path, monkeypatch: pytest.M
     real_post = strategy.DefaultStrategy.step_post_backward
 
     def record(self: strategy.DefaultStrategy, *a: object, **k: object) -> dict[str, int]:
-        calls.append(int(a[3]))  # type: ignore[arg-type]
+        calls.append(int(a[3]))  # type: ignore[call-overload]
         return real_post(self, *a, **k)  # type: ignore[arg-type]
 
     monkeypatch.setattr(strategy.DefaultStrategy, "step_post_backward", record)

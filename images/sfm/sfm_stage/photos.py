@@ -52,7 +52,7 @@ def _ratio(value: object) -> float | None:
 
 def _dms(value: object, ref: object) -> float | None:
     try:
-        d, m, s = (float(v) for v in value)  # type: ignore[union-attr]
+        d, m, s = (float(v) for v in value)  # type: ignore[attr-defined]
     except (TypeError, ValueError, ZeroDivisionError):
         return None
     deg = d + m / 60.0 + s / 3600.0

@@ -25,7 +25,7 @@ def test_spatial_pairs_are_nearest_neighbours() -> None:
     photos = _grid(40)
     pairs = spatial_pairs(photos, 4)
     assert len(pairs) == len(set(pairs)) and all(a < b for a, b in pairs)
-    partners = {p.name: set() for p in photos}
+    partners: dict[str, set[str]] = {p.name: set() for p in photos}
     for a, b in pairs:
         partners[a].add(b)
         partners[b].add(a)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ def survey(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Truth]:
     return out, load_truth(out)
 
 
-def _model(job_output: Path) -> tuple[pycolmap.Reconstruction, dict[str, object]]:
+def _model(job_output: Path) -> tuple[pycolmap.Reconstruction, dict[str, Any]]:
     report = json.loads((job_output / "report.json").read_text())
     return pycolmap.Reconstruction(job_output / "sparse" / "0"), report
 
