@@ -174,9 +174,11 @@ class Trainer:
             for g in self.optims["means"].param_groups:
                 g["lr"] = self.base_lr_means * gamma**step
             factor = cfg.downscale_at(step)
-            if factor != cfg.downscale_at(step - 1) or step == first_step:
-                v0 = self.scene.train[0].downscaled(factor)
-                print(f"training at {v0.width}x{v0.height} (1/{factor} of {self.scene.train[0].width}x{self.scene.train[0].height})" if factor > 1 else f"training at {v0.width}x{v0.height}", flush=True)
+            if step == first_step or factor != cfg.downscale_at(step - 1):
+                full = self.scene.train[0]
+                small = full.downscaled(factor)
+                of = f" (1/{factor} of {full.width}x{full.height})" if factor > 1 else ""
+                print(f"training at {small.width}x{small.height}{of}", flush=True)
             view = self.view_order(step).downscaled(factor)
             sh_degree = min(step // cfg.sh_degree_interval, cfg.sh_degree)
             gt = view.image(self.device)
