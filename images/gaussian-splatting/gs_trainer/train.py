@@ -364,7 +364,10 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
     ev = trainer.evaluate(paths.model / "renders", cfg.num_renders)
     last_factor = cfg.downscale_at(trainer.step - 1)
     # with coarse-to-fine training still coarse at the end, also score at the resolution it trained at
-    low = trainer.evaluate(factor=last_factor) if last_factor > 1 else None
+    low = None
+    if last_factor > 1:
+        ev_low, coarse = trainer.evaluate(factor=last_factor), v0.downscaled(last_factor)
+        low = {"resolution": [coarse.width, coarse.height], "psnr": ev_low["psnr"], "ssim": ev_low["ssim"]}
     write_ply(paths.model / "point_cloud.ply", trainer.params)  # type: ignore[arg-type]
     (paths.model / "cameras.json").write_text(json.dumps(cameras_json(scene), indent=1))
     steps_run = trainer.step - steps_before
@@ -382,14 +385,7 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
         "backend": backend,
         "device": str(device),
         "resolution": [v0.width, v0.height],
-        "at_training_resolution": None
-        if low is None
-        else {
-            "downscale": last_factor,
-            "resolution": [v0.downscaled(last_factor).width, v0.downscaled(last_factor).height],
-            "psnr": low["psnr"],
-            "ssim": low["ssim"],
-        },
+        "at_training_resolution": None if low is None else {"downscale": last_factor, **low},
         "images": {"train": len(scene.train), "held_out": len(scene.test)},
         "exposure_compensation": trainer.exposure_model,
         "config": cfg.to_json(),

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
-
 
 
 def look_at(eye: Tensor, target: Tensor, up: Tensor) -> Tensor:
