@@ -6,12 +6,12 @@
  * Runs one job through the local runtime's HTTP API (the same path as `spaceport dev`), samples
  * the resident memory of each stage's process tree once a second, then prints a table (wall
  * time and peak memory per stage, photos placed, held-out PSNR/SSIM, Gaussians, PLY and SOG
- * sizes, fidelity, cost estimate for the same job on AWS) and writes the figures as JSON
+ * sizes, fidelity, the cost model's estimate for such a job on AWS) and writes the figures as JSON
  * (default `.bench/pipeline-<time>.json`) so two runs can be compared.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import * as tar from "tar";
@@ -29,25 +29,28 @@ interface StageStatus {
   durationSeconds?: number;
 }
 
-/** Peak summed RSS (MB) of the processes running each SageMaker job, found by SPACEPORT_OPT_ML. */
+/** The SageMaker job a stage process runs, from the variable the emulator gives each one. */
+const STAGE_JOB = /(?:^|\0)SPACEPORT_SAGEMAKER_JOB=([^\0]+)/;
+
+/** Peak summed RSS (MB) of the processes running each SageMaker job. */
 class MemorySampler {
   readonly peakMb = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
-  start(sagemakerDir: string): void {
-    this.timer = setInterval(() => this.sample(sagemakerDir), 1000);
+  start(): void {
+    this.timer = setInterval(() => this.sample(), 1000);
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
   }
 
-  private sample(sagemakerDir: string): void {
+  private sample(): void {
     const totals = new Map<string, number>();
     for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
       try {
         const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
-        const match = new RegExp(`SPACEPORT_OPT_ML=${sagemakerDir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/([^/\\0]+)/opt/ml`).exec(environ);
+        const match = STAGE_JOB.exec(environ);
         if (!match) continue;
         const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
         totals.set(match[1]!, (totals.get(match[1]!) ?? 0) + rssKb / 1024);
@@ -89,7 +92,7 @@ async function main(): Promise<void> {
   const dataDir = join(work, "data");
   const services = await startLocalServices({ dataDir, port: 0, environment: "prod", env: {} });
   const sampler = new MemorySampler();
-  sampler.start(join(dataDir, "sagemaker"));
+  sampler.start();
   const headers = { authorization: `Bearer ${services.apiKey}`, "content-type": "application/json" };
   const started = Date.now();
   try {
@@ -138,7 +141,7 @@ async function main(): Promise<void> {
     const cost = estimateCost(spaceport, config);
     const figures = {
       when: new Date().toISOString(),
-      machine: { cpus: (await import("node:os")).cpus().length },
+      machine: { cpus: cpus().length },
       input: { photos: Number(values.count), maxSize: Number(values["max-size"]), quality: values.quality },
       totalWallSeconds: (Date.now() - started) / 1000,
       stages,

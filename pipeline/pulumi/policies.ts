@@ -227,6 +227,13 @@ export interface FunctionPolicyInput {
  * Listing a bucket is what makes S3 answer 404 (not 403) for a missing key; the handlers rely
  * on that ("input not found", "no idempotency record yet"). Keys hold no personal data.
  */
+const readExecutions = (stateMachineArn: string): PolicyStatement => ({
+  Sid: "ReadExecutions",
+  Effect: "Allow",
+  Action: ["states:DescribeExecution", "states:GetExecutionHistory"],
+  Resource: [executionArns(stateMachineArn)],
+});
+
 const listBuckets = (sid: string, buckets: readonly string[]): PolicyStatement => ({
   Sid: sid,
   Effect: "Allow",
@@ -256,7 +263,7 @@ export function startJobPolicy(
     {
       Sid: "CopyJobInput",
       Effect: "Allow",
-      // CopyObject carries the source's tags over by default: PutObjectTagging on the copy.
+      // object-store.ts copies with TaggingDirective REPLACE (no tags); PutObjectTagging covers a tagging directive on the copy.
       Action: ["s3:PutObject", "s3:PutObjectTagging"],
       Resource: [`${processing}/jobs/*/input/*`],
     },
@@ -287,12 +294,7 @@ export function jobStatusPolicy(input: FunctionPolicyInput & { pipeline: Pipelin
   return doc(
     functionLogs(ctx, input.functionName),
     functionTracing,
-    {
-      Sid: "ReadExecutions",
-      Effect: "Allow",
-      Action: ["states:DescribeExecution", "states:GetExecutionHistory"],
-      Resource: [executionArns(input.stateMachineArn)],
-    },
+    readExecutions(input.stateMachineArn),
     { Sid: "ReadStageProgress", Effect: "Allow", Action: ["logs:FilterLogEvents"], Resource: groups.flatMap((g) => [g, `${g}:*`]) },
   );
 }
@@ -324,12 +326,7 @@ export function notifyPolicy(
     },
     { Sid: "NotificationMarkers", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: [`${processing}/jobs/*/status/*`] },
     listBuckets("FindJobFiles", [processing]),
-    {
-      Sid: "ReadExecutions",
-      Effect: "Allow",
-      Action: ["states:DescribeExecution", "states:GetExecutionHistory"],
-      Resource: [executionArns(input.stateMachineArn)],
-    },
+    readExecutions(input.stateMachineArn),
     {
       Sid: "SendEmail",
       Effect: "Allow",

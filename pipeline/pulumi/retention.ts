@@ -15,10 +15,9 @@
  *
  * Failure modes are safe: a missed tag only means an intermediate lives as long as a
  * delivery; nothing can make an input or a delivery expire early, because only rule 2
- * expires early and only the tagger sets that tag, only on intermediate keys. (One caveat:
- * CopyObject carries a source's tags over, so start-job should copy with
- * `TaggingDirective: "REPLACE"` lest a submitted object already tagged
- * `spaceport:retention=intermediate` bring its tag along.)
+ * expires early and only the tagger sets that tag, only on intermediate keys. (CopyObject
+ * would carry a source's tags over; start-job copies with `TaggingDirective: "REPLACE"` and no
+ * tags, so a submitted object tagged `spaceport:retention=intermediate` cannot bring its tag.)
  */
 import type { Pipeline } from "../define.js";
 import { jobPrefixes } from "./policies.js";

@@ -38,6 +38,12 @@ const num = (v: string | undefined, d: number, name: string): number => {
   if (!Number.isFinite(n)) throw new CompressorError(`Option ${name}=${v} is not a number.`);
   return n;
 };
+/** A count: a whole number of at least 1 (0 would not mean "none" downstream). */
+const count = (v: string | undefined, d: number, name: string): number => {
+  const n = num(v, d, name);
+  if (!Number.isInteger(n) || n < 1) throw new CompressorError(`Option ${name}=${v} must be a whole number of at least 1.`);
+  return n;
+};
 const flag = (v: string | undefined, d: boolean): boolean => (v === undefined || v === "" ? d : !/^(0|false|no|off)$/i.test(v));
 
 export function configFromEnv(env: NodeJS.ProcessEnv, optMl: string, progress: CompressConfig["progress"]): CompressConfig {
@@ -57,7 +63,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, optMl: string, progress: C
     preview: flag(env.COMPRESS_PREVIEW, true),
     fidelity: flag(env.COMPRESS_FIDELITY, true),
     renderMaxSize: num(env.COMPRESS_RENDER_MAX_SIZE, 400, "COMPRESS_RENDER_MAX_SIZE"),
-    fidelityMaxViews: num(env.COMPRESS_FIDELITY_MAX_VIEWS, 8, "COMPRESS_FIDELITY_MAX_VIEWS"),
+    fidelityMaxViews: count(env.COMPRESS_FIDELITY_MAX_VIEWS, 8, "COMPRESS_FIDELITY_MAX_VIEWS"),
     maxExtractBytes: num(env.COMPRESS_MAX_EXTRACT_BYTES, 20 * 2 ** 30, "COMPRESS_MAX_EXTRACT_BYTES"),
     progress,
   };

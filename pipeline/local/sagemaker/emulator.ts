@@ -123,7 +123,8 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
   private readonly running = new Map<string, RunningProcess>();
   private readonly releases = new EventEmitter();
   private readonly checkedRequirements = new Map<string, string | undefined>();
-  private readonly builtImages = new Set<string>();
+  // tag -> its build, shared by jobs that start while it runs; a failed build is forgotten (retried)
+  private readonly images = new Map<string, Promise<string>>();
   private closed = false;
   private readonly inflight = new Set<Promise<unknown>>();
 
@@ -440,7 +441,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
         tag = await this.ensureImage(stage, (line) => this.log(stage.name, name, "runtime", line, logFile));
       } catch (error) {
         logFile.end();
-        return { ok: false, exitCode: null, timedOut: false, lastLines: [], clientError: (error as Error).message };
+        return clientFailure(error);
       }
       // Like SageMaker: the instance's GPUs go to the container (where this machine has NVIDIA's runtime).
       const instanceType = this.options.store.getSageMakerJob(name)?.instanceType;
@@ -582,13 +583,22 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
   }
 
   /** Builds the stage's image once per runtime (asynchronously: the runtime keeps serving meanwhile). */
-  private async ensureImage(stage: Stage, log: (line: string) => void): Promise<string> {
+  private ensureImage(stage: Stage, log: (line: string) => void): Promise<string> {
     const tag = `spaceport-local/${stage.name}:latest`;
-    if (this.builtImages.has(tag)) return tag;
+    let build = this.images.get(tag);
+    if (!build) {
+      build = this.buildImage(stage, tag, log);
+      this.images.set(tag, build);
+      build.catch(() => this.images.delete(tag));
+    }
+    return build;
+  }
+
+  private async buildImage(stage: Stage, tag: string, log: (line: string) => void): Promise<string> {
     log(`building ${tag} from ${stage.image.dockerfile} (context ${stage.image.context})`);
     const build = spawn("docker", ["build", "--platform", stage.image.platform, "-f", stage.image.dockerfile, "-t", tag, stage.image.context], {
       cwd: this.options.repoRoot,
-      env: process.env,
+      env: process.env, // the current environment (PATH included), not the one the process started with
       stdio: ["ignore", "pipe", "pipe"],
     });
     const tail: string[] = [];
@@ -604,7 +614,6 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
       build.once("close", (c) => done(c));
     });
     if (code !== 0) throw new ClientError(`docker build of ${stage.image.dockerfile} failed: ${tail.join(" ")}`);
-    this.builtImages.add(tag);
     return tag;
   }
 }
