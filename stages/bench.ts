@@ -16,9 +16,10 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import * as tar from "tar";
 import { estimateCost, formatUsd, readStackConfigFile } from "../pipeline/index.js";
+import { handlers } from "../functions/handlers.js";
 import { startLocalServices } from "../pipeline/local/services.js";
 import { spaceport } from "./spaceport.js";
-import { formatTable as table } from "../pipeline/table.js";
+import { formatTable as table } from "../pipeline/format.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
@@ -90,7 +91,7 @@ async function main(): Promise<void> {
   if (made.status !== 0) throw new Error("could not build the caliterra ZIP (see above)");
 
   const dataDir = join(work, "data");
-  const services = await startLocalServices({ dataDir, port: 0, environment: "prod", env: {} });
+  const services = await startLocalServices({ dataDir, port: 0, environment: "prod", env: {}, pipeline: spaceport, handlers });
   const sampler = new MemorySampler();
   sampler.start();
   const headers = { authorization: `Bearer ${services.apiKey}`, "content-type": "application/json" };

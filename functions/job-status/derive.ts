@@ -4,7 +4,8 @@
  * compiler (`STATE`), stages and their kinds from the pipeline.
  */
 import { QUOTA_ERRORS, STATE, stageKey } from "../../pipeline/compile.js";
-import type { Pipeline } from "../../pipeline/define.js";
+import { deliveryLinks, type Pipeline } from "../../pipeline/define.js";
+import { parseJsonObject as parseJson, valueAt as at } from "../../pipeline/json.js";
 import { sageMakerJobName, stageOutputPrefix } from "../../pipeline/layout.js";
 import { failureAdvice, failureReason } from "../failure.js";
 import type { ExecutionEvent, ExecutionRecord, ObjectStore, StageProgress } from "../ports.js";
@@ -49,35 +50,9 @@ export interface JobStatus {
   readonly failure?: JobFailure;
 }
 
-/** Files of the delivery output, by link name. */
-export const DELIVERY_FILES = {
-  viewer: "index.html",
-  scene: "scene.sog",
-  preview: "preview.webp",
-  report: "report.json",
-} as const;
-
 const entered = (e: ExecutionEvent, name: string) => e.stateName === name && e.type.endsWith("StateEntered");
 const exited = (e: ExecutionEvent, name: string) => e.stateName === name && e.type.endsWith("StateExited");
 const iso = (d: Date | undefined) => (d ? d.toISOString() : undefined);
-
-function parseJson(text: string | undefined): Record<string, unknown> | undefined {
-  if (!text) return undefined;
-  try {
-    const value = JSON.parse(text);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-function at(obj: unknown, ...path: string[]): unknown {
-  let current = obj;
-  for (const key of path) {
-    if (typeof current !== "object" || current === null || !Object.hasOwn(current, key)) return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
-}
 
 export interface DeriveOptions {
   readonly pipeline: Pipeline;
@@ -190,18 +165,19 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
   };
 
   if (state === "failed") {
-    return { ...result, failure: describeFailure(record, events, failedStage) };
+    return { ...result, failure: describeFailure(pipeline, record, events, failedStage) };
   }
   if (state === "succeeded" && options.store && options.bucket) {
     const prefix = stageOutputPrefix(jobId, pipeline.delivery.output);
     const delivery: Record<string, string> = {};
-    for (const [name, file] of Object.entries(DELIVERY_FILES)) delivery[name] = await options.store.publicUrl(options.bucket, prefix + file);
+    for (const [name, file] of Object.entries(deliveryLinks(pipeline))) delivery[name] = await options.store.publicUrl(options.bucket, prefix + file);
     return { ...result, delivery };
   }
   return result;
 }
 
 function describeFailure(
+  pipeline: Pipeline,
   record: ExecutionRecord,
   events: readonly ExecutionEvent[],
   failed: { name: string; key: string; recordIndex: number } | undefined,
@@ -224,11 +200,11 @@ function describeFailure(
     cause = failure?.cause;
   }
   if (error === undefined && cause === undefined) {
-    if (record.status === "TIMED_OUT") return { ...(failed ? { stage: failed.name } : {}), error: "States.Timeout", reason: "the job ran longer than the pipeline allows and was stopped", advice: failureAdvice(failed?.name, "States.Timeout", "") };
+    if (record.status === "TIMED_OUT") return { ...(failed ? { stage: failed.name } : {}), error: "States.Timeout", reason: "the job ran longer than the pipeline allows and was stopped", advice: failureAdvice(pipeline, failed?.name, "States.Timeout", "") };
     if (record.status === "ABORTED") return { ...(failed ? { stage: failed.name } : {}), reason: "the job was cancelled", advice: "Submit the job again if you still need it." };
     error = record.error;
     cause = record.cause;
   }
   const reason = failureReason(error, cause);
-  return { ...(failed ? { stage: failed.name } : {}), ...(error ? { error } : {}), reason, advice: failureAdvice(failed?.name, error, reason) };
+  return { ...(failed ? { stage: failed.name } : {}), ...(error ? { error } : {}), reason, advice: failureAdvice(pipeline, failed?.name, error, reason) };
 }

@@ -38,9 +38,12 @@ interface IdempotencyRecord {
 }
 
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** Folders of the processing bucket, outside `jobs/`, where start-job keeps its own records. */
+export const IDEMPOTENCY_PREFIX = "idempotency/";
+export const DAILY_COUNT_PREFIX = "quota/";
 export const idempotencyRecordKey = (client: string, key: string): string =>
-  `idempotency/${createHash("sha256").update(`${client}\n${key}`).digest("hex")}.json`;
-export const dailyCountPrefix = (client: string, day: string): string => `quota/${client}/${day}/`;
+  `${IDEMPOTENCY_PREFIX}${createHash("sha256").update(`${client}\n${key}`).digest("hex")}.json`;
+export const dailyCountPrefix = (client: string, day: string): string => `${DAILY_COUNT_PREFIX}${client}/${day}/`;
 
 export async function startJob(context: RouteContext, deps: StartJobDeps, config: FunctionConfig, legacy = false): Promise<RouteResult> {
   const now = deps.now?.() ?? new Date();

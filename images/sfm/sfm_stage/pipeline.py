@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
 import pycolmap
+
+from stage_contract import opt_ml, write_failure
 
 from .config import Config, choose_working_size, load_config
 from .errors import StageError
@@ -112,16 +112,9 @@ def run(config: Config) -> dict[str, Any]:
     return report
 
 
-def write_failure(opt_ml: Path, reason: str) -> None:
-    failure_dir = opt_ml / "output"
-    failure_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("failure", "message"):
-        (failure_dir / name).write_text(reason.strip() + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     del argv
-    opt_ml = Path(os.environ.get("SPACEPORT_OPT_ML", "") or "/opt/ml")
+    root = opt_ml()
     try:
         run(load_config())
         return 0
@@ -132,9 +125,5 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - every failure must reach the failure file
         traceback.print_exc()
         reason = f"The SfM stage failed unexpectedly ({type(exc).__name__}: {exc})."
-    print(f"sfm failed: {reason}", file=sys.stderr, flush=True)
-    try:
-        write_failure(opt_ml, reason[:1024])
-    except OSError as exc:
-        print(f"could not write the failure file under {opt_ml}: {exc}", file=sys.stderr)
+    write_failure(root, reason)
     return 1
