@@ -7,24 +7,22 @@
  * the handlers come from the caller (the composition root, stages/cli.ts).
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
-import { pipeline as pipe } from "node:stream/promises";
-import { authenticate, hashApiKey, type ApiKey } from "../../functions/auth.js";
+import { hashApiKey, type ApiKey } from "../../functions/auth.js";
 import { DEFAULT_DEDUPE_WINDOW_SECONDS, DEFAULT_MAX_BODY_BYTES, type FunctionConfig } from "../../functions/config.js";
-import { ApiError } from "../../functions/errors.js";
 import type { Handlers } from "../../functions/handlers.js";
-import type { HttpRequest, Router } from "../../functions/http.js";
+import type { Router } from "../../functions/http.js";
 import { localMailer } from "../../functions/adapters/local/mailer.js";
 import { LocalObjectStore } from "../../functions/adapters/local/object-store.js";
 import { silentLogger, type Logger } from "../../functions/log.js";
 import type { Mailer } from "../../functions/ports.js";
-import type { Pipeline } from "../define.js";
-import { deliveryLinks } from "../define.js";
+import { deliveryLinks, type Pipeline } from "../define.js";
 import { stageOutputPrefix } from "../layout.js";
 import { DataDir } from "./data.js";
-import { fileUrl, isFileRequest, listen, serveFile } from "./file-server.js";
+import { fileUrl, listen } from "./file-server.js";
+import { localRequestHandler, uploadKey } from "./http-server.js";
 import { LocalRuntime, REPO_ROOT, type LocalRuntimeOptions, type RecoveredJob } from "./runtime.js";
 import { localBuckets, localTarget, readEnvironment } from "./target.js";
 
@@ -73,6 +71,9 @@ export function localApiKey(data: DataDir, env: NodeJS.ProcessEnv = process.env)
   return key;
 }
 
+/** What the local server sets as API Gateway and the stack's defaults would. */
+const functionDefaults = { maxBodyBytes: DEFAULT_MAX_BODY_BYTES, dedupeWindowSeconds: DEFAULT_DEDUPE_WINDOW_SECONDS } as const;
+
 export async function startLocalServices(options: LocalServicesOptions): Promise<LocalServices> {
   const env = options.env ?? process.env;
   const repoRoot = options.repoRoot ?? REPO_ROOT;
@@ -91,17 +92,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const objectStore = new LocalObjectStore(data.buckets, { publicBaseUrl: `${baseUrl}/files` });
   const mailer = localMailer(env, { outbox: data.outbox, from: config.sesSender });
   const apiKeys: ApiKey[] = [{ client: "local", sha256: hashApiKey(apiKey) }];
-  const functionConfig: FunctionConfig = {
-    environment,
-    env: config,
-    processingBucket: buckets.processing,
-    uploadsBucket: buckets.uploads,
-    apiKeys,
-    apiBaseUrl: baseUrl,
-    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
-    dedupeWindowSeconds: DEFAULT_DEDUPE_WINDOW_SECONDS,
-    pipeline,
-  };
+  const functionConfig: FunctionConfig = { ...functionDefaults, environment, env: config, processingBucket: buckets.processing, uploadsBucket: buckets.uploads, apiKeys, apiBaseUrl: baseUrl, pipeline };
   let runtime: LocalRuntime | undefined;
   try {
     runtime = new LocalRuntime({
@@ -129,71 +120,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     return `s3://${buckets.uploads}/${key}`;
   };
 
-  server.on("request", (req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { code: "internal", field: "", message: String((error as Error)?.message ?? error) } }));
-    });
-  });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", baseUrl);
-    if (isFileRequest(url.pathname, req.method)) return serveFile(objectStore, url.pathname, req, res);
-    if (url.pathname.startsWith("/uploads/") && req.method === "PUT") return receiveUpload(url.pathname, req, res);
-    const limit = functionConfig.maxBodyBytes + 1;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > limit) break; // the router answers 413 for anything above its limit
-      chunks.push(chunk as Buffer);
-    }
-    const headers: Record<string, string | undefined> = Object.create(null);
-    for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-    const request: HttpRequest = {
-      method: req.method ?? "GET",
-      path: url.pathname,
-      headers,
-      ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
-      ...(req.socket.remoteAddress ? { sourceIp: req.socket.remoteAddress } : {}),
-    };
-    const response = await router(request);
-    res.writeHead(response.status, response.headers);
-    res.end(response.body);
-  }
-
-  /** `PUT /uploads/<name>.zip` (API key required): a local stand-in for a presigned upload. */
-  async function receiveUpload(pathname: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const headers: Record<string, string | undefined> = Object.create(null);
-    for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-    try {
-      authenticate(headers, apiKeys);
-      const name = decodeURIComponent(pathname.slice("/uploads/".length));
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.zip$/i.test(name)) throw new ApiError(400, "path", "upload as /uploads/<name>.zip (letters, digits, '.', '_', '-')");
-      const key = uploadKey(name);
-      const file = objectStore.path(buckets.uploads, key);
-      mkdirSync(join(file, ".."), { recursive: true });
-      let size = 0;
-      const limit = config.maxInputBytes;
-      await pipe(
-        req,
-        async function* (source: AsyncIterable<Buffer>) {
-          for await (const chunk of source) {
-            size += chunk.length;
-            if (size > limit) throw new ApiError(413, "body", `the upload is larger than ${limit} bytes`);
-            yield chunk;
-          }
-        },
-        createWriteStream(file),
-      );
-      res.writeHead(201, { "content-type": "application/json" });
-      res.end(JSON.stringify({ input: `s3://${buckets.uploads}/${key}`, size }));
-    } catch (error) {
-      const apiError = error instanceof ApiError ? error : new ApiError(400, "body", (error as Error).message);
-      res.writeHead(apiError.status, { "content-type": "application/json", ...apiError.headers });
-      res.end(JSON.stringify(apiError.toJSON()));
-    }
-  }
+  server.on("request", localRequestHandler({ baseUrl, objectStore, router, apiKeys, maxBodyBytes: functionConfig.maxBodyBytes, maxInputBytes: config.maxInputBytes, uploadsBucket: buckets.uploads }));
 
   const recovered = await rt.recover();
   let closing: Promise<RecoveredJob[]> | undefined;
@@ -223,11 +150,6 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       return closing;
     },
   };
-}
-
-/** Key of a local upload in the uploads bucket: unique, sortable by time. */
-function uploadKey(name: string): string {
-  return `local/${new Date().toISOString().replace(/[:.]/g, "-")}-${randomBytes(3).toString("hex")}-${name}`;
 }
 
 /** The delivery's page a browser opens: its `viewer` link, else index.html. */

@@ -101,15 +101,20 @@ def run(config: Config) -> dict[str, Any]:
         report["failure"] = f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        report["skipped"] = [{"name": n, "reason": r} for n, r in ingested.skipped]
-        report["timings_s"] = dict(monitor.timings_s, total=round(sum(monitor.timings_s.values()), 2))
-        report["cpu_s"] = dict(monitor.cpu_s, total=round(sum(monitor.cpu_s.values()), 2))
-        report["peak_memory_mb"] = dict(monitor.peak_memory_mb, overall=monitor.overall_peak_mb())
-        monitor.close()
-        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        _write_report(report, ingested, monitor, out)
         if not config.keep_work:
             shutil.rmtree(work, ignore_errors=True)
     return report
+
+
+def _write_report(report: dict[str, Any], ingested: Ingested, monitor: StepMonitor, out: Path) -> None:
+    """report.json, whatever the outcome: skipped photos, time, CPU and peak memory per step."""
+    report["skipped"] = [{"name": n, "reason": r} for n, r in ingested.skipped]
+    report["timings_s"] = dict(monitor.timings_s, total=round(sum(monitor.timings_s.values()), 2))
+    report["cpu_s"] = dict(monitor.cpu_s, total=round(sum(monitor.cpu_s.values()), 2))
+    report["peak_memory_mb"] = dict(monitor.peak_memory_mb, overall=monitor.overall_peak_mb())
+    monitor.close()
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
