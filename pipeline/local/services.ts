@@ -17,7 +17,8 @@ import { DEFAULT_DEDUPE_WINDOW_SECONDS, DEFAULT_MAX_BODY_BYTES, type FunctionCon
 import { ApiError } from "../../functions/errors.js";
 import type { HttpRequest, Router } from "../../functions/http.js";
 import { localMailer } from "../../functions/adapters/local/mailer.js";
-import { contentTypeFor, LocalObjectStore } from "../../functions/adapters/local/object-store.js";
+import { LocalObjectStore } from "../../functions/adapters/local/object-store.js";
+import { contentTypeFor } from "../content-types.js";
 import { silentLogger, type Logger } from "../../functions/log.js";
 import { notify } from "../../functions/notify/handler.js";
 import type { Mailer } from "../../functions/ports.js";
@@ -177,7 +178,8 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       return;
     }
     const size = statSync(file).size;
-    res.writeHead(200, { "content-type": contentTypeFor(file), "content-length": String(size), "cache-control": "no-cache", "access-control-allow-origin": "*" });
+    // nosniff as CloudFront sends it, so a mistyped file fails here as it would for a buyer.
+    res.writeHead(200, { "content-type": contentTypeFor(file), "content-length": String(size), "cache-control": "no-cache", "x-content-type-options": "nosniff", "access-control-allow-origin": "*" });
     if (req.method === "HEAD") return void res.end();
     createReadStream(file).pipe(res);
   }

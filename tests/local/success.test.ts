@@ -113,6 +113,9 @@ describe("local runtime: success path through the HTTP API", () => {
     expect(mail!.text).toContain(viewer);
     const page = await fetch(viewer);
     expect(page.status).toBe(200);
+    // Typed as CloudFront types it, and nosniff as CloudFront sends it: a mistyped file fails here.
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(page.headers.get("x-content-type-options")).toBe("nosniff");
     expect(await page.text()).toContain("viewer");
 
     // Logs of each stage are kept beside its job folder.
