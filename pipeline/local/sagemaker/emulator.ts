@@ -89,8 +89,12 @@ export interface SageMakerEmulatorOptions {
   readonly stopGraceMs?: number;
   /** Python that checks a stage's requirements (SPACEPORT_PYTHON, else python3). */
   readonly python?: string;
-  /** CPU cores stage processes share (default: all of this machine's); see cores.ts. */
-  readonly cores?: number;
+  /**
+   * CPU cores stage processes share (default: all of this machine's); see cores.ts.
+   * "unshared": each stage sizes its threads itself, as on a dedicated instance, whatever else
+   * runs (the benchmark's baseline; oversubscribes when stages run side by side).
+   */
+  readonly cores?: number | "unshared";
 }
 
 /** SageMaker job and stage names never hold these, but requests come from outside. */
@@ -130,11 +134,11 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
   private readonly images = new Map<string, Promise<string>>();
   private closed = false;
   private readonly inflight = new Set<Promise<unknown>>();
-  private readonly cores: CorePool;
+  private readonly cores: CorePool | undefined;
 
   constructor(readonly options: SageMakerEmulatorOptions) {
     super();
-    this.cores = new CorePool(options.cores);
+    this.cores = options.cores === "unshared" ? undefined : new CorePool(options.cores);
     this.releases.setMaxListeners(0);
     if (options.docker) assertDocker();
   }
@@ -427,6 +431,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
   /** Runs the stage process on the cores granted to it (at most its instance type's vCPUs). */
   private async run(...args: Parameters<SageMakerEmulator["launch"]>): Promise<RunOutcome> {
     const [name, kind, stage, optMl, commandArgs, environment, maxRuntimeSeconds, metricDefinitions, metrics] = args;
+    if (!this.cores) return this.launch(...args);
     const instanceType = this.options.store.getSageMakerJob(name)?.instanceType;
     const vcpus = instanceType && isInstanceType(instanceType) ? INSTANCE_TYPES[instanceType].vcpu : this.cores.total;
     if (this.cores.inUse >= this.cores.total || this.cores.waiting > 0) {
