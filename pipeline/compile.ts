@@ -14,7 +14,7 @@
 import type { CreateProcessingJobRequest, CreateTrainingJobRequest } from "@aws-sdk/client-sagemaker";
 import type { AslCatcher, AslRetrier, AslState, AslStateMachine } from "./asl.js";
 import { validateForEnvironment, type Pipeline } from "./define.js";
-import type { EnvironmentConfig } from "./environment.js";
+import type { CompileTarget } from "./compile-target.js";
 import { JOB_ID_LENGTH, MAX_ATTEMPT_DIGITS, SAGEMAKER_JOB_NAME_MAX, sageMakerJobName, stageOutputUri } from "./layout.js";
 import type { AslFields, NotifyPayload } from "./notify-payload.js";
 import { toAslParameters } from "./references.js";
@@ -23,21 +23,7 @@ import { assertValidProcessingRequest, assertValidTrainingRequest } from "./sage
 import type { ProcessingStage, TrainingStage } from "./stage.js";
 
 export { processingRequest, stageKey, trainingRequest };
-
-/** Where and with what a compiled pipeline runs: resolved names, no Pulumi outputs. */
-export interface CompileTarget {
-  /** Environment name (prod, dev, local). */
-  readonly environment: string;
-  readonly config: Pick<EnvironmentConfig, "region" | "quotas" | "instanceOverrides">;
-  /** The processing bucket holding `jobs/<jobId>/...`. */
-  readonly bucket: string;
-  /** SageMaker execution role. */
-  readonly roleArn: string;
-  /** Image URI per stage name. */
-  readonly images: Readonly<Record<string, string>>;
-  /** The notify function (ARN or name) the state machine invokes. */
-  readonly notifyFunction: string;
-}
+export type { CompileTarget };
 
 export type TaskBinding =
   | { readonly type: "sagemaker"; readonly stage: string; readonly jobKind: "processing" | "training" }

@@ -6,7 +6,8 @@
 import { createReadStream, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { contentTypeFor, type LocalObjectStore } from "../../functions/adapters/local/object-store.js";
+import type { LocalObjectStore } from "../../functions/adapters/local/object-store.js";
+import { contentTypeFor } from "../content-types.js";
 
 export const FILES_PATH = "/files/";
 
@@ -31,7 +32,8 @@ export function serveFile(objects: LocalObjectStore, pathname: string, req: Inco
     return;
   }
   const size = statSync(file).size;
-  res.writeHead(200, { "content-type": contentTypeFor(file), "content-length": String(size), "cache-control": "no-cache", "access-control-allow-origin": "*" });
+  // nosniff as CloudFront sends it, so a mistyped file fails here as it would for a buyer.
+  res.writeHead(200, { "content-type": contentTypeFor(file), "content-length": String(size), "cache-control": "no-cache", "x-content-type-options": "nosniff", "access-control-allow-origin": "*" });
   if (req.method === "HEAD") return void res.end();
   createReadStream(file).pipe(res);
 }

@@ -19,10 +19,11 @@ import { LocalObjectStore } from "../../functions/adapters/local/object-store.js
 import { silentLogger, type Logger } from "../../functions/log.js";
 import type { Mailer } from "../../functions/ports.js";
 import { deliveryLinks, type Pipeline } from "../define.js";
-import { stageOutputPrefix } from "../layout.js";
+import { JOB_ID, stageOutputPrefix } from "../layout.js";
 import { DataDir } from "./data.js";
 import { fileUrl, listen } from "./file-server.js";
 import { localRequestHandler, uploadKey } from "./http-server.js";
+import { recordLinkBase } from "./links.js";
 import { LocalRuntime, REPO_ROOT, type LocalRuntimeOptions, type RecoveredJob } from "./runtime.js";
 import { localBuckets, localTarget, readEnvironment } from "./target.js";
 
@@ -102,7 +103,12 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       config,
       pipeline,
       target,
-      notify: (payload) => options.handlers.notify(payload, { store: objectStore, mailer, executions: runtime!.executions, log }, functionConfig),
+      notify: (payload) => {
+        // The email's links point at this server: remembered so `spaceport open` serves them later.
+        const jobId = (payload as { jobId?: unknown } | null)?.jobId;
+        if (typeof jobId === "string" && JOB_ID.test(jobId)) recordLinkBase(data, jobId, baseUrl);
+        return options.handlers.notify(payload, { store: objectStore, mailer, executions: runtime!.executions, log }, functionConfig);
+      },
     });
   } catch (error) {
     server.close();

@@ -4,7 +4,7 @@
  * data goes (references.ts). Paths, names and tags come from the job layout and the stage contract.
  */
 import type { Channel, CreateProcessingJobRequest, CreateTrainingJobRequest, ProcessingInput } from "@aws-sdk/client-sagemaker";
-import type { CompileTarget } from "../compile.js";
+import type { CompileTarget } from "../compile-target.js";
 import { effectiveInstance, type Pipeline } from "../define.js";
 import { checkpointPrefix, stageOutputUri, TAGS } from "../layout.js";
 import { ref } from "../references.js";

@@ -13,13 +13,14 @@ import { join } from "node:path";
 import type { CreateProcessingJobRequest, CreateTrainingJobRequest, Tag } from "@aws-sdk/client-sagemaker";
 import type { Pipeline } from "../../define.js";
 import { quotaFor, type Quota } from "../../environment.js";
-import type { InstanceType } from "../../instances.js";
+import { INSTANCE_TYPES, isInstanceType, type InstanceType } from "../../instances.js";
 import { TAGS } from "../../layout.js";
 import type { Stage } from "../../stage.js";
 import type { DataDir } from "../data.js";
 import type { ProcessIdentity } from "../process.js";
 import type { JobStore } from "../store.js";
 import { prepareJobFolder, type JobFolder } from "./container.js";
+import { CorePool, threadEnvironment } from "./cores.js";
 import { clientFailure, jobArn, NamedError, type JobKind, type JobSpec, type RunOutcome } from "./job-spec.js";
 import { processingContract, trainingContract, type JobKindContract } from "./kinds.js";
 import { DockerLauncher, NativeLauncher, type Launcher } from "./launchers.js";
@@ -92,6 +93,12 @@ export interface SageMakerEmulatorOptions {
   readonly stopGraceMs?: number;
   /** Python that checks a stage's requirements (SPACEPORT_PYTHON, else python3). */
   readonly python?: string;
+  /**
+   * CPU cores stage processes share (default: all of this machine's); see cores.ts.
+   * "unshared": each stage sizes its threads itself, as on a dedicated instance, whatever else
+   * runs (the benchmark's baseline; oversubscribes when stages run side by side).
+   */
+  readonly cores?: number | "unshared";
 }
 
 export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
@@ -100,9 +107,11 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
   private readonly launcher: Launcher;
   private closed = false;
   private readonly inflight = new Set<Promise<unknown>>();
+  private readonly cores: CorePool | undefined;
 
   constructor(readonly options: SageMakerEmulatorOptions) {
     super();
+    this.cores = options.cores === "unshared" ? undefined : new CorePool(options.cores);
     this.releases.setMaxListeners(0);
     this.launcher = options.docker
       ? new DockerLauncher(options.repoRoot, (job) => options.store.getSageMakerJob(job)?.instanceType)
@@ -160,8 +169,28 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     return failureReason(stage.name, outcome, folder.optMl, maxRuntime);
   }
 
-  /** Starts the stage's program for a job and waits for it; its log goes to `<job>/log.txt` and out as events. */
+  /** Runs the stage process on the cores granted to it (at most its instance type's vCPUs). */
   private async run(spec: JobSpec): Promise<RunOutcome> {
+    if (!this.cores) return this.launch(spec);
+    const instanceType = this.options.store.getSageMakerJob(spec.name)?.instanceType;
+    const vcpus = instanceType && isInstanceType(instanceType) ? INSTANCE_TYPES[instanceType].vcpu : this.cores.total;
+    if (this.cores.inUse >= this.cores.total || this.cores.waiting > 0) {
+      const line = `waiting for a free CPU core (${this.cores.inUse} of ${this.cores.total} in use by other stages)`;
+      createWriteStream(join(spec.optMl, "..", "..", "log.txt"), { flags: "a" }).end(`${line}\n`);
+      this.emit("log", { stage: spec.stage.name, jobName: spec.name, stream: "runtime", line });
+    }
+    const grant = await this.cores.acquire(Math.min(vcpus, this.cores.total));
+    try {
+      if (this.closed) return clientFailure(new NamedError("SageMaker.ServiceUnavailable", "the local runtime is shutting down"));
+      // The request's own variables win: a stage may pin its threads itself.
+      return await this.launch({ ...spec, environment: { ...threadEnvironment(grant.cores), ...spec.environment } });
+    } finally {
+      grant.release();
+    }
+  }
+
+  /** Starts the stage's program for a job and waits for it; its log goes to `<job>/log.txt` and out as events. */
+  private async launch(spec: JobSpec): Promise<RunOutcome> {
     const logFile = createWriteStream(join(spec.optMl, "..", "..", "log.txt"), { flags: "a" });
     const log = (stream: LogLine["stream"], line: string) => {
       logFile.write(`${stream === "stderr" ? "! " : ""}${line}\n`);

@@ -1,11 +1,13 @@
 /**
  * `JobDelivery`: how a job's result reaches its submitter. The email (an SES identity and
  * configuration set) and the delivery links: CloudFront with Origin Access Control in front of
- * the processing bucket, whose policy lets it read deliveries (`jobs/*\/<delivery>/*`) and nothing else.
+ * the processing bucket, whose policy lets it read deliveries (`jobs/*\/<delivery>/*`) and nothing
+ * else, with each file's Content-Type set by a CloudFront function (delivery-types.ts).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { everyJobFolder } from "../../layout.js";
+import { deliveryTypesFunction } from "../delivery-types.js";
 import { bucketPolicy, type AwsContext } from "../policies.js";
 import { childOptions, json, transformed, type ComponentContext, type Transform } from "./component.js";
 import type { StoredBucket } from "./storage.js";
@@ -102,6 +104,8 @@ export class JobDelivery extends pulumi.ComponentResource {
       },
       child(),
     );
+    // Content-Type by extension on the viewer response (SageMaker uploads delivery files untyped).
+    const deliveryTypes = deliveryTypesFunction(`${base}-delivery-types`, `${prefix}-delivery-types`, child());
     const originId = "processing";
     const deliveryBehavior = {
       targetOriginId: originId,
@@ -112,6 +116,7 @@ export class JobDelivery extends pulumi.ComponentResource {
       cachePolicyId: CACHING_OPTIMIZED,
       originRequestPolicyId: CORS_S3_ORIGIN,
       responseHeadersPolicyId: corsHeaders.id,
+      functionAssociations: [{ eventType: "viewer-response", functionArn: deliveryTypes.arn }],
     };
     const deliveries = everyJobFolder(args.deliveryOutput);
     const distributionArgs: aws.cloudfront.DistributionArgs = {
