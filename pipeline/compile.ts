@@ -4,8 +4,9 @@
  *
  * State machine shape, per stage in order:
  *   "Prepare <stage>" (Pass)  – next attempt number and a fresh SageMaker job name
- *   "Run <stage>" (Task .sync) – retries quota (ResourceLimitExceeded) with backoff and throttling;
- *                                the job was never created then, so the same name is fine
+ *   "Run <stage>" (Task .sync) – retries quota (ResourceLimitExceeded) for about a day, then
+ *                                SageMaker's other API errors (throttling) a few times; the job
+ *                                was never created then, so the same name is fine
  *   "Check <stage> failure" (Choice) – a job that was created and failed for a transient reason
  *                                (InternalServerError, CapacityError) goes round again with a new name
  *   "Record <stage> failure" (Pass) – stage name and SageMaker's error for the failure email
@@ -20,6 +21,7 @@ import type {
 import type { AslCatcher, AslRetrier, AslState, AslStateMachine } from "./asl.js";
 import { effectiveInstance, validateForEnvironment, type Pipeline } from "./define.js";
 import type { EnvironmentConfig } from "./environment.js";
+import { stageCapacity } from "./quotas.js";
 import { JOB_ID_LENGTH, MAX_ATTEMPT_DIGITS } from "./layout.js";
 import { ref, toAslParameters } from "./references.js";
 import { assertValidProcessingRequest, assertValidTrainingRequest } from "./sagemaker/validate-request.js";
@@ -32,8 +34,8 @@ export interface CompileTarget {
   readonly config: Pick<EnvironmentConfig, "region" | "quotas" | "instanceOverrides">;
   /** The processing bucket holding `jobs/<jobId>/...`. */
   readonly bucket: string;
-  /** SageMaker execution role. */
-  readonly roleArn: string;
+  /** SageMaker execution role per stage name: each stage's role reaches only that stage's S3 locations. */
+  readonly roleArns: Readonly<Record<string, string>>;
   /** Image URI per stage name. */
   readonly images: Readonly<Record<string, string>>;
   /** The notify function (ARN or name) the state machine invokes. */
@@ -87,31 +89,49 @@ export const STATE = {
   failed: "Job failed",
 } as const;
 
-/** SageMaker errors raised before a job exists: retried with the same name. */
+/**
+ * SageMaker errors raised before a job exists: retried with the same name. Step Functions
+ * names service errors after the Java SDK's exception classes: SageMaker models few errors
+ * (ResourceLimitExceeded, ResourceInUse, ResourceNotFound), so a quota error is
+ * `SageMaker.ResourceLimitExceededException` and every unmodelled one (ThrottlingException,
+ * InternalFailure, ServiceUnavailable, ValidationException) arrives as the SDK's base class
+ * `SageMaker.AmazonSageMakerException`, the real error code only in Cause. AWS's own
+ * training-job example retries exactly these two, separately.
+ */
 export const QUOTA_ERRORS = ["SageMaker.ResourceLimitExceededException", "SageMaker.ResourceLimitExceeded"];
-export const THROTTLING_ERRORS = [
-  "SageMaker.ThrottlingException",
-  "SageMaker.InternalFailure",
-  "SageMaker.ServiceUnavailableException",
-];
+export const THROTTLING_ERRORS = ["SageMaker.AmazonSageMakerException"];
 /** Failure reasons of a created job that are worth a fresh attempt. */
 export const TRANSIENT_JOB_FAILURES = ["*InternalServerError*", "*CapacityError*", "*InsufficientInstanceCapacity*"];
 export const MAX_JOB_ATTEMPTS = 3;
 /** Extra time a Task may take beyond the job's own limit: provisioning, download, upload. */
 export const TASK_MARGIN_SECONDS = 1800;
+/** How long a job waits for a free instance (the quota in use) before it fails. */
+export const QUOTA_WAIT_SECONDS = 86_400;
 
-export const QUOTA_RETRY: AslRetrier = {
-  ErrorEquals: QUOTA_ERRORS,
-  IntervalSeconds: 60,
-  BackoffRate: 2,
-  MaxDelaySeconds: 900,
-  MaxAttempts: 100, // about a day of waiting for a free instance
-  JitterStrategy: "FULL",
-};
+/** Expected total wait of a retrier that is retried to its last attempt (full jitter: half of each delay). */
+export function expectedRetryWaitSeconds(retrier: AslRetrier): number {
+  let total = 0;
+  for (let attempt = 0; attempt < (retrier.MaxAttempts ?? 3); attempt++) {
+    const delay = Math.min(retrier.MaxDelaySeconds ?? Infinity, (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** attempt);
+    total += retrier.JitterStrategy === "FULL" ? delay / 2 : delay;
+  }
+  return total;
+}
+
+const QUOTA_RETRY_SHAPE = { IntervalSeconds: 60, BackoffRate: 2, MaxDelaySeconds: 900, JitterStrategy: "FULL" } as const;
+/** Attempts whose expected (jittered) waits add up to QUOTA_WAIT_SECONDS. */
+function quotaAttempts(): number {
+  let attempts = 1;
+  while (expectedRetryWaitSeconds({ ErrorEquals: [], ...QUOTA_RETRY_SHAPE, MaxAttempts: attempts }) < QUOTA_WAIT_SECONDS) attempts++;
+  return attempts;
+}
+export const QUOTA_RETRY: AslRetrier = { ErrorEquals: QUOTA_ERRORS, ...QUOTA_RETRY_SHAPE, MaxAttempts: quotaAttempts() };
+/** Bounded: a request SageMaker rejects for good (a ValidationException has the same name) fails within minutes. */
 export const THROTTLING_RETRY: AslRetrier = {
   ErrorEquals: THROTTLING_ERRORS,
   IntervalSeconds: 5,
   BackoffRate: 2,
+  MaxDelaySeconds: 60,
   MaxAttempts: 6,
   JitterStrategy: "FULL",
 };
@@ -135,9 +155,11 @@ function outputUri(target: CompileTarget, pipeline: Pipeline, input: InputRef): 
   return `s3://${target.bucket}/jobs/${ref("$.jobId")}/${input.output}/`;
 }
 
-function commonTags(pipeline: Pipeline, stage: Stage) {
+function commonTags(pipeline: Pipeline, stage: Stage, target: CompileTarget) {
   return [
     { Key: "spaceport:pipeline", Value: pipeline.name },
+    // The state machine's role may create and watch only jobs tagged with its own environment.
+    { Key: "spaceport:environment", Value: target.environment },
     { Key: "spaceport:stage", Value: stage.name },
     { Key: "spaceport:job", Value: ref("$.jobId") },
   ];
@@ -162,7 +184,7 @@ export function processingRequest(pipeline: Pipeline, stage: ProcessingStage, ta
   }));
   return {
     ProcessingJobName: jobNameRef(stage),
-    RoleArn: target.roleArn,
+    RoleArn: roleArn(target, stage),
     AppSpecification: { ImageUri: imageUri(target, stage) },
     ProcessingResources: {
       ClusterConfig: { InstanceType: instance.type, InstanceCount: instance.count, VolumeSizeInGB: instance.volumeSizeGb },
@@ -181,12 +203,15 @@ export function processingRequest(pipeline: Pipeline, stage: ProcessingStage, ta
       })),
     },
     Environment: { ...stage.environment, SPACEPORT_JOB_ID: ref("$.jobId") },
-    Tags: commonTags(pipeline, stage),
+    // No network for the container: SageMaker itself moves the declared inputs and outputs.
+    NetworkConfig: { EnableNetworkIsolation: stage.networkAccess === undefined },
+    Tags: commonTags(pipeline, stage, target),
   };
 }
 
 export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target: CompileTarget): CreateTrainingJobRequest {
   const instance = effectiveInstance(stage, target.config);
+  const spot = stageCapacity(stage, instance.type, target.config).spot ? stage.spot : undefined;
   const channels: Channel[] = Object.entries(stage.inputs).map(([name, input]) => ({
     ChannelName: name,
     DataSource: {
@@ -200,7 +225,7 @@ export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target
   }
   const request: CreateTrainingJobRequest = {
     TrainingJobName: jobNameRef(stage),
-    RoleArn: target.roleArn,
+    RoleArn: roleArn(target, stage),
     AlgorithmSpecification: {
       TrainingImage: imageUri(target, stage),
       TrainingInputMode: "File",
@@ -219,12 +244,14 @@ export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target
     ResourceConfig: { InstanceType: instance.type, InstanceCount: instance.count, VolumeSizeInGB: instance.volumeSizeGb },
     StoppingCondition: {
       MaxRuntimeInSeconds: stage.timeout.seconds,
-      ...(stage.spot ? { MaxWaitTimeInSeconds: stage.spot.maxWait.seconds } : {}),
+      ...(spot ? { MaxWaitTimeInSeconds: spot.maxWait.seconds } : {}),
     },
     Environment: { ...stage.environment, SPACEPORT_JOB_ID: ref("$.jobId") },
-    Tags: commonTags(pipeline, stage),
+    EnableNetworkIsolation: stage.networkAccess === undefined,
+    Tags: commonTags(pipeline, stage, target),
   };
-  if (stage.spot) {
+  // Spot only where the environment has the spot quota (quotas.ts); otherwise on demand.
+  if (spot) {
     request.EnableManagedSpotTraining = true;
     request.CheckpointConfig = {
       S3Uri: `s3://${target.bucket}/jobs/${ref("$.jobId")}/checkpoints/${stage.name}/`,
@@ -232,6 +259,19 @@ export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target
     };
   }
   return request;
+}
+
+function roleArn(target: CompileTarget, stage: Stage): string {
+  const arn = target.roleArns[stage.name];
+  if (!arn) throw new Error(`stage "${stage.name}": no SageMaker execution role for this stage in environment "${target.environment}"`);
+  return arn;
+}
+
+/** Longest a stage's job may take: its spot wait when it runs on spot, else its timeout. */
+export function stageMaxWaitSeconds(compiled: CompiledStage): number {
+  return compiled.kind === "training" && compiled.request.EnableManagedSpotTraining
+    ? compiled.request.StoppingCondition!.MaxWaitTimeInSeconds!
+    : compiled.stage.timeout.seconds;
 }
 
 function imageUri(target: CompileTarget, stage: Stage): string {
@@ -242,7 +282,7 @@ function imageUri(target: CompileTarget, stage: Stage): string {
 
 function stageStates(compiled: CompiledStage, next: string): Record<string, AslState> {
   const { name, key } = compiled;
-  const maxWait = compiled.kind === "training" && compiled.stage.spot ? compiled.stage.spot.maxWait.seconds : compiled.stage.timeout.seconds;
+  const maxWait = stageMaxWaitSeconds(compiled);
   const catchAll: AslCatcher = { ErrorEquals: ["States.ALL"], ResultPath: `$.errors.${key}`, Next: STATE.check(name) };
   const resultSelector: Record<string, unknown> =
     compiled.kind === "training"
@@ -374,15 +414,12 @@ export function compile(pipeline: Pipeline, target: CompileTarget): CompiledPipe
   states[STATE.succeeded] = { Type: "Succeed" };
   states[STATE.failed] = { Type: "Fail", Error: "StageFailed", CausePath: "$.failure.stage" };
 
-  const totalSeconds = pipeline.stages.reduce(
-    (sum, s) => sum + (s.kind === "training" && s.spot ? s.spot.maxWait.seconds : s.timeout.seconds) + TASK_MARGIN_SECONDS,
-    0,
-  );
+  const totalSeconds = stages.reduce((sum, s) => sum + stageMaxWaitSeconds(s) + TASK_MARGIN_SECONDS, 0);
   const definition: AslStateMachine = {
     Comment: `${pipeline.name} (${target.environment}): ${pipeline.stages.map((s) => s.name).join(" → ")}`,
     StartAt: STATE.start,
     // Room for the stages plus a day of waiting for quota.
-    TimeoutSeconds: totalSeconds + 86_400,
+    TimeoutSeconds: totalSeconds + QUOTA_WAIT_SECONDS,
     States: states,
   };
 

@@ -52,6 +52,17 @@ interface StageOptionsBase<N extends string, I extends Record<string, InputRef>>
   /** Environment variables for the container. */
   readonly environment?: Readonly<Record<string, string>>;
   readonly description?: string;
+  /**
+   * Network access for the container, with the reason it needs it. Default: none (SageMaker
+   * network isolation; SageMaker itself downloads the inputs and uploads the outputs), so a
+   * container parsing untrusted input cannot reach anything else.
+   */
+  readonly networkAccess?: NetworkAccess;
+}
+
+export interface NetworkAccess {
+  /** Why the stage cannot run isolated (shown in reviews of the compiled request). */
+  readonly reason: string;
 }
 
 export interface ProcessingStageOptions<N extends string, I extends Record<string, InputRef>, O extends string>
@@ -82,6 +93,7 @@ interface StageCommon<N extends string, O extends string> {
   readonly outputs: readonly O[];
   readonly environment: Readonly<Record<string, string>>;
   readonly description?: string;
+  readonly networkAccess?: NetworkAccess;
   /** A typed reference to one of this stage's outputs, for another stage's `inputs`. */
   output<K extends O>(name: K): OutputRef<N, K>;
 }
@@ -140,6 +152,7 @@ function commonFields<N extends string>(options: StageOptionsBase<N, Record<stri
     inputs: Object.freeze({ ...options.inputs }),
     environment: Object.freeze({ ...(options.environment ?? {}) }),
     ...(options.description ? { description: options.description } : {}),
+    ...(options.networkAccess ? { networkAccess: Object.freeze({ ...options.networkAccess }) } : {}),
   };
 }
 

@@ -63,62 +63,13 @@ export function sageMakerJobArns(ctx: AwsContext, pipeline: Pipeline): string[] 
   );
 }
 
-/** The SageMaker execution role: the containers' own access. */
-export function sageMakerExecutionPolicy(input: {
-  ctx: AwsContext;
-  pipeline: Pipeline;
-  bucket: string;
-  repositoryArns: readonly string[];
-}): PolicyDocument {
-  const { ctx, pipeline } = input;
-  const bucket = bucketArn(ctx, input.bucket);
-  const prefixes = jobPrefixes(pipeline);
-  const objects = (names: readonly string[]) => names.map((p) => `${bucket}/jobs/*/${p}/*`);
-  const logGroup = `arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:/aws/sagemaker/*`;
-  return doc(
-    {
-      Sid: "ListJobPrefixes",
-      Effect: "Allow",
-      Action: ["s3:ListBucket", "s3:GetBucketLocation"],
-      Resource: [bucket],
-    },
-    { Sid: "ReadStageInputs", Effect: "Allow", Action: ["s3:GetObject"], Resource: objects(prefixes.read) },
-    {
-      Sid: "WriteStageOutputs",
-      Effect: "Allow",
-      Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
-      Resource: objects(prefixes.write),
-    },
-    {
-      Sid: "PullStageImages",
-      Effect: "Allow",
-      Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-      Resource: [...input.repositoryArns],
-    },
-    // WILDCARD_REASONS.EcrAuthToken
-    { Sid: "EcrAuthToken", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
-    {
-      Sid: "JobLogs",
-      Effect: "Allow",
-      Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-      Resource: [logGroup, `${logGroup}:log-stream:*`],
-    },
-    // WILDCARD_REASONS.PutMetrics
-    {
-      Sid: "PutMetrics",
-      Effect: "Allow",
-      Action: ["cloudwatch:PutMetricData"],
-      Resource: "*",
-      Condition: { StringLike: { "cloudwatch:namespace": "/aws/sagemaker/*" } },
-    },
-  );
-}
-
 /** The state machine's role: its own SageMaker jobs, the `.sync` rules, notify, logging, tracing. */
 export function stateMachinePolicy(input: {
   ctx: AwsContext;
   pipeline: Pipeline;
-  sageMakerRoleArn: string;
+  environment: string;
+  /** Every stage's SageMaker execution role. */
+  sageMakerRoleArns: readonly string[];
   notifyFunctionArn: string;
 }): PolicyDocument {
   const { ctx, pipeline } = input;
@@ -135,8 +86,9 @@ export function stateMachinePolicy(input: {
       Effect: "Allow",
       Action: kinds.map((k) => `sagemaker:Create${verb(k)}`),
       Resource: jobs,
-      // The compiled requests always carry the pipeline's tag.
-      Condition: { StringEquals: { "aws:RequestTag/spaceport:pipeline": pipeline.name } },
+      // The compiled requests always carry the pipeline's and the environment's tags: dev's
+      // role cannot create prod's jobs (both share the job-name pattern) and the other way round.
+      Condition: { StringEquals: { "aws:RequestTag/spaceport:pipeline": pipeline.name, "aws:RequestTag/spaceport:environment": input.environment } },
     },
     {
       Sid: "TagOwnJobs",
@@ -150,6 +102,7 @@ export function stateMachinePolicy(input: {
       Effect: "Allow",
       Action: [...kinds.flatMap((k) => [`sagemaker:Describe${verb(k)}`, `sagemaker:Stop${verb(k)}`]), "sagemaker:ListTags"],
       Resource: jobs,
+      Condition: { StringEquals: { "aws:ResourceTag/spaceport:environment": input.environment } },
     },
     {
       Sid: "SyncEventRules",
@@ -162,7 +115,7 @@ export function stateMachinePolicy(input: {
       Sid: "PassSageMakerRole",
       Effect: "Allow",
       Action: ["iam:PassRole"],
-      Resource: [input.sageMakerRoleArn],
+      Resource: [...input.sageMakerRoleArns],
       Condition: { StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } },
     },
     {
@@ -274,7 +227,8 @@ export function startJobPolicy(
       Resource: input.statePrefixes.map((p) => `${processing}/${p}*`),
     },
     listBuckets("ListApiState", [processing]),
-    { Sid: "StartExecution", Effect: "Allow", Action: ["states:StartExecution"], Resource: [input.stateMachineArn] },
+    // ListExecutions (running ones, counted to warn a submitter about a long queue) is authorized on the state machine.
+    { Sid: "StartExecution", Effect: "Allow", Action: ["states:StartExecution", "states:ListExecutions"], Resource: [input.stateMachineArn] },
     { Sid: "DescribeExecution", Effect: "Allow", Action: ["states:DescribeExecution"], Resource: [executionArns(input.stateMachineArn)] },
   );
 }

@@ -20,13 +20,13 @@ import {
   jobStatusPolicy,
   notifyPolicy,
   retentionTaggerPolicy,
-  sageMakerExecutionPolicy,
   startJobPolicy,
   stateMachinePolicy,
   type AwsContext,
   type PolicyDocument,
 } from "./policies.js";
 import { INTERMEDIATE, INTERMEDIATE_FOLDERS_VARIABLE, RETENTION_TAG, intermediateFolders } from "./retention.js";
+import { stageRolePolicies, stageRoles } from "./stage-roles.js";
 import { compileFor } from "./target.js";
 
 /** Lambda entry files (relative to `root`), each exporting `handler`. */
@@ -74,7 +74,8 @@ export class PipelineStack extends pulumi.ComponentResource {
   readonly processingBucket: aws.s3.Bucket;
   readonly repositories: Record<string, aws.ecr.Repository>;
   readonly images: Record<string, pulumi.Output<string>>;
-  readonly sageMakerRole: aws.iam.Role;
+  /** SageMaker execution role per stage (stage-roles.ts). */
+  readonly sageMakerRoles: Record<string, aws.iam.Role>;
   readonly stateMachine: aws.sfn.StateMachine;
   readonly functions: Record<"startJob" | "jobStatus" | "notify" | "retentionTagger", aws.lambda.Function>;
   readonly api: aws.apigatewayv2.Api;
@@ -224,31 +225,8 @@ export class PipelineStack extends pulumi.ComponentResource {
       this.images[stage.name] = pulumi.interpolate`${repo.repositoryUrl}@${image.digest}`;
     }
 
-    // ---- SageMaker execution role ----------------------------------------------------------------
-    this.sageMakerRole = new aws.iam.Role(
-      `${name}-sagemaker`,
-      {
-        description: `SageMaker jobs of ${prefix}`,
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { Service: "sagemaker.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
-        tags,
-      },
-      parent,
-    );
-    const sageMakerPolicy = new aws.iam.RolePolicy(
-      `${name}-sagemaker-policy`,
-      {
-        role: this.sageMakerRole.id,
-        policy: json(
-          pulumi
-            .all([ctx, processing.bucket.bucket, pulumi.all(Object.values(this.repositories).map((r) => r.arn))])
-            .apply(([c, b, repositoryArns]) => sageMakerExecutionPolicy({ ctx: c, pipeline, bucket: b, repositoryArns })),
-        ),
-      },
-      parent,
-    );
+    // ---- SageMaker execution roles: one per stage (policies after the compile, below) -------------
+    this.sageMakerRoles = stageRoles(name, { pipeline, prefix, accountId: identity.accountId, tags }, parent);
 
     // ---- SES ---------------------------------------------------------------------------------------
     const configurationSet = new aws.sesv2.ConfigurationSet(
@@ -455,10 +433,16 @@ export class PipelineStack extends pulumi.ComponentResource {
     );
 
     // ---- State machine -------------------------------------------------------------------------------
+    const roleArns = pulumi.all(Object.fromEntries(Object.entries(this.sageMakerRoles).map(([stage, role]) => [stage, role.arn])));
     const target = pulumi
-      .all([processing.bucket.bucket, this.sageMakerRole.arn, pulumi.all(this.images), notify.arn])
-      .apply(([b, roleArn, images, notifyArn]) => ({ bucket: b, roleArn, images, notifyFunction: notifyArn }));
+      .all([processing.bucket.bucket, roleArns, pulumi.all(this.images), notify.arn])
+      .apply(([b, arns, images, notifyArn]) => ({ bucket: b, roleArns: arns, images, notifyFunction: notifyArn }));
     const compiled = target.apply((names) => compileFor(pipeline, environment, config, names));
+    const sageMakerPolicies = stageRolePolicies(
+      name,
+      { roles: this.sageMakerRoles, compiled, ctx, bucket: processing.bucket.bucket, repositories: this.repositories },
+      parent,
+    );
     this.definitionJson = compiled.apply((c) => c.definitionJson);
     this.compileTarget = target.apply((names) => JSON.stringify({ environment, names }));
 
@@ -489,8 +473,10 @@ export class PipelineStack extends pulumi.ComponentResource {
         role: stateMachineRole.id,
         policy: json(
           pulumi
-            .all([ctx, this.sageMakerRole.arn, notify.arn])
-            .apply(([c, sageMakerRoleArn, notifyFunctionArn]) => stateMachinePolicy({ ctx: c, pipeline, sageMakerRoleArn, notifyFunctionArn })),
+            .all([ctx, roleArns, notify.arn])
+            .apply(([c, arns, notifyFunctionArn]) =>
+              stateMachinePolicy({ ctx: c, pipeline, environment, sageMakerRoleArns: Object.values(arns), notifyFunctionArn }),
+            ),
         ),
       },
       parent,
@@ -513,7 +499,7 @@ export class PipelineStack extends pulumi.ComponentResource {
         tags,
       },
       // The role must hold its permissions before Step Functions checks logging and the tasks.
-      { parent: this, dependsOn: [stateMachinePolicyResource, sageMakerPolicy] },
+      { parent: this, dependsOn: [stateMachinePolicyResource, ...sageMakerPolicies] },
     );
 
     // ---- API functions -------------------------------------------------------------------------------

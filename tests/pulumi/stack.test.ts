@@ -159,7 +159,7 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
     );
     const target = compileTargetFor(spaceport, env, config(), {
       bucket: run().outputs["processingBucket"] as string,
-      roleArn: state(one(run(), "aws:iam/role:Role", "spaceport-sagemaker"), "arn"),
+      roleArns: Object.fromEntries(spaceport.stages.map((s) => [s.name, state(one(run(), "aws:iam/role:Role", `spaceport-${s.name}-sagemaker`), "arn")])),
       images,
       notifyFunction: state(one(run(), "aws:lambda/function:Function", "spaceport-notify"), "arn"),
     });
