@@ -155,8 +155,8 @@ async function backlogWarning(deps: StartJobDeps, config: FunctionConfig): Promi
   if (!deps.executions.countRunning) return undefined;
   const { capacityPerDay } = admissionLimit(config.pipeline, config.env);
   if (!Number.isFinite(capacityPerDay)) return undefined;
-  // Counting stops once the answer is known: more than a day of work ahead.
-  const ahead = await deps.executions.countRunning(capacityPerDay);
+  // Counting stops past a week of work: the warning is the same from there on.
+  const ahead = await deps.executions.countRunning(capacityPerDay * 7);
   return queueWarning(ahead, capacityPerDay);
 }
 

@@ -95,10 +95,11 @@ export function stageExecutionPolicy(input: {
   const prefixes = [...new Set([...access.read, ...access.write].map((u) => `${s3Parts(u).prefix}*`))].sort();
   const logGroup = `arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:/aws/sagemaker/*`;
   const statements: PolicyStatement[] = [
+    { Sid: "BucketLocation", Effect: "Allow", Action: ["s3:GetBucketLocation"], Resource: buckets.map((b) => bucketArn(ctx, b)) },
     {
       Sid: "ListStagePrefixes",
       Effect: "Allow",
-      Action: ["s3:ListBucket", "s3:GetBucketLocation"],
+      Action: ["s3:ListBucket"],
       Resource: buckets.map((b) => bucketArn(ctx, b)),
       Condition: { StringLike: { "s3:prefix": prefixes } },
     },

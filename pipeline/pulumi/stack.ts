@@ -14,6 +14,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { validateForEnvironment, type Pipeline } from "../define.js";
 import type { EnvironmentConfig } from "../environment.js";
 import { bundleHandler } from "./bundle.js";
+import { executionEndedNotifications } from "./events.js";
+import { resolveFunctionSettings, type FunctionId, type FunctionSettings } from "./function-settings.js";
 import {
   bucketPolicy,
   jobPrefixes,
@@ -26,8 +28,10 @@ import {
   type PolicyDocument,
 } from "./policies.js";
 import { INTERMEDIATE, INTERMEDIATE_FOLDERS_VARIABLE, RETENTION_TAG, intermediateFolders } from "./retention.js";
+import { sageMakerLogGroups } from "./sagemaker-logs.js";
 import { stageRolePolicies, stageRoles } from "./stage-roles.js";
 import { compileFor } from "./target.js";
+import { apiFrontDoor } from "./waf.js";
 
 /** Lambda entry files (relative to `root`), each exporting `handler`. */
 export interface FunctionEntries {
@@ -51,6 +55,8 @@ export interface PipelineStackArgs {
   readonly apiState: readonly { readonly prefix: string; readonly expireAfterDays: number }[];
   /** Days CloudWatch keeps logs (default 90). */
   readonly logRetentionDays?: number;
+  /** Memory and timeout per function; defaults in function-settings.ts `DEFAULT_FUNCTION_SETTINGS`. */
+  readonly functionSettings?: Partial<Record<FunctionId, Partial<FunctionSettings>>>;
 }
 
 /** Managed CloudFront policies (ids are fixed by AWS). */
@@ -83,6 +89,8 @@ export class PipelineStack extends pulumi.ComponentResource {
   readonly distribution: aws.cloudfront.Distribution;
   readonly deliveryBaseUrl: pulumi.Output<string>;
   readonly alarmTopic: aws.sns.Topic;
+  /** DKIM CNAME records to publish (`spaceport:sesDomain` only; empty for a single-address identity). */
+  readonly dkimRecords: pulumi.Output<{ name: string; type: "CNAME"; value: string }[]>;
   /** The compile target the deployed ASL was compiled from (for the local runtime and reviews). */
   readonly compileTarget: pulumi.Output<string>;
   /** The deployed ASL, exactly. */
@@ -100,6 +108,9 @@ export class PipelineStack extends pulumi.ComponentResource {
     const parent = { parent: this };
     const prefix = `${pipeline.name}-${environment}`;
     const retentionDays = args.logRetentionDays ?? 90;
+    const functionSettings = resolveFunctionSettings(args.functionSettings);
+    // Fixed physical names (environment-scoped) cannot be created before the old one is deleted.
+    const named = { parent: this, deleteBeforeReplace: true };
     const tags = { "spaceport:pipeline": pipeline.name, "spaceport:environment": environment };
     const prefixes = jobPrefixes(pipeline);
 
@@ -121,7 +132,8 @@ export class PipelineStack extends pulumi.ComponentResource {
       );
       new aws.s3.BucketServerSideEncryptionConfiguration(
         `${name}-${id}-encryption`,
-        { bucket: b.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
+        // SSE-S3: a bucket key only saves KMS requests, and SSE-S3 makes none.
+        { bucket: b.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
         parent,
       );
       new aws.s3.BucketCorsConfiguration(`${name}-${id}-cors`, { bucket: b.id, corsRules: cors }, parent);
@@ -139,8 +151,8 @@ export class PipelineStack extends pulumi.ComponentResource {
       // The website uploads ZIPs straight from the browser (presigned PUT).
       [{ allowedMethods: ["PUT", "POST", "GET", "HEAD"], allowedOrigins: [...config.corsOrigins], allowedHeaders: ["*"], exposeHeaders: ["ETag"], maxAgeSeconds: 3600 }],
       [
-        // Submitted ZIPs are copied into the job (jobs/<id>/input/) at submission; the upload is kept as long as deliveries.
-        { id: "expire-uploads", status: "Enabled", filter: { prefix: "" }, expiration: { days: config.deliveryRetentionDays } },
+        // Submitted ZIPs are copied into the job (jobs/<id>/input/) at submission: the upload is needed only until then.
+        { id: "expire-uploads", status: "Enabled", filter: { prefix: "" }, expiration: { days: config.uploadRetentionDays } },
         abortUploads,
       ],
     );
@@ -215,6 +227,8 @@ export class PipelineStack extends pulumi.ComponentResource {
           exports: [{ registry: { ociMediaTypes: false, push: true } }],
           push: false, // the registry export above pushes; `push: true` would add a second, default export
           registries: [{ address: repo.repositoryUrl, username: registryAuth.userName, password: pulumi.secret(registryAuth.password) }],
+          // `pulumi preview` must not build the (CUDA) images; `pulumi up` builds them.
+          buildOnPreview: false,
           cacheFrom: [{ registry: { ref: tag } }],
           cacheTo: [{ inline: {} }],
         },
@@ -244,6 +258,11 @@ export class PipelineStack extends pulumi.ComponentResource {
       `${name}-sender`,
       { emailIdentity: config.sesDomain ?? config.sesSender, configurationSetName: configurationSet.configurationSetName, tags },
       parent,
+    );
+    this.dkimRecords = emailIdentity.dkimSigningAttributes.apply((attributes) =>
+      config.sesDomain
+        ? (attributes?.tokens ?? []).map((token) => ({ name: `${token}._domainkey.${config.sesDomain}`, type: "CNAME" as const, value: `${token}.dkim.amazonses.com` }))
+        : [],
     );
 
     // ---- Delivery links: CloudFront with Origin Access Control ------------------------------------
@@ -335,6 +354,8 @@ export class PipelineStack extends pulumi.ComponentResource {
           allowOrigins: [...config.corsOrigins],
           allowMethods: ["GET", "POST", "OPTIONS"],
           allowHeaders: ["content-type", "authorization", "x-api-key", "idempotency-key"],
+          // API Gateway answers CORS itself (the integration's headers are ignored): what a browser may read.
+          exposeHeaders: ["location", "retry-after", "x-request-id", "idempotent-replayed"],
           maxAge: 3600,
         },
         tags,
@@ -342,7 +363,9 @@ export class PipelineStack extends pulumi.ComponentResource {
       parent,
     );
     this.api = api;
-    this.apiUrl = api.apiEndpoint;
+    // Clients call the API through CloudFront, whose WAF rule limits each source IP (waf.ts).
+    const frontDoor = apiFrontDoor(name, { prefix, apiEndpoint: api.apiEndpoint, ratePerSecond: config.apiRateLimit.ratePerSecond, tags }, parent);
+    this.apiUrl = frontDoor.url;
 
     const functionRole = (id: string) =>
       new aws.iam.Role(
@@ -363,12 +386,12 @@ export class PipelineStack extends pulumi.ComponentResource {
       role: aws.iam.Role,
       policy: pulumi.Output<PolicyDocument>,
       environment: pulumi.Input<Record<string, pulumi.Input<string>>>,
-      settings: { timeout: number; memorySize: number; description: string },
+      settings: FunctionSettings & { description: string },
     ) => {
       const functionName = `${prefix}-${id}`;
       const bundle = bundleHandler(args.root, entry);
       const rolePolicy = new aws.iam.RolePolicy(`${name}-${id}-policy`, { role: role.id, policy: json(policy) }, parent);
-      const logGroup = new aws.cloudwatch.LogGroup(`${name}-${id}-logs`, { name: `/aws/lambda/${functionName}`, retentionInDays: retentionDays, tags }, parent);
+      const logGroup = new aws.cloudwatch.LogGroup(`${name}-${id}-logs`, { name: `/aws/lambda/${functionName}`, retentionInDays: retentionDays, tags }, named);
       return new aws.lambda.Function(
         `${name}-${id}`,
         {
@@ -386,7 +409,7 @@ export class PipelineStack extends pulumi.ComponentResource {
           environment: { variables: pulumi.output(environment).apply((vars) => checkEnvironmentSize(functionName, vars)) },
           tags: { ...tags, "spaceport:entry": entry },
         },
-        { parent: this, dependsOn: [rolePolicy, logGroup] },
+        { ...named, dependsOn: [rolePolicy, logGroup] },
       );
     };
     const functionName = (id: string) => `${prefix}-${id}`;
@@ -399,7 +422,9 @@ export class PipelineStack extends pulumi.ComponentResource {
       SPACEPORT_API_KEYS: JSON.stringify(config.apiKeys),
       SPACEPORT_PROCESSING_BUCKET: processing.bucket.bucket,
       SPACEPORT_UPLOADS_BUCKET: uploads.bucket.bucket,
-      SPACEPORT_API_BASE_URL: api.apiEndpoint,
+      SPACEPORT_API_BASE_URL: frontDoor.url,
+      // Reads and copies carry ExpectedBucketOwner: an input bucket of another account is refused.
+      SPACEPORT_ACCOUNT_ID: identity.accountId,
       SPACEPORT_DELIVERY_BASE_URL: this.deliveryBaseUrl,
     };
     // Known before the state machine exists (its name is fixed), so notify can read its executions.
@@ -429,7 +454,7 @@ export class PipelineStack extends pulumi.ComponentResource {
         SPACEPORT_SES_CONFIGURATION_SET: configurationSet.configurationSetName,
         SPACEPORT_STATE_MACHINE_ARN: stateMachineArn,
       },
-      { timeout: 60, memorySize: 512, description: "Emails the job's result (SES v2); invoked by the state machine" },
+      { ...functionSettings.notify, description: "Emails the job's result (SES v2); invoked by the state machine and on endings no Catch sees" },
     );
 
     // ---- State machine -------------------------------------------------------------------------------
@@ -484,7 +509,7 @@ export class PipelineStack extends pulumi.ComponentResource {
     const stateMachineLogs = new aws.cloudwatch.LogGroup(
       `${name}-states-logs`,
       { name: `/aws/vendedlogs/states/${stateMachineName}`, retentionInDays: retentionDays, tags },
-      parent,
+      named,
     );
     this.stateMachine = new aws.sfn.StateMachine(
       `${name}-states`,
@@ -499,8 +524,14 @@ export class PipelineStack extends pulumi.ComponentResource {
         tags,
       },
       // The role must hold its permissions before Step Functions checks logging and the tasks.
-      { parent: this, dependsOn: [stateMachinePolicyResource, ...sageMakerPolicies] },
+      { ...named, dependsOn: [stateMachinePolicyResource, ...sageMakerPolicies] },
     );
+    executionEndedNotifications(
+      name,
+      { stateMachineArn: this.stateMachine.arn, notify, description: `${prefix}: tell the submitter when a job ends without its Catch (timeout, abort, runtime error)`, tags },
+      parent,
+    );
+    sageMakerLogGroups(name, { pipeline, retentionDays: config.sageMakerLogRetentionDays, tags }, parent);
 
     // ---- API functions -------------------------------------------------------------------------------
     const statePrefixes = args.apiState.map((state) => state.prefix);
@@ -522,9 +553,7 @@ export class PipelineStack extends pulumi.ComponentResource {
           }),
         ),
       { ...commonEnvironment, SPACEPORT_STATE_MACHINE_ARN: this.stateMachine.arn },
-      // HTTP APIs answer within 30 s; a large copy may finish after that, and a retry with the
-      // same Idempotency-Key then finds the job already started.
-      { timeout: 120, memorySize: 512, description: "POST /jobs, POST /start-job: validates and starts a job" },
+      { ...functionSettings.startJob, description: "POST /jobs, POST /start-job: validates and starts a job" },
     );
     const jobStatus = makeFunction(
       "job-status",
@@ -536,7 +565,7 @@ export class PipelineStack extends pulumi.ComponentResource {
           jobStatusPolicy({ ctx: c, functionName: functionName("job-status"), processingBucket: b, stateMachineArn, pipeline }),
         ),
       { ...commonEnvironment, SPACEPORT_STATE_MACHINE_ARN: this.stateMachine.arn },
-      { timeout: 15, memorySize: 256, description: "GET /jobs/{id}: state, stage, progress, links" },
+      { ...functionSettings.jobStatus, description: "GET /jobs/{id}: state, stage, progress, links" },
     );
 
     // ---- Retention tagger (see retention.ts) ------------------------------------------------------------
@@ -549,7 +578,7 @@ export class PipelineStack extends pulumi.ComponentResource {
         .all([ctx, processing.bucket.bucket])
         .apply(([c, b]) => retentionTaggerPolicy({ ctx: c, functionName: functionName("retention-tagger"), processingBucket: b, pipeline })),
       { [INTERMEDIATE_FOLDERS_VARIABLE]: intermediateFolders(pipeline).join(",") },
-      { timeout: 30, memorySize: 128, description: "Tags intermediate job artifacts for early expiry" },
+      { ...functionSettings.retentionTagger, description: "Tags intermediate job artifacts for early expiry" },
     );
     const taggerPermission = new aws.lambda.Permission(
       `${name}-retention-tagger-s3`,
@@ -613,10 +642,11 @@ export class PipelineStack extends pulumi.ComponentResource {
         apiId: api.id,
         name: "$default",
         autoDeploy: true,
-        // Whole-API throttling; the per-client limits (jobs per day) are the handlers' (functions/rate-limit.ts).
+        // All callers together: a ceiling protecting the functions. Per client: WAF (waf.ts) per
+        // source IP, the handlers per API key (functions/rate-limit.ts), jobs per day (start-job).
         defaultRouteSettings: {
-          throttlingRateLimit: config.apiRateLimit.ratePerSecond,
-          throttlingBurstLimit: config.apiRateLimit.burst,
+          throttlingRateLimit: config.apiRateLimit.totalRatePerSecond,
+          throttlingBurstLimit: config.apiRateLimit.totalBurst,
         },
         accessLogSettings: {
           destinationArn: accessLogs.arn,
@@ -662,6 +692,8 @@ export class PipelineStack extends pulumi.ComponentResource {
     alarm("executions-failed", `${prefix}: a job failed`, "AWS/States", "ExecutionsFailed", { StateMachineArn: this.stateMachine.arn });
     alarm("executions-timed-out", `${prefix}: a job timed out`, "AWS/States", "ExecutionsTimedOut", { StateMachineArn: this.stateMachine.arn });
     alarm("notify-errors", `${prefix}: the notify function failed (an email may not have been sent)`, "AWS/Lambda", "Errors", { FunctionName: notify.name });
+    alarm("start-job-errors", `${prefix}: the start-job function failed (a submitter got a 500)`, "AWS/Lambda", "Errors", { FunctionName: startJob.name });
+    alarm("job-status-errors", `${prefix}: the job-status function failed (a status request got a 500)`, "AWS/Lambda", "Errors", { FunctionName: jobStatus.name });
 
     this.registerOutputs({
       apiUrl: this.apiUrl,
@@ -670,6 +702,7 @@ export class PipelineStack extends pulumi.ComponentResource {
       stateMachineArn: this.stateMachine.arn,
       deliveryBaseUrl: this.deliveryBaseUrl,
       alarmTopicArn: this.alarmTopic.arn,
+      dkimRecords: this.dkimRecords,
     });
   }
 }
