@@ -14,6 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { validateForEnvironment, type Pipeline } from "../define.js";
 import type { EnvironmentConfig } from "../environment.js";
 import { bundleHandler } from "./bundle.js";
+import { deliveryTypesFunction } from "./delivery-types.js";
 import { executionEndedNotifications } from "./events.js";
 import { resolveFunctionSettings, type FunctionId, type FunctionSettings } from "./function-settings.js";
 import {
@@ -291,6 +292,7 @@ export class PipelineStack extends pulumi.ComponentResource {
       },
       parent,
     );
+    const deliveryTypes = deliveryTypesFunction(`${name}-delivery-types`, `${prefix}-delivery-types`, parent);
     const originId = "processing";
     const deliveryBehavior = {
       targetOriginId: originId,
@@ -301,6 +303,7 @@ export class PipelineStack extends pulumi.ComponentResource {
       cachePolicyId: CACHING_OPTIMIZED,
       originRequestPolicyId: CORS_S3_ORIGIN,
       responseHeadersPolicyId: corsHeaders.id,
+      functionAssociations: [{ eventType: "viewer-response", functionArn: deliveryTypes.arn }],
     };
     this.distribution = new aws.cloudfront.Distribution(
       `${name}-deliveries`,
