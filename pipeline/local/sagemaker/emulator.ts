@@ -16,6 +16,7 @@ import type { CreateProcessingJobRequest, CreateTrainingJobRequest } from "@aws-
 import * as tar from "tar";
 import type { Pipeline } from "../../define.js";
 import { quotaFor, type Quota } from "../../environment.js";
+import type { QuotaKind } from "../../quotas.js";
 import { INSTANCE_TYPES, isInstanceType, type InstanceType } from "../../instances.js";
 import { assertValidProcessingRequest, assertValidTrainingRequest, SageMakerValidationError } from "../../sagemaker/validate-request.js";
 import type { Stage } from "../../stage.js";
@@ -242,7 +243,8 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     if (!imageUri) throw new NamedError("SageMaker.ValidationException", "the local runtime runs TrainingImage only (no AlgorithmName)");
     const stage = this.stageFor(imageUri);
     const resources = request.ResourceConfig!;
-    await this.acquire(name, "training", stage, request.Tags, resources.InstanceType!, resources.InstanceCount!);
+    // Managed spot draws on its own quota, as on AWS.
+    await this.acquire(name, "training", stage, request.Tags, resources.InstanceType!, resources.InstanceCount!, request.EnableManagedSpotTraining ? "spot-training" : "training");
     const created = new Date();
     const root = this.prepareJobFolder(name);
     const optMl = join(root, "opt", "ml");
@@ -367,10 +369,10 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
   }
 
   /** Creates the job record within quota, holding up to quotaHoldMs for a free instance. */
-  private async acquire(name: string, kind: JobKind, stage: Stage, tags: { Key?: string; Value?: string }[] | undefined, type: string, count: number): Promise<void> {
+  private async acquire(name: string, kind: JobKind, stage: Stage, tags: { Key?: string; Value?: string }[] | undefined, type: string, count: number, quotaKind: QuotaKind = kind): Promise<void> {
     if (this.closed) throw new NamedError("SageMaker.ServiceUnavailable", "the local runtime is shutting down");
     const execution = tags?.find((t) => t.Key === "spaceport:job")?.Value ?? "";
-    const quota = quotaFor({ quotas: this.options.quotas as Quota[] }, type as InstanceType, kind) ?? 0;
+    const quota = quotaFor({ quotas: this.options.quotas as Quota[] }, type as InstanceType, quotaKind) ?? 0;
     const deadline = Date.now() + (this.options.quotaHoldMs ?? 120_000);
     let announced = false;
     for (;;) {
