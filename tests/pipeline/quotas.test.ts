@@ -10,6 +10,8 @@ import {
   admissionLimit,
   compile,
   dailyCapacity,
+  definePipeline,
+  parseEnvironmentConfig,
   estimateCost,
   expectedRetryWaitSeconds,
   queueWarning,
@@ -139,5 +141,30 @@ describe("daily capacity and admission", () => {
   it("a submitter is warned once the jobs ahead are a day of work or more", () => {
     expect(queueWarning(11, 12)).toBeUndefined();
     expect(queueWarning(12, 12)).toMatch(/12 jobs are queued or running ahead of this one, about 24 h of work .* may wait more than a day/);
+  });
+});
+
+describe("new settings fail naming the key", () => {
+  const base = { region: "us-west-2", quotas: PROD_QUOTAS, sesSender: "a@example.com", alarmEmail: "b@example.com" };
+  it.each([
+    ["quotas", { quotas: [{ instanceType: "ml.g4dn.xlarge", jobKind: "spot", count: 1 }] }, /spaceport:quotas\.0\.jobKind: must be one of processing, training, spot-training/],
+    ["uploadRetentionDays", { uploadRetentionDays: 0 }, /spaceport:uploadRetentionDays/],
+    ["sageMakerLogRetentionDays", { sageMakerLogRetentionDays: 45 }, /spaceport:sageMakerLogRetentionDays: must be a retention CloudWatch Logs offers/],
+    ["apiRateLimit.totalBurst", { apiRateLimit: { ratePerSecond: 1, burst: 1, totalBurst: 0 } }, /spaceport:apiRateLimit\.totalBurst/],
+  ])("%s", (_, extra, message) => {
+    expect(() => parseEnvironmentConfig("prod", { ...base, ...extra })).toThrow(message);
+  });
+
+  it("defaults: uploads kept 3 days, SageMaker log groups unmanaged, stage ceiling 50/100", () => {
+    const config = parseEnvironmentConfig("prod", base);
+    expect(config).toMatchObject({ uploadRetentionDays: 3, apiRateLimit: { ratePerSecond: 2, burst: 5, totalRatePerSecond: 50, totalBurst: 100 } });
+    expect(config.sageMakerLogRetentionDays).toBeUndefined();
+  });
+
+  it("a stage that asks for the network must say why", () => {
+    const stage = { ...spaceport.stages[0]!, networkAccess: { reason: " " } };
+    expect(() => definePipeline({ name: "p", stages: [stage, spaceport.stages[1]!, spaceport.stages[2]!], delivery: spaceport.delivery as never })).toThrow(
+      /stage "sfm", networkAccess\.reason: say why the stage needs the network/,
+    );
   });
 });
