@@ -36,6 +36,16 @@ export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
 
 const doc = (...statements: PolicyStatement[]): PolicyDocument => ({ Version: "2012-10-17", Statement: statements });
 
+/** A role's trust policy: one AWS service may assume it, and only on behalf of this account (confused deputy). */
+export function serviceTrustPolicy(service: string, accountId: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": accountId } } },
+    ],
+  });
+}
+
 /** A bucket ARN from its name (S3 ARNs carry no region or account). */
 export const bucketArn = (ctx: AwsContext, bucket: string): string => `arn:${ctx.partition}:s3:::${bucket}`;
 

@@ -9,7 +9,7 @@
 import type { CreateProcessingJobRequest, CreateTrainingJobRequest } from "@aws-sdk/client-sagemaker";
 import type { CompiledPipeline, CompiledStage } from "../compile.js";
 import { stageOutputPrefix } from "../layout.js";
-import { bucketArn, type AwsContext, type PolicyDocument, type PolicyStatement } from "./policies.js";
+import { bucketArn, serviceTrustPolicy, type AwsContext, type PolicyDocument, type PolicyStatement } from "./policies.js";
 
 /** Where a job id sits in an S3 key pattern: job ids are `YYYYMMDD-HHMMSS-xxxxxxxx` (layout.ts). */
 const JOB_ID_PATTERN = "????????-??????-????????";
@@ -132,16 +132,4 @@ export function stageExecutionPolicy(input: {
 }
 
 /** The SageMaker role's trust policy: SageMaker only, from this account only. */
-export function sageMakerTrustPolicy(accountId: string): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { Service: "sagemaker.amazonaws.com" },
-        Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-      },
-    ],
-  });
-}
+export const sageMakerTrustPolicy = (accountId: string): string => serviceTrustPolicy("sagemaker.amazonaws.com", accountId);

@@ -23,6 +23,7 @@ import {
   jobStatusPolicy,
   notifyPolicy,
   retentionTaggerPolicy,
+  serviceTrustPolicy,
   startJobPolicy,
   stateMachinePolicy,
   type AwsContext,
@@ -478,19 +479,7 @@ export class PipelineStack extends pulumi.ComponentResource {
       `${name}-states`,
       {
         description: `${prefix} state machine`,
-        assumeRolePolicy: identity.accountId.apply((accountId) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Effect: "Allow",
-                Principal: { Service: "states.amazonaws.com" },
-                Action: "sts:AssumeRole",
-                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-              },
-            ],
-          }),
-        ),
+        assumeRolePolicy: identity.accountId.apply((accountId) => serviceTrustPolicy("states.amazonaws.com", accountId)),
         tags,
       },
       parent,
