@@ -19,8 +19,7 @@ export function perIpLimit(ratePerSecond: number): number {
   return Math.max(WAF_MIN_LIMIT, Math.ceil(ratePerSecond * WAF_WINDOW_SECONDS));
 }
 
-/** Managed CloudFront policies (ids are fixed by AWS). */
-const CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+/** Managed CloudFront origin request policy (id fixed by AWS): every viewer header but Host. */
 const ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
 
 export interface ApiFrontDoor {
@@ -58,6 +57,24 @@ export function apiFrontDoor(
     },
     { ...opts, provider: usEast1 },
   );
+  // CloudFront forwards Authorization on a GET only when the cache policy keys on it; with a
+  // zero default TTL and the API's `cache-control: no-store` nothing is cached anyway.
+  const cachePolicy = new aws.cloudfront.CachePolicy(
+    `${name}-api-cache`,
+    {
+      name: `${input.prefix}-api`,
+      comment: `${input.prefix} job API: not cached; API keys reach the origin`,
+      defaultTtl: 0,
+      minTtl: 0,
+      maxTtl: 1,
+      parametersInCacheKeyAndForwardedToOrigin: {
+        headersConfig: { headerBehavior: "whitelist", headers: { items: ["authorization", "x-api-key"] } },
+        cookiesConfig: { cookieBehavior: "none" },
+        queryStringsConfig: { queryStringBehavior: "all" },
+      },
+    },
+    opts,
+  );
   const originId = "api";
   const distribution = new aws.cloudfront.Distribution(
     `${name}-api-cdn`,
@@ -77,7 +94,7 @@ export function apiFrontDoor(
         viewerProtocolPolicy: "https-only",
         allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
         cachedMethods: ["GET", "HEAD"],
-        cachePolicyId: CACHING_DISABLED,
+        cachePolicyId: cachePolicy.id,
         originRequestPolicyId: ALL_VIEWER_EXCEPT_HOST_HEADER,
       },
       restrictions: { geoRestriction: { restrictionType: "none" } },

@@ -109,6 +109,13 @@ describe.each(["prod", "dev"])("%s", (env) => {
     const api = ofType(run(), "aws:apigatewayv2/api:Api")[0]!;
     expect((cdn.inputs["origins"] as { domainName: string }[])[0]!.domainName).toBe(new URL(api.state["apiEndpoint"] as string).host);
     expect(run().outputs["apiUrl"]).toBe(`https://${cdn.state["domainName"]}`);
+    // API keys reach the origin on GET too (CloudFront forwards Authorization only when the cache policy keys on it).
+    const cache = named(run(), "aws:cloudfront/cachePolicy:CachePolicy", "spaceport-api-cache");
+    expect((cdn.inputs["defaultCacheBehavior"] as { cachePolicyId: string }).cachePolicyId).toBe(cache.id);
+    expect(cache.inputs).toMatchObject({
+      defaultTtl: 0,
+      parametersInCacheKeyAndForwardedToOrigin: { headersConfig: { headerBehavior: "whitelist", headers: { items: ["authorization", "x-api-key"] } } },
+    });
     // The WAF web ACL of CLOUDFRONT scope lives in us-east-1.
     expect(ofType(run(), "pulumi:providers:aws")[0]!.inputs["region"]).toBe("us-east-1");
   });
