@@ -113,13 +113,11 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
         id: String(inputs["configurationSetName"]),
         state: { ...inputs, arn: arnOf("ses", `configuration-set/${String(inputs["configurationSetName"])}`) },
       };
-    case "aws:cloudwatch/logGroup:LogGroup": {
-      const group = named("name");
-      return { id: group, state: { ...inputs, name: group, arn: arnOf("logs", `log-group:${group}`) } };
-    }
+    case "aws:cloudwatch/logGroup:LogGroup":
     case "aws:cloudwatch/eventRule:EventRule": {
-      const rule = named("name");
-      return { id: rule, state: { ...inputs, name: rule, arn: arnOf("events", `rule/${rule}`) } };
+      const resource = named("name");
+      const arn = type.endsWith("LogGroup") ? arnOf("logs", `log-group:${resource}`) : arnOf("events", `rule/${resource}`);
+      return { id: resource, state: { ...inputs, name: resource, arn } };
     }
     case "aws:sns/topic:Topic": {
       const topic = named("name");

@@ -6,6 +6,7 @@
  * resource-level permissions, each such case marked `WILDCARD_REASONS`.
  */
 import type { Pipeline } from "../define.js";
+import { everyJobFolder, JOB_FOLDERS, sageMakerJobNameGlob, TAGS } from "../layout.js";
 
 export interface PolicyStatement {
   readonly Sid: string;
@@ -56,21 +57,19 @@ export const bucketArn = (ctx: AwsContext, bucket: string): string => `arn:${ctx
  */
 export function jobPrefixes(pipeline: Pipeline): { read: string[]; write: string[]; intermediate: string[]; delivered: string } {
   const outputs = [...new Set(pipeline.stages.flatMap((s) => [...s.outputs]))];
-  const checkpoints = pipeline.stages.some((s) => s.kind === "training" && s.spot) ? ["checkpoints"] : [];
+  const checkpoints: string[] = pipeline.stages.some((s) => s.kind === "training" && s.spot) ? [JOB_FOLDERS.checkpoints] : [];
   const delivered = pipeline.delivery.output;
   return {
-    read: ["input", ...outputs.filter((o) => o !== delivered), ...checkpoints],
+    read: [JOB_FOLDERS.input, ...outputs.filter((o) => o !== delivered), ...checkpoints],
     write: [...outputs, ...checkpoints],
     intermediate: [...outputs.filter((o) => o !== delivered), ...checkpoints],
     delivered,
   };
 }
 
-/** SageMaker job ARNs of one stage: job names are `<jobId>-<stage>-<attempt>`, jobId `YYYYMMDD-HHMMSS-xxxxxxxx`. */
+/** SageMaker job ARNs of each stage (job names from the job layout: `<jobId>-<stage>-<attempt>`). */
 export function sageMakerJobArns(ctx: AwsContext, pipeline: Pipeline): string[] {
-  return pipeline.stages.map(
-    (s) => `arn:${ctx.partition}:sagemaker:${ctx.region}:${ctx.accountId}:${s.kind}-job/????????-??????-????????-${s.name}-*`,
-  );
+  return pipeline.stages.map((s) => `arn:${ctx.partition}:sagemaker:${ctx.region}:${ctx.accountId}:${s.kind}-job/${sageMakerJobNameGlob(s.name)}`);
 }
 
 /** The state machine's role: its own SageMaker jobs, the `.sync` rules, notify, logging, tracing. */
@@ -98,7 +97,7 @@ export function stateMachinePolicy(input: {
       Resource: jobs,
       // The compiled requests always carry the pipeline's and the environment's tags: dev's
       // role cannot create prod's jobs (both share the job-name pattern) and the other way round.
-      Condition: { StringEquals: { "aws:RequestTag/spaceport:pipeline": pipeline.name, "aws:RequestTag/spaceport:environment": input.environment } },
+      Condition: { StringEquals: { [`aws:RequestTag/${TAGS.pipeline}`]: pipeline.name, [`aws:RequestTag/${TAGS.environment}`]: input.environment } },
     },
     {
       Sid: "TagOwnJobs",
@@ -112,7 +111,7 @@ export function stateMachinePolicy(input: {
       Effect: "Allow",
       Action: [...kinds.flatMap((k) => [`sagemaker:Describe${verb(k)}`, `sagemaker:Stop${verb(k)}`]), "sagemaker:ListTags"],
       Resource: jobs,
-      Condition: { StringEquals: { "aws:ResourceTag/spaceport:environment": input.environment } },
+      Condition: { StringEquals: { [`aws:ResourceTag/${TAGS.environment}`]: input.environment } },
     },
     {
       Sid: "SyncEventRules",
@@ -134,31 +133,35 @@ export function stateMachinePolicy(input: {
       Action: ["lambda:InvokeFunction"],
       Resource: [input.notifyFunctionArn, `${input.notifyFunctionArn}:*`],
     },
-    // WILDCARD_REASONS.LogDelivery
-    {
-      Sid: "LogDelivery",
-      Effect: "Allow",
-      Action: [
-        "logs:CreateLogDelivery",
-        "logs:GetLogDelivery",
-        "logs:UpdateLogDelivery",
-        "logs:DeleteLogDelivery",
-        "logs:ListLogDeliveries",
-        "logs:PutResourcePolicy",
-        "logs:DescribeResourcePolicies",
-        "logs:DescribeLogGroups",
-      ],
-      Resource: "*",
-    },
-    // WILDCARD_REASONS.XRay
-    {
-      Sid: "XRay",
-      Effect: "Allow",
-      Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"],
-      Resource: "*",
-    },
+    STATE_MACHINE_LOG_DELIVERY,
+    STATE_MACHINE_XRAY,
   );
 }
+
+/** Step Functions logging to CloudWatch Logs. WILDCARD_REASONS.LogDelivery */
+const STATE_MACHINE_LOG_DELIVERY: PolicyStatement = {
+  Sid: "LogDelivery",
+  Effect: "Allow",
+  Action: [
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+  ],
+  Resource: "*",
+};
+
+/** Tracing of the state machine. WILDCARD_REASONS.XRay */
+const STATE_MACHINE_XRAY: PolicyStatement = {
+  Sid: "XRay",
+  Effect: "Allow",
+  Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"],
+  Resource: "*",
+};
 
 /** Logs of one Lambda function (its own log group only). */
 function functionLogs(ctx: AwsContext, functionName: string): PolicyStatement {
@@ -228,7 +231,7 @@ export function startJobPolicy(
       Effect: "Allow",
       // object-store.ts copies with TaggingDirective REPLACE (no tags); PutObjectTagging covers a tagging directive on the copy.
       Action: ["s3:PutObject", "s3:PutObjectTagging"],
-      Resource: [`${processing}/jobs/*/input/*`],
+      Resource: [`${processing}/${everyJobFolder(JOB_FOLDERS.input)}`],
     },
     {
       Sid: "ApiState",
@@ -278,7 +281,7 @@ export function notifyPolicy(
     .filter((s) => s.kind === "processing")
     .flatMap((s) => [...s.outputs])
     .filter((o) => o !== prefixes.delivered)
-    .map((o) => `${processing}/jobs/*/${o}/report.json`);
+    .map((o) => `${processing}/${everyJobFolder(o, "report.json")}`);
   return doc(
     functionLogs(ctx, input.functionName),
     functionTracing,
@@ -286,9 +289,9 @@ export function notifyPolicy(
       Sid: "ReadJobResults",
       Effect: "Allow",
       Action: ["s3:GetObject"],
-      Resource: [...reports, `${processing}/jobs/*/${prefixes.delivered}/*`],
+      Resource: [...reports, `${processing}/${everyJobFolder(prefixes.delivered)}`],
     },
-    { Sid: "NotificationMarkers", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: [`${processing}/jobs/*/status/*`] },
+    { Sid: "NotificationMarkers", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: [`${processing}/${everyJobFolder(JOB_FOLDERS.status)}`] },
     listBuckets("FindJobFiles", [processing]),
     readExecutions(input.stateMachineArn),
     {
@@ -309,7 +312,7 @@ export function retentionTaggerPolicy(input: Omit<FunctionPolicyInput, "stateMac
     Sid: "TagIntermediates",
     Effect: "Allow",
     Action: ["s3:PutObjectTagging"],
-    Resource: jobPrefixes(input.pipeline).intermediate.map((p) => `${processing}/jobs/*/${p}/*`),
+    Resource: jobPrefixes(input.pipeline).intermediate.map((p) => `${processing}/${everyJobFolder(p)}`),
   });
 }
 
@@ -336,7 +339,7 @@ export function bucketPolicy(input: {
       Effect: "Allow",
       Principal: { Service: "cloudfront.amazonaws.com" },
       Action: ["s3:GetObject"],
-      Resource: [`${bucket}/jobs/*/${input.cloudFront.deliveryPrefix}/*`],
+      Resource: [`${bucket}/${everyJobFolder(input.cloudFront.deliveryPrefix)}`],
       Condition: { StringEquals: { "AWS:SourceArn": input.cloudFront.distributionArn } },
     });
   }

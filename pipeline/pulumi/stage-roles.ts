@@ -38,7 +38,8 @@ export function stageRolePolicies(
     compiled: pulumi.Output<CompiledPipeline>;
     ctx: pulumi.Output<AwsContext>;
     bucket: pulumi.Output<string>;
-    repositories: Record<string, aws.ecr.Repository>;
+    /** Each stage image's repository. */
+    repositoryArns: Readonly<Record<string, pulumi.Input<string>>>;
   },
   opts: pulumi.CustomResourceOptions,
 ): aws.iam.RolePolicy[] {
@@ -49,7 +50,7 @@ export function stageRolePolicies(
         {
           role: role.id,
           policy: pulumi
-            .all([input.ctx, input.compiled, input.bucket, input.repositories[stage]!.arn])
+            .all([input.ctx, input.compiled, input.bucket, input.repositoryArns[stage]!])
             .apply(([ctx, compiled, bucket, repositoryArn]) => JSON.stringify(stageExecutionPolicy({ ctx, compiled, stage, bucket, repositoryArn }))),
         },
         opts,

@@ -170,7 +170,7 @@ test("function settings are stack options: an override applies, a bad value name
           environment: "prod",
           config: environmentFromPulumiConfig("prod", pulumi.runtime.allConfig()),
           root: ROOT,
-          functions: { startJob: "functions/start-job/lambda.ts", jobStatus: "functions/job-status/lambda.ts", notify: "functions/notify/lambda.ts" },
+          functions: { startJob: "stages/lambda/start-job.ts", jobStatus: "stages/lambda/job-status.ts", notify: "stages/lambda/notify.ts" },
           apiState: [],
           functionSettings: { startJob: { memorySize: 1024 }, jobStatus: { timeout: 29 } },
         });

@@ -123,9 +123,9 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
   test("functions: nodejs22.x esbuild bundles of the handlers, with their environment", () => {
     const fns = ofType(run(), "aws:lambda/function:Function");
     const entries: Record<string, string> = {
-      [`spaceport-ml-${env}-start-job`]: "functions/start-job/lambda.ts",
-      [`spaceport-ml-${env}-job-status`]: "functions/job-status/lambda.ts",
-      [`spaceport-ml-${env}-notify`]: "functions/notify/lambda.ts",
+      [`spaceport-ml-${env}-start-job`]: "stages/lambda/start-job.ts",
+      [`spaceport-ml-${env}-job-status`]: "stages/lambda/job-status.ts",
+      [`spaceport-ml-${env}-notify`]: "stages/lambda/notify.ts",
       [`spaceport-ml-${env}-retention-tagger`]: "pipeline/pulumi/handlers/retention-tagger.ts",
     };
     expect(fns.map((f) => f.inputs["name"]).sort()).toEqual(Object.keys(entries).sort());
@@ -464,7 +464,7 @@ describe("delivery files get their real Content-Type on AWS", () => {
   test("every behavior of the distribution runs the typing function on the viewer response", () => {
     const fn = one(runs["prod"]!, "aws:cloudfront/function:Function");
     expect(fn.inputs).toMatchObject({ runtime: "cloudfront-js-2.0", publish: true });
-    const cdn = one(runs["prod"]!, "aws:cloudfront/distribution:Distribution").inputs as {
+    const cdn = one(runs["prod"]!, "aws:cloudfront/distribution:Distribution", "spaceport-deliveries").inputs as {
       defaultCacheBehavior: { functionAssociations: unknown[] };
       orderedCacheBehaviors: { functionAssociations: unknown[] }[];
     };
