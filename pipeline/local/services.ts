@@ -104,9 +104,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       pipeline,
       target,
       notify: (payload) => {
-        // The email's links point at this server: remembered so `spaceport open` serves them later.
-        const jobId = (payload as { jobId?: unknown } | null)?.jobId;
-        if (typeof jobId === "string" && JOB_ID.test(jobId)) recordLinkBase(data, jobId, baseUrl);
+        rememberLinks(data, payload, baseUrl);
         return options.handlers.notify(payload, { store: objectStore, mailer, executions: runtime!.executions, log }, functionConfig);
       },
     });
@@ -156,6 +154,12 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       return closing;
     },
   };
+}
+
+/** The email's links point at this server: remembered so `spaceport open` serves them later. */
+function rememberLinks(data: DataDir, payload: unknown, baseUrl: string): void {
+  const jobId = (payload as { jobId?: unknown } | null)?.jobId;
+  if (typeof jobId === "string" && JOB_ID.test(jobId)) recordLinkBase(data, jobId, baseUrl);
 }
 
 /** The delivery's page a browser opens: its `viewer` link, else index.html. */
