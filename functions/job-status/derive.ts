@@ -8,6 +8,7 @@ import type { Pipeline } from "../../pipeline/define.js";
 import { sageMakerJobName, stageOutputPrefix } from "../../pipeline/layout.js";
 import { failureAdvice, failureReason } from "../failure.js";
 import type { ExecutionEvent, ExecutionRecord, ObjectStore, StageProgress } from "../ports.js";
+import { readDeliveryWarnings, type JobWarning } from "../warnings.js";
 
 export type JobState = "queued" | "running" | "succeeded" | "failed";
 export type StageState = "pending" | "running" | "succeeded" | "failed";
@@ -46,6 +47,8 @@ export interface JobStatus {
   readonly progress: number;
   readonly stages: readonly StageStatus[];
   readonly delivery?: Readonly<Record<string, string>>;
+  /** On a succeeded job: what its stages warned about (empty when nothing). */
+  readonly warnings?: readonly JobWarning[];
   readonly failure?: JobFailure;
 }
 
@@ -196,7 +199,8 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
     const prefix = stageOutputPrefix(jobId, pipeline.delivery.output);
     const delivery: Record<string, string> = {};
     for (const [name, file] of Object.entries(DELIVERY_FILES)) delivery[name] = await options.store.publicUrl(options.bucket, prefix + file);
-    return { ...result, delivery };
+    const warnings = await readDeliveryWarnings(options.store, options.bucket, prefix + DELIVERY_FILES.report);
+    return { ...result, delivery, warnings };
   }
   return result;
 }

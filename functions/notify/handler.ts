@@ -14,6 +14,7 @@ import { failureAdvice, failureReason } from "../failure.js";
 import { deriveJobStatus, DELIVERY_FILES } from "../job-status/derive.js";
 import { maskEmail, metricLine, type Logger } from "../log.js";
 import type { Executions, Mailer, ObjectStore } from "../ports.js";
+import { warningsOf } from "../warnings.js";
 import { renderFailureEmail, renderSuccessEmail, type RenderedEmail } from "./templates.js";
 
 export const NotifyPayloadSchema = v.looseObject({
@@ -147,6 +148,7 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
     costUsd: cost.totalUsd,
     ...(payload.options["quality"] ? { quality: payload.options["quality"] } : {}),
     linkDays: config.env.deliveryRetentionDays,
+    warnings: warningsOf(deliveryReport),
   });
 }
 

@@ -11,6 +11,7 @@ import { basename, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { jsonLogger } from "../../functions/log.js";
+import { deliveryWarnings, warningLines } from "./warnings.js";
 import type { ExecutionEvent } from "../../functions/ports.js";
 import type { Pipeline } from "../define.js";
 import type { EnvironmentConfig } from "../environment.js";
@@ -387,9 +388,13 @@ function summarize(store: JobStore, jobId: string, services: LocalServices | und
     const progress = store.getProgress(job.name);
     rows.push([job.stage, job.name, job.status, progress ? `${Math.round(progress.percent)}%` : "", formatSeconds((job.ended ?? new Date()).getTime() - job.created.getTime())]);
   }
+  const jobFolder = record.status !== "SUCCEEDED" ? undefined : services
+    ? services.objectStore.path(services.buckets.processing, `jobs/${jobId}`)
+    : findJobFolder(join(sagemakerDir, "..", "buckets"), jobId);
+  const warnings = deliveryWarnings(jobFolder, services?.runtime.pipeline.delivery.output ?? "delivery");
   const lines = [
     "",
-    `job ${jobId}: ${record.status}${record.stopDate ? ` after ${formatSeconds(record.stopDate.getTime() - record.startDate.getTime())}` : ""}`,
+    `job ${jobId}: ${record.status}${warnings.length ? " with warnings" : ""}${record.stopDate ? ` after ${formatSeconds(record.stopDate.getTime() - record.startDate.getTime())}` : ""}`,
     "",
     table(rows),
   ];
@@ -402,12 +407,7 @@ function summarize(store: JobStore, jobId: string, services: LocalServices | und
     const failed = jobs.find((j) => j.status === "Failed");
     if (failed) lines.push(`log: ${join(sagemakerDir, failed.name, "log.txt")}`);
   }
-  if (record.status === "SUCCEEDED") {
-    const jobFolder = services
-      ? services.objectStore.path(services.buckets.processing, `jobs/${jobId}`)
-      : findJobFolder(join(sagemakerDir, "..", "buckets"), jobId);
-    if (jobFolder) lines.push("", ...resultFigures(jobFolder, jobs.map((j) => join(sagemakerDir, j.name))));
-  }
+  if (jobFolder) lines.push("", ...resultFigures(jobFolder, jobs.map((j) => join(sagemakerDir, j.name))), ...warningLines(warnings));
   if (record.status === "SUCCEEDED" && services) {
     const prefix = `jobs/${jobId}/${services.runtime.pipeline.delivery.output}/`;
     const folder = services.objectStore.path(services.buckets.processing, prefix.slice(0, -1));
