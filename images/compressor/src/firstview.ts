@@ -15,7 +15,8 @@ export const GROUND_MAX_PITCH_DEG = 25;
 export type CaptureKind = "aerial" | "ground" | "unknown";
 export type FirstView = {
   camera: ViewerCamera;
-  capture: { kind: CaptureKind; photos: number; medianPitchDeg: number | null; view: string };
+  /** `photo`: the photo the first view stands in for (ground-level captures). */
+  capture: { kind: CaptureKind; photos: number; medianPitchDeg: number | null; view: string; photo?: string };
 };
 
 const deg = (rad: number): number => (rad * 180) / Math.PI;
@@ -56,7 +57,7 @@ function photoFov(cameras: CameraJson[], fallback: number): number {
 }
 
 /** Ground-level first view: a photographer's stand on the orbit around the cameras' subject. */
-function groundView(cameras: CameraJson[]): ViewerCamera | null {
+function groundView(cameras: CameraJson[]): { camera: ViewerCamera; photo: string } | null {
   const centre = convergencePoint(cameras);
   if (!centre) return null;
   const horizontal = cameras.map((c) => Math.hypot(c.position[0] - centre[0], c.position[1] - centre[1]));
@@ -71,7 +72,7 @@ function groundView(cameras: CameraJson[]): ViewerCamera | null {
   const dx = rep.position[0] - centre[0], dy = rep.position[1] - centre[1], l = Math.hypot(dx, dy) || 1;
   const height = cameras.reduce((s, c) => s + c.position[2], 0) / cameras.length;
   const position: Vec3 = [centre[0] + (dx / l) * radius, centre[1] + (dy / l) * radius, height];
-  return { position, target: centre, fov: photoFov(cameras, 60) };
+  return { camera: { position, target: centre, fov: photoFov(cameras, 60) }, photo: rep.img_name };
 }
 
 /** The first view for a model and the photos' poses (null or empty: no poses, the splats alone decide). */
@@ -83,8 +84,11 @@ export function firstView(splats: Splats, cameras: CameraJson[] | null): FirstVi
   const medianPitch = medianOf(posed.map(pitchDeg));
   const summary = { photos: posed.length, medianPitchDeg: Math.round(medianPitch * 10) / 10 };
   if (medianPitch < GROUND_MAX_PITCH_DEG && posed.length >= 3) {
-    const camera = groundView(posed);
-    if (camera) return { camera, capture: { kind: "ground", ...summary, view: "at the photos' mean height, looking at the point they converge on" } };
+    const ground = groundView(posed);
+    if (ground) {
+      const view = "at the photos' mean height, looking at the point they converge on";
+      return { camera: ground.camera, capture: { kind: "ground", ...summary, view, photo: ground.photo } };
+    }
   }
   const kind: CaptureKind = medianPitch < GROUND_MAX_PITCH_DEG ? "ground" : "aerial";
   return { camera: initialCameraEnu(splats, posed), capture: { kind, ...summary, view: "oblique overview, heading as flown" } };

@@ -3,7 +3,9 @@
 // around the house (no GPS) must open on the house (the frame's centre shows the model, not the
 // background); the aerial survey must still open at an oblique angle on the site. The reports'
 // warnings and the page's scale line are checked on the way (they come through the same hops).
-// Small images and 30 training steps keep it to a few minutes on 2 cores.
+// Small images and 20 training steps keep it to a few minutes on 2 cores. So short a run leaves
+// large splats, so the overview camera's centre would show model too: the test also checks the
+// ground view stands where a photo was taken, which the overview does not.
 // SPACEPORT_FIRSTVIEW_SHOTS=<dir> keeps the two first frames as PNGs there.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { spawn } from "node:child_process";
@@ -13,12 +15,14 @@ import { join } from "node:path";
 import * as tar from "tar";
 import { captureViewer, type Capture } from "../src/browser.js";
 import { centreCoverage } from "../src/frame.js";
-import { VIEWER_BACKGROUND } from "../src/viewer.js";
+import { parsePly } from "../src/ply.js";
+import type { CameraJson } from "../src/synthetic.js";
+import { initialCameraEnu, VIEWER_BACKGROUND } from "../src/viewer.js";
 import { makeJob, ROOT, runCompressor } from "./helpers.js";
 
 const PYTHON = process.env["SPACEPORT_PYTHON"] ?? "python3";
 const SHOTS = process.env["SPACEPORT_FIRSTVIEW_SHOTS"];
-const TRAIN = { quality: "preview", steps: "30", resolution_scale: "0.5", num_downscales: "0", refine_start: "1000", num_renders: "0", holdout_every: "0" };
+const TRAIN = { quality: "preview", steps: "20", resolution_scale: "0.5", num_downscales: "0", refine_start: "1000", num_renders: "0", holdout_every: "0" };
 
 function run(cmd: string, args: string[], env: Record<string, string>): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -30,7 +34,7 @@ function run(cmd: string, args: string[], env: Record<string, string>): Promise<
   });
 }
 
-type Delivery = { dir: string; report: any; html: string; capture: Capture; coverage: number; elevationDeg: number };
+type Delivery = { dir: string; base: string; report: any; html: string; capture: Capture; coverage: number; elevationDeg: number };
 
 /** Generates a capture with `surveyArgs` and takes it through every stage to a rendered first frame. */
 async function firstFrame(root: string, name: string, surveyArgs: string[]): Promise<Delivery> {
@@ -56,7 +60,7 @@ async function firstFrame(root: string, name: string, surveyArgs: string[]): Pro
   const report = JSON.parse(readFileSync(join(job.delivery, "report.json"), "utf8"));
   const { position: p, target: t } = report.viewer.camera as { position: number[]; target: number[] };
   const elevationDeg = (Math.atan2(p[2]! - t[2]!, Math.hypot(p[0]! - t[0]!, p[1]! - t[1]!)) * 180) / Math.PI;
-  return { dir: job.root, report, html: readFileSync(join(job.delivery, "index.html"), "utf8"), capture, coverage: centreCoverage(capture.png, VIEWER_BACKGROUND), elevationDeg };
+  return { dir: job.root, base, report, html: readFileSync(join(job.delivery, "index.html"), "utf8"), capture, coverage: centreCoverage(capture.png, VIEWER_BACKGROUND), elevationDeg };
 }
 
 let root: string;
@@ -74,13 +78,34 @@ afterAll(() => {
   for (const d of [root, ground?.dir, aerial?.dir]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
+/** How far a view is from standing in for `photo`: angle between the view's and the photo's
+ * optical axes (degrees), and the distance between their positions relative to the view's range. */
+function fromPhoto(view: { position: number[]; target: number[] }, photo: CameraJson): { angleDeg: number; offset: number } {
+  const d = [0, 1, 2].map((k) => view.target[k]! - view.position[k]!);
+  const f = [0, 1, 2].map((k) => photo.rotation[k]![2]!);
+  const cos = (d[0]! * f[0]! + d[1]! * f[1]! + d[2]! * f[2]!) / (Math.hypot(...d) * Math.hypot(...f));
+  const offset = Math.hypot(...[0, 1, 2].map((k) => view.position[k]! - photo.position[k]!)) / Math.hypot(...d);
+  return { angleDeg: (Math.acos(Math.min(1, cos)) * 180) / Math.PI, offset };
+}
+
 describe("the delivery's first frame fits the capture", () => {
-  test("a ground-level walk around the house opens on the house", () => {
-    console.log(`ground: capture ${JSON.stringify(ground.report.viewer.capture)}, view elevation ${ground.elevationDeg.toFixed(1)} deg, centre ${(100 * ground.coverage).toFixed(0)}% model`);
-    expect(ground.report.viewer.capture.kind).toBe("ground");
+  test("a ground-level walk around the house opens on the house, where a photo was taken", () => {
+    const capture = ground.report.viewer.capture;
+    console.log(`ground: capture ${JSON.stringify(capture)}, view elevation ${ground.elevationDeg.toFixed(1)} deg, centre ${(100 * ground.coverage).toFixed(0)}% model`);
+    expect(capture.kind).toBe("ground");
     expect(Math.abs(ground.elevationDeg)).toBeLessThan(15); // about level, as the photos were taken
     expect(ground.coverage).toBeGreaterThanOrEqual(0.9);
     expect(ground.capture.consoleErrors).toEqual([]);
+    // the view stands in for a real photo: (nearly) its position and viewing direction
+    const cameras = JSON.parse(readFileSync(join(ground.base, "train", "model", "cameras.json"), "utf8")) as CameraJson[];
+    const photo = cameras.find((c) => c.img_name === capture.photo)!;
+    const near = fromPhoto(ground.report.viewer.camera, photo);
+    console.log(`ground: first view vs photo ${capture.photo}: ${near.angleDeg.toFixed(1)} deg, offset ${(100 * near.offset).toFixed(0)}% of the range`);
+    expect(near.angleDeg).toBeLessThan(10);
+    expect(near.offset).toBeLessThan(0.3);
+    // the aerial overview (the first view before poses were used) fails the same test on this capture
+    const overview = fromPhoto(initialCameraEnu(parsePly(readFileSync(join(ground.base, "train", "model", "point_cloud.ply"))), cameras), photo);
+    expect(overview.angleDeg).toBeGreaterThan(30);
   });
 
   test("the aerial survey still opens at an oblique angle on the site", () => {

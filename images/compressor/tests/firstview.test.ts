@@ -39,6 +39,10 @@ describe("first view from the photos' poses", () => {
     const view = firstView(scene, cams);
     expect(view.capture.kind).toBe("ground");
     const { position, target, fov } = view.camera;
+    // the view stands on the line from the subject to its representative photo
+    const photo = cams.find((c) => c.img_name === view.capture.photo)!;
+    const bearing = (p: number[]) => Math.atan2(p[1]! - target[1], p[0]! - target[0]);
+    expect(bearing(position)).toBeCloseTo(bearing(photo.position), 6);
     for (let k = 0; k < 3; k++) expect(target[k]).toBeCloseTo([0.5, -0.5, 3][k]!, 6);
     expect(position[2]).toBeCloseTo(1.7, 6);
     // the photos' median distance from their subject
