@@ -118,7 +118,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         geo_max_residual_share=_float(e, "SFM_GEO_MAX_RESIDUAL_SHARE", 0.05, 0.0, 10.0),
         geo_accuracy_factor=_float(e, "SFM_GEO_ACCURACY_FACTOR", 3.0, 0.0, 1e3),
         geo_min_residual_m=_float(e, "SFM_GEO_MIN_RESIDUAL_M", 1.0, 0.0, 1e6),
-        num_threads=_int(e, "SFM_NUM_THREADS", -1, -1),
+        # -1: all cores COLMAP sees; SPACEPORT_CPUS is the share the local runtime grants.
+        num_threads=_int(e, "SFM_NUM_THREADS", _int(e, "SPACEPORT_CPUS", -1, 1), -1),
         keep_work=_bool(e, "SFM_KEEP_WORK"),
     )
 
