@@ -1,13 +1,16 @@
-// The CLI summary's view of a succeeded job's warnings: read from the delivery's report.json in
-// the local job folder (the same file and parser job status and the email use).
+// The CLI summary's view of a succeeded job's warnings: read from the delivery's report in the
+// local job folder (the same file and parser job status and the email use).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { warningsOf, type JobWarning } from "../../functions/warnings.js";
+import { deliveryLinks, type Pipeline } from "../define.js";
 
-export function deliveryWarnings(jobFolder: string | undefined, deliveryOutput: string): JobWarning[] {
-  if (!jobFolder) return [];
+/** Warnings in `<jobFolder>/<delivery output>/<report link>`; none when the pipeline's delivery links no report. */
+export function deliveryWarnings(jobFolder: string | undefined, pipeline: Pick<Pipeline, "stages" | "delivery">): JobWarning[] {
+  const report = deliveryLinks(pipeline)["report"];
+  if (!jobFolder || !report) return [];
   try {
-    return warningsOf(JSON.parse(readFileSync(join(jobFolder, deliveryOutput, "report.json"), "utf8")));
+    return warningsOf(JSON.parse(readFileSync(join(jobFolder, pipeline.delivery.output, report), "utf8")));
   } catch {
     return [];
   }

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../pipeline/local/runtime.js";
 import { deliveryWarnings, warningLines } from "../../pipeline/local/warnings.js";
-import { tempDir, writeConfigFile } from "./fixtures.js";
+import { tempDir, testPipeline, writeConfigFile } from "./fixtures.js";
 
 const WARNING = { stage: "prep", code: "georeference-not-metric", message: "The model is not reliably metric: 121.4 m RMS over a 402 m site." };
 const PACK = `
@@ -29,7 +29,7 @@ describe("warnings in the local run's summary and email", () => {
     writeFileSync(join(photos, "IMG_0001.JPG"), "photo");
     const pipeline = join(dir, "pipeline.ts");
     writeFileSync(pipeline, `import { testPipeline } from ${JSON.stringify(join(REPO_ROOT, "tests/local/fixtures.ts"))};\nexport const pipeline = testPipeline(${JSON.stringify(dir)}, { pack: ${JSON.stringify(PACK)} });\n`);
-    const run = spawnSync(process.execPath, ["--import", "tsx", join(REPO_ROOT, "pipeline/local/cli.ts"), "run", photos, "--email", "w@example.com",
+    const run = spawnSync(process.execPath, ["--import", "tsx", join(REPO_ROOT, "stages/cli.ts"), "run", photos, "--email", "w@example.com",
       "--data-dir", join(dir, "data"), "--env", "test", "--config", writeConfigFile(dir), "--pipeline", pipeline],
     { cwd: REPO_ROOT, env: { ...process.env, SPACEPORT_SMTP_URL: "" }, encoding: "utf8" });
     const out = run.stdout + run.stderr;
@@ -45,11 +45,12 @@ describe("warnings in the local run's summary and email", () => {
 
   it("a report without warnings, or none at all, gives no lines", () => {
     const dir = tempDir("cli-warnings-none");
+    const pipeline = testPipeline(dir);
     mkdirSync(join(dir, "delivery"));
     writeFileSync(join(dir, "delivery", "report.json"), JSON.stringify({ warnings: [{ code: "no stage" }] }));
-    expect(deliveryWarnings(dir, "delivery")).toEqual([]);
-    expect(deliveryWarnings(undefined, "delivery")).toEqual([]);
-    expect(deliveryWarnings(join(dir, "missing"), "delivery")).toEqual([]);
+    expect(deliveryWarnings(dir, pipeline)).toEqual([]);
+    expect(deliveryWarnings(undefined, pipeline)).toEqual([]);
+    expect(deliveryWarnings(join(dir, "missing"), pipeline)).toEqual([]);
     expect(warningLines([])).toEqual([]);
   });
 });
