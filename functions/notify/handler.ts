@@ -162,7 +162,7 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
     costUsd: cost.totalUsd,
     ...(payload.options["quality"] ? { quality: payload.options["quality"] } : {}),
     linkDays: config.env.deliveryRetentionDays,
-    warnings: warningsOf(deliveryReport),
+    warnings: warningsOf(deliveryReport).map((w) => ({ ...w, stage: stageLabel(config.pipeline, w.stage) })),
   });
 }
 

@@ -59,7 +59,7 @@ function layout(title: string, body: string): string {
 /** The "succeeded with warnings" part of the success email, as text lines and HTML. */
 function warningBlock(warnings: readonly JobWarning[]): { text: string[]; html: string } {
   if (warnings.length === 0) return { text: [], html: "" };
-  const label = (w: JobWarning) => stageLabel(w.stage);
+  const label = (w: JobWarning) => w.stage; // the handler passes the stage's label
   return {
     text: ["The job succeeded with warnings:", ...warnings.map((w) => `  - ${label(w)}: ${w.message}`), ""],
     html: [

@@ -4,7 +4,7 @@
  * does the email the local outbox receives.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../pipeline/local/runtime.js";
 import { deliveryWarnings, warningLines } from "../../pipeline/local/warnings.js";
@@ -37,8 +37,7 @@ describe("warnings in the local run's summary and email", () => {
     const jobId = /job (\d{8}-\d{6}-[0-9a-f]{8}):/.exec(out)![1]!;
     expect(out).toMatch(new RegExp(`job ${jobId}: SUCCEEDED with warnings after`));
     expect(out).toContain(`succeeded with warnings:\n  prep: ${WARNING.message} [georeference-not-metric]`);
-    const outbox = join(dir, "data", "outbox");
-    const email = readFileSync(join(outbox, readdirSync(outbox).find((f) => f.includes(jobId) && f.endsWith(".eml"))!), "utf8");
+    const email = readFileSync(/^email: (\S+\.eml)$/m.exec(out)![1]!, "utf8");
     expect(email).toContain("with warnings");
     expect(email).toContain("The job succeeded with warnings:");
   }, 60_000);
