@@ -17,6 +17,7 @@ import { failureAdvice, failureReason, stageLabel } from "../failure.js";
 import { deriveJobStatus } from "../job-status/derive.js";
 import { maskEmail, metricLine, type Logger } from "../log.js";
 import type { Executions, Mailer, ObjectStore } from "../ports.js";
+import { warningsOf } from "../warnings.js";
 import { renderFailureEmail, renderSuccessEmail, type RenderedEmail } from "./templates.js";
 
 export const NotifyPayloadSchema = v.looseObject({
@@ -161,6 +162,7 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
     costUsd: cost.totalUsd,
     ...(payload.options["quality"] ? { quality: payload.options["quality"] } : {}),
     linkDays: config.env.deliveryRetentionDays,
+    warnings: warningsOf(deliveryReport).map((w) => ({ ...w, stage: stageLabel(config.pipeline, w.stage) })),
   });
 }
 
