@@ -116,7 +116,8 @@ export async function startJob(context: RouteContext, deps: StartJobDeps, config
 
   const jobId = record.jobId;
   const inputKey = jobInputKey(jobId);
-  await deps.store.copy({ bucket: record.input.bucket, key: record.input.key }, { bucket, key: inputKey });
+  // Every concurrent retry gets here; the first copy wins and the others write nothing.
+  await deps.store.copyIfAbsent({ bucket: record.input.bucket, key: record.input.key }, { bucket, key: inputKey });
   const executionInput: ExecutionInput = {
     jobId,
     inputUri: `s3://${bucket}/${inputKey}`,

@@ -545,24 +545,12 @@ async function open(args: string[]): Promise<number> {
     return 1;
   }
   const { bucket, sub } = found[0]!;
-  const { contentTypeFor, LocalObjectStore } = await import("../../functions/adapters/local/object-store.js");
+  const { LocalObjectStore } = await import("../../functions/adapters/local/object-store.js");
+  const { serveFile } = await import("./public-files.js");
   const objects = new LocalObjectStore(data.buckets);
   const prefix = `jobs/${id}/${sub}/`;
-  // The same `/files/<bucket>/<key>` layout as `spaceport dev`, so links in local emails work too.
-  const server = createServer((req, res) => {
-    const parts = new URL(req.url ?? "/", "http://x").pathname.split("/").slice(1);
-    try {
-      if (parts[0] !== "files" || parts.length < 3) throw new Error("not under /files/");
-      const [fileBucket, ...key] = parts.slice(1).map((p) => decodeURIComponent(p));
-      const file = objects.path(fileBucket!, key.join("/"));
-      if (!statSync(file).isFile()) throw new Error("not a file");
-      res.writeHead(200, { "content-type": contentTypeFor(file), "cache-control": "no-cache" });
-      objects.stream(fileBucket!, key.join("/")).pipe(res);
-    } catch {
-      res.writeHead(404, { "content-type": "text/plain" });
-      res.end("not found\n");
-    }
-  });
+  // The same `/files/<bucket>/<key>` layout and rule as `spaceport dev`, so links in local emails work too.
+  const server = createServer((req, res) => serveFile(objects, { bucket, deliveryOutput: sub, jobId: id }, new URL(req.url ?? "/", "http://x").pathname, req, res));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(portOf(values.port, 8787), "127.0.0.1", () => resolve());

@@ -6,23 +6,24 @@
  * when SPACEPORT_SMTP_URL is set, else the outbox folder).
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, createWriteStream } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { pipeline as pipe } from "node:stream/promises";
 import { createApi } from "../../functions/api.js";
 import { authenticate, hashApiKey, type ApiKey } from "../../functions/auth.js";
 import { DEFAULT_DEDUPE_WINDOW_SECONDS, DEFAULT_MAX_BODY_BYTES, type FunctionConfig } from "../../functions/config.js";
 import { ApiError } from "../../functions/errors.js";
 import type { HttpRequest, Router } from "../../functions/http.js";
 import { localMailer } from "../../functions/adapters/local/mailer.js";
-import { contentTypeFor, LocalObjectStore } from "../../functions/adapters/local/object-store.js";
+import { LocalObjectStore } from "../../functions/adapters/local/object-store.js";
 import { silentLogger, type Logger } from "../../functions/log.js";
 import { notify } from "../../functions/notify/handler.js";
 import type { Mailer } from "../../functions/ports.js";
 import type { Pipeline } from "../define.js";
 import { DataDir } from "./data.js";
+import { answerInternalError, decodePathPart, headersOf, limitBytes, readLimitedBody } from "./http-edge.js";
+import { serveFile } from "./public-files.js";
 import { LocalRuntime, REPO_ROOT, type LocalRuntimeOptions, type RecoveredJob } from "./runtime.js";
 import { localBuckets, localTarget, readEnvironment } from "./target.js";
 import { spaceport } from "../../stages/spaceport.js";
@@ -131,87 +132,52 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   };
 
   server.on("request", (req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { code: "internal", field: "", message: String((error as Error)?.message ?? error) } }));
-    });
+    handle(req, res).catch((error: unknown) => answerInternalError(res, log, error, { method: req.method ?? "", path: (req.url ?? "").split("?")[0]!.slice(0, 200) }));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", baseUrl);
-    if (url.pathname.startsWith("/files/") && (req.method === "GET" || req.method === "HEAD")) return serveFile(url.pathname, req, res);
-    if (url.pathname.startsWith("/uploads/") && req.method === "PUT") return receiveUpload(url.pathname, req, res);
-    const limit = functionConfig.maxBodyBytes + 1;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > limit) break; // the router answers 413 for anything above its limit
-      chunks.push(chunk as Buffer);
+    if (url.pathname.startsWith("/files/") && (req.method === "GET" || req.method === "HEAD")) {
+      return serveFile(objectStore, { bucket: buckets.processing, deliveryOutput: pipeline.delivery.output }, url.pathname, req, res);
     }
-    const headers: Record<string, string | undefined> = Object.create(null);
-    for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(", ") : value;
+    if (url.pathname.startsWith("/uploads/") && req.method === "PUT") return receiveUpload(url.pathname, req, res);
+    // Read before the body: a request whose body is cut short has no socket left afterwards.
+    const sourceIp = req.socket?.remoteAddress;
+    // The router answers 413 for anything above its limit.
+    const { body, closeAfter } = await readLimitedBody(req, functionConfig.maxBodyBytes);
     const request: HttpRequest = {
       method: req.method ?? "GET",
       path: url.pathname,
-      headers,
-      ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
-      ...(req.socket.remoteAddress ? { sourceIp: req.socket.remoteAddress } : {}),
+      headers: headersOf(req),
+      ...(body.length > 0 ? { body } : {}),
+      ...(sourceIp ? { sourceIp } : {}),
     };
     const response = await router(request);
-    res.writeHead(response.status, response.headers);
-    res.end(response.body);
-  }
-
-  /** `/files/<bucket>/<key>`: the local stand-in for the delivery CDN (read-only). */
-  function serveFile(pathname: string, req: IncomingMessage, res: ServerResponse): void {
-    const parts = pathname.slice("/files/".length).split("/").map((p) => { try { return decodeURIComponent(p); } catch { return "\0"; } });
-    const [bucket, ...key] = parts;
-    let file: string;
-    try {
-      file = objectStore.path(bucket ?? "", key.join("/"));
-      if (!statSync(file).isFile()) throw new Error("not a file");
-    } catch {
-      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
-      res.end("not found\n");
-      return;
-    }
-    const size = statSync(file).size;
-    res.writeHead(200, { "content-type": contentTypeFor(file), "content-length": String(size), "cache-control": "no-cache", "access-control-allow-origin": "*" });
-    if (req.method === "HEAD") return void res.end();
-    createReadStream(file).pipe(res);
+    res.writeHead(response.status, closeAfter ? { ...response.headers, connection: "close" } : response.headers);
+    res.end(response.body, () => {
+      if (closeAfter) req.destroy();
+    });
   }
 
   /** `PUT /uploads/<name>.zip` (API key required): a local stand-in for a presigned upload. */
   async function receiveUpload(pathname: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const headers: Record<string, string | undefined> = Object.create(null);
-    for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(", ") : value;
+    const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+      res.end(JSON.stringify(body));
+    };
     try {
-      authenticate(headers, apiKeys);
-      const name = decodeURIComponent(pathname.slice("/uploads/".length));
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.zip$/i.test(name)) throw new ApiError(400, "path", "upload as /uploads/<name>.zip (letters, digits, '.', '_', '-')");
+      authenticate(headersOf(req), apiKeys);
+      const name = decodePathPart(pathname.slice("/uploads/".length));
+      if (name === undefined || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.zip$/i.test(name)) throw new ApiError(400, "path", "upload as /uploads/<name>.zip (letters, digits, '.', '_', '-')");
+      const declared = Number(req.headers["content-length"] ?? 0);
+      if (declared > config.maxInputBytes) throw new ApiError(413, "body", `the upload is larger than ${config.maxInputBytes} bytes`);
       const key = `local/${new Date().toISOString().replace(/[:.]/g, "-")}-${randomBytes(3).toString("hex")}-${name}`;
-      const file = objectStore.path(buckets.uploads, key);
-      mkdirSync(join(file, ".."), { recursive: true });
-      let size = 0;
-      const limit = config.maxInputBytes;
-      await pipe(
-        req,
-        async function* (source: AsyncIterable<Buffer>) {
-          for await (const chunk of source) {
-            size += chunk.length;
-            if (size > limit) throw new ApiError(413, "body", `the upload is larger than ${limit} bytes`);
-            yield chunk;
-          }
-        },
-        createWriteStream(file),
-      );
-      res.writeHead(201, { "content-type": "application/json" });
-      res.end(JSON.stringify({ input: `s3://${buckets.uploads}/${key}`, size }));
+      const size = await objectStore.putStream(buckets.uploads, key, limitBytes(req, config.maxInputBytes));
+      answer(201, { input: `s3://${buckets.uploads}/${key}`, size });
     } catch (error) {
-      const apiError = error instanceof ApiError ? error : new ApiError(400, "body", (error as Error).message);
-      res.writeHead(apiError.status, { "content-type": "application/json", ...apiError.headers });
-      res.end(JSON.stringify(apiError.toJSON()));
+      if (res.destroyed || !res.socket || res.socket.destroyed) return; // the client went away: nothing was kept, nobody to answer
+      if (!(error instanceof ApiError)) return answerInternalError(res, log, error, { method: "PUT", path: "/uploads/" });
+      answer(error.status, error.toJSON(), { ...error.headers });
     }
   }
 
