@@ -22,6 +22,7 @@ import type { Stage } from "../../stage.js";
 import type { DataDir } from "../data.js";
 import type { ProcessIdentity } from "../process.js";
 import type { JobStore } from "../store.js";
+import { exitReason } from "./exit-reason.js";
 import { downloadPrefix, uploadFile, uploadFolder } from "./s3files.js";
 
 export type JobKind = "processing" | "training";
@@ -112,6 +113,8 @@ interface RunningProcess {
 interface RunOutcome {
   readonly ok: boolean;
   readonly exitCode: number | null;
+  readonly signal?: NodeJS.Signals | null;
+  readonly docker?: boolean;
   readonly timedOut: boolean;
   readonly lastLines: string[];
   readonly clientError?: string;
@@ -507,19 +510,19 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
         }, maxRuntimeSeconds * 1000),
       );
     }
-    const exit = await new Promise<{ code: number | null; error?: Error }>((done) => {
+    const exit = await new Promise<{ code: number | null; signal?: NodeJS.Signals | null; error?: Error }>((done) => {
       child.once("error", (error) => done({ code: null, error }));
-      child.once("exit", (code) => done({ code }));
+      child.once("exit", (code, signal) => done({ code, signal }));
     });
     timers.forEach(clearTimeout);
     await closed;
     this.running.delete(name);
-    this.log(stage.name, name, "runtime", exit.error ? `could not start: ${exit.error.message}` : `exited with code ${exit.code}`, logFile);
+    this.log(stage.name, name, "runtime", exit.error ? `could not start: ${exit.error.message}` : exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`, logFile);
     await new Promise((done) => logFile.end(done));
     if (exit.error) {
       return { ok: false, exitCode: null, timedOut, lastLines, clientError: `could not start the entry program of stage ${stage.name}: ${exit.error.message}` };
     }
-    return { ok: exit.code === 0 && !timedOut, exitCode: exit.code, timedOut, lastLines };
+    return { ok: exit.code === 0 && !timedOut, exitCode: exit.code, signal: exit.signal ?? null, docker, timedOut, lastLines };
   }
 
   private kill(p: RunningProcess, signal: NodeJS.Signals): void {
@@ -543,12 +546,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     if (outcome.clientError) return truncate(`ClientError: ${outcome.clientError}`);
     const written = readReason(join(optMl, "output", "failure")) ?? readReason(join(optMl, "output", "message"));
     if (written) return truncate(`AlgorithmError: ${written}`);
-    const hint = missingDependencyHint(outcome.lastLines);
-    const last = outcome.lastLines.at(-1);
-    return truncate(
-      `AlgorithmError: stage ${stage.name} exited with code ${outcome.exitCode} without writing a reason to /opt/ml/output/failure` +
-        (hint ? `; ${hint}` : last ? `; its last output: ${last}` : ""),
-    );
+    return truncate(`AlgorithmError: ${exitReason(stage.name, outcome, outcome.lastLines, missingDependencyHint(outcome.lastLines))}`);
   }
 
   /** Python requirements of a stage's image folder that are not installed: a reason, or undefined. */
