@@ -37,12 +37,12 @@ describe("local server edge", () => {
     await services?.close();
   });
 
-  const post = (body: string | Buffer) =>
+  const post = (body: string | Uint8Array<ArrayBuffer>) =>
     fetch(`${services.baseUrl}/jobs`, { method: "POST", headers: { ...auth(), "content-type": "application/json" }, body });
 
   it("answers 413 naming the body for bodies just over the limit and far over it, on a live connection", async () => {
     for (const size of [16_386, 20 * 1024 * 1024]) {
-      const response = await post(Buffer.alloc(size, 0x20));
+      const response = await post(new Uint8Array(size).fill(0x20));
       expect(response.status).toBe(413);
       expect(((await response.json()) as { error: { field: string } }).error.field).toBe("body");
     }
