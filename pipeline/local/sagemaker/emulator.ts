@@ -20,7 +20,7 @@ import { INSTANCE_TYPES, isInstanceType, type InstanceType } from "../../instanc
 import { assertValidProcessingRequest, assertValidTrainingRequest, SageMakerValidationError } from "../../sagemaker/validate-request.js";
 import type { Stage } from "../../stage.js";
 import type { DataDir } from "../data.js";
-import type { ProcessIdentity } from "../process.js";
+import { isAlive, type ProcessIdentity } from "../process.js";
 import type { JobStore } from "../store.js";
 import { exitReason } from "./exit-reason.js";
 import { downloadPrefix, uploadFile, uploadFolder } from "./s3files.js";
@@ -94,6 +94,8 @@ export interface SageMakerEmulatorOptions {
 /** SageMaker job and stage names never hold these, but requests come from outside. */
 const SAFE_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const PROGRESS = /progress:\s*([0-9]+(?:\.[0-9]+)?)%\s*(.*)$/;
+/** How long a waiter may be away between asks (the state machine's quota Retry interval) and keep its place. */
+const QUOTA_QUEUE_GRACE_MS = 30_000;
 /** What users see of a failure file (images/README.md). */
 const REASON_LIMIT = 1024;
 
@@ -371,6 +373,8 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
       const result = this.options.store.createSageMakerJob(
         { name, kind, stage: stage.name, execution, instanceType: type, instanceCount: count, created: new Date(), owner: this.options.owner },
         quota,
+        // A waiter between two asks (the state machine's Retry interval) keeps its place in the queue.
+        { isLive: isAlive, staleMs: (this.options.quotaHoldMs ?? 120_000) + QUOTA_QUEUE_GRACE_MS },
       );
       if (result.created) break;
       if (result.reason === "exists") {
