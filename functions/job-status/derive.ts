@@ -7,6 +7,7 @@ import { QUOTA_ERRORS, STATE, stageKey } from "../../pipeline/compile.js";
 import type { Pipeline } from "../../pipeline/define.js";
 import { sageMakerJobName, stageOutputPrefix } from "../../pipeline/layout.js";
 import { failureAdvice, failureReason } from "../failure.js";
+import type { NotificationState } from "../notify/state.js";
 import type { ExecutionEvent, ExecutionRecord, ObjectStore, StageProgress } from "../ports.js";
 
 export type JobState = "queued" | "running" | "succeeded" | "failed";
@@ -47,6 +48,8 @@ export interface JobStatus {
   readonly stages: readonly StageStatus[];
   readonly delivery?: Readonly<Record<string, string>>;
   readonly failure?: JobFailure;
+  /** Whether the submitter was told of the outcome, apart from the outcome itself (functions/notify/state.ts). */
+  readonly notification?: NotificationState;
 }
 
 /** Files of the delivery output, by link name. */
@@ -57,6 +60,9 @@ export const DELIVERY_FILES = {
   report: "report.json",
 } as const;
 
+const NOTIFY_STATES: readonly string[] = [STATE.notifySuccess, STATE.notifyFailure];
+/** Events of sending the outcome's email (kept for histories recorded before notification had its own record). */
+const isNotificationEvent = (e: ExecutionEvent) => NOTIFY_STATES.includes(e.stateName ?? "") || e.type === "NotificationFailed";
 const entered = (e: ExecutionEvent, name: string) => e.stateName === name && e.type.endsWith("StateEntered");
 const exited = (e: ExecutionEvent, name: string) => e.stateName === name && e.type.endsWith("StateExited");
 const iso = (d: Date | undefined) => (d ? d.toISOString() : undefined);
@@ -217,9 +223,10 @@ function describeFailure(
   }
   if (error === undefined && cause === undefined) {
     const upTo = failed && failed.recordIndex >= 0 ? failed.recordIndex : events.length;
+    // The job's own failure: not the execution's summary, and not a failure to notify about it.
     const failure = events
       .slice(0, upTo)
-      .findLast((e) => (e.error !== undefined || e.cause !== undefined) && e.type !== "ExecutionFailed");
+      .findLast((e) => (e.error !== undefined || e.cause !== undefined) && e.type !== "ExecutionFailed" && !isNotificationEvent(e));
     error = failure?.error;
     cause = failure?.cause;
   }

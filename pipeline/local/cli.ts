@@ -19,6 +19,8 @@ import { JOB_ID } from "../layout.js";
 import { DataDir, resolveDataDir } from "./data.js";
 import { ProgressDisplay } from "./display.js";
 import { REPO_ROOT } from "./runtime.js";
+import { readNotification, type NotificationRecord } from "../../functions/notify/state.js";
+import { notificationText } from "./notification-text.js";
 import { startLocalServices, type LocalServices } from "./services.js";
 import { JobStore } from "./store.js";
 import { photosIn, zipFiles } from "./zip.js";
@@ -209,7 +211,7 @@ async function dev(args: string[]): Promise<number> {
   runtime.emulator.on("log", (l) => process.stdout.write(`[${l.stage}] ${l.line}\n`));
   runtime.emulator.on("job", (j) => process.stdout.write(`[${j.stage}] ${j.jobName}: ${j.status}${j.failureReason ? `: ${j.failureReason}` : ""}\n`));
   runtime.emulator.on("waiting", (w) => process.stdout.write(`[${w.stage}] ${w.jobName}: waiting for a free ${w.instanceType} (${w.inUse}/${w.quota} in use)\n`));
-  for (const job of services.recovered) console.log(`recovered job ${job.jobId}: marked failed (${job.reason}); submitter notified`);
+  for (const job of services.recovered) console.log(`recovered job ${job.jobId}: marked failed (${job.reason}); ${notificationText(job.notification)}`);
   console.log(`spaceport dev: pipeline ${runtime.pipeline.name}, environment ${runtime.environment} (${runtime.config.quotas.map((q) => `${q.count} × ${q.instanceType} ${q.jobKind}`).join(", ")})`);
   console.log(`API        ${services.baseUrl}  (POST /jobs, GET /jobs/{id}, PUT /uploads/<name>.zip)`);
   console.log(`API key    ${services.apiKey}`);
@@ -218,8 +220,8 @@ async function dev(args: string[]): Promise<number> {
   console.log(`email      ${services.mailTo === "smtp" ? "SMTP ($SPACEPORT_SMTP_URL)" : `${services.mailTo} (.eml files)`}`);
   console.log(`listening on ${services.baseUrl} (Ctrl-C stops)`);
   await untilStopped();
-  console.log("stopping: running jobs are failed and their submitters notified");
-  await services.close();
+  console.log("stopping: running jobs are failed and their submitters told");
+  for (const job of await services.close()) console.log(`job ${job.jobId}: marked failed; ${notificationText(job.notification)}`);
   return 0;
 }
 
@@ -265,8 +267,8 @@ async function run(args: string[]): Promise<number> {
   let outcome: string | undefined;
   const stop = untilStopped().then(async () => {
     display?.stop();
-    if (!outcome) console.log("\nstopping: the job is marked failed and its submitter notified");
-    await services.close();
+    if (!outcome) console.log("\nstopping: the job is marked failed");
+    for (const job of await services.close()) console.log(`job ${job.jobId}: ${notificationText(job.notification)}`);
     process.exit(outcome === "SUCCEEDED" ? 0 : outcome ? 1 : 130);
   });
   void stop;
@@ -297,7 +299,8 @@ async function run(args: string[]): Promise<number> {
     const record = await runtime.executions.wait(jobId);
     outcome = record?.status ?? "FAILED";
     display.stop();
-    const summary = summarize(runtime.store, jobId, services, runtime.data.sagemaker, serve);
+    const notified = await readNotification(services.objectStore, services.buckets.processing, jobId, outcome === "SUCCEEDED" ? "succeeded" : "failed");
+    const summary = summarize(runtime.store, jobId, services, runtime.data.sagemaker, serve, notified);
     console.log(summary.text);
     if (record?.status === "SUCCEEDED" && serve) {
       console.log(`\nserving the viewer at ${services.viewerUrl(jobId)} until Ctrl-C`);
@@ -378,7 +381,7 @@ function reasonFrom(cause: string | undefined): string {
   }
 }
 
-function summarize(store: JobStore, jobId: string, services: LocalServices | undefined, sagemakerDir: string, serving = false): Summary {
+function summarize(store: JobStore, jobId: string, services: LocalServices | undefined, sagemakerDir: string, serving = false, notified?: NotificationRecord): Summary {
   const record = store.getExecution(jobId);
   if (!record) return { text: `no job ${jobId}` };
   const jobs = store.sageMakerJobsOf(jobId);
@@ -419,7 +422,8 @@ function summarize(store: JobStore, jobId: string, services: LocalServices | und
   }
   if (services) {
     const emails = services.mailTo === "smtp" || !existsSync(services.mailTo) ? [] : readdirSync(services.mailTo).filter((f) => f.includes(jobId) && f.endsWith(".eml")).sort();
-    lines.push(`email: ${services.mailTo === "smtp" ? "sent over SMTP" : emails.length > 0 ? join(services.mailTo, emails.at(-1)!) : `see ${services.mailTo}`}`);
+    const where = services.mailTo === "smtp" ? "sent over SMTP" : emails.length > 0 ? join(services.mailTo, emails.at(-1)!) : `see ${services.mailTo}`;
+    lines.push(`email: ${notified?.state === "sent" ? where : notificationText({ state: notified?.state, error: notified?.lastError })}`);
   }
   return { text: lines.join("\n") };
 }

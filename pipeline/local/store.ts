@@ -29,6 +29,15 @@ export interface ExecutionRow extends ExecutionRecord {
   readonly owner: ProcessIdentity;
 }
 
+export interface PendingNotificationRow {
+  readonly execution: string;
+  /** The notify payload (JSON). */
+  readonly payload: string;
+  /** Attempts made so far. */
+  readonly attempts: number;
+  readonly next: Date;
+}
+
 export interface ProgressRow {
   readonly jobName: string;
   readonly kind: "processing" | "training";
@@ -54,6 +63,9 @@ CREATE TABLE IF NOT EXISTS sagemaker_jobs (
 CREATE TABLE IF NOT EXISTS quota_waiters (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, instance_type TEXT NOT NULL,
   execution TEXT NOT NULL, seen_ms INTEGER NOT NULL, owner_pid INTEGER NOT NULL, owner_start TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending_notifications (
+  execution TEXT PRIMARY KEY, payload TEXT NOT NULL, attempts INTEGER NOT NULL, next_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS progress (
   job_name TEXT PRIMARY KEY, kind TEXT NOT NULL, percent REAL NOT NULL, what TEXT NOT NULL, updated_ms INTEGER NOT NULL
@@ -277,6 +289,29 @@ export class JobStore {
 
   runningSageMakerJobs(): SageMakerJobRow[] {
     return (this.db.prepare("SELECT * FROM sagemaker_jobs WHERE status = 'InProgress'").all() as Row[]).map(toJob);
+  }
+
+  // --- notifications the runtime sends itself (recovery), until sent or given up ------------
+
+  savePendingNotification(row: PendingNotificationRow): void {
+    this.db
+      .prepare(
+        "INSERT INTO pending_notifications (execution, payload, attempts, next_ms) VALUES (?, ?, ?, ?) ON CONFLICT(execution) DO UPDATE SET payload = excluded.payload, attempts = excluded.attempts, next_ms = excluded.next_ms",
+      )
+      .run(row.execution, row.payload, row.attempts, row.next.getTime());
+  }
+
+  pendingNotifications(): PendingNotificationRow[] {
+    return (this.db.prepare("SELECT * FROM pending_notifications ORDER BY next_ms").all() as Row[]).map((row) => ({
+      execution: row["execution"] as string,
+      payload: row["payload"] as string,
+      attempts: row["attempts"] as number,
+      next: new Date(row["next_ms"] as number),
+    }));
+  }
+
+  deletePendingNotification(execution: string): void {
+    this.db.prepare("DELETE FROM pending_notifications WHERE execution = ?").run(execution);
   }
 
   // --- progress ---------------------------------------------------------------------------

@@ -2,7 +2,8 @@ import { describe, expect, it } from "@jest/globals";
 import { estimateCost } from "../../pipeline/cost.js";
 import { seconds } from "../../pipeline/duration.js";
 import { spaceport } from "../../stages/spaceport.js";
-import { notify, notificationMarkerKey, type NotifyDeps } from "../../functions/notify/handler.js";
+import { notify, type NotifyDeps } from "../../functions/notify/handler.js";
+import { MAX_NOTIFY_ATTEMPTS, notificationKey, readNotification } from "../../functions/notify/state.js";
 import { failureReason } from "../../functions/failure.js";
 import { FakeExecutions, MemoryStore, PROCESSING, RecordingLogger, RecordingMailer, testConfig } from "./helpers.js";
 import { JOB, Script, processingCause, trainingCause } from "./scripts.js";
@@ -97,7 +98,7 @@ describe("notify: success email", () => {
     const again = await notify(success, t.deps, t.config);
     expect(again.sent).toBe(false);
     expect(t.mailer.sent).toHaveLength(1);
-    expect(t.store.objects.has(`${PROCESSING}/${notificationMarkerKey(JOB, "succeeded")}`)).toBe(true);
+    expect(t.store.objects.has(`${PROCESSING}/${notificationKey(JOB, "succeeded")}`)).toBe(true);
   });
 
   it("a delivery URI that is not the job's is refused", async () => {
@@ -133,7 +134,7 @@ describe("notify: failure email", () => {
   it("a send failure is logged as an error with a metric, and rethrown; outputs stay", async () => {
     const t = setup(new RecordingMailer(Object.assign(new Error("Email address is not verified"), { name: "MessageRejected" })));
     const before = new Map(t.store.objects);
-    await expect(notify(success, t.deps, t.config)).rejects.toThrow(/not verified/);
+    await expect(notify(success, t.deps, t.config)).rejects.toMatchObject({ name: "Spaceport.EmailNotSent", message: expect.stringMatching(/not verified/) });
     const error = t.logger.lines.find((l) => l.level === "error");
     expect(error).toMatchObject({ event: "email_send_failed", fields: { jobId: JOB, error: "MessageRejected" } });
     expect(t.metrics).toHaveLength(1);
@@ -141,7 +142,23 @@ describe("notify: failure email", () => {
     expect(metric._aws.CloudWatchMetrics[0]).toEqual({ Namespace: "Spaceport", Dimensions: [["Environment"]], Metrics: [{ Name: "EmailSendFailures", Unit: "Count" }] });
     expect(metric.EmailSendFailures).toBe(1);
     for (const [key, value] of before) expect(t.store.objects.get(key)).toEqual(value);
-    expect(t.store.objects.has(`${PROCESSING}/${notificationMarkerKey(JOB, "succeeded")}`)).toBe(false); // a later retry may send
+    // A later retry may send: the record says retrying, not sent.
+    expect(await readNotification(t.store, PROCESSING, JOB, "succeeded")).toMatchObject({ state: "retrying", attempts: 1, lastError: "Email address is not verified" });
+  });
+
+  it("counts attempts: retrying until the last, then failed; a later success is sent once", async () => {
+    const rejecting = new RecordingMailer(Object.assign(new Error("Can't send mail - all recipients were rejected: 550 5.1.1"), { name: "Error" }));
+    const t = setup(rejecting);
+    for (let attempt = 1; attempt <= MAX_NOTIFY_ATTEMPTS; attempt++) {
+      await expect(notify(success, t.deps, t.config)).rejects.toThrow(/could not be sent/);
+      expect((await readNotification(t.store, PROCESSING, JOB, "succeeded"))?.state).toBe(attempt < MAX_NOTIFY_ATTEMPTS ? "retrying" : "failed");
+    }
+    const working = new RecordingMailer();
+    const later = { ...t.deps, mailer: working };
+    await notify(success, later, t.config);
+    await notify(success, later, t.config);
+    expect(working.sent).toHaveLength(1);
+    expect(await readNotification(t.store, PROCESSING, JOB, "succeeded")).toMatchObject({ state: "sent", attempts: MAX_NOTIFY_ATTEMPTS + 1 });
   });
 
   it("an invalid payload is refused naming the field", async () => {
