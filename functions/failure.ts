@@ -41,13 +41,27 @@ export function isTransient(reason: string): boolean {
   return TRANSIENT_JOB_FAILURES.some((pattern) => reason.includes(pattern.replace(/\*/g, "")));
 }
 
-/** What the pilot can do about it, for the email and job-status. */
-export function failureAdvice(stage: string | undefined, error: string | undefined, reason: string): string {
-  if (error === "States.Timeout") return 'Submit it again with quality "preview", or with fewer photos of a smaller area.';
+/** Failures of the platform running the job, not of the job's photos or settings. */
+const PLATFORM_ERRORS = ["Spaceport.RuntimeStopped", "States.Runtime"];
+const KILLED = /was killed by (SIGKILL|SIGSEGV|SIGABRT|SIGTERM)/;
+const OUT_OF_MEMORY = /killed by SIGKILL|out of (GPU |CUDA )?memory|MemoryError|OutOfMemory/i;
+
+/**
+ * What the pilot can do about it, for the email and job-status: advice that fits the failure
+ * (a crash of the runtime is not a problem with the ZIP) and the job (no "try preview" for a
+ * job that already ran at preview).
+ */
+export function failureAdvice(stage: string | undefined, error: string | undefined, reason: string, options: Readonly<Record<string, string>> = {}): string {
+  const preview = options["quality"] === "preview";
+  const smaller = preview ? "with fewer photos of a smaller area" : 'with quality "preview", or with fewer photos of a smaller area';
+  if (PLATFORM_ERRORS.includes(error ?? "")) return "This was a problem on our side, not with your photos: submit the same job again.";
+  if (error === "States.Timeout") return `Submit it again ${smaller}.`;
   if (isTransient(reason) || QUOTA_ERRORS.includes(error ?? "")) return "This was a temporary problem on our side: submit the same job again.";
+  if (OUT_OF_MEMORY.test(reason)) return `The stage ran out of memory: submit it again ${smaller}.`;
+  if (KILLED.test(reason)) return "The stage was stopped from outside or crashed: submit the same job again; if it fails the same way, reply with the job id.";
   if (stage === "sfm") {
     return "Check the ZIP: JPEG photos of one site, taken with plenty of overlap (at least 70% forward and 60% side), then submit it again.";
   }
-  if (stage === "gaussian-splatting") return 'Submit it again; if it fails the same way, try quality "preview" or reply with the job id.';
+  if (stage === "gaussian-splatting" && !preview) return 'Submit it again; if it fails the same way, try quality "preview" or reply with the job id.';
   return "Submit the job again; if it fails the same way, reply to this email with the job id.";
 }

@@ -196,7 +196,7 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
   };
 
   if (state === "failed") {
-    return { ...result, failure: describeFailure(record, events, failedStage) };
+    return { ...result, failure: describeFailure(record, events, failedStage, jobOptions) };
   }
   if (state === "succeeded" && options.store && options.bucket) {
     const prefix = stageOutputPrefix(jobId, pipeline.delivery.output);
@@ -211,6 +211,7 @@ function describeFailure(
   record: ExecutionRecord,
   events: readonly ExecutionEvent[],
   failed: { name: string; key: string; recordIndex: number } | undefined,
+  options: Readonly<Record<string, string>>,
 ): JobFailure {
   let error: string | undefined;
   let cause: string | undefined;
@@ -231,11 +232,11 @@ function describeFailure(
     cause = failure?.cause;
   }
   if (error === undefined && cause === undefined) {
-    if (record.status === "TIMED_OUT") return { ...(failed ? { stage: failed.name } : {}), error: "States.Timeout", reason: "the job ran longer than the pipeline allows and was stopped", advice: failureAdvice(failed?.name, "States.Timeout", "") };
+    if (record.status === "TIMED_OUT") return { ...(failed ? { stage: failed.name } : {}), error: "States.Timeout", reason: "the job ran longer than the pipeline allows and was stopped", advice: failureAdvice(failed?.name, "States.Timeout", "", options) };
     if (record.status === "ABORTED") return { ...(failed ? { stage: failed.name } : {}), reason: "the job was cancelled", advice: "Submit the job again if you still need it." };
     error = record.error;
     cause = record.cause;
   }
   const reason = failureReason(error, cause);
-  return { ...(failed ? { stage: failed.name } : {}), ...(error ? { error } : {}), reason, advice: failureAdvice(failed?.name, error, reason) };
+  return { ...(failed ? { stage: failed.name } : {}), ...(error ? { error } : {}), reason, advice: failureAdvice(failed?.name, error, reason, options) };
 }

@@ -105,7 +105,7 @@ function failureEmail(payload: NotifyPayload): RenderedEmail {
   const error = payload.failure?.error?.Error;
   const reason = failureReason(error, payload.failure?.error?.Cause);
   const stage = payload.failure?.stage;
-  return renderFailureEmail({ jobId: payload.jobId, ...(stage ? { stage } : {}), reason, advice: failureAdvice(stage, error, reason) });
+  return renderFailureEmail({ jobId: payload.jobId, ...(stage ? { stage } : {}), reason, advice: failureAdvice(stage, error, reason, payload.options) });
 }
 
 async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: FunctionConfig): Promise<RenderedEmail> {

@@ -4,7 +4,7 @@ import { seconds } from "../../pipeline/duration.js";
 import { spaceport } from "../../stages/spaceport.js";
 import { notify, type NotifyDeps } from "../../functions/notify/handler.js";
 import { MAX_NOTIFY_ATTEMPTS, notificationKey, readNotification } from "../../functions/notify/state.js";
-import { failureReason } from "../../functions/failure.js";
+import { failureAdvice, failureReason } from "../../functions/failure.js";
 import { FakeExecutions, MemoryStore, PROCESSING, RecordingLogger, RecordingMailer, testConfig } from "./helpers.js";
 import { JOB, Script, processingCause, trainingCause } from "./scripts.js";
 
@@ -186,5 +186,28 @@ describe("failure reasons", () => {
     const reason = failureReason(error, cause);
     if (typeof expected === "string") expect(reason).toBe(expected);
     else expect(reason).toMatch(expected);
+  });
+});
+
+describe("failure advice fits the failure and the job", () => {
+  it("a crash of the runtime is not a problem with the ZIP", () => {
+    const advice = failureAdvice("sfm", "Spaceport.RuntimeStopped", "the local runtime stopped (process 7 exited) while this job was running in stage sfm");
+    expect(advice).toMatch(/on our side, not with your photos/);
+    expect(advice).not.toMatch(/Check the ZIP/);
+  });
+
+  it("no \"try preview\" for a job that already ran at preview", () => {
+    for (const [stage, error, reason] of [
+      ["gaussian-splatting", "States.TaskFailed", "training diverged"],
+      ["compressor", "States.Timeout", ""],
+      ["gaussian-splatting", "States.TaskFailed", "stage gaussian-splatting was killed by SIGKILL (out of memory?) without writing a reason"],
+    ] as const) {
+      expect(failureAdvice(stage, error, reason, { quality: "preview" })).not.toMatch(/preview/);
+      expect(failureAdvice(stage, error, reason, { quality: "standard" })).toMatch(/preview/);
+    }
+  });
+
+  it("a stage killed for memory says so instead of blaming the photos", () => {
+    expect(failureAdvice("sfm", "States.TaskFailed", "stage sfm was killed by SIGKILL (out of memory?) without writing a reason")).toMatch(/ran out of memory/);
   });
 });

@@ -164,6 +164,46 @@ describe("start-job: idempotency", () => {
     expect(h.executions.starts).toHaveLength(1);
   });
 
+  it("a repeat replays a running or succeeded job; a failed or cancelled job does not block a new one", async () => {
+    const h = harness();
+    const headers = { "idempotency-key": "upload-7f3a" };
+    const end = (id: string, status: "FAILED" | "ABORTED" | "TIMED_OUT" | "SUCCEEDED") => h.executions.records.set(id, { ...h.executions.records.get(id)!, status });
+    const first = await h.call({ json: validBody, headers });
+    const running = await h.call({ json: validBody, headers });
+    expect([running.status, running.data.jobId, running.data.replayed, running.data.state]).toEqual([200, first.data.jobId, true, "running"]);
+
+    end(first.data.jobId, "FAILED");
+    const rerun = await h.call({ json: validBody, headers });
+    expect(rerun.status).toBe(202);
+    expect(rerun.data.jobId).not.toBe(first.data.jobId);
+    expect(rerun.data.rerunOf).toBe(first.data.jobId);
+    expect(rerun.headers["idempotent-replayed"]).toBeUndefined();
+    const again = await h.call({ json: validBody, headers });
+    expect([again.status, again.data.jobId]).toEqual([200, rerun.data.jobId]);
+
+    for (const status of ["ABORTED", "TIMED_OUT"] as const) {
+      const last = [...h.executions.records.keys()].at(-1)!;
+      end(last, status);
+      const next = await h.call({ json: validBody, headers });
+      expect([next.status, next.data.rerunOf]).toEqual([202, last]);
+    }
+    const last = [...h.executions.records.keys()].at(-1)!;
+    end(last, "SUCCEEDED");
+    const done = await h.call({ json: validBody, headers });
+    expect([done.status, done.data.jobId, done.data.state]).toEqual([200, last, "succeeded"]);
+    expect(h.executions.starts.filter((s) => JSON.parse(s.input).jobId).length).toBe(4);
+    expect(new Set(h.executions.records.keys()).size).toBe(4);
+  });
+
+  it("without a key, resubmitting a failed job within the window starts a new one", async () => {
+    const h = harness();
+    const a = await h.call({ json: validBody });
+    h.executions.records.set(a.data.jobId, { ...h.executions.records.get(a.data.jobId)!, status: "FAILED" });
+    const b = await h.call({ json: validBody });
+    expect(b.status).toBe(202);
+    expect(b.data.rerunOf).toBe(a.data.jobId);
+  });
+
   it("the same key from another client is a different job", async () => {
     const h = harness();
     const headers = { "idempotency-key": "upload-7f3a" };
