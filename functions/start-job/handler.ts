@@ -16,7 +16,8 @@ import { jobInputKey, newJobId } from "../../pipeline/layout.js";
 import type { FunctionConfig } from "../config.js";
 import { ApiError } from "../errors.js";
 import { maskEmail, type Logger } from "../log.js";
-import type { ExecutionInput, Executions, ObjectStore } from "../ports.js";
+import { deriveJobStatus } from "../job-status/derive.js";
+import type { ExecutionInput, ExecutionRecord, Executions, ObjectStore } from "../ports.js";
 import type { RouteContext, RouteResult } from "../http.js";
 import { parseInputLocation, type InputLocation } from "./input-location.js";
 import { parseStartJobBody } from "./schema.js";
@@ -71,7 +72,7 @@ export async function startJob(context: RouteContext, deps: StartJobDeps, config
       : `auto:${requestHash}:${Math.floor(now.getTime() / 1000 / config.dedupeWindowSeconds)}`;
   const bucket = config.processingBucket;
 
-  const current = await currentGeneration(deps, bucket, context.client, idemKey, requestHash);
+  const current = await currentGeneration(deps, config, context.client, idemKey, requestHash);
   if (current.live) return replayed(current.live.record, current.live.status, config, deps, context);
   const { recordKey, rerunOf } = current;
   let record = current.record;
@@ -172,7 +173,8 @@ interface Generation {
 }
 
 /** The first generation of a key whose job did not end unsuccessfully (or the first free one). */
-async function currentGeneration(deps: StartJobDeps, bucket: string, client: string, idemKey: string, requestHash: string): Promise<Generation> {
+async function currentGeneration(deps: StartJobDeps, config: FunctionConfig, client: string, idemKey: string, requestHash: string): Promise<Generation> {
+  const bucket = config.processingBucket;
   let rerunOf: string | undefined;
   for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
     const recordKey = idempotencyRecordKey(client, idemKey, generation);
@@ -182,10 +184,18 @@ async function currentGeneration(deps: StartJobDeps, bucket: string, client: str
     }
     const execution = record ? await deps.executions.describe(record.jobId) : undefined;
     if (!record || !execution) return { recordKey, ...(record ? { record } : {}), ...(rerunOf ? { rerunOf } : {}) };
-    if (!ENDED_UNSUCCESSFULLY.has(execution.status)) return { recordKey, record, live: { record, status: execution.status } };
+    if (!(await endedUnsuccessfully(deps, config, execution))) return { recordKey, record, live: { record, status: execution.status } };
     rerunOf = record.jobId;
   }
   throw new ApiError(429, "Idempotency-Key", `this request was rerun ${MAX_GENERATIONS} times; send it with a new Idempotency-Key`, "rate_limited");
+}
+
+/** The job failed, timed out or was cancelled: also while its execution still sends the failure email. */
+async function endedUnsuccessfully(deps: StartJobDeps, config: FunctionConfig, execution: ExecutionRecord): Promise<boolean> {
+  if (ENDED_UNSUCCESSFULLY.has(execution.status)) return true;
+  if (execution.status !== "RUNNING") return false;
+  const status = await deriveJobStatus(execution, await deps.executions.history(execution.name), { pipeline: config.pipeline });
+  return status.state === "failed";
 }
 
 async function readRecord(store: ObjectStore, bucket: string, key: string): Promise<IdempotencyRecord | undefined> {

@@ -6,6 +6,7 @@ import { parseInputLocation } from "../../functions/start-job/input-location.js"
 import { ApiError } from "../../functions/errors.js";
 import { testTarget } from "../pipeline/fixtures.js";
 import { harness, KEYS, PARTNER, PROCESSING, UPLOADS, validBody } from "./helpers.js";
+import { Script, processingCause } from "./scripts.js";
 
 const JOB = "20261126-093012-1a2b3c4d";
 
@@ -193,6 +194,15 @@ describe("start-job: idempotency", () => {
     expect([done.status, done.data.jobId, done.data.state]).toEqual([200, last, "succeeded"]);
     expect(h.executions.starts.filter((s) => JSON.parse(s.input).jobId).length).toBe(4);
     expect(new Set(h.executions.records.keys()).size).toBe(4);
+  });
+
+  it("a job that failed but is still sending its failure email does not block a rerun", async () => {
+    const h = harness();
+    const a = await h.call({ json: validBody });
+    const script = new Script(a.data.jobId).begin().run("sfm").submitted().fail("sfm", 60, "States.TaskFailed", processingCause("no photos")).notify("failed");
+    h.executions.histories.set(a.data.jobId, script.events);
+    const b = await h.call({ json: validBody });
+    expect([b.status, b.data.rerunOf]).toEqual([202, a.data.jobId]);
   });
 
   it("without a key, resubmitting a failed job within the window starts a new one", async () => {
