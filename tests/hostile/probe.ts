@@ -48,7 +48,7 @@ async function submit(input: string, email: string, reason: RegExp, photos?: num
 }
 
 function expectStatus(answer: { status: number; text: string }, statuses: number[], what: string): void {
-  totals.expect(statuses.includes(answer.status), `${what}: ${answer.status} (expected ${statuses.join("/")}) ${answer.text.slice(0, 160)}`);
+  totals.expect(statuses.includes(answer.status), `${what}: ${answer.status} (expected ${statuses.join("/")}) ${answer.text.slice(0, 160).replace(/[^\x20-\x7e]/g, ".")}`);
 }
 
 async function authAndBodies(): Promise<void> {
