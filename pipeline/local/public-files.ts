@@ -6,7 +6,8 @@
  */
 import { statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { contentTypeFor, type LocalObjectStore } from "../../functions/adapters/local/object-store.js";
+import type { LocalObjectStore } from "../../functions/adapters/local/object-store.js";
+import { contentTypeFor } from "../content-types.js";
 import { isDeliveryKey } from "../layout.js";
 
 export interface PublicFilesRule {
@@ -51,7 +52,8 @@ export function serveFile(store: LocalObjectStore, rule: PublicFilesRule, pathna
     return;
   }
   const size = statSync(file).size;
-  res.writeHead(200, { "content-type": contentTypeFor(file), "content-length": String(size), "cache-control": "no-cache", "access-control-allow-origin": "*" });
+  // nosniff as CloudFront sends it, so a mistyped file fails here as it would for a buyer.
+  res.writeHead(200, { "content-type": contentTypeFor(file), "content-length": String(size), "cache-control": "no-cache", "x-content-type-options": "nosniff", "access-control-allow-origin": "*" });
   if (req.method === "HEAD") return void res.end();
   store.stream(object.bucket, object.key).on("error", () => res.destroy()).pipe(res);
 }

@@ -10,8 +10,9 @@ import { copyFile, link, mkdir, open, readdir, readFile, rename, stat, unlink, w
 import { pipeline as pipe } from "node:stream/promises";
 import { createWriteStream } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { dirname, extname, join, relative, resolve, sep } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
+import { contentTypeFor } from "../../../pipeline/content-types.js";
 import type { ObjectInfo, ObjectStore } from "../../ports.js";
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -19,21 +20,6 @@ const TEMP_SUFFIX = ".spaceport-tmp";
 /** Beside the bucket folders, never inside one. */
 export const INCOMING_DIR = ".incoming";
 
-const CONTENT_TYPES: Record<string, string> = {
-  ".json": "application/json",
-  ".html": "text/html; charset=utf-8",
-  ".txt": "text/plain; charset=utf-8",
-  ".zip": "application/zip",
-  ".webp": "image/webp",
-  ".png": "image/png",
-  ".jpg": "image/jpeg",
-  ".jpeg": "image/jpeg",
-  ".sog": "application/octet-stream",
-  ".spz": "application/octet-stream",
-  ".ply": "application/octet-stream",
-  ".gz": "application/gzip",
-};
-export const contentTypeFor = (key: string): string => CONTENT_TYPES[extname(key).toLowerCase()] ?? "application/octet-stream";
 
 export class LocalObjectStore implements ObjectStore {
   readonly root: string;
