@@ -1,14 +1,13 @@
 /**
  * What the hostile probe (tests/hostile/probe.ts) works with: `spaceport dev` as a child
- * process on 127.0.0.1 with its own data dir, an SMTP server that can refuse recipients, an
- * HTTP client that counts every answer, small archives, and the totals the probe prints.
+ * process on 127.0.0.1 with its own data dir, an SMTP server that can refuse recipients (the
+ * tests' own), an HTTP client that counts every answer, small archives, and the totals the
+ * probe prints.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import type { SMTPServer as SMTPServerType } from "smtp-server";
 import { ZipFile } from "yazl";
 import { REPO_ROOT } from "../../pipeline/local/runtime.js";
 
@@ -126,36 +125,8 @@ export class Dev {
   }
 }
 
-export interface ReceivedMail {
-  readonly to: string[];
-  readonly text: string;
-}
-
-/** SMTP on 127.0.0.1; `refuse` decides per recipient (a 550, as a mailbox that does not exist). */
-export async function startSmtp(refuse: (address: string) => boolean) {
-  const { SMTPServer } = createRequire(import.meta.url)("smtp-server") as { SMTPServer: typeof SMTPServerType };
-  const messages: ReceivedMail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS", "AUTH"],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      if (refuse(address.address)) return callback(Object.assign(new Error("5.1.1 mailbox unavailable"), { responseCode: 550 }));
-      callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", () => {
-        messages.push({ to: session.envelope.rcptTo.map((r) => r.address), text: Buffer.concat(chunks).toString("utf8").replace(/=\r?\n/g, "") });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const port = (server.server.address() as { port: number }).port;
-  return { url: `smtp://127.0.0.1:${port}`, messages, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
+/** SMTP on 127.0.0.1 that refuses the recipients `rejectRecipient` names (a 550, as for a mailbox that does not exist). */
+export { startSmtp } from "../local/fixtures.js";
 
 /** A ZIP of the given entries (deflated), in memory. */
 export async function zipOf(entries: Record<string, Buffer>): Promise<Buffer> {

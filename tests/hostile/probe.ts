@@ -29,7 +29,7 @@ const data = join(dir, "data");
 const jobs: Job[] = [];
 const uploads = new Map<string, string>(); // s3 URI -> sha256 of what was uploaded
 const refuseOnce = new Set<string>(); // addresses whose next delivery attempt is refused
-const smtp = await startSmtp((address) => refuseOnce.delete(address));
+const smtp = await startSmtp({ rejectRecipient: (address) => refuseOnce.delete(address) });
 writeConfig(join(dir, "Pulumi.dev.yaml"));
 const dev = new Dev(totals, ["--data-dir", data, "--env", "dev", "--config", join(dir, "Pulumi.dev.yaml")], { SPACEPORT_SMTP_URL: smtp.url });
 
