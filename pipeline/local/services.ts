@@ -6,7 +6,7 @@
  * when SPACEPORT_SMTP_URL is set, else the outbox folder).
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -132,9 +132,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const upload = (zipPath: string): string => {
     const name = zipPath.split("/").pop()!.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "") || "photos.zip";
     const key = `local/${new Date().toISOString().replace(/[:.]/g, "-")}-${randomBytes(3).toString("hex")}-${name.endsWith(".zip") ? name : `${name}.zip`}`;
-    const file = objectStore.path(buckets.uploads, key);
-    mkdirSync(join(file, ".."), { recursive: true });
-    copyFileSync(zipPath, file);
+    objectStore.putFileSync(buckets.uploads, key, zipPath);
     return `s3://${buckets.uploads}/${key}`;
   };
 

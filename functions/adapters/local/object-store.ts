@@ -8,7 +8,7 @@
 import { constants, createReadStream } from "node:fs";
 import { copyFile, link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { pipeline as pipe } from "node:stream/promises";
-import { createWriteStream } from "node:fs";
+import { copyFileSync, createWriteStream, mkdirSync, renameSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -129,6 +129,20 @@ export class LocalObjectStore implements ObjectStore {
       throw error;
     } finally {
       await unlink(temp).catch(() => {});
+    }
+  }
+
+  /** Copies a local file in as an object (temporary file, then rename: never half an object). */
+  putFileSync(bucket: string, key: string, source: string): void {
+    const file = this.path(bucket, key);
+    mkdirSync(dirname(file), { recursive: true });
+    const temp = join(this.root, INCOMING_DIR, `${Date.now()}-${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
+    mkdirSync(dirname(temp), { recursive: true });
+    try {
+      copyFileSync(source, temp);
+      renameSync(temp, file);
+    } finally {
+      rmSync(temp, { force: true });
     }
   }
 
