@@ -5,7 +5,7 @@
  * same record keeps a retried invocation from mailing twice.
  */
 import { EMAIL_RETRY } from "../../pipeline/compile.js";
-import { jobPrefix } from "../../pipeline/layout.js";
+import { statusPrefix } from "../../pipeline/layout.js";
 import type { ObjectStore } from "../ports.js";
 
 export type NotificationState = "sent" | "retrying" | "failed";
@@ -30,7 +30,7 @@ export function notifyRetryDelayMs(attempt: number, baseMs = (EMAIL_RETRY.Interv
   return baseMs * (EMAIL_RETRY.BackoffRate ?? 2) ** Math.max(0, attempt - 1);
 }
 
-export const notificationKey = (jobId: string, outcome: NotifiedOutcome): string => `${jobPrefix(jobId)}status/notification-${outcome}.json`;
+export const notificationKey = (jobId: string, outcome: NotifiedOutcome): string => `${statusPrefix(jobId)}notification-${outcome}.json`;
 
 export async function readNotification(store: ObjectStore, bucket: string, jobId: string, outcome: NotifiedOutcome): Promise<NotificationRecord | undefined> {
   const text = await store.getText(bucket, notificationKey(jobId, outcome));

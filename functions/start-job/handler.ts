@@ -42,13 +42,16 @@ interface IdempotencyRecord {
 }
 
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** Folders of the processing bucket, outside `jobs/`, where start-job keeps its own records. */
+export const IDEMPOTENCY_PREFIX = "idempotency/";
+export const DAILY_COUNT_PREFIX = "quota/";
 /** Generation 0 is the first job of a key; each rerun after a failure takes the next. */
 export const idempotencyRecordKey = (client: string, key: string, generation = 0): string =>
-  `idempotency/${createHash("sha256").update(`${client}\n${key}`).digest("hex")}${generation > 0 ? `.${generation}` : ""}.json`;
+  `${IDEMPOTENCY_PREFIX}${createHash("sha256").update(`${client}\n${key}`).digest("hex")}${generation > 0 ? `.${generation}` : ""}.json`;
+export const dailyCountPrefix = (client: string, day: string): string => `${DAILY_COUNT_PREFIX}${client}/${day}/`;
 /** Reruns of one request under one key (a bound on the walk, far above what a person retries). */
 const MAX_GENERATIONS = 100;
 const ENDED_UNSUCCESSFULLY: ReadonlySet<string> = new Set(["FAILED", "TIMED_OUT", "ABORTED"]);
-export const dailyCountPrefix = (client: string, day: string): string => `quota/${client}/${day}/`;
 
 export async function startJob(context: RouteContext, deps: StartJobDeps, config: FunctionConfig, legacy = false): Promise<RouteResult> {
   const now = deps.now?.() ?? new Date();
@@ -71,7 +74,6 @@ export async function startJob(context: RouteContext, deps: StartJobDeps, config
       ? `key:${headerKey}`
       : `auto:${requestHash}:${Math.floor(now.getTime() / 1000 / config.dedupeWindowSeconds)}`;
   const bucket = config.processingBucket;
-
   const current = await currentGeneration(deps, config, context.client, idemKey, requestHash);
   if (current.live) return replayed(current.live.record, current.live.status, config, deps, context);
   const { recordKey, rerunOf } = current;
@@ -85,37 +87,7 @@ export async function startJob(context: RouteContext, deps: StartJobDeps, config
   }
   if (info.size === 0) throw new ApiError(400, field, `${field}: the ZIP is empty`);
 
-  if (!record) {
-    const day = now.toISOString().slice(0, 10);
-    const countPrefix = dailyCountPrefix(context.client, day);
-    const today = await deps.store.list(bucket, countPrefix);
-    if (today.length >= config.env.apiRateLimit.jobsPerDay) {
-      throw new ApiError(429, "client", `daily job limit reached (${config.env.apiRateLimit.jobsPerDay} jobs per day for this API key)`, "rate_limited", {
-        "retry-after": String(secondsToMidnight(now)),
-      });
-    }
-    const candidate: IdempotencyRecord = {
-      jobId: newJobId(now, deps.randomHex8?.() ?? randomBytes(4).toString("hex")),
-      requestHash,
-      client: context.client,
-      createdAt: now.toISOString(),
-      input: request.input,
-      email: request.email,
-      options: request.options,
-    };
-    const created = await deps.store.putTextIfAbsent(bucket, recordKey, JSON.stringify(candidate), "application/json");
-    if (created) {
-      record = candidate;
-      await deps.store.putText(bucket, `${countPrefix}${candidate.jobId}`, candidate.createdAt, "text/plain");
-    } else {
-      // A concurrent retry won the race: its job is this request's job.
-      record = await readRecord(deps.store, bucket, recordKey);
-      if (!record) throw new Error(`idempotency record ${recordKey} exists but cannot be read`);
-      if (record.requestHash !== requestHash) {
-        throw new ApiError(409, "Idempotency-Key", `this Idempotency-Key was used for a different request (job ${record.jobId})`);
-      }
-    }
-  }
+  record ??= await claimJobId({ deps, config, context, now, recordKey, requestHash, request });
 
   const jobId = record.jobId;
   const inputKey = jobInputKey(jobId);
@@ -150,6 +122,50 @@ export async function startJob(context: RouteContext, deps: StartJobDeps, config
     },
     headers: { location: statusUrl(config, jobId), ...(started ? {} : { "idempotent-replayed": "true" }) },
   };
+}
+
+interface Claim {
+  readonly deps: StartJobDeps;
+  readonly config: FunctionConfig;
+  readonly context: RouteContext;
+  readonly now: Date;
+  readonly recordKey: string;
+  readonly requestHash: string;
+  readonly request: { input: { bucket: string; key: string }; email: string; options: Record<string, string> };
+}
+
+/** A new job id for a request within the client's daily limit, recorded once however many retries race for it. */
+async function claimJobId({ deps, config, context, now, recordKey, requestHash, request }: Claim): Promise<IdempotencyRecord> {
+  const bucket = config.processingBucket;
+  const day = now.toISOString().slice(0, 10);
+  const countPrefix = dailyCountPrefix(context.client, day);
+  const today = await deps.store.list(bucket, countPrefix);
+  if (today.length >= config.env.apiRateLimit.jobsPerDay) {
+    throw new ApiError(429, "client", `daily job limit reached (${config.env.apiRateLimit.jobsPerDay} jobs per day for this API key)`, "rate_limited", {
+      "retry-after": String(secondsToMidnight(now)),
+    });
+  }
+  const candidate: IdempotencyRecord = {
+    jobId: newJobId(now, deps.randomHex8?.() ?? randomBytes(4).toString("hex")),
+    requestHash,
+    client: context.client,
+    createdAt: now.toISOString(),
+    input: request.input,
+    email: request.email,
+    options: request.options,
+  };
+  const created = await deps.store.putTextIfAbsent(bucket, recordKey, JSON.stringify(candidate), "application/json");
+  if (created) {
+    await deps.store.putText(bucket, `${countPrefix}${candidate.jobId}`, candidate.createdAt, "text/plain");
+    return candidate;
+  }
+  // A concurrent retry won the race: its job is this request's job.
+  const record = await readRecord(deps.store, bucket, recordKey);
+  if (!record) throw new Error(`idempotency record ${recordKey} exists but cannot be read`);
+  if (record.requestHash !== requestHash) {
+    throw new ApiError(409, "Idempotency-Key", `this Idempotency-Key was used for a different request (job ${record.jobId})`);
+  }
+  return record;
 }
 
 function replayed(record: IdempotencyRecord, status: string, config: FunctionConfig, deps: StartJobDeps, context: RouteContext): RouteResult {

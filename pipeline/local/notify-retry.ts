@@ -6,7 +6,8 @@
  * job-status shows `notification: retrying | sent | failed`.
  */
 import { afterFailedAttempt, notifyRetryDelayMs, type NotificationState } from "../../functions/notify/state.js";
-import type { NotifyFunction, NotifyPayload } from "./runtime.js";
+import type { NotifyPayload } from "../notify-payload.js";
+import type { NotifyFunction } from "./runtime.js";
 import type { JobStore } from "./store.js";
 
 export interface NotificationOutcome {

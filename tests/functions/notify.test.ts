@@ -191,7 +191,7 @@ describe("failure reasons", () => {
 
 describe("failure advice fits the failure and the job", () => {
   it("a crash of the runtime is not a problem with the ZIP", () => {
-    const advice = failureAdvice("sfm", "Spaceport.RuntimeStopped", "the local runtime stopped (process 7 exited) while this job was running in stage sfm");
+    const advice = failureAdvice(spaceport, "sfm", "Spaceport.RuntimeStopped", "the local runtime stopped (process 7 exited) while this job was running in stage sfm");
     expect(advice).toMatch(/on our side, not with your photos/);
     expect(advice).not.toMatch(/Check the ZIP/);
   });
@@ -202,12 +202,12 @@ describe("failure advice fits the failure and the job", () => {
       ["compressor", "States.Timeout", ""],
       ["gaussian-splatting", "States.TaskFailed", "stage gaussian-splatting was killed by SIGKILL (out of memory?) without writing a reason"],
     ] as const) {
-      expect(failureAdvice(stage, error, reason, { quality: "preview" })).not.toMatch(/preview/);
-      expect(failureAdvice(stage, error, reason, { quality: "standard" })).toMatch(/preview/);
+      expect(failureAdvice(spaceport, stage, error, reason, { quality: "preview" })).not.toMatch(/preview/);
+      expect(failureAdvice(spaceport, stage, error, reason, { quality: "standard" })).toMatch(/preview/);
     }
   });
 
   it("a stage killed for memory says so instead of blaming the photos", () => {
-    expect(failureAdvice("sfm", "States.TaskFailed", "stage sfm was killed by SIGKILL (out of memory?) without writing a reason")).toMatch(/ran out of memory/);
+    expect(failureAdvice(spaceport, "sfm", "States.TaskFailed", "stage sfm was killed by SIGKILL (out of memory?) without writing a reason")).toMatch(/ran out of memory/);
   });
 });

@@ -57,7 +57,7 @@ export class Dev {
   async start(): Promise<void> {
     this.expectedExit = false;
     this.output = "";
-    const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "pipeline/local/cli.ts"), "dev", "--port", "0", ...this.args], {
+    const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "stages/cli.ts"), "dev", "--port", "0", ...this.args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...this.env, SPACEPORT_API_KEY: API_KEY },
       stdio: ["ignore", "pipe", "pipe"],

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { LogFields } from "../../functions/log.js";
 import { answerInternalError } from "../../pipeline/local/http-edge.js";
+import { handlers } from "../../functions/handlers.js";
 import { startLocalServices, type LocalServices } from "../../pipeline/local/services.js";
 import { tempDir, testConfig, testPipeline, until, writeZip } from "./fixtures.js";
 
@@ -22,6 +23,7 @@ describe("local server edge", () => {
   beforeAll(async () => {
     dir = tempDir("edge");
     services = await startLocalServices({
+      handlers,
       dataDir: join(dir, "data"),
       environment: "test",
       config: testConfig(),

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { MAX_NOTIFY_ATTEMPTS } from "../../functions/notify/state.js";
 import { DataDir } from "../../pipeline/local/data.js";
+import { handlers } from "../../functions/handlers.js";
 import { startLocalServices, type LocalServices } from "../../pipeline/local/services.js";
 import { JobStore } from "../../pipeline/local/store.js";
 import { startSmtp, tempDir, testConfig, testPipeline, until, writeZip } from "./fixtures.js";
@@ -18,6 +19,7 @@ async function setup(label: string, rejectFirst: number, scripts = {}) {
   let refused = 0;
   const smtp = await startSmtp({ rejectRecipient: () => refused++ < rejectFirst });
   const services = await startLocalServices({
+    handlers,
     dataDir: join(dir, "data"),
     environment: "test",
     config: testConfig(),
@@ -87,6 +89,7 @@ describe("local runtime: notification retried with backoff, shown apart from the
     let refused = 0;
     const smtp = await startSmtp({ rejectRecipient: () => refused++ < 3 });
     const services = await startLocalServices({
+      handlers,
       dataDir: data, environment: "test", config: testConfig(), pipeline: testPipeline(dir), port: 0,
       env: { SPACEPORT_SMTP_URL: smtp.url }, retry: { emailMs: 60 },
     });

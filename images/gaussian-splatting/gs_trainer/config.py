@@ -85,7 +85,7 @@ class Config:
 
     def downscale_at(self, step: int) -> int:
         """The image downscale factor that training uses at ``step`` (0-based)."""
-        return 2 ** max(self.num_downscales - step // self.resolution_schedule, 0)
+        return int(2 ** max(self.num_downscales - step // self.resolution_schedule, 0))
 
 
 def _int(lo: int, hi: int | None = None) -> Callable[[str, Any], int]:
