@@ -222,8 +222,6 @@ def parse_hyperparameters(raw: dict[str, Any]) -> Config:
         if key in PARSERS and key != "quality":
             values[key] = PARSERS[key](key, v)
     cfg = Config(**values)
-    if cfg.checkpoint_every == 0:
-        pass  # checkpoints off
     if cfg.holdout_every == 1:
         raise ConfigError("hyperparameter 'holdout_every' must be 0 (none) or >= 2: 1 would hold out every image")
     return cfg
