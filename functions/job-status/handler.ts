@@ -6,6 +6,7 @@ import { ApiError } from "../errors.js";
 import type { RouteContext, RouteResult } from "../http.js";
 import type { Logger } from "../log.js";
 import type { Executions, ObjectStore, StageProgress } from "../ports.js";
+import { notificationState } from "../notify/state.js";
 import { deriveJobStatus } from "./derive.js";
 
 export interface JobStatusDeps {
@@ -31,5 +32,6 @@ export async function jobStatus(context: RouteContext, deps: JobStatusDeps, conf
     store: deps.store,
     bucket: config.processingBucket,
   });
-  return { status: 200, body: status };
+  const notification = await notificationState(deps.store, config.processingBucket, id, status.state);
+  return { status: 200, body: notification ? { ...status, notification } : status };
 }

@@ -12,7 +12,8 @@
 import * as v from "valibot";
 import { STATE } from "../../pipeline/compile.js";
 import type { FunctionConfig } from "../config.js";
-import { notificationMarkerKey, notify, type NotifyDeps, type NotifyResult } from "./handler.js";
+import { notify, type NotifyDeps, type NotifyResult } from "./handler.js";
+import { readNotification } from "./state.js";
 
 export const EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change";
 
@@ -58,8 +59,9 @@ export async function notifyExecutionEnded(event: unknown, deps: NotifyDeps, con
     throw new Error(`execution ${detail.name}: its input is not JSON`);
   }
   const jobId = typeof input.jobId === "string" ? input.jobId : detail.name;
-  for (const status of ["failed", "succeeded"]) {
-    if ((await deps.store.getText(config.processingBucket, notificationMarkerKey(jobId, status))) !== undefined) {
+  for (const status of ["failed", "succeeded"] as const) {
+    // Sent already (a "retrying" or "failed" record is a notification still owed: send it).
+    if ((await readNotification(deps.store, config.processingBucket, jobId, status))?.state === "sent") {
       deps.log("info", "notify_already_sent", { jobId, status, via: "execution-event" });
       return { jobId, status: "failed", sent: false };
     }

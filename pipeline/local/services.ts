@@ -7,7 +7,7 @@
  * the handlers come from the caller (the composition root, stages/cli.ts).
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { hashApiKey, type ApiKey } from "../../functions/auth.js";
@@ -118,13 +118,13 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const upload = (zipPath: string): string => {
     const name = zipPath.split("/").pop()!.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "") || "photos.zip";
     const key = uploadKey(name.endsWith(".zip") ? name : `${name}.zip`);
-    const file = objectStore.path(buckets.uploads, key);
-    mkdirSync(join(file, ".."), { recursive: true });
-    copyFileSync(zipPath, file);
+    objectStore.putFileSync(buckets.uploads, key, zipPath);
     return `s3://${buckets.uploads}/${key}`;
   };
 
-  server.on("request", localRequestHandler({ baseUrl, objectStore, router, apiKeys, maxBodyBytes: functionConfig.maxBodyBytes, maxInputBytes: config.maxInputBytes, uploadsBucket: buckets.uploads }));
+  const publicFiles = { bucket: buckets.processing, deliveryOutput: pipeline.delivery.output };
+  const limits = { maxBodyBytes: functionConfig.maxBodyBytes, maxInputBytes: config.maxInputBytes };
+  server.on("request", localRequestHandler({ baseUrl, objectStore, router, apiKeys, ...limits, uploadsBucket: buckets.uploads, publicFiles, log }));
 
   const recovered = await rt.recover();
   let closing: Promise<RecoveredJob[]> | undefined;

@@ -11,6 +11,7 @@ import { compile, resolveReferences, type CompiledProcessingStage, type Pipeline
 import { DataDir } from "../../pipeline/local/data.js";
 import { currentProcess } from "../../pipeline/local/process.js";
 import { missingDependencyHint, SageMakerEmulator } from "../../pipeline/local/sagemaker/emulator.js";
+import { exitReason } from "../../pipeline/local/sagemaker/exit-reason.js";
 import { JobStore } from "../../pipeline/local/store.js";
 import { localTarget } from "../../pipeline/local/target.js";
 import { tempDir, testConfig, testPipeline, writeZip } from "./fixtures.js";
@@ -267,6 +268,22 @@ esac
         else process.env[key] = value;
       }
     }
+  });
+  it("names the signal that killed a stage, with its last lines", async () => {
+    const t = setup("killed", { prep: 'echo "loading 75 photos"\necho "matching features"\nkill -KILL $$\n' });
+    try {
+      const cause = JSON.parse((await rejection(t.emulator.processingJob(t.prepRequest()))).message) as { FailureReason: string };
+      expect(cause.FailureReason).toBe(
+        "AlgorithmError: stage prep was killed by SIGKILL (out of memory?) without writing a reason to /opt/ml/output/failure; its last output: loading 75 photos | matching features",
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("reads docker's 128 + signal exit codes as signals", () => {
+    expect(exitReason("sfm", { exitCode: 137, docker: true }, [])).toMatch(/^stage sfm was killed by SIGKILL \(out of memory\?\).*it printed nothing$/);
+    expect(exitReason("sfm", { exitCode: 137 }, ["x"])).toMatch(/^stage sfm exited with code 137 .*its last output: x$/);
   });
 });
 

@@ -32,6 +32,8 @@ def run(config: Config) -> dict[str, Any]:
     """Run the stage; returns the report (also written to output/report.json)."""
     work = config.work_dir
     out = config.output_dir
+    config.log_dir.mkdir(parents=True, exist_ok=True)
+    pycolmap.logging.log_dir = str(config.log_dir)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     out.mkdir(parents=True, exist_ok=True)

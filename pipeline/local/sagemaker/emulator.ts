@@ -17,7 +17,7 @@ import { INSTANCE_TYPES, isInstanceType, type InstanceType } from "../../instanc
 import { TAGS } from "../../layout.js";
 import type { Stage } from "../../stage.js";
 import type { DataDir } from "../data.js";
-import type { ProcessIdentity } from "../process.js";
+import { isAlive, type ProcessIdentity } from "../process.js";
 import type { JobStore } from "../store.js";
 import { prepareJobFolder, type JobFolder } from "./container.js";
 import { CorePool, threadEnvironment } from "./cores.js";
@@ -52,6 +52,9 @@ export interface JobEvent {
   readonly status: "InProgress" | "Completed" | "Failed";
   readonly failureReason?: string;
 }
+
+/** How long a waiter may be away between asks (the state machine's quota Retry interval) and keep its place. */
+const QUOTA_QUEUE_GRACE_MS = 30_000;
 
 /** A create call found the quota in use and holds for a free instance. */
 export interface QuotaWait {
@@ -256,7 +259,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     return stage;
   }
 
-  /** Creates the job record within quota, holding up to quotaHoldMs for a free instance. */
+  /** Creates the job record within quota, holding up to quotaHoldMs for a free instance; waiters queue first come, first served. */
   private async acquire(job: JobKindContract, stage: Stage): Promise<void> {
     if (this.closed) throw new NamedError("SageMaker.ServiceUnavailable", "the local runtime is shutting down");
     const { name, kind, instance } = job;
@@ -267,7 +270,8 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     let announced = false;
     for (;;) {
       const record = { name, kind, stage: stage.name, execution, instanceType: instance.type, instanceCount: instance.count, created: new Date(), owner: this.options.owner };
-      const result = this.options.store.createSageMakerJob(record, quota);
+      // A waiter between two asks (the state machine's Retry interval) keeps its place in the queue.
+      const result = this.options.store.createSageMakerJob(record, quota, { isLive: isAlive, staleMs: (this.options.quotaHoldMs ?? 120_000) + QUOTA_QUEUE_GRACE_MS });
       if (result.created) break;
       if (result.reason === "exists") {
         throw new NamedError("SageMaker.ResourceInUse", `Job name must be unique within an AWS account and region, and a job with this name already exists (${jobArn(kind, name)})`);

@@ -31,6 +31,10 @@ export interface JobSpec {
 export interface RunOutcome {
   readonly ok: boolean;
   readonly exitCode: number | null;
+  /** The signal that ended the program, when one did. */
+  readonly signal?: NodeJS.Signals | null;
+  /** The program ran in a container (`docker run` reports signals as exit codes 128 + n). */
+  readonly docker?: boolean;
   readonly timedOut: boolean;
   readonly lastLines: readonly string[];
   /** The job never ran its program properly: a reason on our side or the request's (ClientError). */
