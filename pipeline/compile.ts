@@ -20,6 +20,7 @@ import type {
 import type { AslCatcher, AslRetrier, AslState, AslStateMachine } from "./asl.js";
 import { effectiveInstance, validateForEnvironment, type Pipeline } from "./define.js";
 import type { EnvironmentConfig } from "./environment.js";
+import { acceleratorOf, type InstanceType } from "./instances.js";
 import { JOB_ID_LENGTH, MAX_ATTEMPT_DIGITS } from "./layout.js";
 import { ref, toAslParameters } from "./references.js";
 import { assertValidProcessingRequest, assertValidTrainingRequest } from "./sagemaker/validate-request.js";
@@ -135,6 +136,12 @@ function outputUri(target: CompileTarget, pipeline: Pipeline, input: InputRef): 
   return `s3://${target.bucket}/jobs/${ref("$.jobId")}/${input.output}/`;
 }
 
+/** What every stage reads besides its own settings: the job, and the instance's accelerator
+ *  (a GPU stage refuses to train on CPU when its instance type has a GPU it cannot see). */
+function stageEnvironment(instanceType: InstanceType): Record<string, string> {
+  return { SPACEPORT_JOB_ID: ref("$.jobId"), SPACEPORT_ACCELERATOR: acceleratorOf(instanceType) };
+}
+
 function commonTags(pipeline: Pipeline, stage: Stage) {
   return [
     { Key: "spaceport:pipeline", Value: pipeline.name },
@@ -180,7 +187,7 @@ export function processingRequest(pipeline: Pipeline, stage: ProcessingStage, ta
         AppManaged: false,
       })),
     },
-    Environment: { ...stage.environment, SPACEPORT_JOB_ID: ref("$.jobId") },
+    Environment: { ...stage.environment, ...stageEnvironment(instance.type) },
     Tags: commonTags(pipeline, stage),
   };
 }
@@ -221,7 +228,7 @@ export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target
       MaxRuntimeInSeconds: stage.timeout.seconds,
       ...(stage.spot ? { MaxWaitTimeInSeconds: stage.spot.maxWait.seconds } : {}),
     },
-    Environment: { ...stage.environment, SPACEPORT_JOB_ID: ref("$.jobId") },
+    Environment: { ...stage.environment, ...stageEnvironment(instance.type) },
     Tags: commonTags(pipeline, stage),
   };
   if (stage.spot) {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import traceback
 
+from . import accelerator
 from .colmap import ColmapError
 from .config import ConfigError, load_hyperparameters
 from .contract import Paths, StageError, write_failure
@@ -23,6 +24,9 @@ def main(argv: list[str]) -> int:
     try:
         cfg = load_hyperparameters(paths.hyperparameters)
         print(f"hyperparameters: {cfg.to_json()}", flush=True)
+        if cfg.device == "auto" and accelerator.required():
+            # the instance type has a GPU: never fall back to days of CPU training by accident
+            accelerator.require_cuda(paths.hyperparameters.parent)
         run(paths, cfg)
         return 0
     except (ConfigError, DataError, ColmapError, StageError) as e:
