@@ -16,12 +16,13 @@ import type { CreateProcessingJobRequest, CreateTrainingJobRequest } from "@aws-
 import * as tar from "tar";
 import type { Pipeline } from "../../define.js";
 import { quotaFor, type Quota } from "../../environment.js";
-import { INSTANCE_TYPES, isInstanceType, type InstanceType } from "../../instances.js";
+import type { AcceleratorKind, InstanceType } from "../../instances.js";
 import { assertValidProcessingRequest, assertValidTrainingRequest, SageMakerValidationError } from "../../sagemaker/validate-request.js";
 import type { Stage } from "../../stage.js";
 import type { DataDir } from "../data.js";
 import type { ProcessIdentity } from "../process.js";
 import type { JobStore } from "../store.js";
+import { assertDocker, buildArgOverrides, buildCommand, buildNetwork, BUILD_ARGS_ENV, containerLimits, hasNvidia, localAccelerator, localImageTag, runCommand } from "./docker.js";
 import { downloadPrefix, uploadFile, uploadFolder } from "./s3files.js";
 
 export type JobKind = "processing" | "training";
@@ -127,11 +128,17 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
   private readonly images = new Map<string, Promise<string>>();
   private closed = false;
   private readonly inflight = new Set<Promise<unknown>>();
+  private readonly nvidiaHere = hasNvidia();
+  private readonly docker?: { overrides: Record<string, Record<string, string>>; network: "host" | undefined };
 
   constructor(readonly options: SageMakerEmulatorOptions) {
     super();
     this.releases.setMaxListeners(0);
-    if (options.docker) assertDocker();
+    if (options.docker) {
+      assertDocker();
+      const overrides = buildArgOverrides(process.env[BUILD_ARGS_ENV], options.pipeline.stages.map((s) => s.name));
+      this.docker = { overrides, network: buildNetwork() };
+    }
   }
 
   /** Runs one `createProcessingJob.sync` task: resolves with the Describe answer or throws. */
@@ -194,8 +201,8 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
       writeFileSync(join(optMl, "config", "processingjobconfig.json"), JSON.stringify(request, null, 2));
       writeFileSync(join(optMl, "config", "resourceconfig.json"), JSON.stringify({ current_host: "algo-1", hosts: ["algo-1"] }));
       const spec = request.AppSpecification!;
-      const args = [...(spec.ContainerEntrypoint?.slice(1) ?? []), ...(spec.ContainerArguments ?? [])];
-      outcome = await this.run(name, "processing", stage, optMl, args, request.Environment ?? {}, request.StoppingCondition?.MaxRuntimeInSeconds, []);
+      const command = { entrypoint: spec.ContainerEntrypoint, args: spec.ContainerArguments ?? [] };
+      outcome = await this.run(name, "processing", stage, optMl, command, request.Environment ?? {}, request.StoppingCondition?.MaxRuntimeInSeconds, []);
     } catch (error) {
       outcome = clientFailure(error);
     }
@@ -256,7 +263,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
         join(config, "inputdataconfig.json"),
         JSON.stringify(Object.fromEntries((request.InputDataConfig ?? []).map((c) => [c.ChannelName, { TrainingInputMode: c.InputMode ?? "File", S3DistributionType: "FullyReplicated", RecordWrapperType: "None" }])), null, 2),
       );
-      writeFileSync(join(config, "resourceconfig.json"), JSON.stringify({ current_host: "algo-1", hosts: ["algo-1"], network_interface_name: "lo" }));
+      writeFileSync(join(config, "resourceconfig.json"), JSON.stringify({ current_host: "algo-1", current_instance_type: resources.InstanceType, hosts: ["algo-1"], network_interface_name: "lo" }));
       mkdirSync(join(optMl, "model"), { recursive: true });
       mkdirSync(join(optMl, "output"), { recursive: true });
       const checkpoints = request.CheckpointConfig;
@@ -264,7 +271,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
       mkdirSync(checkpointDir, { recursive: true });
       if (checkpoints?.S3Uri) downloadPrefix(this.options.data, checkpoints.S3Uri.endsWith("/") ? checkpoints.S3Uri : `${checkpoints.S3Uri}/`, checkpointDir);
       const metricDefinitions = (request.AlgorithmSpecification?.MetricDefinitions ?? []) as Metric[];
-      outcome = await this.run(name, "training", stage, optMl, ["train"], {
+      outcome = await this.run(name, "training", stage, optMl, { args: ["train"] }, {
         ...(request.Environment ?? {}),
         TRAINING_JOB_NAME: name,
         TRAINING_JOB_ARN: arn("training-job", name),
@@ -424,7 +431,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     kind: JobKind,
     stage: Stage,
     optMl: string,
-    args: string[],
+    spec: { entrypoint?: string[] | undefined; args: string[] },
     environment: Record<string, string>,
     maxRuntimeSeconds: number | undefined,
     metricDefinitions: Metric[],
@@ -432,22 +439,30 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
   ): Promise<RunOutcome> {
     const logFile = createWriteStream(join(dirname(optMl), "..", "log.txt"), { flags: "a" });
     const env: Record<string, string> = { SPACEPORT_SAGEMAKER_JOB: name, SPACEPORT_STAGE: stage.name, ...environment };
+    const runtimeLog = (line: string) => this.log(stage.name, name, "runtime", line, logFile);
+    // Like SageMaker, the instance's GPUs go to the container, where this machine has them; a
+    // machine without them runs a GPU stage on CPU, and says so.
+    const instanceType = this.options.store.getSageMakerJob(name)?.instanceType;
+    const accelerator = localAccelerator(instanceType, this.nvidiaHere);
+    if (env["SPACEPORT_ACCELERATOR"] === "nvidia" && accelerator === "none") {
+      env["SPACEPORT_ACCELERATOR"] = "none";
+      runtimeLog(`${instanceType} has an NVIDIA GPU and this machine has none: the stage runs on CPU (SPACEPORT_ACCELERATOR=none)`);
+    }
     let command: string;
     let commandArgs: string[];
-    const docker = this.options.docker === true;
-    if (docker) {
+    const docker = this.docker !== undefined;
+    if (this.docker) {
       let tag: string;
       try {
-        tag = await this.ensureImage(stage, (line) => this.log(stage.name, name, "runtime", line, logFile));
+        tag = await this.ensureImage(stage, accelerator, this.docker, runtimeLog);
       } catch (error) {
         logFile.end();
         return clientFailure(error);
       }
-      // Like SageMaker: the instance's GPUs go to the container (where this machine has NVIDIA's runtime).
-      const instanceType = this.options.store.getSageMakerJob(name)?.instanceType;
-      const gpus = instanceType && isInstanceType(instanceType) && INSTANCE_TYPES[instanceType].gpus > 0 && hasNvidia() ? ["--gpus", "all"] : [];
+      const limits = containerLimits(instanceType);
+      if (limits?.note) runtimeLog(`container limits: ${limits.cpus} CPUs, ${limits.memoryGiB} GiB (${limits.note})`);
       command = "docker";
-      commandArgs = ["run", "--rm", "--name", name, ...gpus, "-v", `${optMl}:/opt/ml`, ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]), tag, ...args];
+      commandArgs = runCommand({ name, tag, optMl, env, accelerator, ...(limits ? { limits } : {}), ...(spec.entrypoint ? { entrypoint: spec.entrypoint } : {}), args: spec.args });
     } else {
       const program = resolve(this.options.repoRoot, stage.image.entrypoint);
       if (!existsSync(program)) {
@@ -459,7 +474,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
         logFile.end();
         return { ok: false, exitCode: null, timedOut: false, lastLines: [], clientError: missing };
       }
-      [command, commandArgs] = launcher(program, args);
+      [command, commandArgs] = launcher(program, [...(spec.entrypoint?.slice(1) ?? []), ...spec.args]);
     }
     this.log(stage.name, name, "runtime", `${kind} job ${name}: ${docker ? "docker" : "native"} run of ${stage.name} (${[command, ...commandArgs].join(" ")})`, logFile);
 
@@ -583,20 +598,21 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
   }
 
   /** Builds the stage's image once per runtime (asynchronously: the runtime keeps serving meanwhile). */
-  private ensureImage(stage: Stage, log: (line: string) => void): Promise<string> {
-    const tag = `spaceport-local/${stage.name}:latest`;
+  private ensureImage(stage: Stage, accelerator: AcceleratorKind, docker: NonNullable<SageMakerEmulator["docker"]>, log: (line: string) => void): Promise<string> {
+    const tag = localImageTag(stage.name, accelerator);
     let build = this.images.get(tag);
     if (!build) {
-      build = this.buildImage(stage, tag, log);
+      const args = buildCommand({ stage, tag, accelerator, repoRoot: this.options.repoRoot, overrides: docker.overrides, ...(docker.network ? { network: docker.network } : {}) });
+      build = this.buildImage(stage, tag, args, log);
       this.images.set(tag, build);
       build.catch(() => this.images.delete(tag));
     }
     return build;
   }
 
-  private async buildImage(stage: Stage, tag: string, log: (line: string) => void): Promise<string> {
-    log(`building ${tag} from ${stage.image.dockerfile} (context ${stage.image.context})`);
-    const build = spawn("docker", ["build", "--platform", stage.image.platform, "-f", stage.image.dockerfile, "-t", tag, stage.image.context], {
+  private async buildImage(stage: Stage, tag: string, args: string[], log: (line: string) => void): Promise<string> {
+    log(`building ${tag} from ${stage.image.dockerfile} (docker ${args.join(" ")})`);
+    const build = spawn("docker", args, {
       cwd: this.options.repoRoot,
       env: process.env, // the current environment (PATH included), not the one the process started with
       stdio: ["ignore", "pipe", "pipe"],
@@ -616,10 +632,6 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     if (code !== 0) throw new ClientError(`docker build of ${stage.image.dockerfile} failed: ${tail.join(" ")}`);
     return tag;
   }
-}
-
-function hasNvidia(): boolean {
-  return spawnSync("nvidia-smi", ["-L"], { stdio: "ignore", env: process.env }).status === 0;
 }
 
 class ClientError extends Error {}
@@ -684,13 +696,4 @@ export function missingDependencyHint(lines: readonly string[]): string | undefi
     if (command) return `the program "${command[1]}" is not installed (see the stage's images/<stage>/install.sh)`;
   }
   return undefined;
-}
-
-function assertDocker(): void {
-  const result = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8", env: process.env });
-  if (result.error || result.status !== 0) {
-    throw new Error(
-      `--docker needs a running Docker engine, and \`docker version\` failed: ${(result.error?.message ?? result.stderr).trim()}. Install Docker (https://docs.docker.com/engine/install/) or run without --docker to use the stages' native entry programs.`,
-    );
-  }
 }
