@@ -15,7 +15,7 @@ if [ "${SPACEPORT_IMAGE_ACCELERATOR:-none}" = nvidia ]; then
   export MAX_JOBS="${MAX_JOBS:-4}"
   "${pip[@]}" --extra-index-url "${SPACEPORT_TORCH_CUDA_INDEX:-https://download.pytorch.org/whl/cu118}" -r "$here/requirements-gpu.txt"
   # fail the build, not the job, when the base's CUDA and torch's are not one pair
-  PYTHONPATH="$here" "$python" -m gs_trainer.accelerator check-build
+  "$python" "$here/gs_trainer/accelerator.py" check-build
   "${pip[@]}" --no-build-isolation -r "$here/requirements-gsplat.txt"
   # fail the build, not the job, if the compiled kernels are missing
   "$python" -c "import gsplat, gsplat.cuda._backend as b; print('gsplat', gsplat.__version__, 'CUDA kernels compiled')"

@@ -26,7 +26,9 @@ def main(argv: list[str]) -> int:
         print(f"hyperparameters: {cfg.to_json()}", flush=True)
         if cfg.device == "auto" and accelerator.required():
             # the instance type has a GPU: never fall back to days of CPU training by accident
-            accelerator.require_cuda(paths.hyperparameters.parent)
+            reason = accelerator.missing_cuda(paths.hyperparameters.parent)
+            if reason:
+                raise StageError(reason)
         run(paths, cfg)
         return 0
     except (ConfigError, DataError, ColmapError, StageError) as e:

@@ -6,8 +6,9 @@ training a ``standard`` preset on the CPU would take days at GPU prices, so the 
 once with what it sees (driver, CUDA, device count). CPU instance types and the local runtime
 (which sets ``none`` on a machine without a GPU) keep ``auto``.
 
-``python -m gs_trainer.accelerator check-build`` is the CUDA image's build-time check: the base
+``python gs_trainer/accelerator.py check-build`` is the CUDA image's build-time check: the base
 image's CUDA (``CUDA_VERSION``) and torch's (``torch.version.cuda``) must agree in major.minor.
+It imports nothing of the package, so the image runs it before the package is copied in.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-from .contract import StageError
 
 
 @dataclass(frozen=True)
@@ -88,15 +87,15 @@ def cuda_mismatch(base_cuda: str | None, torch_cuda: str | None) -> str | None:
     return None
 
 
-def require_cuda(config_dir: Path) -> None:
-    """On an instance type with a GPU, CUDA must be usable; raises StageError with what is seen."""
+def missing_cuda(config_dir: Path) -> str | None:
+    """On an instance type with a GPU: why CUDA is not usable here, or None when it is."""
     import torch
 
     devices = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if devices > 0:
-        return
+        return None
     view = CudaView(driver_version(), torch.version.cuda, devices, os.environ.get("SPACEPORT_IMAGE_ACCELERATOR", "unknown"))
-    raise StageError(missing_gpu_reason(view, instance_type(config_dir)))
+    return missing_gpu_reason(view, instance_type(config_dir))
 
 
 def check_build() -> int:
@@ -112,7 +111,7 @@ def check_build() -> int:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["check-build"]:
-        print("usage: python -m gs_trainer.accelerator check-build", file=sys.stderr)
+        print("usage: python gs_trainer/accelerator.py check-build", file=sys.stderr)
         sys.exit(2)
     sys.exit(check_build())
 

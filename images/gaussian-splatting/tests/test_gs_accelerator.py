@@ -69,3 +69,20 @@ def test_explicit_cpu_device_on_a_gpu_instance_is_not_an_accident(tmp_path: Path
     failure = (tmp_path / "output" / "failure").read_text()
     assert result.returncode == 1
     assert "NVIDIA GPU" not in failure
+
+
+def _check_build(cuda_version: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CUDA_VERSION": cuda_version}
+    script = HERE / "gs_trainer" / "accelerator.py"  # as the Dockerfile runs it: the file alone
+    return subprocess.run([sys.executable, str(script), "check-build"], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_build_check_runs_as_a_file_and_fails_on_a_mismatch() -> None:
+    torch_cuda = torch.version.cuda
+    mismatch = _check_build("10.2.89")
+    assert mismatch.returncode == 1
+    assert "CUDA check failed" in mismatch.stderr
+    if torch_cuda:  # this machine's torch is a CUDA build: its own version passes
+        same = _check_build(f"{torch_cuda}.0")
+        assert same.returncode == 0, same.stderr
+        assert f"torch {torch.__version__} (CUDA {torch_cuda})" in same.stdout
