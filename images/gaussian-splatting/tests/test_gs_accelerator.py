@@ -45,9 +45,10 @@ def _stage(tmp_path: Path, accelerator: str, hyperparameters: dict[str, str]) ->
     config.mkdir(parents=True)
     (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
     (config / "resourceconfig.json").write_text(json.dumps({"current_host": "algo-1", "current_instance_type": "ml.g4dn.xlarge"}))
-    env = {**os.environ, "SPACEPORT_OPT_ML": str(tmp_path), "SPACEPORT_ACCELERATOR": accelerator, "PYTHONPATH": str(HERE)}
+    env = {**os.environ, "SPACEPORT_OPT_ML": str(tmp_path), "SPACEPORT_ACCELERATOR": accelerator, "SPACEPORT_PYTHON": sys.executable}
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "gs_trainer", "train"], env=env, capture_output=True, text=True, timeout=120)
+    # the stage's entry program, as SageMaker starts it (`<image> train`)
+    result = subprocess.run(["bash", str(HERE / "entrypoint.sh"), "train"], env=env, capture_output=True, text=True, timeout=120)
     return result, time.monotonic() - started
 
 
