@@ -38,8 +38,8 @@ describe("--docker launcher", () => {
       env: { SPACEPORT_JOB_ID: "job" },
       accelerator: "none",
       limits: { cpus: 2, memoryGiB: 16 },
-      entrypoint: ["bash", "/opt/spaceport/images/sfm/entrypoint.sh", "--flag"],
-      args: ["extra"],
+      entrypoint: "bash",
+      args: ["/opt/spaceport/images/sfm/entrypoint.sh", "--flag", "extra"],
     });
     expect(args.join(" ")).toBe(
       "run --rm --name job-sfm-1 --network none --cpus 2 --memory 16g --memory-swap 16g -v /data/sagemaker/job-sfm-1/opt/ml:/opt/ml -e SPACEPORT_JOB_ID=job " +

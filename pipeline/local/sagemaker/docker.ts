@@ -146,14 +146,14 @@ export interface ContainerRun {
   readonly env: Readonly<Record<string, string>>;
   readonly accelerator: AcceleratorKind;
   readonly limits?: ContainerLimits;
-  /** AppSpecification.ContainerEntrypoint: replaces the image's ENTRYPOINT, as SageMaker does. */
-  readonly entrypoint?: readonly string[];
+  /** ContainerEntrypoint's program: replaces the image's ENTRYPOINT, as SageMaker does. */
+  readonly entrypoint?: string;
+  /** What follows it: the rest of ContainerEntrypoint and ContainerArguments, or `train`. */
   readonly args: readonly string[];
 }
 
 /** `docker run ...` arguments: SageMaker's container contract on one machine. */
 export function runCommand(run: ContainerRun): string[] {
-  const [entry, ...entryArgs] = run.entrypoint ?? [];
   return [
     "run", "--rm", "--name", run.name,
     // SageMaker jobs run without network unless asked; Spaceport's stages never need it.
@@ -162,9 +162,8 @@ export function runCommand(run: ContainerRun): string[] {
     ...(run.accelerator === "nvidia" ? ["--gpus", "all"] : []),
     "-v", `${run.optMl}:/opt/ml`,
     ...Object.entries(run.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
-    ...(entry ? ["--entrypoint", entry] : []),
+    ...(run.entrypoint ? ["--entrypoint", run.entrypoint] : []),
     run.tag,
-    ...entryArgs,
     ...run.args,
   ];
 }
