@@ -12,6 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertDelivered, check, failureFile, failures, figuresOf, PSNR_AGREEMENT_DB, python, spaceportRun } from "./job-checks.js";
 
+let passed = false;
+
 async function main(): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), "spaceport-container-job-"));
   try {
@@ -52,9 +54,12 @@ async function main(): Promise<number> {
       return 1;
     }
     console.log("\nall container job checks passed");
+    passed = true;
     return 0;
   } finally {
-    if (!process.env["SPACEPORT_KEEP_CONTAINER_JOB"]) rmSync(work, { recursive: true, force: true });
+    // kept when anything failed (or when asked): the jobs' logs and outputs are what to look at
+    if (failures.length === 0 && !process.env["SPACEPORT_KEEP_CONTAINER_JOB"] && passed) rmSync(work, { recursive: true, force: true });
+    else console.log(`job folders kept in ${work}`);
   }
 }
 
