@@ -68,7 +68,7 @@ export function spaceportRun(zip: string, dataDir: string, docker: boolean): Pro
     child.once("close", (code) => {
       clearTimeout(timer);
       const output = chunks.join("");
-      done({ code, output, seconds: (Date.now() - started) / 1000, jobId: /^job ([0-9a-z]+):/m.exec(output)?.[1], dataDir });
+      done({ code, output, seconds: (Date.now() - started) / 1000, jobId: /^job ([0-9a-z-]+):/m.exec(output)?.[1], dataDir });
     });
   });
 }
