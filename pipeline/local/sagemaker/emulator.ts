@@ -23,6 +23,7 @@ import { prepareJobFolder, type JobFolder } from "./container.js";
 import { CorePool, threadEnvironment } from "./cores.js";
 import { clientFailure, jobArn, NamedError, type JobKind, type JobSpec, type RunOutcome } from "./job-spec.js";
 import { processingContract, trainingContract, type JobKindContract } from "./kinds.js";
+import { hasNvidia, localAccelerator } from "./docker.js";
 import { DockerLauncher, NativeLauncher, type Launcher } from "./launchers.js";
 import { failureReason } from "./logs.js";
 import { killStage, runStageProcess, type RunningProcess } from "./stage-process.js";
@@ -111,13 +112,14 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
   private closed = false;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly cores: CorePool | undefined;
+  private readonly nvidiaHere = hasNvidia();
 
   constructor(readonly options: SageMakerEmulatorOptions) {
     super();
     this.cores = options.cores === "unshared" ? undefined : new CorePool(options.cores);
     this.releases.setMaxListeners(0);
     this.launcher = options.docker
-      ? new DockerLauncher(options.repoRoot, (job) => options.store.getSageMakerJob(job)?.instanceType)
+      ? new DockerLauncher(options.repoRoot, (job) => options.store.getSageMakerJob(job)?.instanceType, options.pipeline.stages.map((s) => s.name), this.nvidiaHere)
       : new NativeLauncher(options.repoRoot, options.python ?? process.env["SPACEPORT_PYTHON"] ?? "python3");
   }
 
@@ -199,7 +201,14 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
       logFile.write(`${stream === "stderr" ? "! " : ""}${line}\n`);
       this.emit("log", { stage: spec.stage.name, jobName: spec.name, stream, line });
     };
-    const environment = { SPACEPORT_SAGEMAKER_JOB: spec.name, SPACEPORT_STAGE: spec.stage.name, ...spec.environment };
+    const environment: Record<string, string> = { SPACEPORT_SAGEMAKER_JOB: spec.name, SPACEPORT_STAGE: spec.stage.name, ...spec.environment };
+    // Like SageMaker, a GPU instance's GPUs reach the stage where this machine has them; without
+    // them here the stage runs on CPU, and says so (on AWS it would refuse to).
+    const instanceType = this.options.store.getSageMakerJob(spec.name)?.instanceType;
+    if (environment["SPACEPORT_ACCELERATOR"] === "nvidia" && localAccelerator(instanceType, this.nvidiaHere) === "none") {
+      environment["SPACEPORT_ACCELERATOR"] = "none";
+      log("runtime", `${instanceType} has an NVIDIA GPU and this machine has none: the stage runs on CPU (SPACEPORT_ACCELERATOR=none)`);
+    }
     try {
       const launch = await this.launcher.prepare(spec, environment, (line) => log("runtime", line));
       log("runtime", `${spec.kind} job ${spec.name}: ${launch.docker ? "docker" : "native"} run of ${spec.stage.name} (${[launch.command, ...launch.args].join(" ")})`);

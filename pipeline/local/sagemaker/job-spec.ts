@@ -23,6 +23,8 @@ export interface JobSpec {
   readonly optMl: string;
   /** Arguments of the entry program (`train` for training jobs). */
   readonly args: readonly string[];
+  /** ContainerEntrypoint's program: replaces the image's ENTRYPOINT in a container (`args` follow it). */
+  readonly entrypoint?: string;
   readonly environment: Readonly<Record<string, string>>;
   readonly maxRuntimeSeconds?: number;
   readonly metricDefinitions: readonly Metric[];
