@@ -23,6 +23,7 @@ from .data import Scene, View, load_scene
 from .exposure import choose_model
 from .gaussians import activated, init_params, write_ply
 from .metrics import loss_fn, psnr, ssim
+from .quality import COVERED_ALPHA, warnings_for
 from .strategy import DefaultStrategy, StrategyState
 
 CKPT_PREFIX = "ckpt-"
@@ -261,16 +262,18 @@ class Trainer:
                 img = img @ mean_exposure[:, :3].T + mean_exposure[:, 3]
             img = img.clamp(0, 1)
             gt = view.image(self.device)
-            rows.append({"image": view.name, "psnr": psnr(img, gt), "ssim": float(ssim(img, gt))})
+            covered = float((out.alpha >= COVERED_ALPHA).float().mean())
+            rows.append({"image": view.name, "psnr": psnr(img, gt), "ssim": float(ssim(img, gt)), "coverage": covered})
             if render_dir is not None and i < num_renders:
                 render_dir.mkdir(parents=True, exist_ok=True)
                 save_png(render_dir / f"{view.stem}.png", img)
                 save_png(render_dir / f"{view.stem}.gt.png", gt)
         if not rows:
-            return {"psnr": float("nan"), "ssim": float("nan"), "images": []}
+            return {"psnr": float("nan"), "ssim": float("nan"), "coverage": float("nan"), "images": []}
         return {
             "psnr": float(np.mean([r["psnr"] for r in rows])),
             "ssim": float(np.mean([r["ssim"] for r in rows])),
+            "coverage": float(np.mean([r["coverage"] for r in rows])),
             "images": rows,
         }
 
@@ -329,9 +332,10 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg)
     try:
-        backend = resolve_backend(cfg.backend, device)
+        backend, why = resolve_backend(cfg.backend, device)
     except ValueError as e:
         raise StageError(str(e)) from None
+    print(why, flush=True)
     if device.type != "cpu" and backend == "torch":
         raise StageError("the torch backend runs on CPU only here; use backend=gsplat or device=cpu")
     progress(0.0, "loading")
@@ -371,10 +375,16 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
     write_ply(paths.model / "point_cloud.ply", trainer.params)  # type: ignore[arg-type]
     (paths.model / "cameras.json").write_text(json.dumps(cameras_json(scene), indent=1))
     steps_run = trainer.step - steps_before
+    warnings = warnings_for(ev, cfg.quality, cfg.psnr_floor, cfg.coverage_floor)
+    for w in warnings:
+        print(f"warning: {w['message']}", flush=True)
     metrics = {
         "psnr": ev["psnr"] if not math.isnan(ev["psnr"]) else None,
         "ssim": ev["ssim"] if not math.isnan(ev["ssim"]) else None,
+        "coverage": ev["coverage"] if not math.isnan(ev["coverage"]) else None,
         "held_out": ev["images"],
+        # the stages' shared "succeeded, but" channel (code + message), carried to the delivery
+        "warnings": warnings,
         "gaussians": int(trainer.params["means"].shape[0]),
         "steps": trainer.step,
         "resumed_from_step": trainer.resumed_from,
@@ -392,7 +402,7 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
     }
     (paths.model / "metrics.json").write_text(json.dumps(metrics, indent=1))
     print(
-        f"held-out psnr={metrics['psnr']} ssim={metrics['ssim']} gaussians={metrics['gaussians']} "
+        f"held-out psnr={metrics['psnr']} ssim={metrics['ssim']} coverage={metrics['coverage']} gaussians={metrics['gaussians']} "
         f"steps={metrics['steps']} s_per_step={metrics['s_per_step']}",
         flush=True,
     )

@@ -1,13 +1,8 @@
 """Pure-PyTorch tile rasterizer for 3D Gaussians (forward and backward), CPU-friendly.
 
-Same maths as gsplat's ``rasterization`` in ``classic`` mode:
+Same maths as gsplat's ``rasterization`` in ``classic`` mode (projection, culling and tile
+binning in ``cpu_common.py``);
 
-* projection: EWA splatting with the Jacobian's clamp to 1.3x the field of view and a
-  0.3 px^2 low-pass added to the 2D covariance;
-* culling: behind the near plane (0.01), outside the image, or degenerate;
-* tiling: 16x16 px tiles; a Gaussian is listed in every tile where its alpha reaches 1/255
-  at some pixel centre (box of sqrt(2 ln(255 o)) sigma per axis, then an exact ellipse-vs-tile
-  test), so the tile lists never change a pixel's value (gsplat instead cuts at 3 sigma);
 * compositing: front-to-back by camera depth, alpha = min(0.99, o exp(-d^T Sigma^-1 d / 2)),
   alphas under 1/255 skipped, stop when the transmittance would fall under 1e-4.
 
@@ -22,174 +17,18 @@ front-to-back compositing (suffix sums instead of a Python loop).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from ..sh import eval_sh
 from . import RenderOutput
+from .cpu_common import ALPHA_MAX, ALPHA_MIN, TILE, T_MIN, TileLists, prepare
 
-TILE = 16
-NEAR = 0.01
-EPS2D = 0.3
-ALPHA_MIN = 1.0 / 255.0
-ALPHA_MAX = 0.99
-T_MIN = 1e-4
 # elements of one [tiles, pixels, K] tensor per chunk: bounds peak memory of a step.
 CHUNK_ELEMS = 1 << 21
 LOG2E = 1.0 / math.log(2.0)
 LN2 = math.log(2.0)
-
-
-def quat_to_rotmat(quats: Tensor) -> Tensor:
-    """[N, 4] (w, x, y, z), not necessarily unit -> [N, 3, 3]."""
-    q = quats / quats.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    w, x, y, z = q.unbind(-1)
-    return torch.stack(
-        [
-            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-        ],
-        dim=-1,
-    ).reshape(-1, 3, 3)
-
-
-@dataclass
-class Projected:
-    means2d: Tensor  # [N, 2]
-    conics: Tensor  # [N, 3] (a, b, c) of the inverse 2D covariance
-    cov2d: Tensor  # [N, 3] (xx, xy, yy)
-    depths: Tensor  # [N]
-    visible: Tensor  # [N] bool
-
-
-def project(
-    means: Tensor, quats: Tensor, scales: Tensor, viewmat: Tensor, K: Tensor, width: int, height: int
-) -> Projected:
-    R = viewmat[:3, :3]
-    t = viewmat[:3, 3]
-    p = means @ R.T + t
-    x, y, z = p.unbind(-1)
-    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
-    in_front = z > NEAR
-    zs = torch.where(in_front, z, torch.ones_like(z))
-    # Jacobian of the perspective projection, with gsplat's clamp of x/z and y/z.
-    tan_fovx = 0.5 * width / fx
-    tan_fovy = 0.5 * height / fy
-    lim_x_pos = (width - cx) / fx + 0.3 * tan_fovx
-    lim_x_neg = cx / fx + 0.3 * tan_fovx
-    lim_y_pos = (height - cy) / fy + 0.3 * tan_fovy
-    lim_y_neg = cy / fy + 0.3 * tan_fovy
-    tx = zs * torch.minimum(lim_x_pos, torch.maximum(-lim_x_neg, x / zs))
-    ty = zs * torch.minimum(lim_y_pos, torch.maximum(-lim_y_neg, y / zs))
-    zero = torch.zeros_like(zs)
-    J = torch.stack(
-        [fx / zs, zero, -fx * tx / (zs * zs), zero, fy / zs, -fy * ty / (zs * zs)], dim=-1
-    ).reshape(-1, 2, 3)
-    Rq = quat_to_rotmat(quats)
-    M = Rq * scales[:, None, :]  # R S
-    cov3d = M @ M.transpose(1, 2)
-    T = J @ R  # world -> image plane Jacobian, [N, 2, 3]
-    cov = T @ cov3d @ T.transpose(1, 2)
-    cxx = cov[:, 0, 0] + EPS2D
-    cxy = cov[:, 0, 1]
-    cyy = cov[:, 1, 1] + EPS2D
-    det = cxx * cyy - cxy * cxy
-    ok = in_front & (det > 0)
-    det_s = torch.where(ok, det, torch.ones_like(det))
-    conics = torch.stack([cyy / det_s, -cxy / det_s, cxx / det_s], dim=-1)
-    means2d = torch.stack([fx * x / zs + cx, fy * y / zs + cy], dim=-1)
-    return Projected(
-        means2d=means2d,
-        conics=conics,
-        cov2d=torch.stack([cxx, cxy, cyy], dim=-1),
-        depths=z,
-        visible=ok,
-    )
-
-
-def extents(cov2d: Tensor, opacities: Tensor) -> Tensor:
-    """Per-axis pixel half-extent beyond which alpha < 1/255: sqrt(2 ln(255 o)) sigma, up to
-    3.33 sigma (gsplat cuts at 3 sigma; beyond it an opaque Gaussian's alpha is still up to 0.011)."""
-    k = torch.sqrt(2.0 * torch.log((255.0 * opacities).clamp_min(1.0)))
-    return torch.stack([k * cov2d[:, 0].sqrt(), k * cov2d[:, 2].sqrt()], dim=-1)
-
-
-@dataclass
-class TileLists:
-    """Which Gaussians (visible-subset indices, depth-sorted) each tile composites."""
-
-    gauss: Tensor  # [M] visible-subset index of each (tile, Gaussian) pair, sorted by tile then depth
-    tile: Tensor  # [M] tile of each pair
-    start: Tensor  # [tiles] offset of each tile's list in ``gauss``
-    count: Tensor  # [tiles]
-    tiles_x: int
-    tiles_y: int
-
-
-def _rect_min_quadratic(d0x: Tensor, d0y: Tensor, a: Tensor, b: Tensor, c: Tensor, h: float) -> Tensor:
-    """min of a x^2 + 2 b x y + c y^2 over x in [d0x-h, d0x+h], y in [d0y-h, d0y+h] (a, c > 0)."""
-    inside = (d0x.abs() <= h) & (d0y.abs() <= h)
-    best = torch.full_like(d0x, float("inf"))
-    for sx in (-h, h):  # vertical edges: x fixed, minimise over y
-        x = d0x + sx
-        y = (-b * x / c).clamp(d0y - h, d0y + h)
-        best = torch.minimum(best, a * x * x + 2 * b * x * y + c * y * y)
-    for sy in (-h, h):  # horizontal edges: y fixed
-        y = d0y + sy
-        x = (-b * y / a).clamp(d0x - h, d0x + h)
-        best = torch.minimum(best, a * x * x + 2 * b * x * y + c * y * y)
-    return torch.where(inside, torch.zeros_like(best), best)
-
-
-def bin_tiles(
-    means2d: Tensor, ext: Tensor, depths: Tensor, conics: Tensor, opacities: Tensor, width: int, height: int
-) -> TileLists:
-    """(tile, Gaussian) pairs: every tile the extent's bounding box touches, kept only if the
-    Gaussian's alpha reaches 1/255 at some pixel centre of the tile (exact ellipse-vs-tile test)."""
-    tiles_x = (width + TILE - 1) // TILE
-    tiles_y = (height + TILE - 1) // TILE
-    n = means2d.shape[0]
-    if n == 0:
-        z = torch.zeros(tiles_x * tiles_y, dtype=torch.long)
-        e = torch.zeros(0, dtype=torch.long)
-        return TileLists(e, e.clone(), z, z.clone(), tiles_x, tiles_y)
-    lo = torch.floor((means2d - ext) / TILE).long()
-    hi = torch.floor((means2d + ext) / TILE).long() + 1
-    x0 = lo[:, 0].clamp(0, tiles_x)
-    x1 = hi[:, 0].clamp(0, tiles_x)
-    y0 = lo[:, 1].clamp(0, tiles_y)
-    y1 = hi[:, 1].clamp(0, tiles_y)
-    w = (x1 - x0).clamp_min(0)
-    h = (y1 - y0).clamp_min(0)
-    per = w * h
-    total = int(per.sum())
-    order = torch.argsort(depths)  # depth rank of each Gaussian
-    rank = torch.empty_like(order)
-    rank[order] = torch.arange(n)
-    gid = torch.repeat_interleave(torch.arange(n), per, output_size=total)
-    first = torch.cumsum(per, 0) - per
-    local = torch.arange(total) - first[gid]
-    wg = w[gid]
-    tx = x0[gid] + local % wg
-    ty = y0[gid] + local // wg
-    # exact test against the tile's pixel centres
-    half = TILE / 2
-    d0x = (tx.to(means2d.dtype) * TILE + half) - means2d[gid, 0]
-    d0y = (ty.to(means2d.dtype) * TILE + half) - means2d[gid, 1]
-    con = conics[gid]
-    qmin = _rect_min_quadratic(d0x, d0y, con[:, 0], con[:, 1], con[:, 2], half - 0.5)
-    ok = -0.5 * qmin + torch.log(opacities[gid]) >= math.log(ALPHA_MIN)
-    gid, tx, ty = gid[ok], tx[ok], ty[ok]
-    tile = ty * tiles_x + tx
-    key = tile * n + rank[gid]
-    srt = torch.argsort(key)
-    count = torch.bincount(tile, minlength=tiles_x * tiles_y)
-    start = torch.cumsum(count, 0) - count
-    return TileLists(gid[srt], tile[srt], start, count, tiles_x, tiles_y)
 
 
 def pair_coefficients(means2d: Tensor, conics: Tensor, opacities: Tensor, lists: TileLists) -> Tensor:
@@ -385,83 +224,7 @@ def rasterize_torch(
     sh_degree: int,
     background: Tensor | None = None,
 ) -> RenderOutput:
-    dtype = means.dtype
-    bg = background if background is not None else torch.zeros(3, dtype=dtype)
-    proj = project(means, quats, scales, viewmat, K, width, height)
-    means2d = proj.means2d
-    if means2d.requires_grad:
-        means2d.retain_grad()
-    with torch.no_grad():
-        ext = extents(proj.cov2d, opacities)
-        inside = (
-            (means2d[:, 0] + ext[:, 0] > 0)
-            & (means2d[:, 0] - ext[:, 0] < width)
-            & (means2d[:, 1] + ext[:, 1] > 0)
-            & (means2d[:, 1] - ext[:, 1] < height)
-        )
-        vis = proj.visible & inside & (opacities >= ALPHA_MIN)
-        ids = torch.nonzero(vis).flatten()
-        lists = bin_tiles(
-            means2d[ids], ext[ids], proj.depths[ids], proj.conics[ids], opacities[ids], width, height
-        )
-        radii = torch.zeros(means.shape[0], dtype=torch.long)
-        radii[ids] = torch.ceil(ext[ids].max(dim=-1).values).long().clamp_min(1)
-    cam_center = -viewmat[:3, :3].T @ viewmat[:3, 3]
-    dirs = means[ids] - cam_center
-    colors = torch.clamp_min(eval_sh(sh_degree, sh[ids], dirs) + 0.5, 0.0)
-    coef = pair_coefficients(means2d[ids], proj.conics[ids], opacities[ids], lists)
-    image, alpha = composite(coef, colors, bg, lists, width, height)
-    return RenderOutput(image=image, alpha=alpha, means2d=means2d, radii=radii, width=width, height=height)
-
-
-def reference_render(
-    means: Tensor,
-    quats: Tensor,
-    scales: Tensor,
-    opacities: Tensor,
-    sh: Tensor,
-    viewmat: Tensor,
-    K: Tensor,
-    width: int,
-    height: int,
-    sh_degree: int,
-    background: Tensor | None = None,
-) -> tuple[Tensor, Tensor]:
-    """Naive per-pixel renderer with plain autograd: every pixel against every Gaussian.
-
-    No tiles, no chunking, no custom backward; for tests on small scenes only.
-    """
-    dtype = means.dtype
-    bg = background if background is not None else torch.zeros(3, dtype=dtype)
-    proj = project(means, quats, scales, viewmat, K, width, height)
-    cam_center = -viewmat[:3, :3].T @ viewmat[:3, 3]
-    colors = torch.clamp_min(eval_sh(sh_degree, sh, means - cam_center) + 0.5, 0.0)
-    order = torch.argsort(proj.depths.detach())
-    order = order[proj.visible[order]]
-    m, con, col, op = proj.means2d[order], proj.conics[order], colors[order], opacities[order]
-    ys, xs = torch.meshgrid(torch.arange(height, dtype=dtype), torch.arange(width, dtype=dtype), indexing="ij")
-    px = torch.stack([xs.flatten(), ys.flatten()], dim=-1) + 0.5  # [P, 2]
-    dx = px[:, None, 0] - m[None, :, 0]
-    dy = px[:, None, 1] - m[None, :, 1]
-    power = -0.5 * (con[None, :, 0] * dx * dx + con[None, :, 2] * dy * dy) - con[None, :, 1] * dx * dy
-    raw = op[None] * torch.exp(power)
-    alpha = torch.where((power <= 0) & (raw >= ALPHA_MIN), raw.clamp_max(ALPHA_MAX), torch.zeros_like(raw))
-    # sequential over Gaussians (front to back), every pixel at once; per pixel this is
-    # gsplat's loop: skip alphas under 1/255, stop before the transmittance drops under 1e-4
-    T = torch.ones(px.shape[0], dtype=dtype)
-    C = torch.zeros(px.shape[0], 3, dtype=dtype)
-    done = torch.zeros(px.shape[0], dtype=torch.bool)
-    for i in range(alpha.shape[1]):
-        a = alpha[:, i]
-        nt = T * (1 - a)
-        hit = (a > 0) & ~done
-        stop = hit & (nt < T_MIN)
-        use = hit & ~stop
-        C = C + torch.where(use, a * T, torch.zeros_like(a))[:, None] * col[i]
-        T = torch.where(use, nt, T)
-        done = done | stop
-    return (C + T[:, None] * bg).reshape(height, width, 3), (1 - T).reshape(height, width)
-
-
-def ceil_div(a: int, b: int) -> int:
-    return int(math.ceil(a / b))
+    p = prepare(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background)
+    coef = pair_coefficients(p.means2d[p.ids], p.conics, p.opacities, p.lists)
+    image, alpha = composite(coef, p.colors, p.background, p.lists, width, height)
+    return RenderOutput(image=image, alpha=alpha, means2d=p.means2d, radii=p.radii, width=width, height=height)
