@@ -351,7 +351,7 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
     print(f"initialised {trainer.params['means'].shape[0]} Gaussians", flush=True)
     trainer.try_resume(paths.checkpoints)
     steps_before = trainer.step
-    t_train = time.perf_counter()
+    t_train, cpu_train = time.perf_counter(), time.process_time()
     try:
         trainer.train(paths.checkpoints)
     except torch.OutOfMemoryError:
@@ -360,7 +360,7 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
             f"{'CUDA' if device.type == 'cuda' else 'CPU'} out of memory at {n / 1e6:.2f}M Gaussians: "
             f"lower max_gaussians (now {cfg.max_gaussians}) or resolution_scale"
         ) from None
-    train_s = time.perf_counter() - t_train
+    train_s, train_cpu_s = time.perf_counter() - t_train, time.process_time() - cpu_train
     progress(100.0, "training")
     paths.model.mkdir(parents=True, exist_ok=True)
     progress(100.0, "evaluating")
@@ -391,6 +391,8 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
         "wall_time_s": round(time.perf_counter() - t0, 3),
         "train_time_s": round(trainer.elapsed, 3),
         "s_per_step": round(train_s / steps_run, 4) if steps_run else None,
+        # CPU seconds (all threads) per step: comparable between runs on a busy shared machine
+        "cpu_s_per_step": round(train_cpu_s / steps_run, 4) if steps_run else None,
         "peak_memory_mb": round(peak_memory_mb(device), 1),
         "backend": backend,
         "device": str(device),

@@ -27,7 +27,7 @@ def _lists_args(lists: TileLists) -> tuple[Tensor, Tensor, Tensor, int]:
 
 class _CompositeCpp(torch.autograd.Function):
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any,
         means2d: Tensor,
         conics: Tensor,
@@ -46,7 +46,7 @@ class _CompositeCpp(torch.autograd.Function):
         return color + t_final[..., None] * background, 1.0 - t_final
 
     @staticmethod
-    def backward(ctx: Any, g_img: Tensor, g_alpha: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+    def backward(ctx: Any, g_img: Tensor, g_alpha: Tensor) -> tuple[Tensor | None, ...]:
         means2d, conics, opacities, colors, ext, background, t_final, last = ctx.saved_tensors
         lists: TileLists = ctx.lists
         width, height = ctx.size

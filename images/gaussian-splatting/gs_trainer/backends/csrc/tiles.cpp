@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <tuple>
 #include <vector>
 
@@ -61,6 +62,31 @@ inline void reach(const Tile& r, T mx, T my, T ex, T ey, int& xlo, int& xhi, int
   ylo = std::max(r.y0, static_cast<int>(std::ceil(my - ey - T(0.5) - margin)));
   yhi = std::min(r.y0 + r.h - 1, static_cast<int>(std::floor(my + ey - T(0.5) + margin)));
 }
+
+// exp for the alpha test, written so that the per-row pixel loops below vectorise (std::exp
+// would stay a scalar call): Cody-Waite range reduction and a degree-6 polynomial, within
+// 2 ulp of std::exp on [-87, 0.5]. Arguments below -87 (alpha far under 1/255) give ~0.
+inline float exp_vec(float x) {
+  x = std::max(-87.0f, std::min(x, 0.5f));
+  // round to nearest by the 1.5 * 2^23 trick (vectorises; std::nearbyint needs SSE4.1)
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = x - n * 0.693359375f;
+  r -= n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t bits;
+  std::memcpy(&bits, &p, 4);
+  bits += static_cast<int32_t>(n) * (1 << 23);  // p * 2^n
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+inline double exp_vec(double x) { return std::exp(x); }  // float64 (tests): exact libm
 
 void check_inputs(const at::Tensor& means2d, const at::Tensor& conics, const at::Tensor& opac,
                   const at::Tensor& colors, const at::Tensor& ext, const at::Tensor& start,
@@ -103,53 +129,64 @@ void forward_impl(const at::Tensor& means2d, const at::Tensor& conics, const at:
 #pragma omp parallel for schedule(dynamic, 1) num_threads(at::get_num_threads())
   for (int64_t t = 0; t < n_tiles; ++t) {
     const Tile r = tile_rect(t, TX, W, H);
-    T trans[PX], acc[PX * 3];
+    // per pixel of the tile, structure of arrays so the row loops vectorise
+    T trans[PX], acc_r[PX], acc_g[PX], acc_b[PX], done[PX];
     int32_t last[PX];
-    bool done[PX];
     std::fill(trans, trans + PX, T(1));
-    std::fill(acc, acc + PX * 3, T(0));
+    std::fill(acc_r, acc_r + PX, T(0));
+    std::fill(acc_g, acc_g + PX, T(0));
+    std::fill(acc_b, acc_b + PX, T(0));
+    std::fill(done, done + PX, T(0));
     std::fill(last, last + PX, 0);
-    std::fill(done, done + PX, false);
     int active = r.w * r.h;
     const int64_t s = st[t];
     for (int64_t k = 0; k < ct[t] && active > 0; ++k) {
       const int64_t g = gs[s + k];
       const T mx = m2[2 * g], my = m2[2 * g + 1];
       const T a = con[3 * g], b = con[3 * g + 1], c = con[3 * g + 2], o = op[g];
+      const T cr = col[3 * g], cg = col[3 * g + 1], cb = col[3 * g + 2];
+      const int32_t kk = static_cast<int32_t>(k + 1);
       int xlo, xhi, ylo, yhi;
       reach(r, mx, my, ex[2 * g], ex[2 * g + 1], xlo, xhi, ylo, yhi);
       for (int y = ylo; y <= yhi; ++y) {
         const T dy = T(y) + T(0.5) - my;
+        const int row = (y - r.y0) * TILE - r.x0;
+        int stopped = 0;
+        // a pixel that is done, or where this alpha is skipped, keeps its state; the one
+        // whose transmittance would fall under T_MIN becomes done
         for (int x = xlo; x <= xhi; ++x) {
-          const int p = (y - r.y0) * TILE + (x - r.x0);
-          if (done[p]) continue;
+          const int p = row + x;
           const T dx = T(x) + T(0.5) - mx;
           const T sigma = T(0.5) * (a * dx * dx + c * dy * dy) + b * dx * dy;
-          const T raw = o * std::exp(-sigma);
-          if (!(raw > T(ALPHA_MIN))) continue;
+          const T raw = o * exp_vec(-sigma);
           const T alpha = std::min(raw, T(ALPHA_MAX));
-          const T next = trans[p] * (T(1) - alpha);
-          if (next < T(T_MIN)) {
-            done[p] = true;
-            --active;
-            continue;
-          }
-          const T w = alpha * trans[p];
-          acc[3 * p] += w * col[3 * g];
-          acc[3 * p + 1] += w * col[3 * g + 1];
-          acc[3 * p + 2] += w * col[3 * g + 2];
-          trans[p] = next;
-          last[p] = static_cast<int32_t>(k + 1);
+          const T tr = trans[p];
+          const T next = tr * (T(1) - alpha);
+          // masks as 0/1 numbers, not branches, so the loop vectorises; with u in {0, 1},
+          // u * next + (1 - u) * tr is exactly next or tr
+          const int ok = (raw > T(ALPHA_MIN)) & (done[p] == T(0));
+          const int stop = ok & (next < T(T_MIN));
+          const int use = ok & (stop ^ 1);
+          const T u = T(use);
+          const T w = u * alpha * tr;
+          acc_r[p] += w * cr;
+          acc_g[p] += w * cg;
+          acc_b[p] += w * cb;
+          trans[p] = u * next + (T(1) - u) * tr;
+          last[p] += use * (kk - last[p]);
+          done[p] += T(stop);
+          stopped += stop;
         }
+        active -= stopped;
       }
     }
     for (int y = 0; y < r.h; ++y) {
       for (int x = 0; x < r.w; ++x) {
         const int p = y * TILE + x;
         const int64_t q = static_cast<int64_t>(r.y0 + y) * W + (r.x0 + x);
-        out_c[3 * q] = acc[3 * p];
-        out_c[3 * q + 1] = acc[3 * p + 1];
-        out_c[3 * q + 2] = acc[3 * p + 2];
+        out_c[3 * q] = acc_r[p];
+        out_c[3 * q + 1] = acc_g[p];
+        out_c[3 * q + 2] = acc_b[p];
         out_t[q] = trans[p];
         out_last[q] = last[p];
       }
@@ -203,21 +240,21 @@ void backward_impl(const at::Tensor& means2d, const at::Tensor& conics, const at
 #pragma omp parallel for schedule(dynamic, 1) num_threads(at::get_num_threads())
   for (int64_t t = 0; t < n_tiles; ++t) {
     const Tile r = tile_rect(t, TX, W, H);
-    T trans[PX], behind[PX], gpx[PX * 3], g_tfin[PX], tfin[PX];
+    T trans[PX], behind[PX], g_r[PX], g_g[PX], g_b[PX], g_end[PX];
     int32_t last[PX];
+    std::fill(last, last + PX, 0);
     int32_t kmax = 0;
-    for (int p = 0; p < PX; ++p) last[p] = 0;
     for (int y = 0; y < r.h; ++y) {
       for (int x = 0; x < r.w; ++x) {
         const int p = y * TILE + x;
         const int64_t q = static_cast<int64_t>(r.y0 + y) * W + (r.x0 + x);
-        trans[p] = tfin[p] = tf[q];
-        behind[p] = T(0);  // sum over composited Gaussians behind: g . c_j alpha_j T_j
-        gpx[3 * p] = gi[3 * q];
-        gpx[3 * p + 1] = gi[3 * q + 1];
-        gpx[3 * p + 2] = gi[3 * q + 2];
-        // dL/dT_final: the background shows through it; the alpha output is 1 - T_final
-        g_tfin[p] = gi[3 * q] * bg[0] + gi[3 * q + 1] * bg[1] + gi[3 * q + 2] * bg[2] - ga[q];
+        trans[p] = tf[q];
+        behind[p] = T(0);  // sum over the composited Gaussians behind: g . c_j alpha_j T_j
+        g_r[p] = gi[3 * q];
+        g_g[p] = gi[3 * q + 1];
+        g_b[p] = gi[3 * q + 2];
+        // T_final dL/dT_final: the background shows through T_final, the alpha output is 1 - T_final
+        g_end[p] = tf[q] * (gi[3 * q] * bg[0] + gi[3 * q + 1] * bg[1] + gi[3 * q + 2] * bg[2] - ga[q]);
         last[p] = lst[q];
         kmax = std::max(kmax, last[p]);
       }
@@ -228,53 +265,52 @@ void backward_impl(const at::Tensor& means2d, const at::Tensor& conics, const at
       const T mx = m2[2 * g], my = m2[2 * g + 1];
       const T a = con[3 * g], b = con[3 * g + 1], c = con[3 * g + 2], o = op[g];
       const T cr = col[3 * g], cg = col[3 * g + 1], cb = col[3 * g + 2];
-      T d_mx = 0, d_my = 0, d_a = 0, d_b = 0, d_c = 0, d_o = 0, d_cr = 0, d_cg = 0, d_cb = 0;
+      const int32_t k32 = static_cast<int32_t>(k);
+      // per tile column, summed after the rows (vectorises without reassociating a reduction)
+      T acc[9][TILE] = {};
       int xlo, xhi, ylo, yhi;
       reach(r, mx, my, ex[2 * g], ex[2 * g + 1], xlo, xhi, ylo, yhi);
       for (int y = ylo; y <= yhi; ++y) {
         const T dy = T(y) + T(0.5) - my;
+        const int row = (y - r.y0) * TILE - r.x0;
         for (int x = xlo; x <= xhi; ++x) {
-          const int p = (y - r.y0) * TILE + (x - r.x0);
-          if (k >= last[p]) continue;
+          const int p = row + x;
+          const int j = x - r.x0;
           const T dx = T(x) + T(0.5) - mx;
           const T sigma = T(0.5) * (a * dx * dx + c * dy * dy) + b * dx * dy;
-          const T e = std::exp(-sigma);
+          const T e = exp_vec(-sigma);
           const T raw = o * e;
-          if (!(raw > T(ALPHA_MIN))) continue;
           const T alpha = std::min(raw, T(ALPHA_MAX));
+          const int use = (raw > T(ALPHA_MIN)) & (k32 < last[p]);  // 0/1, no branch (vectorises)
+          const T u = T(use);
           const T one_minus = T(1) - alpha;
-          const T t_before = trans[p] / one_minus;
-          const T w = alpha * t_before;
-          const T g0 = gpx[3 * p], g1 = gpx[3 * p + 1], g2 = gpx[3 * p + 2];
-          d_cr += w * g0;
-          d_cg += w * g1;
-          d_cb += w * g2;
+          const T t_before = trans[p] / (u * one_minus + (T(1) - u));  // unchanged where not used
+          const T w = u * alpha * t_before;
+          const T g0 = g_r[p], g1 = g_g[p], g2 = g_b[p];
           const T gc = g0 * cr + g1 * cg + g2 * cb;
-          const T d_alpha = t_before * gc - (behind[p] + tfin[p] * g_tfin[p]) / one_minus;
+          const T d_alpha = t_before * gc - (behind[p] + g_end[p]) / one_minus;
           behind[p] += gc * w;
           trans[p] = t_before;
-          if (raw < T(ALPHA_MAX)) {  // no gradient through the clamp at 0.99
-            d_o += d_alpha * e;
-            const T d_sigma = -d_alpha * raw;
-            d_a += d_sigma * T(0.5) * dx * dx;
-            d_b += d_sigma * dx * dy;
-            d_c += d_sigma * T(0.5) * dy * dy;
-            // d sigma / d mx = -(a dx + b dy), d sigma / d my = -(b dx + c dy)
-            d_mx -= d_sigma * (a * dx + b * dy);
-            d_my -= d_sigma * (b * dx + c * dy);
-          }
+          // no gradient through the clamp at 0.99
+          const T d_raw = T(use & (raw < T(ALPHA_MAX))) * d_alpha;
+          const T d_sigma = -d_raw * raw;
+          acc[0][j] -= d_sigma * (a * dx + b * dy);  // d sigma / d mx = -(a dx + b dy)
+          acc[1][j] -= d_sigma * (b * dx + c * dy);
+          acc[2][j] += d_sigma * T(0.5) * dx * dx;
+          acc[3][j] += d_sigma * dx * dy;
+          acc[4][j] += d_sigma * T(0.5) * dy * dy;
+          acc[5][j] += d_raw * e;
+          acc[6][j] += w * g0;
+          acc[7][j] += w * g1;
+          acc[8][j] += w * g2;
         }
       }
-      T* row = gp + 9 * (s + k);
-      row[0] = d_mx;
-      row[1] = d_my;
-      row[2] = d_a;
-      row[3] = d_b;
-      row[4] = d_c;
-      row[5] = d_o;
-      row[6] = d_cr;
-      row[7] = d_cg;
-      row[8] = d_cb;
+      T* out = gp + 9 * (s + k);
+      for (int i = 0; i < 9; ++i) {
+        T sum = T(0);
+        for (int j = 0; j < TILE; ++j) sum += acc[i][j];
+        out[i] = sum;
+      }
     }
   }
 }
