@@ -81,7 +81,7 @@ class Config:
     threads: int = 0  # torch CPU threads; 0 = torch's default
     # held-out quality below these adds a warning to metrics.json (0 = no check); quality.py
     psnr_floor: float = 20.0
-    coverage_floor: float = 0.9
+    coverage_floor: float = 0.75
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
