@@ -59,6 +59,9 @@ class Config:
     eval_every: int = 0  # held-out PSNR every N steps (0 = only at the end)
     num_renders: int = 4
     densify: bool = True
+    # densification: "default" (gsplat's DefaultStrategy: clone/split/prune) or "mcmc" (gsplat's
+    # MCMCStrategy: relocate dead Gaussians, grow 5% per refinement up to the memory-derived cap)
+    strategy: str = "default"
     refine_start: int = 500
     refine_stop: int = 15_000
     refine_every: int = 100
@@ -190,6 +193,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "eval_every": _int(0),
     "num_renders": _int(0, 1000),
     "densify": _bool,
+    "strategy": _choice("default", "mcmc"),
     "refine_start": _int(0),
     "refine_stop": _int(0),
     "refine_every": _int(1),

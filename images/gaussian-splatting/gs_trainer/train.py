@@ -20,13 +20,14 @@ from .contract import Paths, StageError, progress
 from .data import Scene, View, load_scene
 from .exposure import choose_model
 from .gaussians import activated, init_params, write_ply
+from .mcmc import MCMCStrategy, memory_cap, regularisers
 from .metrics import loss_fn, psnr, ssim
 from .outputs import cameras_json, peak_memory_mb, save_png
 from .quality import COVERED_ALPHA, warnings_for
 from .strategy import DefaultStrategy, StrategyState
 
 CKPT_PREFIX = "ckpt-"
-TRAINING_KEYS = ("steps", "resolution_scale", "max_image_size", "num_downscales", "resolution_schedule", "max_gaussians", "sh_degree", "seed", "holdout_every", "holdout", "exposure_compensation")
+TRAINING_KEYS = ("steps", "resolution_scale", "max_image_size", "num_downscales", "resolution_schedule", "max_gaussians", "sh_degree", "seed", "holdout_every", "holdout", "exposure_compensation", "strategy")
 
 
 @dataclass
@@ -164,6 +165,11 @@ class Trainer:
         cfg = self.cfg
         assert self.state is not None
         strategy = DefaultStrategy(cfg, self.scene.scene_scale)
+        mcmc = None
+        if cfg.strategy == "mcmc" and cfg.densify:
+            cap = memory_cap(cfg.max_gaussians, self.device)
+            print(f"densification: MCMC, cap {cap} Gaussians (max_gaussians {cfg.max_gaussians}, instance memory)", flush=True)
+            mcmc = MCMCStrategy(cfg.refine_start, cfg.refine_stop, cfg.refine_every, cap, self.device)
         gamma = 0.01 ** (1.0 / cfg.steps)
         seg_start = time.perf_counter()
         elapsed0 = self.elapsed
@@ -188,6 +194,8 @@ class Trainer:
                 A = self.exposure[view.index] * self.exposure_mask
                 img = img @ A[:, :3].T + A[:, 3]
             loss = loss_fn(img, gt, cfg.ssim_lambda)
+            if mcmc is not None:
+                loss = loss + regularisers(self.params)
             loss.backward()
             for o in self.optims.values():
                 o.step()
@@ -196,9 +204,12 @@ class Trainer:
                 self.exposure_opt.step()
                 self.exposure_opt.zero_grad(set_to_none=True)
             self.step = step + 1
-            strategy.step_post_backward(
-                self.params, self.optims, self.state, step, out.means2d.grad, out.radii, view.width, view.height
-            )
+            if mcmc is not None:
+                mcmc.step_post_backward(self.params, self.optims, self.state, step, self.optims["means"].param_groups[0]["lr"])
+            else:
+                strategy.step_post_backward(
+                    self.params, self.optims, self.state, step, out.means2d.grad, out.radii, view.width, view.height
+                )
             self.elapsed = elapsed0 + time.perf_counter() - seg_start
             if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                 n = self.params["means"].shape[0]
