@@ -123,7 +123,8 @@ def train(sfm: Path, steps: int, setting: str, backend: str, seed: int, threads:
     env = {**os.environ, "SPACEPORT_OPT_ML": str(opt), "SPACEPORT_PYTHON": sys.executable}
     print(f"bench: {setting} {steps} steps, backend {backend}, seed {seed}", flush=True)
     t = time.perf_counter()
-    r = subprocess.run(["bash", str(HERE / "entrypoint.sh"), "train"], env=env, stdout=subprocess.DEVNULL)
+    with (opt / "train.log").open("w") as log:  # the trainer's progress lines, for a look while it runs
+        r = subprocess.run(["bash", str(HERE / "entrypoint.sh"), "train"], env=env, stdout=log)
     wall = time.perf_counter() - t
     if r.returncode != 0:
         fail = opt / "output" / "failure"
