@@ -143,7 +143,9 @@ def quantize_1d(values: np.ndarray, k: int = 256, alpha: float = 0.5, bins: int 
 
 
 def cmd_kmeans(args: argparse.Namespace) -> None:
-    torch.set_num_threads(int(os.environ.get("COMPRESS_THREADS", "0")) or (os.cpu_count() or 1))
+    # COMPRESS_THREADS, else the share the local runtime grants (OMP_NUM_THREADS), else every core.
+    threads = os.environ.get("COMPRESS_THREADS") or os.environ.get("OMP_NUM_THREADS") or "0"
+    torch.set_num_threads(int(threads) or (os.cpu_count() or 1))
     dev = _device()
     pts = np.fromfile(args.input, dtype=np.float32)
     if pts.size != args.rows * args.dims:

@@ -545,7 +545,8 @@ async function open(args: string[]): Promise<number> {
     return 1;
   }
   const { bucket, sub } = found[0]!;
-  const { contentTypeFor, LocalObjectStore } = await import("../../functions/adapters/local/object-store.js");
+  const { LocalObjectStore } = await import("../../functions/adapters/local/object-store.js");
+  const { contentTypeFor } = await import("../content-types.js");
   const objects = new LocalObjectStore(data.buckets);
   const prefix = `jobs/${id}/${sub}/`;
   // The same `/files/<bucket>/<key>` layout as `spaceport dev`, so links in local emails work too.
@@ -556,7 +557,7 @@ async function open(args: string[]): Promise<number> {
       const [fileBucket, ...key] = parts.slice(1).map((p) => decodeURIComponent(p));
       const file = objects.path(fileBucket!, key.join("/"));
       if (!statSync(file).isFile()) throw new Error("not a file");
-      res.writeHead(200, { "content-type": contentTypeFor(file), "cache-control": "no-cache" });
+      res.writeHead(200, { "content-type": contentTypeFor(file), "cache-control": "no-cache", "x-content-type-options": "nosniff" });
       objects.stream(fileBucket!, key.join("/")).pipe(res);
     } catch {
       res.writeHead(404, { "content-type": "text/plain" });

@@ -50,6 +50,8 @@ export interface LocalRuntimeOptions {
   readonly retry?: RetryIntervals;
   readonly quotaHoldMs?: number;
   readonly stopGraceMs?: number;
+  /** CPU cores the stage processes share (default: all of this machine's; see the emulator's option). */
+  readonly cores?: number | "unshared";
   readonly onEvent?: ConstructorParameters<typeof LocalExecutions>[0]["onEvent"];
 }
 
@@ -103,6 +105,7 @@ export class LocalRuntime {
       ...(options.docker ? { docker: true } : {}),
       ...(options.quotaHoldMs !== undefined ? { quotaHoldMs: options.quotaHoldMs } : {}),
       ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
+      ...(options.cores !== undefined ? { cores: options.cores } : {}),
     });
     const retry = { quotaMs: 1000, throttleMs: 500, lambdaMs: 500, ...options.retry };
     const handlers: Record<string, TaskHandler> = {};

@@ -17,12 +17,15 @@ import { DEFAULT_DEDUPE_WINDOW_SECONDS, DEFAULT_MAX_BODY_BYTES, type FunctionCon
 import { ApiError } from "../../functions/errors.js";
 import type { HttpRequest, Router } from "../../functions/http.js";
 import { localMailer } from "../../functions/adapters/local/mailer.js";
-import { contentTypeFor, LocalObjectStore } from "../../functions/adapters/local/object-store.js";
+import { LocalObjectStore } from "../../functions/adapters/local/object-store.js";
+import { contentTypeFor } from "../content-types.js";
 import { silentLogger, type Logger } from "../../functions/log.js";
 import { notify } from "../../functions/notify/handler.js";
 import type { Mailer } from "../../functions/ports.js";
 import type { Pipeline } from "../define.js";
+import { JOB_ID } from "../layout.js";
 import { DataDir } from "./data.js";
+import { recordLinkBase } from "./links.js";
 import { LocalRuntime, REPO_ROOT, type LocalRuntimeOptions, type RecoveredJob } from "./runtime.js";
 import { localBuckets, localTarget, readEnvironment } from "./target.js";
 import { spaceport } from "../../stages/spaceport.js";
@@ -112,7 +115,12 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       config,
       pipeline,
       target,
-      notify: (payload) => notify(payload, { store: objectStore, mailer, executions: runtime!.executions, log }, functionConfig),
+      notify: (payload) => {
+        // The email's links point at this server: remembered so `spaceport open` serves them later.
+        const jobId = (payload as { jobId?: unknown } | null)?.jobId;
+        if (typeof jobId === "string" && JOB_ID.test(jobId)) recordLinkBase(data, jobId, baseUrl);
+        return notify(payload, { store: objectStore, mailer, executions: runtime!.executions, log }, functionConfig);
+      },
     });
   } catch (error) {
     server.close();
@@ -177,7 +185,8 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       return;
     }
     const size = statSync(file).size;
-    res.writeHead(200, { "content-type": contentTypeFor(file), "content-length": String(size), "cache-control": "no-cache", "access-control-allow-origin": "*" });
+    // nosniff as CloudFront sends it, so a mistyped file fails here as it would for a buyer.
+    res.writeHead(200, { "content-type": contentTypeFor(file), "content-length": String(size), "cache-control": "no-cache", "x-content-type-options": "nosniff", "access-control-allow-origin": "*" });
     if (req.method === "HEAD") return void res.end();
     createReadStream(file).pipe(res);
   }

@@ -14,6 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { validateForEnvironment, type Pipeline } from "../define.js";
 import type { EnvironmentConfig } from "../environment.js";
 import { bundleHandler } from "./bundle.js";
+import { deliveryTypesFunction } from "./delivery-types.js";
 import {
   bucketPolicy,
   jobPrefixes,
@@ -294,6 +295,7 @@ export class PipelineStack extends pulumi.ComponentResource {
       },
       parent,
     );
+    const deliveryTypes = deliveryTypesFunction(`${name}-delivery-types`, `${prefix}-delivery-types`, parent);
     const originId = "processing";
     const deliveryBehavior = {
       targetOriginId: originId,
@@ -304,6 +306,7 @@ export class PipelineStack extends pulumi.ComponentResource {
       cachePolicyId: CACHING_OPTIMIZED,
       originRequestPolicyId: CORS_S3_ORIGIN,
       responseHeadersPolicyId: corsHeaders.id,
+      functionAssociations: [{ eventType: "viewer-response", functionArn: deliveryTypes.arn }],
     };
     this.distribution = new aws.cloudfront.Distribution(
       `${name}-deliveries`,

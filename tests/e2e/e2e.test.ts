@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as tar from "tar";
-import { captureViewer, chromiumPath } from "../../images/compressor/src/browser.js";
+import { captureUrl, chromiumPath } from "../../images/compressor/src/browser.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const PYTHON = process.env["SPACEPORT_PYTHON"] ?? "python3";
@@ -216,8 +216,9 @@ async function expectViewerRendersFromEmail(name: string): Promise<void> {
   expect(link).toBeDefined();
   expect(link).toContain(jobId);
   if (!chromiumPath()) throw new Error("chromium is required for the viewer check (npm test installs it)");
-  const delivery = join(server.jobFolder(jobId), "delivery");
-  const capture = await captureViewer(delivery, { timeoutMs: 120_000 });
+  // The emailed link itself, served by `spaceport dev`'s own /files (as the buyer opens it).
+  expect(link!.startsWith(`${server.baseUrl}/files/`)).toBe(true);
+  const capture = await captureUrl(link!, { timeoutMs: 120_000 });
   expect(capture.consoleErrors).toEqual([]);
   // Splats drawn: a blank canvas or an error page has almost no variance or colours.
   expect(capture.stats.variance).toBeGreaterThan(200);

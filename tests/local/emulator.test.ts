@@ -17,7 +17,7 @@ import { tempDir, testConfig, testPipeline, writeZip } from "./fixtures.js";
 
 const JOB = "20261126-093012-1a2b3c4d";
 
-function setup(label: string, options: { prep?: string; quotaHoldMs?: number; repoRoot?: string } = {}) {
+function setup(label: string, options: { prep?: string; quotaHoldMs?: number; repoRoot?: string; cores?: number } = {}) {
   const dir = tempDir(label);
   const pipeline: Pipeline = testPipeline(dir, options.prep ? { prep: options.prep } : {});
   const config = testConfig(1);
@@ -35,6 +35,7 @@ function setup(label: string, options: { prep?: string; quotaHoldMs?: number; re
     owner: currentProcess(),
     quotaHoldMs: options.quotaHoldMs ?? 0,
     stopGraceMs: 200,
+    ...(options.cores ? { cores: options.cores } : {}),
   });
   writeZip(data.objectPath(target.bucket, `jobs/${JOB}/input/photos.zip`));
   const prepRequest = (attempt = 1): CreateProcessingJobRequest =>
@@ -120,6 +121,21 @@ describe("local SageMaker emulator", () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // one after the other
     } finally {
       await held.close();
+    }
+  });
+
+  it("sizes a stage's threads from the cores granted to it: at most its instance's vCPUs, at most the machine's", async () => {
+    const prep = `echo "threads $OMP_NUM_THREADS $SPACEPORT_CPUS"\n`;
+    for (const [cores, expected] of [[2, "threads 2 2"], [16, "threads 4 4"]] as const) {
+      const t = setup(`cores-${cores}`, { prep, cores });
+      try {
+        const lines: string[] = [];
+        t.emulator.on("log", (l) => { if (l.stream === "stdout") lines.push(l.line); });
+        await t.emulator.processingJob(t.prepRequest());
+        expect(lines).toContain(expected); // ml.c6i.xlarge has 4 vCPUs
+      } finally {
+        await t.close();
+      }
     }
   });
 

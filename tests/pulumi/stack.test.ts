@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import vm from "node:vm";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { compile } from "../../pipeline/compile.js";
 import { readStackConfigFile, type EnvironmentConfig } from "../../pipeline/environment.js";
@@ -19,6 +20,8 @@ import { INTERMEDIATE, RETENTION_TAG, intermediateFolders, isIntermediateKey } f
 import { compileTargetFor } from "../../pipeline/pulumi/target.js";
 import { idempotencyRecordKey, dailyCountPrefix } from "../../functions/start-job/handler.js";
 import { spaceport } from "../../stages/spaceport.js";
+import { contentTypeFor } from "../../pipeline/content-types.js";
+import { DELIVERY_FILES as COMPRESSOR_DELIVERY_FILES } from "../../images/compressor/src/delivery-files.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const load = () => import("../../index.js");
@@ -73,6 +76,7 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
       "aws:sesv2/configurationSet:ConfigurationSet": 1,
       "aws:cloudfront/distribution:Distribution": 1,
       "aws:cloudfront/originAccessControl:OriginAccessControl": 1,
+      "aws:cloudfront/function:Function": 1,
       "aws:cloudwatch/metricAlarm:MetricAlarm": 3,
       "aws:sns/topic:Topic": 1,
       "aws:sns/topicSubscription:TopicSubscription": 1,
@@ -429,4 +433,51 @@ test("index.ts has only a default export (Pulumi refuses an ESM entry with both 
   const project = parseYaml(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as { main: string; runtime: { options: Record<string, unknown> } };
   expect(project.main).toBe("index.ts");
   expect(project.runtime.options).toMatchObject({ typescript: false, nodeargs: "--import tsx" });
+});
+
+describe("delivery files get their real Content-Type on AWS", () => {
+  // What SageMaker's output upload leaves on every object, and what CloudFront would pass on.
+  const untyped = { statusCode: 200, headers: { "content-type": { value: "binary/octet-stream" } } };
+  const viewerResponse = (code: string, uri: string, response: { statusCode: number; headers: Record<string, { value: string }> }) => {
+    const context = vm.createContext({});
+    vm.runInContext(`${code}\nthis.run = handler;`, context);
+    return (context as { run: (e: unknown) => typeof response }).run({ request: { uri }, response: structuredClone(response) });
+  };
+
+  test("every behavior of the distribution runs the typing function on the viewer response", () => {
+    const fn = one(runs["prod"]!, "aws:cloudfront/function:Function");
+    expect(fn.inputs).toMatchObject({ runtime: "cloudfront-js-2.0", publish: true });
+    const cdn = one(runs["prod"]!, "aws:cloudfront/distribution:Distribution").inputs as {
+      defaultCacheBehavior: { functionAssociations: unknown[] };
+      orderedCacheBehaviors: { functionAssociations: unknown[] }[];
+    };
+    for (const behavior of [cdn.defaultCacheBehavior, ...cdn.orderedCacheBehaviors]) {
+      expect(behavior.functionAssociations).toEqual([{ eventType: "viewer-response", functionArn: state(fn, "arn") }]);
+    }
+    // nosniff stays: the typing is what makes it safe.
+    const policy = one(runs["prod"]!, "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs as { securityHeadersConfig: { contentTypeOptions: { override: boolean } } };
+    expect(policy.securityHeadersConfig.contentTypeOptions.override).toBe(true);
+  });
+
+  test("each file the compressor writes is served with its type", () => {
+    const code = state(one(runs["prod"]!, "aws:cloudfront/function:Function"), "code");
+    const expected: Record<string, string> = {
+      "index.html": "text/html; charset=utf-8",
+      "index.js": "text/javascript; charset=utf-8",
+      "index.css": "text/css; charset=utf-8",
+      "report.json": "application/json",
+      "preview.webp": "image/webp",
+      "scene.sog": "application/octet-stream",
+      "scene.spz": "application/octet-stream",
+    };
+    expect(Object.keys(expected).sort()).toEqual([...COMPRESSOR_DELIVERY_FILES].sort());
+    for (const file of COMPRESSOR_DELIVERY_FILES) {
+      const uri = `/jobs/j-1/delivery/${file}`;
+      expect(viewerResponse(code, uri, untyped).headers["content-type"]).toEqual({ value: expected[file] });
+      expect(contentTypeFor(uri)).toBe(expected[file]);
+    }
+    // Errors and unknown extensions are passed on untouched.
+    expect(viewerResponse(code, "/jobs/j-1/delivery/index.js", { statusCode: 403, headers: {} }).headers).toEqual({});
+    expect(viewerResponse(code, "/jobs/j-1/delivery/README", untyped).headers["content-type"]).toEqual({ value: "binary/octet-stream" });
+  });
 });

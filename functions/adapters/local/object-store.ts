@@ -6,28 +6,14 @@
 import { constants, createReadStream } from "node:fs";
 import { copyFile, link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
-import { dirname, extname, join, relative, resolve, sep } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
+import { contentTypeFor } from "../../../pipeline/content-types.js";
 import type { ObjectInfo, ObjectStore } from "../../ports.js";
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const TEMP_SUFFIX = ".spaceport-tmp";
 
-const CONTENT_TYPES: Record<string, string> = {
-  ".json": "application/json",
-  ".html": "text/html; charset=utf-8",
-  ".txt": "text/plain; charset=utf-8",
-  ".zip": "application/zip",
-  ".webp": "image/webp",
-  ".png": "image/png",
-  ".jpg": "image/jpeg",
-  ".jpeg": "image/jpeg",
-  ".sog": "application/octet-stream",
-  ".spz": "application/octet-stream",
-  ".ply": "application/octet-stream",
-  ".gz": "application/gzip",
-};
-export const contentTypeFor = (key: string): string => CONTENT_TYPES[extname(key).toLowerCase()] ?? "application/octet-stream";
 
 export class LocalObjectStore implements ObjectStore {
   readonly root: string;

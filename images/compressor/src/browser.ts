@@ -5,13 +5,10 @@ import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { extname, join, normalize, sep } from "node:path";
+import { join, normalize, sep } from "node:path";
 import { chromium as pwChromium } from "playwright-core";
+import { contentTypeFor } from "../../../pipeline/content-types.js";
 
-const MIME: Record<string, string> = {
-  ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".json": "application/json",
-  ".sog": "application/octet-stream", ".webp": "image/webp", ".png": "image/png", ".spz": "application/octet-stream",
-};
 
 /** Serves `dir` read-only on 127.0.0.1 (random port). */
 export async function serveDir(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
@@ -21,7 +18,7 @@ export async function serveDir(dir: string): Promise<{ url: string; close: () =>
     const file = normalize(join(root, path === "/" ? "index.html" : path));
     if (!file.startsWith(root) || !existsSync(file)) { res.writeHead(404).end("not found"); return; }
     readFile(file).then(
-      (data) => res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" }).end(data),
+      (data) => res.writeHead(200, { "content-type": contentTypeFor(file), "cache-control": "no-store" }).end(data),
       () => res.writeHead(500).end(),
     );
   });
@@ -50,11 +47,23 @@ export type Capture = {
   firstFrameMs: number;
 };
 
-export async function captureViewer(deliveryDir: string, opts: { width?: number; height?: number; timeoutMs?: number; query?: string } = {}): Promise<Capture> {
+export type CaptureOptions = { width?: number; height?: number; timeoutMs?: number; query?: string };
+
+/** Serves a delivery folder on 127.0.0.1 and captures its viewer (the compressor's own preview). */
+export async function captureViewer(deliveryDir: string, opts: CaptureOptions = {}): Promise<Capture> {
+  const server = await serveDir(deliveryDir);
+  try {
+    return await captureUrl(server.url + "index.html", opts);
+  } finally {
+    await server.close();
+  }
+}
+
+/** Opens a viewer page at `url` exactly as a buyer's browser would, waits for its first frame, screenshots it. */
+export async function captureUrl(url: string, opts: CaptureOptions = {}): Promise<Capture> {
   const exe = chromiumPath();
   if (!exe) throw new Error("chromium not found (install Debian's chromium or set SPACEPORT_CHROMIUM)");
   const width = opts.width ?? 960, height = opts.height ?? 540;
-  const server = await serveDir(deliveryDir);
   const profile = await mkdtemp(join(tmpdir(), "spaceport-chromium-"));
   const browser = await pwChromium.launchPersistentContext(profile, {
     executablePath: exe, headless: true, args: CHROMIUM_FLAGS, viewport: { width, height }, deviceScaleFactor: 1,
@@ -70,7 +79,7 @@ export async function captureViewer(deliveryDir: string, opts: { width?: number;
       w.firstFrame = () => { w.__firstFrame = performance.now(); };
     });
     const t0 = Date.now();
-    await page.goto(server.url + "index.html" + (opts.query ?? ""), { waitUntil: "load" });
+    await page.goto(url + (opts.query ?? ""), { waitUntil: "load" });
     await page.waitForFunction(() => (window as unknown as { __firstFrame?: number }).__firstFrame !== undefined, undefined, { timeout: opts.timeoutMs ?? 90_000, polling: 100 });
     const firstFrameMs = Date.now() - t0;
     // let the sort/upload settle for a few frames, then capture
@@ -101,7 +110,6 @@ export async function captureViewer(deliveryDir: string, opts: { width?: number;
     return { png, webp, stats: { mean: analysed.mean, variance: analysed.variance, distinctColors: analysed.distinctColors }, consoleErrors, firstFrameMs };
   } finally {
     await browser.close();
-    await server.close();
     await rm(profile, { recursive: true, force: true });
   }
 }

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { captureViewer, chromiumPath } from "./browser.js";
 import { cleanSplats, type CleanOptions } from "./clean.js";
+import { DELIVERY_FILES } from "./delivery-files.js";
 import { CompressorError } from "./errors.js";
 import { attributeErrors, renderFidelity } from "./fidelity.js";
 import { locateInput } from "./input.js";
@@ -177,8 +178,7 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
   }
 }
 
-/** Files this stage writes into the delivery folder (removed again when the stage fails). */
-export const DELIVERY_FILES = ["scene.sog", "scene.spz", "index.html", "index.css", "index.js", "preview.webp", "report.json"];
+export { DELIVERY_FILES };
 
 export async function deliverySize(dir: string): Promise<number> {
   let s = 0;

@@ -112,7 +112,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         exhaustive_max_photos=_int(e, "SFM_EXHAUSTIVE_MAX_PHOTOS", 30, 2),
         mapper=_choice(e, "SFM_MAPPER", "auto", MAPPER_CHOICES),
         gps_max_error_m=_float(e, "SFM_GPS_MAX_ERROR_M", 10.0, 0.01, 1e6),
-        num_threads=_int(e, "SFM_NUM_THREADS", -1, -1),
+        # -1: all cores COLMAP sees; SPACEPORT_CPUS is the share the local runtime grants.
+        num_threads=_int(e, "SFM_NUM_THREADS", _int(e, "SPACEPORT_CPUS", -1, 1), -1),
         keep_work=_bool(e, "SFM_KEEP_WORK"),
     )
 

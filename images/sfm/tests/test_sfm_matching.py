@@ -59,3 +59,9 @@ def test_umeyama_recovers_a_similarity() -> None:
     dst = 3.5 * src @ rot.T + np.array([10.0, -4.0, 2.0])
     scale, r, t = umeyama(src, dst)
     assert scale == pytest.approx(3.5) and np.allclose(r, rot) and np.allclose(t, [10.0, -4.0, 2.0])
+
+
+def test_threads_follow_the_share_the_local_runtime_grants() -> None:
+    assert load_config({}).num_threads == -1  # SageMaker: every core of the instance
+    assert load_config({"SPACEPORT_CPUS": "2"}).num_threads == 2
+    assert load_config({"SPACEPORT_CPUS": "2", "SFM_NUM_THREADS": "1"}).num_threads == 1

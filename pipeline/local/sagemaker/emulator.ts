@@ -22,6 +22,7 @@ import type { Stage } from "../../stage.js";
 import type { DataDir } from "../data.js";
 import type { ProcessIdentity } from "../process.js";
 import type { JobStore } from "../store.js";
+import { CorePool, threadEnvironment } from "./cores.js";
 import { downloadPrefix, uploadFile, uploadFolder } from "./s3files.js";
 
 export type JobKind = "processing" | "training";
@@ -88,6 +89,12 @@ export interface SageMakerEmulatorOptions {
   readonly stopGraceMs?: number;
   /** Python that checks a stage's requirements (SPACEPORT_PYTHON, else python3). */
   readonly python?: string;
+  /**
+   * CPU cores stage processes share (default: all of this machine's); see cores.ts.
+   * "unshared": each stage sizes its threads itself, as on a dedicated instance, whatever else
+   * runs (the benchmark's baseline; oversubscribes when stages run side by side).
+   */
+  readonly cores?: number | "unshared";
 }
 
 /** SageMaker job and stage names never hold these, but requests come from outside. */
@@ -127,9 +134,11 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
   private readonly images = new Map<string, Promise<string>>();
   private closed = false;
   private readonly inflight = new Set<Promise<unknown>>();
+  private readonly cores: CorePool | undefined;
 
   constructor(readonly options: SageMakerEmulatorOptions) {
     super();
+    this.cores = options.cores === "unshared" ? undefined : new CorePool(options.cores);
     this.releases.setMaxListeners(0);
     if (options.docker) assertDocker();
   }
@@ -419,7 +428,29 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     this.emit("log", { stage, jobName, stream, line });
   }
 
-  private async run(
+  /** Runs the stage process on the cores granted to it (at most its instance type's vCPUs). */
+  private async run(...args: Parameters<SageMakerEmulator["launch"]>): Promise<RunOutcome> {
+    const [name, kind, stage, optMl, commandArgs, environment, maxRuntimeSeconds, metricDefinitions, metrics] = args;
+    if (!this.cores) return this.launch(...args);
+    const instanceType = this.options.store.getSageMakerJob(name)?.instanceType;
+    const vcpus = instanceType && isInstanceType(instanceType) ? INSTANCE_TYPES[instanceType].vcpu : this.cores.total;
+    if (this.cores.inUse >= this.cores.total || this.cores.waiting > 0) {
+      const logFile = createWriteStream(join(dirname(optMl), "..", "log.txt"), { flags: "a" });
+      this.log(stage.name, name, "runtime", `waiting for a free CPU core (${this.cores.inUse} of ${this.cores.total} in use by other stages)`, logFile);
+      logFile.end();
+    }
+    const grant = await this.cores.acquire(Math.min(vcpus, this.cores.total));
+    try {
+      if (this.closed) return clientFailure(new NamedError("SageMaker.ServiceUnavailable", "the local runtime is shutting down"));
+      // The request's own variables win: a stage may pin its threads itself.
+      const env = { ...threadEnvironment(grant.cores), ...environment };
+      return await this.launch(name, kind, stage, optMl, commandArgs, env, maxRuntimeSeconds, metricDefinitions, metrics);
+    } finally {
+      grant.release();
+    }
+  }
+
+  private async launch(
     name: string,
     kind: JobKind,
     stage: Stage,
