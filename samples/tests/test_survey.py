@@ -156,3 +156,20 @@ def test_gps_noise_moves_only_the_exif(tmp_path: Path) -> None:
         assert np.linalg.norm(enu - im.gps_enu) < 0.01
         offsets.append(np.linalg.norm(enu - im.center))
     assert 0.3 < float(np.mean(offsets)) < 10.0
+
+
+def test_exposure_change_moves_pixels_and_shutter_together(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    generate(base, SurveyConfig(seed=1, count=4, width=64, height=48, pattern="orbit"), log=lambda _: None)
+    generate(tmp_path / "x", SurveyConfig(seed=1, count=4, width=64, height=48, pattern="orbit", exposure_stops=1.0), log=lambda _: None)
+    truth = json.loads((tmp_path / "x" / "truth.json").read_text())
+    stops = [im["exposure_stops"] for im in truth["images"]]
+    assert truth["generator"]["exposure_stops"] == 1.0 and len(set(stops)) == 4 and max(map(abs, stops)) <= 2.0
+    for im, s in zip(truth["images"], stops):
+        with Image.open(tmp_path / "x" / "photos" / im["name"]) as photo:
+            shutter = float(photo.getexif().get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.ExposureTime])
+        assert shutter == pytest.approx(2.0**s / 800, rel=0.02)
+        brighter = _pixels(tmp_path / "x" / "photos" / im["name"]).mean() > _pixels(base / "photos" / im["name"]).mean()
+        assert brighter == (s > 0)
+    with Image.open(base / "photos" / photo_name(0)) as photo:  # the default survey: one shutter
+        assert float(photo.getexif().get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.ExposureTime]) == pytest.approx(1 / 800)
