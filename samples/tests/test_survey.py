@@ -173,3 +173,17 @@ def test_exposure_change_moves_pixels_and_shutter_together(tmp_path: Path) -> No
         assert brighter == (s > 0)
     with Image.open(base / "photos" / photo_name(0)) as photo:  # the default survey: one shutter
         assert float(photo.getexif().get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.ExposureTime]) == pytest.approx(1 / 800)
+
+
+def test_low_texture_and_repeated_pattern_variants(tmp_path: Path) -> None:
+    kw = {"seed": 1, "count": 1, "width": 96, "height": 72, "pattern": "grid"}
+    for name, extra in (("base", {}), ("flat", {"texture_contrast": 0.2}), ("rep", {"texture_repeat": 8})):
+        generate(tmp_path / name, SurveyConfig(**kw, **extra), log=lambda _: None)  # type: ignore[arg-type]
+    px = {n: _pixels(tmp_path / n / "photos" / photo_name(0)) for n in ("base", "flat", "rep")}
+    # low texture: far less local detail (high-pass energy) than the normal survey
+    def detail(a: np.ndarray) -> float:
+        return float(np.abs(np.diff(a, axis=1)).mean())
+    assert detail(px["flat"]) < 0.5 * detail(px["base"])
+    assert not np.array_equal(px["rep"], px["base"])  # the ground pattern changed
+    with pytest.raises(ValueError, match="texture contrast"):
+        SurveyConfig(texture_contrast=0.0)
