@@ -59,6 +59,16 @@ def _sample(probs: Tensor, n: int, generator: torch.Generator | None = None) -> 
     return torch.multinomial(probs, n, replacement=True, generator=generator)
 
 
+def _set_sampled(name: str, p: Tensor, src: Tensor, new_op: Tensor, new_scales: Tensor) -> Tensor:
+    """A copy of parameter ``name`` with the sampled Gaussians' opacity and scale replaced."""
+    p = p.clone()
+    if name == "opacities":
+        p[src] = new_op
+    elif name == "scales":
+        p[src] = new_scales
+    return p
+
+
 def _relocated_values(params: Params, src: Tensor, binoms: Tensor) -> tuple[Tensor, Tensor]:
     op = torch.sigmoid(params["opacities"].data)
     ratios = torch.bincount(src, minlength=op.shape[0])[src] + 1
@@ -96,11 +106,7 @@ class MCMCStrategy:
         new_op, new_scales = _relocated_values(params, src, self.binoms)
 
         def move(name: str, p: Tensor) -> Tensor:
-            p = p.clone()
-            if name == "opacities":
-                p[src] = new_op
-            elif name == "scales":
-                p[src] = new_scales
+            p = _set_sampled(name, p, src, new_op, new_scales)
             p[dst] = p[src]
             return p
 
@@ -122,11 +128,7 @@ class MCMCStrategy:
         new_op, new_scales = _relocated_values(params, src, self.binoms)
 
         def grow(name: str, p: Tensor) -> Tensor:
-            p = p.clone()
-            if name == "opacities":
-                p[src] = new_op
-            elif name == "scales":
-                p[src] = new_scales
+            p = _set_sampled(name, p, src, new_op, new_scales)
             return torch.cat([p, p[src]])
 
         _update(params, optims, grow, lambda key, s: torch.cat([s, s.new_zeros((n_new, *s.shape[1:]))]))

