@@ -8,10 +8,13 @@
 import * as v from "valibot";
 import { seconds, type Duration } from "../../pipeline/duration.js";
 import { estimateCost } from "../../pipeline/cost.js";
-import { JOB_ID, jobPrefix, parseS3Uri, stageOutputPrefix } from "../../pipeline/layout.js";
+import { deliveryLinks } from "../../pipeline/define.js";
+import { parseJson } from "../../pipeline/json.js";
+import { JOB_ID, parseS3Uri, stageOutputPrefix, statusPrefix } from "../../pipeline/layout.js";
+import type { NotifyPayload as PipelineNotifyPayload } from "../../pipeline/notify-payload.js";
 import type { FunctionConfig } from "../config.js";
-import { failureAdvice, failureReason } from "../failure.js";
-import { deriveJobStatus, DELIVERY_FILES } from "../job-status/derive.js";
+import { failureAdvice, failureReason, stageLabel } from "../failure.js";
+import { deriveJobStatus } from "../job-status/derive.js";
 import { maskEmail, metricLine, type Logger } from "../log.js";
 import type { Executions, Mailer, ObjectStore } from "../ports.js";
 import { renderFailureEmail, renderSuccessEmail, type RenderedEmail } from "./templates.js";
@@ -32,6 +35,10 @@ export const NotifyPayloadSchema = v.looseObject({
   ),
 });
 export type NotifyPayload = v.InferOutput<typeof NotifyPayloadSchema>;
+/** The schema accepts exactly what the state machine sends (pipeline/notify-payload.ts): checked by tsc. */
+export type PayloadMatches = NotifyPayload extends PipelineNotifyPayload ? true : never;
+const payloadMatches: PayloadMatches = true;
+void payloadMatches;
 
 export interface NotifyDeps {
   readonly store: ObjectStore;
@@ -51,7 +58,7 @@ export interface NotifyResult {
   readonly messageId?: string;
 }
 
-export const notificationMarkerKey = (jobId: string, status: string): string => `${jobPrefix(jobId)}status/notification-${status}.json`;
+export const notificationMarkerKey = (jobId: string, status: string): string => `${statusPrefix(jobId)}notification-${status}.json`;
 
 export async function notify(event: unknown, deps: NotifyDeps, config: FunctionConfig): Promise<NotifyResult> {
   const parsed = v.safeParse(NotifyPayloadSchema, event);
@@ -73,7 +80,7 @@ export async function notify(event: unknown, deps: NotifyDeps, config: FunctionC
     return { jobId, status: payload.status, sent: false };
   }
 
-  const email = payload.status === "succeeded" ? await successEmail(payload, deps, config) : failureEmail(payload);
+  const email = payload.status === "succeeded" ? await successEmail(payload, deps, config) : failureEmail(payload, config);
   let messageId: string;
   try {
     ({ messageId } = await deps.mailer.send({ to: payload.email, subject: email.subject, html: email.html, text: email.text, jobId }));
@@ -87,11 +94,12 @@ export async function notify(event: unknown, deps: NotifyDeps, config: FunctionC
   return { jobId, status: payload.status, sent: true, messageId };
 }
 
-function failureEmail(payload: NotifyPayload): RenderedEmail {
+function failureEmail(payload: NotifyPayload, config: FunctionConfig): RenderedEmail {
   const error = payload.failure?.error?.Error;
   const reason = failureReason(error, payload.failure?.error?.Cause);
   const stage = payload.failure?.stage;
-  return renderFailureEmail({ jobId: payload.jobId, ...(stage ? { stage } : {}), reason, advice: failureAdvice(stage, error, reason) });
+  const advice = failureAdvice(config.pipeline, stage, error, reason);
+  return renderFailureEmail({ jobId: payload.jobId, ...(stage ? { stage: stageLabel(config.pipeline, stage) } : {}), reason, advice });
 }
 
 async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: FunctionConfig): Promise<RenderedEmail> {
@@ -102,14 +110,20 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
   if (delivery.bucket !== bucket || delivery.key !== expectedPrefix) {
     throw new Error(`deliveryUri ${payload.deliveryUri} is not this job's delivery (s3://${bucket}/${expectedPrefix})`);
   }
-  const url = (file: string) => deps.store.publicUrl(bucket, expectedPrefix + file);
-  const links = { viewer: await url(DELIVERY_FILES.viewer), preview: await url(DELIVERY_FILES.preview), scene: await url(DELIVERY_FILES.scene) };
+  const files = deliveryLinks(config.pipeline);
+  const file = (name: string): string => {
+    const declared = files[name];
+    if (!declared) throw new Error(`the delivering stage of pipeline ${config.pipeline.name} declares no "${name}" link (links.${name})`);
+    return declared;
+  };
+  const url = (name: string) => deps.store.publicUrl(bucket, expectedPrefix + file(name));
+  const links = { viewer: await url("viewer"), preview: await url("preview"), scene: await url("scene") };
 
   // Photo counts come from the report of the stage that reads the job's input (sfm).
   const intake = config.pipeline.stages.find((s) => Object.values(s.inputs).some((i) => i.kind === "job-input")) ?? config.pipeline.stages[0]!;
   const sfmReport = await readJson(deps.store, bucket, `${stageOutputPrefix(jobId, intake.outputs[0]!)}report.json`);
-  const deliveryReport = await readJson(deps.store, bucket, expectedPrefix + DELIVERY_FILES.report);
-  const scene = await deps.store.head(bucket, expectedPrefix + DELIVERY_FILES.scene);
+  const deliveryReport = await readJson(deps.store, bucket, expectedPrefix + file("report"));
+  const scene = await deps.store.head(bucket, expectedPrefix + file("scene"));
   const photosReceived = pickNumber(sfmReport, ["photos_received"]);
   const photosUsed = pickNumber(sfmReport, ["photos_placed"]);
   const gaussians = pickNumber(deliveryReport, ["gaussians.delivered", "gaussians"]);
@@ -142,7 +156,7 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
       ...(gaussians !== undefined ? { gaussians } : {}),
       ...(sceneBytes !== undefined ? { sceneBytes } : {}),
     },
-    durations,
+    durations: durations.map((d) => ({ stage: stageLabel(config.pipeline, d.stage), seconds: d.seconds })),
     ...(totalSeconds !== undefined ? { totalSeconds } : {}),
     costUsd: cost.totalUsd,
     ...(payload.options["quality"] ? { quality: payload.options["quality"] } : {}),
@@ -151,13 +165,7 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
 }
 
 async function readJson(store: ObjectStore, bucket: string, key: string): Promise<unknown> {
-  const text = await store.getText(bucket, key);
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  return parseJson(await store.getText(bucket, key));
 }
 
 /** The first of `paths` (dotted) that holds a finite, non-negative number. */

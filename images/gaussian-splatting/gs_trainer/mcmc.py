@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .backends.cpu_common import quat_to_rotmat
+from .backends.projection import quat_to_rotmat
 from .strategy import Optims, Params, StrategyState, _update
 
 N_MAX = 51  # gsplat's cap on copies per Gaussian in one relocation (size of the binomial table)

@@ -17,7 +17,6 @@ import torch
 from torch import Tensor
 
 Backend = Literal["cpp", "torch", "gsplat"]
-BACKENDS: tuple[Backend, ...] = ("cpp", "torch", "gsplat")
 
 
 @dataclass

@@ -6,7 +6,8 @@ import torch
 from torch import Tensor
 
 from ..sh import eval_sh
-from .cpu_common import ALPHA_MAX, ALPHA_MIN, T_MIN, project
+from .cpu_common import ALPHA_MAX, ALPHA_MIN, T_MIN
+from .projection import project
 
 
 def reference_render(
