@@ -122,7 +122,7 @@ _PAD_COEF = (0.0, 0.0, 0.0, 0.0, 0.0, -200.0)  # alpha = 2^-200: skipped
 
 class _Composite(torch.autograd.Function):
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any,
         coef: Tensor,
         colors: Tensor,
@@ -151,7 +151,7 @@ class _Composite(torch.autograd.Function):
         return _untile(img, tx, ty, width, height), _untile(alpha_out[..., None], tx, ty, width, height)[..., 0]
 
     @staticmethod
-    def backward(ctx: Any, g_img: Tensor, g_alpha: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+    def backward(ctx: Any, g_img: Tensor, g_alpha: Tensor) -> tuple[Tensor | None, ...]:
         coef, colors, background = ctx.saved_tensors
         lists: TileLists = ctx.lists
         dtype = coef.dtype
