@@ -75,8 +75,9 @@ function deliveryLines(services: LocalServices, jobId: string, serving: boolean)
   if (existsSync(folder)) {
     for (const file of readdirSync(folder).sort()) lines.push(`  ${file.padEnd(16)} ${formatBytes(statSync(join(folder, file)).size)}`);
   }
-  const viewer = serving ? services.viewerUrl(jobId) : `${join(folder, viewerFile(pipeline))} (serve it with: spaceport open ${jobId})`;
-  lines.push("", `viewer: ${viewer}`);
+  lines.push("", `viewer: ${services.viewerUrl(jobId)}`);
+  // The email carries the same link: say what serves it once this run has ended.
+  if (!serving) lines.push(`        (the email's link; once this run has ended, \`spaceport open ${jobId}\` serves it there; the file: ${join(folder, viewerFile(pipeline))})`);
   return lines;
 }
 
