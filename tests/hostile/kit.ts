@@ -170,7 +170,9 @@ export function writeConfig(path: string): void {
       "config:",
       "  aws:region: us-west-2",
       "  spaceport:quotas:",
-      "    - { instanceType: ml.g4dn.xlarge, jobKind: training, count: 1 }",
+      // Admission follows capacity (quota × a day ÷ expected time): the training quota is set
+      // high so the probe may submit its jobs in a day; processing stays at one (FIFO waits).
+      "    - { instanceType: ml.g4dn.xlarge, jobKind: training, count: 100 }",
       "    - { instanceType: ml.c6i.xlarge, jobKind: processing, count: 1 }",
       "  spaceport:instanceOverrides:",
       "    sfm: { type: ml.c6i.xlarge }",
