@@ -126,6 +126,8 @@ export function testConfig(processingQuota = 1): EnvironmentConfig {
     quotas: [
       { instanceType: "ml.c6i.xlarge", jobKind: "processing", count: processingQuota },
       { instanceType: "ml.g4dn.xlarge", jobKind: "training", count: 1 },
+      // The test pipeline's training stage asks for spot (checkpoints): the account has the quota.
+      { instanceType: "ml.g4dn.xlarge", jobKind: "spot-training", count: 1 },
     ],
     sesSender: "jobs@spaceport.example.com",
     alarmEmail: "ops@spaceport.example.com",
