@@ -15,6 +15,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from . import exif
-from .flight import FlightConfig, Pattern, plan
+from .flight import FlightConfig, Pattern, Shot, plan
 from .geo import GeoOrigin, enu_to_geodetic
 from .render import Camera, Intrinsics, render_linear, to_srgb8
 from .scene import Scene, SceneConfig, build_scene
@@ -92,6 +93,26 @@ def _scene_box(scene: Scene) -> tuple[list[float], list[float]]:
     return pts.min(0).tolist(), pts.max(0).tolist()
 
 
+def _shot_record(name: str, shot: Shot, gps_enu: np.ndarray, geodetic: tuple[float, float, float],
+                 heading_pitch: tuple[float, float], taken: datetime, stops: float) -> dict[str, Any]:
+    """One photo's entry in truth.json: its true pose, its GPS as written to EXIF, its exposure."""
+    r_wc = shot.rotation.T
+    lat, lon, alt = geodetic
+    return {
+        "name": name,
+        "leg": shot.leg,
+        "center_enu": [round(float(c), 6) for c in shot.center],
+        "R_cam_to_world": [[round(float(x), 9) for x in row] for row in shot.rotation],
+        "R_world_to_cam": [[round(float(x), 9) for x in row] for row in r_wc],
+        "t_world_to_cam": [round(float(x), 6) for x in (-r_wc @ shot.center)],
+        "gps_enu": [round(float(c), 6) for c in gps_enu],
+        "lat": lat, "lon": lon, "alt": alt,
+        "heading_deg": round(heading_pitch[0], 4), "pitch_deg": round(heading_pitch[1], 4),
+        "time": taken.isoformat(),
+        "exposure_stops": round(stops, 4),
+    }
+
+
 def generate(out: Path, cfg: SurveyConfig = SurveyConfig(), log: Callable[[str], None] = print, force: bool = False) -> Path:
     """Render the survey into `out`; returns the path of truth.json."""
     photos = out / "photos"
@@ -135,20 +156,7 @@ def generate(out: Path, cfg: SurveyConfig = SurveyConfig(), log: Callable[[str],
         dt = time.perf_counter() - t1
         render_times.append(dt)
         log(f"progress: {100.0 * (i + 1) / len(shots):.1f}% rendered {name} ({shot.leg}, {dt:.2f} s)")
-        r_wc = shot.rotation.T
-        records.append({
-            "name": name,
-            "leg": shot.leg,
-            "center_enu": [round(float(c), 6) for c in shot.center],
-            "R_cam_to_world": [[round(float(x), 9) for x in row] for row in shot.rotation],
-            "R_world_to_cam": [[round(float(x), 9) for x in row] for row in r_wc],
-            "t_world_to_cam": [round(float(x), 6) for x in (-r_wc @ shot.center)],
-            "gps_enu": [round(float(c), 6) for c in gps_enu],
-            "lat": lat, "lon": lon, "alt": alt,
-            "heading_deg": round(heading, 4), "pitch_deg": round(pitch, 4),
-            "time": taken.isoformat(),
-            "exposure_stops": round(stops, 4),
-        })
+        records.append(_shot_record(name, shot, gps_enu, (lat, lon, alt), (heading, pitch), taken, stops))
     lo, hi = _scene_box(scene)
     centers = np.array([r["center_enu"] for r in records])
     truth = {

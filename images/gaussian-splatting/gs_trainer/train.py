@@ -296,9 +296,8 @@ def pick_device(cfg: Config) -> torch.device:
     return torch.device("cpu")
 
 
-def run(paths: Paths, cfg: Config) -> dict[str, Any]:
-    """The whole stage: load, train (resuming if a checkpoint exists), evaluate, write outputs."""
-    t0 = time.perf_counter()
+def _device_and_backend(cfg: Config) -> tuple[torch.device, Backend]:
+    """Threads and seed set, the device and rasterizer chosen (the choice printed), or a StageError."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -310,6 +309,13 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
     print(why, flush=True)
     if device.type != "cpu" and backend == "torch":
         raise StageError("the torch backend runs on CPU only here; use backend=gsplat or device=cpu")
+    return device, backend
+
+
+def run(paths: Paths, cfg: Config) -> dict[str, Any]:
+    """The whole stage: load, train (resuming if a checkpoint exists), evaluate, write outputs."""
+    t0 = time.perf_counter()
+    device, backend = _device_and_backend(cfg)
     progress(0.0, "loading")
     scene = load_scene(paths.sfm, cfg)
     v0 = scene.views[0]
