@@ -181,7 +181,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     const vcpus = instanceType && isInstanceType(instanceType) ? INSTANCE_TYPES[instanceType].vcpu : this.cores.total;
     if (this.cores.inUse >= this.cores.total || this.cores.waiting > 0) {
       const line = `waiting for a free CPU core (${this.cores.inUse} of ${this.cores.total} in use by other stages)`;
-      createWriteStream(join(spec.optMl, "..", "..", "log.txt"), { flags: "a" }).end(`${line}\n`);
+      createWriteStream(jobLogPath(spec), { flags: "a" }).end(`${line}\n`);
       this.emit("log", { stage: spec.stage.name, jobName: spec.name, stream: "runtime", line });
     }
     const grant = await this.cores.acquire(Math.min(vcpus, this.cores.total));
@@ -196,7 +196,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
 
   /** Starts the stage's program for a job and waits for it; its log goes to `<job>/log.txt` and out as events. */
   private async launch(spec: JobSpec): Promise<RunOutcome> {
-    const logFile = createWriteStream(join(spec.optMl, "..", "..", "log.txt"), { flags: "a" });
+    const logFile = createWriteStream(jobLogPath(spec), { flags: "a" });
     const log = (stream: LogLine["stream"], line: string) => {
       logFile.write(`${stream === "stderr" ? "! " : ""}${line}\n`);
       this.emit("log", { stage: spec.stage.name, jobName: spec.name, stream, line });
@@ -326,3 +326,6 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
 function executionOf(tags: readonly Tag[]): string {
   return tags.find((t) => t.Key === TAGS.job)?.Value ?? "";
 }
+
+/** `<data>/sagemaker/<job>/log.txt`: beside the job's opt/ml folder. */
+const jobLogPath = (spec: JobSpec): string => join(spec.optMl, "..", "..", "log.txt");
