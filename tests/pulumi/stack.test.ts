@@ -481,6 +481,7 @@ describe("delivery files get their real Content-Type on AWS", () => {
     const expected: Record<string, string> = {
       "index.html": "text/html; charset=utf-8",
       "index.js": "text/javascript; charset=utf-8",
+      "measure.js": "text/javascript; charset=utf-8",
       "index.css": "text/css; charset=utf-8",
       "report.json": "application/json",
       "preview.webp": "image/webp",

@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, normalize, sep } from "node:path";
-import { chromium as pwChromium } from "playwright-core";
+import { chromium as pwChromium, type Page } from "playwright-core";
 import { contentTypeFor } from "../../../pipeline/content-types.js";
 
 
@@ -59,25 +59,33 @@ export async function captureViewer(deliveryDir: string, opts: CaptureOptions = 
   }
 }
 
-/** Opens a viewer page at `url` exactly as a buyer's browser would, waits for its first frame, screenshots it. */
-export async function captureUrl(url: string, opts: CaptureOptions = {}): Promise<Capture> {
+export type OpenPage = { page: Page; consoleErrors: string[]; close: () => Promise<void> };
+
+/** Headless Chromium on a fresh profile with one page, its console errors collected; `touch`: a touch screen (taps), as on a phone. */
+export async function openPage(opts: { width: number; height: number; touch?: boolean }): Promise<OpenPage> {
   const exe = chromiumPath();
   if (!exe) throw new Error("chromium not found (install Debian's chromium or set SPACEPORT_CHROMIUM)");
-  const width = opts.width ?? 960, height = opts.height ?? 540;
   const profile = await mkdtemp(join(tmpdir(), "spaceport-chromium-"));
   const browser = await pwChromium.launchPersistentContext(profile, {
-    executablePath: exe, headless: true, args: CHROMIUM_FLAGS, viewport: { width, height }, deviceScaleFactor: 1,
+    executablePath: exe, headless: true, args: CHROMIUM_FLAGS, viewport: { width: opts.width, height: opts.height }, deviceScaleFactor: 1, hasTouch: opts.touch ?? false,
   });
   const consoleErrors: string[] = [];
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  page.on("pageerror", (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  page.on("requestfailed", (r) => consoleErrors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ""}`));
+  await page.addInitScript(() => {
+    const w = window as unknown as { firstFrame?: () => void; __firstFrame?: number };
+    w.firstFrame = () => { w.__firstFrame = performance.now(); };
+  });
+  return { page, consoleErrors, close: async () => { await browser.close(); await rm(profile, { recursive: true, force: true }); } };
+}
+
+/** Opens a viewer page at `url` exactly as a buyer's browser would, waits for its first frame, screenshots it. */
+export async function captureUrl(url: string, opts: CaptureOptions = {}): Promise<Capture> {
+  const width = opts.width ?? 960, height = opts.height ?? 540;
+  const { page, consoleErrors, close } = await openPage({ width, height });
   try {
-    const page = browser.pages()[0] ?? (await browser.newPage());
-    page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
-    page.on("pageerror", (e) => consoleErrors.push(`pageerror: ${e.message}`));
-    page.on("requestfailed", (r) => consoleErrors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ""}`));
-    await page.addInitScript(() => {
-      const w = window as unknown as { firstFrame?: () => void; __firstFrame?: number };
-      w.firstFrame = () => { w.__firstFrame = performance.now(); };
-    });
     const t0 = Date.now();
     await page.goto(url + (opts.query ?? ""), { waitUntil: "load" });
     await page.waitForFunction(() => (window as unknown as { __firstFrame?: number }).__firstFrame !== undefined, undefined, { timeout: opts.timeoutMs ?? 90_000, polling: 100 });
@@ -109,7 +117,6 @@ export async function captureUrl(url: string, opts: CaptureOptions = {}): Promis
     const webp = Buffer.from(analysed.webp.replace(/^data:image\/webp;base64,/, ""), "base64");
     return { png, webp, stats: { mean: analysed.mean, variance: analysed.variance, distinctColors: analysed.distinctColors }, consoleErrors, firstFrameMs };
   } finally {
-    await browser.close();
-    await rm(profile, { recursive: true, force: true });
+    await close();
   }
 }

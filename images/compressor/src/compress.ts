@@ -17,6 +17,7 @@ import type { CameraJson } from "./synthetic.js";
 import { firstView } from "./firstview.js";
 import { readUpstream, scaleNotice } from "./upstream.js";
 import { viewerSettings, writeViewer } from "./viewer.js";
+import { measureConfig } from "./measure-page.js";
 
 export type CompressConfig = {
   inputDir: string;
@@ -170,7 +171,7 @@ async function writeViewerPage(cfg: CompressConfig, splats: Parameters<typeof fi
   const { camera, capture } = firstView(splats, cameras);
   const upstream = await readUpstream(input.upstream, input.metrics);
   const scale = scaleNotice(upstream.georeference);
-  await writeViewer(cfg.deliveryDir, cfg.title, viewerSettings(camera), scale);
+  await writeViewer(cfg.deliveryDir, cfg.title, viewerSettings(camera), scale, measureConfig(upstream.georeference));
   return { cameras, camera, capture, upstream, scale };
 }
 

@@ -7,6 +7,8 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CameraJson } from "./synthetic.js";
 import type { Splats } from "./ply.js";
+import { MEASURE_SCRIPT, measureScript, withMeasureTool } from "./measure-page.js";
+import type { MeasureConfig } from "./page/measure-config.js";
 
 export type Vec3 = [number, number, number];
 export type ViewerCamera = { position: Vec3; target: Vec3; fov: number };
@@ -62,8 +64,8 @@ export function viewerSettings(cameraEnu: ViewerCamera): ExperienceSettings {
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** Writes index.html, index.css and index.js into outDir; the page loads ./scene.sog. */
-export async function writeViewer(outDir: string, title: string, settings: ExperienceSettings, scaleNote: string | null = null): Promise<string[]> {
+/** Writes index.html, index.css, index.js and the measuring tool's measure.js into outDir; the page loads ./scene.sog. */
+export async function writeViewer(outDir: string, title: string, settings: ExperienceSettings, scaleNote: string | null, measure: MeasureConfig): Promise<string[]> {
   // splat-transform's HTML writer carries the viewer; a 4-splat table gets its page, css and js
   const cols = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"];
   const tiny = new DataTable(cols.map((c) => new Column(c, Float32Array.from([0, 1, 2, 3], (v) => (c === "rot_0" ? 1 : v * 0.1)))));
@@ -85,8 +87,9 @@ export async function writeViewer(outDir: string, title: string, settings: Exper
   // no favicon request (a 404 would be a console error on every load)
   html = html.replace(/<\/title>/, () => `</title>\n        <link rel="icon" href="data:," />`);
   html = html.replace(/<body>/, () => `<body>\n        ${badge}`);
-  await writeFile(join(outDir, "index.html"), html);
+  await writeFile(join(outDir, "index.html"), withMeasureTool(html, measure));
   await writeFile(join(outDir, "index.css"), get("index.css"));
   await writeFile(join(outDir, "index.js"), get("index.js"));
-  return ["index.html", "index.css", "index.js"];
+  await writeFile(join(outDir, MEASURE_SCRIPT), await measureScript());
+  return ["index.html", "index.css", "index.js", MEASURE_SCRIPT];
 }

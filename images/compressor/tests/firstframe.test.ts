@@ -8,53 +8,25 @@
 // ground view stands where a photo was taken, which the overview does not.
 // SPACEPORT_FIRSTVIEW_SHOTS=<dir> keeps the two first frames as PNGs there.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as tar from "tar";
 import { captureViewer, type Capture } from "../src/browser.js";
 import { centreCoverage } from "../src/frame.js";
 import { parsePly } from "../src/ply.js";
 import type { CameraJson } from "../src/synthetic.js";
 import { initialCameraEnu, VIEWER_BACKGROUND } from "../src/viewer.js";
-import { makeJob, ROOT, runCompressor } from "./helpers.js";
+import { deliver, trainSurvey } from "./survey-pipeline.js";
 
-const PYTHON = process.env["SPACEPORT_PYTHON"] ?? "python3";
 const SHOTS = process.env["SPACEPORT_FIRSTVIEW_SHOTS"];
 const TRAIN = { quality: "preview", steps: "20", resolution_scale: "0.5", num_downscales: "0", refine_start: "1000", num_renders: "0", holdout_every: "0" };
-
-function run(cmd: string, args: string[], env: Record<string, string>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, SPACEPORT_PYTHON: PYTHON, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let log = "";
-    child.stdout.on("data", (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
-    child.stderr.on("data", (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
-    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(" ")} exited ${code}:\n${log}`))));
-  });
-}
 
 type Delivery = { dir: string; base: string; report: any; html: string; capture: Capture; coverage: number; elevationDeg: number };
 
 /** Generates a capture with `surveyArgs` and takes it through every stage to a rendered first frame. */
 async function firstFrame(root: string, name: string, surveyArgs: string[]): Promise<Delivery> {
-  const base = join(root, name);
-  await run(PYTHON, ["-m", "samples.survey", "--out", join(base, "survey"), "--seed", "0", ...surveyArgs], {});
-  const sfm = join(base, "sfm");
-  mkdirSync(join(sfm, "processing", "input", "photos"), { recursive: true });
-  copyFileSync(join(base, "survey", "survey.zip"), join(sfm, "processing", "input", "photos", "survey.zip"));
-  await run("bash", ["images/sfm/entrypoint.sh"], { SPACEPORT_OPT_ML: sfm, SFM_NUM_THREADS: "2" });
-  const train = join(base, "train");
-  mkdirSync(join(train, "input", "config"), { recursive: true });
-  mkdirSync(join(train, "input", "data"), { recursive: true });
-  await run("cp", ["-r", join(sfm, "processing", "output", "sfm"), join(train, "input", "data", "sfm")], {});
-  writeFileSync(join(train, "input", "config", "hyperparameters.json"), JSON.stringify(TRAIN));
-  await run("bash", ["images/gaussian-splatting/entrypoint.sh", "train"], { SPACEPORT_OPT_ML: train });
-  const job = makeJob(`firstframe-${name}`);
-  const model = join(train, "model");
-  await tar.c({ gzip: true, file: join(job.input, "model.tar.gz"), cwd: model }, readdirSync(model));
-  const compressed = await runCompressor(job, { COMPRESS_PREVIEW: "0", COMPRESS_FIDELITY: "0", COMPRESS_SPZ: "0", COMPRESS_SH_ITERATIONS: "3" });
-  if (compressed.code !== 0) throw new Error(`compressor exited ${compressed.code}: ${compressed.stderr.slice(-2000)}`);
+  const { base, model } = await trainSurvey(join(root, name), surveyArgs, TRAIN);
+  const job = await deliver(model, `firstframe-${name}`);
   const capture = await captureViewer(job.delivery, { width: 640, height: 480, query: "?noui&noanim" });
   if (SHOTS) { mkdirSync(SHOTS, { recursive: true }); writeFileSync(join(SHOTS, `first-frame-${name}.png`), capture.png); }
   const report = JSON.parse(readFileSync(join(job.delivery, "report.json"), "utf8"));
