@@ -43,7 +43,7 @@ export interface RouteResult {
 }
 
 export interface Route {
-  readonly method: "GET" | "POST";
+  readonly method: "GET" | "POST" | "DELETE";
   /** `/jobs/{id}`: `{name}` matches one path segment. */
   readonly path: string;
   /** The route takes a JSON body. */

@@ -5,7 +5,7 @@
  * tasks call the functions' notify handler with the local adapters (folder ObjectStore; SMTP
  * when SPACEPORT_SMTP_URL is set, else the outbox folder).
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, createWriteStream } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,12 +18,14 @@ import { ApiError } from "../../functions/errors.js";
 import type { HttpRequest, Router } from "../../functions/http.js";
 import { localMailer } from "../../functions/adapters/local/mailer.js";
 import { LocalObjectStore } from "../../functions/adapters/local/object-store.js";
+import { LocalMultipartUploads } from "../../functions/adapters/local/multipart-uploads.js";
 import { contentTypeFor } from "../content-types.js";
 import { silentLogger, type Logger } from "../../functions/log.js";
 import { notify } from "../../functions/notify/handler.js";
 import type { Mailer } from "../../functions/ports.js";
 import type { Pipeline } from "../define.js";
 import { DataDir } from "./data.js";
+import { isPartUpload, receivePart } from "./multipart-route.js";
 import { LocalRuntime, REPO_ROOT, type LocalRuntimeOptions, type RecoveredJob } from "./runtime.js";
 import { localBuckets, localTarget, readEnvironment } from "./target.js";
 import { spaceport } from "../../stages/spaceport.js";
@@ -45,6 +47,7 @@ export interface LocalServices {
   readonly baseUrl: string;
   readonly apiKey: string;
   readonly objectStore: LocalObjectStore;
+  readonly multipart: LocalMultipartUploads;
   readonly mailer: Mailer;
   /** Where emails go: "smtp" or the outbox folder. */
   readonly mailTo: string;
@@ -92,6 +95,12 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
 
   const objectStore = new LocalObjectStore(data.buckets, { publicBaseUrl: `${baseUrl}/files` });
   const mailer = localMailer(env, { outbox: data.outbox, from: config.sesSender });
+  // Signed with a secret derived from the local key, so part URLs outlive a restart (resumed uploads).
+  const multipart = new LocalMultipartUploads(objectStore, join(data.root, "multipart"), {
+    baseUrl,
+    secret: createHash("sha256").update(`multipart\n${apiKey}`).digest(),
+    maxPartBytes: config.maxInputBytes,
+  });
   const apiKeys: ApiKey[] = [{ client: "local", sha256: hashApiKey(apiKey) }];
   const functionConfig: FunctionConfig = {
     environment,
@@ -120,7 +129,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     throw error;
   }
   const rt = runtime;
-  const router = createApi({ store: objectStore, executions: rt.executions, progress: rt.executions, log }, functionConfig);
+  const router = createApi({ store: objectStore, executions: rt.executions, progress: rt.executions, uploads: multipart, log }, functionConfig);
 
   const upload = (zipPath: string): string => {
     const name = zipPath.split("/").pop()!.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "") || "photos.zip";
@@ -142,6 +151,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     const url = new URL(req.url ?? "/", baseUrl);
     if (url.pathname.startsWith("/files/") && (req.method === "GET" || req.method === "HEAD")) return serveFile(url.pathname, req, res);
     if (url.pathname.startsWith("/uploads/") && req.method === "PUT") return receiveUpload(url.pathname, req, res);
+    if (isPartUpload(url.pathname, req.method)) return receivePart(multipart, url, req, res);
     const limit = functionConfig.maxBodyBytes + 1;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -218,12 +228,14 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   }
 
   const recovered = await rt.recover();
+  await multipart.sweep();
   let closing: Promise<RecoveredJob[]> | undefined;
   return {
     runtime: rt,
     baseUrl,
     apiKey,
     objectStore,
+    multipart,
     mailer,
     mailTo: env["SPACEPORT_SMTP_URL"] ? "smtp" : data.outbox,
     functionConfig,

@@ -1,0 +1,19 @@
+/** Lambda entry for the uploads API: API Gateway HTTP API (payload 2.0) → the shared router. */
+import { S3Client } from "@aws-sdk/client-s3";
+import { createRouterFor, uploadRoutes } from "../api.js";
+import { s3Store } from "../adapters/aws/index.js";
+import { S3MultipartUploads } from "../adapters/aws/multipart-uploads.js";
+import { configFromEnv } from "../config.js";
+import { fromApiGatewayV2, toApiGatewayV2, type ApiGatewayV2Event, type ApiGatewayV2Result, type Router } from "../http.js";
+import { jsonLogger } from "../log.js";
+
+let router: Router | undefined;
+
+export async function handler(event: ApiGatewayV2Event): Promise<ApiGatewayV2Result> {
+  if (!router) {
+    const config = configFromEnv(process.env);
+    const deps = { store: s3Store(process.env, config), uploads: new S3MultipartUploads(new S3Client({ region: config.env.region })), log: jsonLogger() };
+    router = createRouterFor(uploadRoutes(deps, config), deps, config);
+  }
+  return toApiGatewayV2(await router(fromApiGatewayV2(event)));
+}
