@@ -8,9 +8,10 @@ import { createRouter, type Route, type Router } from "./http.js";
 import { jobStatus, type JobStatusDeps } from "./job-status/handler.js";
 import type { Logger } from "./log.js";
 import { startJob, type StartJobDeps } from "./start-job/handler.js";
+import { cancelJob, type CancelDeps } from "./cancel/handler.js";
 import { abortUpload, completeUpload, startUpload, uploadPartUrls, uploadStatus, type UploadsDeps } from "./uploads/handler.js";
 
-export type ApiDeps = StartJobDeps & JobStatusDeps & Partial<Pick<UploadsDeps, "uploads">> & { readonly log: Logger; readonly clock?: () => number };
+export type ApiDeps = StartJobDeps & JobStatusDeps & Partial<Pick<UploadsDeps, "uploads">> & Partial<Pick<CancelDeps, "control" | "mailer">> & { readonly log: Logger; readonly clock?: () => number };
 
 export function startJobRoutes(deps: StartJobDeps, config: FunctionConfig): Route[] {
   return [
@@ -33,6 +34,10 @@ export function uploadRoutes(deps: UploadsDeps, config: FunctionConfig): Route[]
   ];
 }
 
+export function cancelRoutes(deps: CancelDeps, config: FunctionConfig): Route[] {
+  return [{ method: "POST", path: "/jobs/{id}/cancel", handle: (context) => cancelJob(context, deps, config) }];
+}
+
 export function createRouterFor(routes: readonly Route[], deps: { log: Logger; clock?: () => number }, config: FunctionConfig): Router {
   return createRouter(routes, {
     apiKeys: config.apiKeys,
@@ -44,10 +49,16 @@ export function createRouterFor(routes: readonly Route[], deps: { log: Logger; c
   });
 }
 
-/** Every route behind one router (the local runtime's server); the uploads routes where an uploads adapter is given. */
+/** Every route behind one router (the local runtime's server); uploads and cancel where their adapters are given. */
 export function createApi(deps: ApiDeps, config: FunctionConfig): Router {
+  const routes = [
+    ...startJobRoutes(deps, config),
+    ...jobStatusRoutes(deps, config),
+    ...(deps.uploads ? uploadRoutes({ ...deps, uploads: deps.uploads }, config) : []),
+    ...(deps.control && deps.mailer ? cancelRoutes({ ...deps, control: deps.control, mailer: deps.mailer }, config) : []),
+  ];
   return createRouterFor(
-    [...startJobRoutes(deps, config), ...jobStatusRoutes(deps, config), ...(deps.uploads ? uploadRoutes({ ...deps, uploads: deps.uploads }, config) : [])],
+    routes,
     deps,
     config,
   );

@@ -132,3 +132,11 @@ export interface MultipartUploads {
   /** Drops the upload and every part received; unknown uploads are fine. */
   abort(target: MultipartTarget): Promise<void>;
 }
+
+/** Stopping a job: its execution and the SageMaker job of the stage that is running. */
+export interface JobControl {
+  /** Stops a running execution (Step Functions StopExecution: ABORTED, no Catch or notify runs). */
+  stopExecution(name: string, cause: string): Promise<void>;
+  /** Stops a SageMaker job (StopProcessingJob / StopTrainingJob); one that has already ended is fine. */
+  stopStageJob(kind: "processing" | "training", jobName: string): Promise<void>;
+}

@@ -9,8 +9,8 @@ import { sageMakerJobName, stageOutputPrefix } from "../../pipeline/layout.js";
 import { failureAdvice, failureReason } from "../failure.js";
 import type { ExecutionEvent, ExecutionRecord, ObjectStore, StageProgress } from "../ports.js";
 
-export type JobState = "queued" | "running" | "succeeded" | "failed";
-export type StageState = "pending" | "running" | "succeeded" | "failed";
+export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export type StageState = "pending" | "running" | "succeeded" | "failed" | "cancelled";
 
 export interface StageStatus {
   readonly name: string;
@@ -47,6 +47,8 @@ export interface JobStatus {
   readonly stages: readonly StageStatus[];
   readonly delivery?: Readonly<Record<string, string>>;
   readonly failure?: JobFailure;
+  /** When a cancel request stopped the job. */
+  readonly cancelledAt?: string;
 }
 
 /** Files of the delivery output, by link name. */
@@ -86,6 +88,8 @@ export interface DeriveOptions {
   readonly store?: ObjectStore;
   readonly bucket?: string;
   readonly now?: Date;
+  /** A cancel request was recorded (its time): the job, and the stage it stopped, read `cancelled`. */
+  readonly cancelledAt?: string;
 }
 
 export async function deriveJobStatus(record: ExecutionRecord, events: readonly ExecutionEvent[], options: DeriveOptions): Promise<JobStatus> {
@@ -127,6 +131,9 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
     } else if (nextIndex >= 0) {
       state = "succeeded";
       endedAt = exitIndex >= 0 ? events[exitIndex]!.timestamp : events[nextIndex]!.timestamp;
+    } else if (ended && options.cancelledAt !== undefined) {
+      state = "cancelled";
+      endedAt = record.stopDate;
     } else if (ended) {
       state = "failed";
       endedAt = record.stopDate;
@@ -169,6 +176,7 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
   const notifiedSuccess = index((e) => entered(e, STATE.notifySuccess)) >= 0;
   let state: JobState;
   if (record.status === "SUCCEEDED" || (notifiedSuccess && !failedStage)) state = "succeeded";
+  else if (options.cancelledAt !== undefined && !failedStage) state = "cancelled";
   else if (ended || failedStage) state = "failed";
   else if (stages.every((s) => s.state === "pending" || (s.state === "running" && s.waitingFor === "quota" && s === stages[0]))) state = "queued";
   else state = "running";
@@ -189,6 +197,7 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
     stages,
   };
 
+  if (state === "cancelled") return { ...result, ...(options.cancelledAt ? { cancelledAt: options.cancelledAt } : {}) };
   if (state === "failed") {
     return { ...result, failure: describeFailure(record, events, failedStage) };
   }

@@ -1,10 +1,10 @@
 /** job-status: `GET /jobs/{id}` → the derived status of the caller's own job. */
-import { JOB_ID } from "../../pipeline/layout.js";
+import { JOB_ID, jobPrefix } from "../../pipeline/layout.js";
 import type { FunctionConfig } from "../config.js";
 import { ApiError } from "../errors.js";
 import type { RouteContext, RouteResult } from "../http.js";
 import type { Logger } from "../log.js";
-import type { Executions, ObjectStore, StageProgress } from "../ports.js";
+import type { ExecutionRecord, Executions, ObjectStore, StageProgress } from "../ports.js";
 import { deriveJobStatus } from "./derive.js";
 
 export interface JobStatusDeps {
@@ -14,10 +14,14 @@ export interface JobStatusDeps {
   readonly log: Logger;
 }
 
-export async function jobStatus(context: RouteContext, deps: JobStatusDeps, config: FunctionConfig): Promise<RouteResult> {
+/** Written by a cancel request: the job reads `cancelled` from then on. */
+export const cancelledMarkerKey = (jobId: string): string => `${jobPrefix(jobId)}status/cancelled.json`;
+
+/** The execution of the caller's own job; a wrong id, an unknown one or someone else's is a 4xx naming `id`. */
+export async function ownExecution(context: RouteContext, executions: Executions): Promise<ExecutionRecord> {
   const id = context.params["id"] ?? "";
   if (!JOB_ID.test(id)) throw new ApiError(400, "id", "id: a job id looks like 20261126-093012-1a2b3c4d");
-  const record = await deps.executions.describe(id);
+  const record = await executions.describe(id);
   const notFound = () => new ApiError(404, "id", `id: no job ${id}`);
   if (!record) throw notFound();
   // A client sees only its own jobs; someone else's id is answered as unknown.
@@ -28,12 +32,29 @@ export async function jobStatus(context: RouteContext, deps: JobStatusDeps, conf
     owner = undefined;
   }
   if (owner !== undefined && owner !== context.client) throw notFound();
-  const events = await deps.executions.history(id);
+  return record;
+}
+
+export async function jobStatus(context: RouteContext, deps: JobStatusDeps, config: FunctionConfig): Promise<RouteResult> {
+  const record = await ownExecution(context, deps.executions);
+  const events = await deps.executions.history(record.name);
+  // Only a stopped execution can be a cancelled job (cancel records it after StopExecution).
+  const cancelled = record.status === "ABORTED" ? await deps.store.getText(config.processingBucket, cancelledMarkerKey(record.name)) : undefined;
   const status = await deriveJobStatus(record, events, {
     pipeline: config.pipeline,
     ...(deps.progress ? { progress: deps.progress } : {}),
     store: deps.store,
     bucket: config.processingBucket,
+    ...(cancelled !== undefined ? { cancelledAt: cancelledAt(cancelled) } : {}),
   });
   return { status: 200, body: status };
+}
+
+function cancelledAt(marker: string): string {
+  try {
+    const at = (JSON.parse(marker) as { cancelledAt?: unknown }).cancelledAt;
+    return typeof at === "string" ? at : "";
+  } catch {
+    return "";
+  }
 }

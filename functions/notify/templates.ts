@@ -147,3 +147,29 @@ export function renderFailureEmail(data: FailureEmailData): RenderedEmail {
   );
   return { subject, html, text };
 }
+
+export interface CancelledEmailData {
+  readonly jobId: string;
+  /** The stage that was running when the job was stopped. */
+  readonly stage?: string;
+}
+
+export function renderCancelledEmail(data: CancelledEmailData): RenderedEmail {
+  const subject = `Your job was cancelled (job ${data.jobId})`;
+  const where = data.stage ? ` during ${stageLabel(data.stage).toLowerCase()}` : "";
+  const text = [
+    `Job ${data.jobId} was cancelled${where}, as requested.`,
+    "",
+    "Nothing more will run or be charged for this job. Your uploaded photos and the stages that had finished are kept: retry the job to continue from where it stopped.",
+  ].join("\n");
+  const html = layout(
+    subject,
+    [
+      `<h1 style="font-size:20px;margin:0 0 16px">Your job was cancelled</h1>`,
+      `<p>Job <code>${escapeHtml(data.jobId)}</code> was cancelled${escapeHtml(where)}, as requested.</p>`,
+      `<p>Nothing more will run or be charged for this job.</p>`,
+      `<p style="color:#6b7280">Your uploaded photos and the stages that had finished are kept: retry the job to continue from where it stopped.</p>`,
+    ].join("\n"),
+  );
+  return { subject, html, text };
+}

@@ -106,6 +106,17 @@ export class LocalExecutions implements Executions, StageProgress {
     return this.describe(name);
   }
 
+  /**
+   * Stops one execution running here, as Step Functions' StopExecution does: ABORTED, and no
+   * further state (Catch, notify) runs. The Task it was waiting on is the caller's to stop.
+   */
+  async stop(name: string): Promise<void> {
+    const run = this.active.get(name);
+    if (!run) return;
+    run.abort();
+    await run.done;
+  }
+
   get running(): string[] {
     return [...this.active.keys()];
   }

@@ -25,6 +25,7 @@ import { notify } from "../../functions/notify/handler.js";
 import type { Mailer } from "../../functions/ports.js";
 import type { Pipeline } from "../define.js";
 import { DataDir } from "./data.js";
+import { LocalJobControl } from "./job-control.js";
 import { isPartUpload, receivePart } from "./multipart-route.js";
 import { LocalRuntime, REPO_ROOT, type LocalRuntimeOptions, type RecoveredJob } from "./runtime.js";
 import { localBuckets, localTarget, readEnvironment } from "./target.js";
@@ -129,7 +130,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     throw error;
   }
   const rt = runtime;
-  const router = createApi({ store: objectStore, executions: rt.executions, progress: rt.executions, uploads: multipart, log }, functionConfig);
+  const router = createApi({ store: objectStore, executions: rt.executions, progress: rt.executions, uploads: multipart, control: new LocalJobControl(rt.executions, rt.emulator), mailer, log }, functionConfig);
 
   const upload = (zipPath: string): string => {
     const name = zipPath.split("/").pop()!.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "") || "photos.zip";

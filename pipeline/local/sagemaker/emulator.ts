@@ -45,7 +45,7 @@ export interface JobEvent {
   readonly jobName: string;
   readonly kind: JobKind;
   readonly execution: string;
-  readonly status: "InProgress" | "Completed" | "Failed";
+  readonly status: "InProgress" | "Completed" | "Failed" | "Stopped";
   readonly failureReason?: string;
 }
 
@@ -133,6 +133,8 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
   // tag -> its build, shared by jobs that start while it runs; a failed build is forgotten (retried)
   private readonly images = new Map<string, Promise<string>>();
   private closed = false;
+  /** Jobs a stop request ended: they finish `Stopped`, not `Failed`. */
+  private readonly stopped = new Set<string>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly cores: CorePool | undefined;
 
@@ -225,9 +227,10 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
       this.finish(name, "processing", stage, "Completed", result);
       return result;
     }
-    const reason = this.failureReason(stage, outcome, optMl, request.StoppingCondition?.MaxRuntimeInSeconds);
-    const result = describe("Failed", { ...times, FailureReason: reason, ...(message ? { ExitMessage: message } : {}) });
-    this.finish(name, "processing", stage, "Failed", result, reason);
+    const reason = this.failureReason(name, stage, outcome, optMl, request.StoppingCondition?.MaxRuntimeInSeconds);
+    const endStatus = this.stopped.delete(name) ? "Stopped" : "Failed";
+    const result = describe(endStatus, { ...times, FailureReason: reason, ...(message ? { ExitMessage: message } : {}) });
+    this.finish(name, "processing", stage, endStatus, result, reason);
     throw new NamedError("States.TaskFailed", JSON.stringify(result));
   }
 
@@ -316,16 +319,33 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
       this.finish(name, "training", stage, "Completed", result);
       return result;
     }
-    const reason = this.failureReason(stage, outcome, optMl, request.StoppingCondition?.MaxRuntimeInSeconds);
+    const reason = this.failureReason(name, stage, outcome, optMl, request.StoppingCondition?.MaxRuntimeInSeconds);
+    const endStatus = this.stopped.delete(name) ? "Stopped" : "Failed";
     const result = {
       ...base,
-      TrainingJobStatus: "Failed",
+      TrainingJobStatus: endStatus,
       SecondaryStatus: outcome.timedOut ? "MaxRuntimeExceeded" : "Failed",
       FailureReason: reason,
       ModelArtifacts: { S3ModelArtifacts: modelUri },
     };
-    this.finish(name, "training", stage, "Failed", result, reason);
+    this.finish(name, "training", stage, endStatus, result, reason);
     throw new NamedError("States.TaskFailed", JSON.stringify(result));
+  }
+
+  /**
+   * StopProcessingJob / StopTrainingJob: SIGTERM to the job's process group, SIGKILL after the
+   * grace period; the job ends `Stopped`. A job not running here is left as it is.
+   */
+  async stop(jobName: string): Promise<void> {
+    const p = this.running.get(jobName);
+    if (!p) return;
+    this.stopped.add(jobName);
+    await new Promise<void>((done) => {
+      if (p.child.exitCode !== null || p.child.signalCode !== null) return done();
+      p.child.once("close", () => done());
+      this.kill(p, "SIGTERM");
+      setTimeout(() => this.kill(p, "SIGKILL"), this.options.stopGraceMs ?? 10_000).unref();
+    });
   }
 
   /** Stops every job this emulator runs (SIGTERM to its process group). */
@@ -407,7 +427,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     this.emit("job", { stage: stage.name, jobName: name, kind, execution, status: "InProgress" });
   }
 
-  private finish(name: string, kind: JobKind, stage: Stage, status: "Completed" | "Failed", describe: Record<string, unknown>, reason?: string): void {
+  private finish(name: string, kind: JobKind, stage: Stage, status: "Completed" | "Failed" | "Stopped", describe: Record<string, unknown>, reason?: string): void {
     const row = this.options.store.getSageMakerJob(name);
     this.options.store.finishSageMakerJob(name, status, new Date(), describe);
     this.releases.emit("release");
@@ -566,8 +586,9 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     }
   }
 
-  private failureReason(stage: Stage, outcome: RunOutcome, optMl: string, maxRuntime: number | undefined): string {
+  private failureReason(name: string, stage: Stage, outcome: RunOutcome, optMl: string, maxRuntime: number | undefined): string {
     if (this.closed) return `the local runtime was stopped while stage ${stage.name} was running`;
+    if (this.stopped.has(name)) return `stage ${stage.name} was stopped on request`;
     if (outcome.timedOut) {
       return truncate(`stage ${stage.name} ran longer than its time limit of ${maxRuntime} s (MaxRuntimeInSeconds) and was stopped`);
     }

@@ -1,0 +1,80 @@
+/**
+ * cancel: `POST /jobs/{id}/cancel` stops the caller's running job: its execution first (so no
+ * failure branch runs and no failure email goes out), then the running stage's SageMaker job.
+ * It records `cancelled` (`jobs/<id>/status/cancelled.json`, created once) and the request that
+ * creates it emails the submitter, once. The input and finished stages' outputs are not touched.
+ * A repeated cancel answers the same; a job that has already ended otherwise is a 409.
+ */
+import type { FunctionConfig } from "../config.js";
+import { ApiError } from "../errors.js";
+import type { RouteContext, RouteResult } from "../http.js";
+import { deriveJobStatus } from "../job-status/derive.js";
+import { cancelledMarkerKey, ownExecution } from "../job-status/handler.js";
+import { maskEmail, type Logger } from "../log.js";
+import { notificationMarkerKey } from "../notify/handler.js";
+import { renderCancelledEmail } from "../notify/templates.js";
+import type { ExecutionInput, Executions, JobControl, Mailer, ObjectStore } from "../ports.js";
+
+export interface CancelDeps {
+  readonly store: ObjectStore;
+  readonly executions: Executions;
+  readonly control: JobControl;
+  readonly mailer: Mailer;
+  readonly log: Logger;
+  readonly now?: () => Date;
+}
+
+export async function cancelJob(context: RouteContext, deps: CancelDeps, config: FunctionConfig): Promise<RouteResult> {
+  const record = await ownExecution(context, deps.executions);
+  const jobId = record.name;
+  const bucket = config.processingBucket;
+  const answer = (stage: string | null): RouteResult => ({ status: 202, body: { jobId, state: "cancelled", stage } });
+  const marker = await deps.store.getText(bucket, cancelledMarkerKey(jobId));
+  if (marker !== undefined) return answer(stageOf(marker));
+  // ABORTED without a marker: an earlier cancel stopped it but did not get to record it.
+  if (record.status !== "RUNNING" && record.status !== "ABORTED") {
+    throw new ApiError(409, "id", `id: job ${jobId} has already ${record.status === "SUCCEEDED" ? "succeeded" : "failed"}; there is nothing to cancel`);
+  }
+
+  const status = await deriveJobStatus(record, await deps.executions.history(jobId), { pipeline: config.pipeline });
+  const running = status.stages.find((s) => s.state === "running");
+  const by = context.client;
+  if (record.status === "RUNNING") await deps.control.stopExecution(jobId, `cancelled by ${by}`);
+  if (running?.jobName) await deps.control.stopStageJob(running.kind, running.jobName);
+
+  const now = deps.now?.() ?? new Date();
+  const created = await deps.store.putTextIfAbsent(
+    bucket,
+    cancelledMarkerKey(jobId),
+    JSON.stringify({ cancelledAt: now.toISOString(), by, stage: running?.name ?? null }),
+    "application/json",
+  );
+  deps.log("info", "job_cancelled", { jobId, client: by, requestId: context.requestId, stage: running?.name ?? null });
+  if (created) await emailOnce(jobId, record.input, running?.name, deps, config);
+  return answer(running?.name ?? null);
+}
+
+/** The cancellation email; its marker keeps a retried request from sending it twice. */
+async function emailOnce(jobId: string, executionInput: string, stage: string | undefined, deps: CancelDeps, config: FunctionConfig): Promise<void> {
+  const marker = notificationMarkerKey(jobId, "cancelled");
+  if ((await deps.store.getText(config.processingBucket, marker)) !== undefined) return;
+  const { email } = JSON.parse(executionInput) as ExecutionInput;
+  const rendered = renderCancelledEmail({ jobId, ...(stage ? { stage } : {}) });
+  try {
+    const { messageId } = await deps.mailer.send({ to: email, subject: rendered.subject, html: rendered.html, text: rendered.text, jobId });
+    await deps.store.putText(config.processingBucket, marker, JSON.stringify({ messageId, sentAt: (deps.now?.() ?? new Date()).toISOString() }), "application/json");
+    deps.log("info", "email_sent", { jobId, status: "cancelled", email: maskEmail(email), messageId });
+  } catch (error) {
+    // The job is cancelled either way; the send failure is logged for the alarm, not answered as a 5xx.
+    deps.log("error", "email_send_failed", { jobId, status: "cancelled", email: maskEmail(email), error: (error as Error)?.name, message: String((error as Error)?.message ?? error) });
+  }
+}
+
+function stageOf(marker: string): string | null {
+  try {
+    const stage = (JSON.parse(marker) as { stage?: unknown }).stage;
+    return typeof stage === "string" ? stage : null;
+  } catch {
+    return null;
+  }
+}

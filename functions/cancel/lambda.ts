@@ -1,0 +1,29 @@
+/** Lambda entry for cancel: API Gateway HTTP API (payload 2.0) → the shared router. */
+import { SageMakerClient } from "@aws-sdk/client-sagemaker";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { cancelRoutes, createRouterFor } from "../api.js";
+import { s3Store, sesMailer, stepFunctions } from "../adapters/aws/index.js";
+import { AwsJobControl } from "../adapters/aws/job-control.js";
+import { configFromEnv, ConfigError } from "../config.js";
+import { fromApiGatewayV2, toApiGatewayV2, type ApiGatewayV2Event, type ApiGatewayV2Result, type Router } from "../http.js";
+import { jsonLogger } from "../log.js";
+
+let router: Router | undefined;
+
+export async function handler(event: ApiGatewayV2Event): Promise<ApiGatewayV2Result> {
+  if (!router) {
+    const config = configFromEnv(process.env);
+    const arn = process.env["SPACEPORT_STATE_MACHINE_ARN"];
+    if (!arn) throw new ConfigError("SPACEPORT_STATE_MACHINE_ARN", "is not set");
+    const region = config.env.region;
+    const deps = {
+      store: s3Store(process.env, config),
+      executions: stepFunctions(process.env, config),
+      control: new AwsJobControl(new SFNClient({ region }), new SageMakerClient({ region }), arn),
+      mailer: sesMailer(process.env, config),
+      log: jsonLogger(),
+    };
+    router = createRouterFor(cancelRoutes(deps, config), deps, config);
+  }
+  return toApiGatewayV2(await router(fromApiGatewayV2(event)));
+}
