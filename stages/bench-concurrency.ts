@@ -36,6 +36,10 @@ async function runJobs(label: string, zip: string, work: string, count: number, 
     env: {},
     ...(cores !== undefined ? { cores } : {}),
   });
+  // Ctrl-C or SIGTERM stops the stage processes too (they run in process groups of their own).
+  const stop = () => void services.close().finally(() => process.exit(130));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
   const headers = { authorization: `Bearer ${services.apiKey}`, "content-type": "application/json" };
   const started = Date.now();
   try {
@@ -63,6 +67,8 @@ async function runJobs(label: string, zip: string, work: string, count: number, 
     );
     return { label, wallSeconds: (Date.now() - started) / 1000, jobSeconds };
   } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
     await services.close();
   }
 }

@@ -24,8 +24,10 @@ import { silentLogger, type Logger } from "../../functions/log.js";
 import { notify } from "../../functions/notify/handler.js";
 import type { Mailer } from "../../functions/ports.js";
 import type { Pipeline } from "../define.js";
+import { JOB_ID } from "../layout.js";
 import { DataDir } from "./data.js";
 import { LocalJobControl } from "./job-control.js";
+import { recordLinkBase } from "./links.js";
 import { isPartUpload, receivePart } from "./multipart-route.js";
 import { LocalRuntime, REPO_ROOT, type LocalRuntimeOptions, type RecoveredJob } from "./runtime.js";
 import { localBuckets, localTarget, readEnvironment } from "./target.js";
@@ -123,7 +125,12 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       config,
       pipeline,
       target,
-      notify: (payload) => notify(payload, { store: objectStore, mailer, executions: runtime!.executions, log }, functionConfig),
+      notify: (payload) => {
+        // The email's links point at this server: remembered so `spaceport open` serves them later.
+        const jobId = (payload as { jobId?: unknown } | null)?.jobId;
+        if (typeof jobId === "string" && JOB_ID.test(jobId)) recordLinkBase(data, jobId, baseUrl);
+        return notify(payload, { store: objectStore, mailer, executions: runtime!.executions, log }, functionConfig);
+      },
     });
   } catch (error) {
     server.close();

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import * as tar from "tar";
 import { compile } from "../../pipeline/index.js";
 import { localTarget } from "../../pipeline/local/target.js";
+import { linkBaseOf, linkPortOf } from "../../pipeline/local/links.js";
 import { startLocalServices, type LocalServices } from "../../pipeline/local/services.js";
 import { startSmtp, tempDir, testConfig, testPipeline, until, writeZip } from "./fixtures.js";
 
@@ -117,6 +118,10 @@ describe("local runtime: success path through the HTTP API", () => {
     expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(page.headers.get("x-content-type-options")).toBe("nosniff");
     expect(await page.text()).toContain("viewer");
+
+    // The links' base is remembered, for `spaceport open` once this server has stopped.
+    expect(linkBaseOf(data, jobId)).toBe(services.baseUrl);
+    expect(linkPortOf(data, jobId)).toBe(Number(new URL(services.baseUrl).port));
 
     // Logs of each stage are kept beside its job folder.
     expect(readdirSync(data.jobDir(`${jobId}-pack-1`))).toContain("log.txt");
