@@ -9,6 +9,7 @@ import { jobStatus, type JobStatusDeps } from "./job-status/handler.js";
 import type { Logger } from "./log.js";
 import { startJob, type StartJobDeps } from "./start-job/handler.js";
 import { cancelJob, type CancelDeps } from "./cancel/handler.js";
+import { retryJob } from "./retry/handler.js";
 import { abortUpload, completeUpload, startUpload, uploadPartUrls, uploadStatus, type UploadsDeps } from "./uploads/handler.js";
 
 export type ApiDeps = StartJobDeps & JobStatusDeps & Partial<Pick<UploadsDeps, "uploads">> & Partial<Pick<CancelDeps, "control" | "mailer">> & { readonly log: Logger; readonly clock?: () => number };
@@ -34,8 +35,12 @@ export function uploadRoutes(deps: UploadsDeps, config: FunctionConfig): Route[]
   ];
 }
 
-export function cancelRoutes(deps: CancelDeps, config: FunctionConfig): Route[] {
-  return [{ method: "POST", path: "/jobs/{id}/cancel", handle: (context) => cancelJob(context, deps, config) }];
+/** Cancel and retry: both act on a job's execution through JobControl. */
+export function jobControlRoutes(deps: CancelDeps, config: FunctionConfig): Route[] {
+  return [
+    { method: "POST", path: "/jobs/{id}/cancel", handle: (context) => cancelJob(context, deps, config) },
+    { method: "POST", path: "/jobs/{id}/retry", handle: (context) => retryJob(context, deps, config) },
+  ];
 }
 
 export function createRouterFor(routes: readonly Route[], deps: { log: Logger; clock?: () => number }, config: FunctionConfig): Router {
@@ -55,7 +60,7 @@ export function createApi(deps: ApiDeps, config: FunctionConfig): Router {
     ...startJobRoutes(deps, config),
     ...jobStatusRoutes(deps, config),
     ...(deps.uploads ? uploadRoutes({ ...deps, uploads: deps.uploads }, config) : []),
-    ...(deps.control && deps.mailer ? cancelRoutes({ ...deps, control: deps.control, mailer: deps.mailer }, config) : []),
+    ...(deps.control && deps.mailer ? jobControlRoutes({ ...deps, control: deps.control, mailer: deps.mailer }, config) : []),
   ];
   return createRouterFor(
     routes,

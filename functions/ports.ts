@@ -137,6 +137,11 @@ export interface MultipartUploads {
 export interface JobControl {
   /** Stops a running execution (Step Functions StopExecution: ABORTED, no Catch or notify runs). */
   stopExecution(name: string, cause: string): Promise<void>;
-  /** Stops a SageMaker job (StopProcessingJob / StopTrainingJob); one that has already ended is fine. */
-  stopStageJob(kind: "processing" | "training", jobName: string): Promise<void>;
+  /**
+   * Stops a SageMaker job (StopProcessingJob / StopTrainingJob). False when there was no such
+   * job to stop (not created yet); one that has already ended is fine (true).
+   */
+  stopStageJob(kind: "processing" | "training", jobName: string): Promise<boolean>;
+  /** RedriveExecution: reruns a failed, aborted or timed-out execution from the state that did not finish. */
+  redrive(name: string): Promise<void>;
 }

@@ -1,17 +1,18 @@
 /**
- * cancel: `POST /jobs/{id}/cancel` stops the caller's running job: its execution first (so no
- * failure branch runs and no failure email goes out), then the running stage's SageMaker job.
- * It records `cancelled` (`jobs/<id>/status/cancelled.json`, created once) and the request that
- * creates it emails the submitter, once. The input and finished stages' outputs are not touched.
- * A repeated cancel answers the same; a job that has already ended otherwise is a 409.
+ * cancel: `POST /jobs/{id}/cancel` stops the caller's running job: the running stage's SageMaker
+ * job (StopProcessingJob / StopTrainingJob), or the execution (StopExecution) while no stage job
+ * exists. It records `cancelled` (`jobs/<id>/status/cancelled.json`, created once per round) and
+ * the request that creates it emails the submitter, once; notify sends no failure email for a
+ * cancelled round. The input and finished stages' outputs are not touched, so the job can be
+ * retried. A repeated cancel answers the same; a job that has already ended otherwise is a 409.
  */
 import type { FunctionConfig } from "../config.js";
 import { ApiError } from "../errors.js";
 import type { RouteContext, RouteResult } from "../http.js";
 import { deriveJobStatus } from "../job-status/derive.js";
-import { cancelledMarkerKey, ownExecution } from "../job-status/handler.js";
+import { ownExecution } from "../job-status/handler.js";
 import { maskEmail, type Logger } from "../log.js";
-import { notificationMarkerKey } from "../notify/handler.js";
+import { cancelledMarkerKey, notificationMarkerKey, redriveCountOf } from "../markers.js";
 import { renderCancelledEmail } from "../notify/templates.js";
 import type { ExecutionInput, Executions, JobControl, Mailer, ObjectStore } from "../ports.js";
 
@@ -28,35 +29,39 @@ export async function cancelJob(context: RouteContext, deps: CancelDeps, config:
   const record = await ownExecution(context, deps.executions);
   const jobId = record.name;
   const bucket = config.processingBucket;
+  const events = await deps.executions.history(jobId);
+  const round = redriveCountOf(events);
+  const markerKey = cancelledMarkerKey(jobId, round);
+  const marker = await deps.store.getText(bucket, markerKey);
   const answer = (stage: string | null): RouteResult => ({ status: 202, body: { jobId, state: "cancelled", stage } });
-  const marker = await deps.store.getText(bucket, cancelledMarkerKey(jobId));
-  if (marker !== undefined) return answer(stageOf(marker));
-  // ABORTED without a marker: an earlier cancel stopped it but did not get to record it.
-  if (record.status !== "RUNNING" && record.status !== "ABORTED") {
-    throw new ApiError(409, "id", `id: job ${jobId} has already ${record.status === "SUCCEEDED" ? "succeeded" : "failed"}; there is nothing to cancel`);
+  if (record.status !== "RUNNING") {
+    if (marker !== undefined) return answer(stageOf(marker));
+    throw new ApiError(409, "id", `id: job ${jobId} has already ${record.status === "SUCCEEDED" ? "succeeded" : "ended"}; there is nothing to cancel`);
   }
 
-  const status = await deriveJobStatus(record, await deps.executions.history(jobId), { pipeline: config.pipeline });
+  const status = await deriveJobStatus(record, events, { pipeline: config.pipeline });
   const running = status.stages.find((s) => s.state === "running");
   const by = context.client;
-  if (record.status === "RUNNING") await deps.control.stopExecution(jobId, `cancelled by ${by}`);
-  if (running?.jobName) await deps.control.stopStageJob(running.kind, running.jobName);
-
-  const now = deps.now?.() ?? new Date();
+  // Recorded before anything stops, so the failure branch the stopped stage takes knows not to mail.
   const created = await deps.store.putTextIfAbsent(
     bucket,
-    cancelledMarkerKey(jobId),
-    JSON.stringify({ cancelledAt: now.toISOString(), by, stage: running?.name ?? null }),
+    markerKey,
+    JSON.stringify({ cancelledAt: (deps.now?.() ?? new Date()).toISOString(), by, stage: running?.name ?? null }),
     "application/json",
   );
+  // With a stage job running, stopping that job ends the execution through its failure branch
+  // at "Job failed", where a retry can pick it up under a fresh job name. Without one (queued,
+  // waiting for quota), the execution itself is stopped.
+  const stopped = running?.jobName ? await deps.control.stopStageJob(running.kind, running.jobName) : false;
+  if (!stopped) await deps.control.stopExecution(jobId, `cancelled by ${by}`);
   deps.log("info", "job_cancelled", { jobId, client: by, requestId: context.requestId, stage: running?.name ?? null });
-  if (created) await emailOnce(jobId, record.input, running?.name, deps, config);
+  if (created) await emailOnce(jobId, record.input, running?.name, round, deps, config);
   return answer(running?.name ?? null);
 }
 
 /** The cancellation email; its marker keeps a retried request from sending it twice. */
-async function emailOnce(jobId: string, executionInput: string, stage: string | undefined, deps: CancelDeps, config: FunctionConfig): Promise<void> {
-  const marker = notificationMarkerKey(jobId, "cancelled");
+async function emailOnce(jobId: string, executionInput: string, stage: string | undefined, round: number, deps: CancelDeps, config: FunctionConfig): Promise<void> {
+  const marker = notificationMarkerKey(jobId, "cancelled", round);
   if ((await deps.store.getText(config.processingBucket, marker)) !== undefined) return;
   const { email } = JSON.parse(executionInput) as ExecutionInput;
   const rendered = renderCancelledEmail({ jobId, ...(stage ? { stage } : {}) });

@@ -1,7 +1,7 @@
-/** Lambda entry for cancel: API Gateway HTTP API (payload 2.0) → the shared router. */
+/** Lambda entry for cancel and retry (POST /jobs/{id}/cancel, /retry): API Gateway HTTP API (payload 2.0) → the shared router. */
 import { SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { SFNClient } from "@aws-sdk/client-sfn";
-import { cancelRoutes, createRouterFor } from "../api.js";
+import { jobControlRoutes, createRouterFor } from "../api.js";
 import { s3Store, sesMailer, stepFunctions } from "../adapters/aws/index.js";
 import { AwsJobControl } from "../adapters/aws/job-control.js";
 import { configFromEnv, ConfigError } from "../config.js";
@@ -23,7 +23,7 @@ export async function handler(event: ApiGatewayV2Event): Promise<ApiGatewayV2Res
       mailer: sesMailer(process.env, config),
       log: jsonLogger(),
     };
-    router = createRouterFor(cancelRoutes(deps, config), deps, config);
+    router = createRouterFor(jobControlRoutes(deps, config), deps, config);
   }
   return toApiGatewayV2(await router(fromApiGatewayV2(event)));
 }

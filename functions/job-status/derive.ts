@@ -119,8 +119,10 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
     const lastRun = runs[runs.length - 1]!;
     const jobName = (at(parseJson(lastRun.json), "runs", key, "jobName") as string | undefined) || sageMakerJobName(jobId, stage.name, runs.length);
     const startedAt = runs[0]!.timestamp;
-    const recordIndex = index((e) => entered(e, STATE.record(stage.name)));
-    const nextIndex = index((e) => entered(e, nextMilestone));
+    // After this stage's latest attempt: a retried job (redriven) has older rounds' events before it.
+    const lastRunIndex = events.lastIndexOf(lastRun);
+    const recordIndex = events.findIndex((e, i) => i > lastRunIndex && entered(e, STATE.record(stage.name)));
+    const nextIndex = events.findIndex((e, i) => i > lastRunIndex && entered(e, nextMilestone));
     const exitIndex = lastIndex((e) => exited(e, runState));
     let state: StageState;
     let endedAt: Date | undefined;
@@ -131,9 +133,6 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
     } else if (nextIndex >= 0) {
       state = "succeeded";
       endedAt = exitIndex >= 0 ? events[exitIndex]!.timestamp : events[nextIndex]!.timestamp;
-    } else if (ended && options.cancelledAt !== undefined) {
-      state = "cancelled";
-      endedAt = record.stopDate;
     } else if (ended) {
       state = "failed";
       endedAt = record.stopDate;
@@ -176,7 +175,7 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
   const notifiedSuccess = index((e) => entered(e, STATE.notifySuccess)) >= 0;
   let state: JobState;
   if (record.status === "SUCCEEDED" || (notifiedSuccess && !failedStage)) state = "succeeded";
-  else if (options.cancelledAt !== undefined && !failedStage) state = "cancelled";
+  else if (options.cancelledAt !== undefined && ended) state = "cancelled";
   else if (ended || failedStage) state = "failed";
   else if (stages.every((s) => s.state === "pending" || (s.state === "running" && s.waitingFor === "quota" && s === stages[0]))) state = "queued";
   else state = "running";
@@ -197,7 +196,11 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
     stages,
   };
 
-  if (state === "cancelled") return { ...result, ...(options.cancelledAt ? { cancelledAt: options.cancelledAt } : {}) };
+  if (state === "cancelled") {
+    // The stage that was stopped reads cancelled, not failed.
+    const shown = stages.map((s) => (s.name === failedStage?.name ? { ...s, state: "cancelled" as const } : s));
+    return { ...result, stages: shown, ...(options.cancelledAt ? { cancelledAt: options.cancelledAt } : {}) };
+  }
   if (state === "failed") {
     return { ...result, failure: describeFailure(record, events, failedStage) };
   }

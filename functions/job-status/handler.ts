@@ -1,9 +1,10 @@
 /** job-status: `GET /jobs/{id}` → the derived status of the caller's own job. */
-import { JOB_ID, jobPrefix } from "../../pipeline/layout.js";
+import { JOB_ID } from "../../pipeline/layout.js";
 import type { FunctionConfig } from "../config.js";
 import { ApiError } from "../errors.js";
 import type { RouteContext, RouteResult } from "../http.js";
 import type { Logger } from "../log.js";
+import { cancelledMarkerKey, redriveCountOf } from "../markers.js";
 import type { ExecutionRecord, Executions, ObjectStore, StageProgress } from "../ports.js";
 import { deriveJobStatus } from "./derive.js";
 
@@ -13,9 +14,6 @@ export interface JobStatusDeps {
   readonly progress?: StageProgress;
   readonly log: Logger;
 }
-
-/** Written by a cancel request: the job reads `cancelled` from then on. */
-export const cancelledMarkerKey = (jobId: string): string => `${jobPrefix(jobId)}status/cancelled.json`;
 
 /** The execution of the caller's own job; a wrong id, an unknown one or someone else's is a 4xx naming `id`. */
 export async function ownExecution(context: RouteContext, executions: Executions): Promise<ExecutionRecord> {
@@ -38,8 +36,9 @@ export async function ownExecution(context: RouteContext, executions: Executions
 export async function jobStatus(context: RouteContext, deps: JobStatusDeps, config: FunctionConfig): Promise<RouteResult> {
   const record = await ownExecution(context, deps.executions);
   const events = await deps.executions.history(record.name);
-  // Only a stopped execution can be a cancelled job (cancel records it after StopExecution).
-  const cancelled = record.status === "ABORTED" ? await deps.store.getText(config.processingBucket, cancelledMarkerKey(record.name)) : undefined;
+  // Only an ended execution can be a cancelled job: the marker of this round (retries are rounds).
+  const ended = record.status === "ABORTED" || record.status === "FAILED";
+  const cancelled = ended ? await deps.store.getText(config.processingBucket, cancelledMarkerKey(record.name, redriveCountOf(events))) : undefined;
   const status = await deriveJobStatus(record, events, {
     pipeline: config.pipeline,
     ...(deps.progress ? { progress: deps.progress } : {}),

@@ -10,6 +10,7 @@ import { seconds, type Duration } from "../../pipeline/duration.js";
 import { estimateCost } from "../../pipeline/cost.js";
 import { JOB_ID, jobPrefix, parseS3Uri, stageOutputPrefix } from "../../pipeline/layout.js";
 import type { FunctionConfig } from "../config.js";
+import { cancelledMarkerKey, notificationMarkerKey } from "../markers.js";
 import { failureAdvice, failureReason } from "../failure.js";
 import { deriveJobStatus, DELIVERY_FILES } from "../job-status/derive.js";
 import { maskEmail, metricLine, type Logger } from "../log.js";
@@ -23,6 +24,8 @@ export const NotifyPayloadSchema = v.looseObject({
   stages: v.optional(v.record(v.string(), v.unknown()), {}),
   pipeline: v.optional(v.string()),
   status: v.picklist(["succeeded", "failed"]),
+  /** `$$.Execution.RedriveCount`: which round of a retried job this is. */
+  redriveCount: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
   deliveryUri: v.optional(v.pipe(v.string(), v.startsWith("s3://"))),
   failure: v.optional(
     v.looseObject({
@@ -51,7 +54,7 @@ export interface NotifyResult {
   readonly messageId?: string;
 }
 
-export const notificationMarkerKey = (jobId: string, status: string): string => `${jobPrefix(jobId)}status/notification-${status}.json`;
+export { notificationMarkerKey } from "../markers.js";
 
 export async function notify(event: unknown, deps: NotifyDeps, config: FunctionConfig): Promise<NotifyResult> {
   const parsed = v.safeParse(NotifyPayloadSchema, event);
@@ -64,8 +67,15 @@ export async function notify(event: unknown, deps: NotifyDeps, config: FunctionC
   const payload = parsed.output;
   const { jobId } = payload;
   const bucket = config.processingBucket;
-  const marker = notificationMarkerKey(jobId, payload.status);
+  const marker = notificationMarkerKey(jobId, payload.status, payload.redriveCount);
   const logFields = { jobId, status: payload.status, email: maskEmail(payload.email) };
+
+  // A cancel stops the stage, which ends the job through its failure branch: the cancel
+  // request has already told the submitter, so no failure email.
+  if (payload.status === "failed" && (await deps.store.getText(bucket, cancelledMarkerKey(jobId, payload.redriveCount))) !== undefined) {
+    deps.log("info", "notify_skipped_cancelled", logFields);
+    return { jobId, status: payload.status, sent: false };
+  }
 
   const previous = await deps.store.getText(bucket, marker);
   if (previous !== undefined) {

@@ -1,6 +1,7 @@
 /**
- * JobControl on one machine: the local execution is aborted like StopExecution (no further
- * state runs), then the stage's program is stopped like StopProcessingJob / StopTrainingJob.
+ * JobControl on one machine: the stage's program stopped like StopProcessingJob /
+ * StopTrainingJob, the local execution aborted like StopExecution (no further state runs) and
+ * redriven like RedriveExecution.
  */
 import type { JobControl } from "../../functions/ports.js";
 import type { LocalExecutions } from "./executions.js";
@@ -16,7 +17,11 @@ export class LocalJobControl implements JobControl {
     await this.executions.stop(name);
   }
 
-  async stopStageJob(_kind: "processing" | "training", jobName: string): Promise<void> {
-    await this.emulator.stop(jobName);
+  async stopStageJob(_kind: "processing" | "training", jobName: string): Promise<boolean> {
+    return this.emulator.stop(jobName);
+  }
+
+  async redrive(name: string): Promise<void> {
+    await this.executions.redrive(name);
   }
 }

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "@jest/globals";
 import { mockClient } from "aws-sdk-client-mock";
 import { SageMakerClient, StopProcessingJobCommand, StopTrainingJobCommand } from "@aws-sdk/client-sagemaker";
-import { SFNClient, StopExecutionCommand } from "@aws-sdk/client-sfn";
+import { RedriveExecutionCommand, SFNClient, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { createApi } from "../../functions/api.js";
 import { AwsJobControl } from "../../functions/adapters/aws/job-control.js";
 import type { JobControl } from "../../functions/ports.js";
@@ -10,14 +10,28 @@ import { JOB, Script } from "./scripts.js";
 
 class RecordingControl implements JobControl {
   readonly calls: string[] = [];
+  /** What StopProcessingJob / StopTrainingJob finds: a job to stop, or none yet. */
+  stageJobExists = true;
   constructor(private readonly executions: FakeExecutions) {}
+  private end(name: string, status: "ABORTED" | "FAILED"): void {
+    const record = this.executions.records.get(name)!;
+    this.executions.records.set(name, { ...record, status, stopDate: new Date("2026-11-26T09:40:00Z") });
+  }
   async stopExecution(name: string, cause: string): Promise<void> {
     this.calls.push(`stopExecution ${name} (${cause})`);
-    const record = this.executions.records.get(name)!;
-    this.executions.records.set(name, { ...record, status: "ABORTED", stopDate: new Date("2026-11-26T09:40:00Z") });
+    this.end(name, "ABORTED");
   }
-  async stopStageJob(kind: "processing" | "training", jobName: string): Promise<void> {
+  async stopStageJob(kind: "processing" | "training", jobName: string): Promise<boolean> {
     this.calls.push(`stop ${kind} ${jobName}`);
+    // The stopped job fails its stage: the execution goes through its failure branch.
+    if (this.stageJobExists) this.end(jobName.slice(0, 24), "FAILED");
+    return this.stageJobExists;
+  }
+  async redrive(name: string): Promise<void> {
+    this.calls.push(`redrive ${name}`);
+    const record = this.executions.records.get(name)!;
+    if (record.status === "RUNNING" || record.status === "SUCCEEDED") throw Object.assign(new Error("not redrivable"), { name: "ExecutionNotRedrivable" });
+    this.executions.records.set(name, { name: record.name, status: "RUNNING", startDate: record.startDate, input: record.input });
   }
 }
 
@@ -37,12 +51,13 @@ function setup(script: Script, status: "RUNNING" | "FAILED" | "SUCCEEDED" = "RUN
 }
 
 describe("POST /jobs/{id}/cancel", () => {
-  it("stops the execution, then the running stage's SageMaker job; records cancelled; emails once", async () => {
+  it("stops the running stage's SageMaker job (the execution ends through its failure branch); records cancelled; emails once", async () => {
     const script = new Script().begin().run("sfm").submitted().succeed("sfm", 600).run("gaussian-splatting").submitted();
     const { store, control, mailer, call } = setup(script);
     const answer = await call("POST", `/jobs/${JOB}/cancel`);
     expect(answer).toEqual({ status: 202, data: { jobId: JOB, state: "cancelled", stage: "gaussian-splatting" } });
-    expect(control.calls).toEqual([`stopExecution ${JOB} (cancelled by website)`, `stop training ${JOB}-gaussian-splatting-1`]);
+    expect(control.calls).toEqual([`stop training ${JOB}-gaussian-splatting-1`]);
+    script.fail("gaussian-splatting", 5, "States.TaskFailed", "{}").notify("failed").finish("failed");
     expect(mailer.sent).toHaveLength(1);
     expect(mailer.sent[0]).toMatchObject({ to: "pilot@example.com", subject: `Your job was cancelled (job ${JOB})` });
     expect(mailer.sent[0]!.text).toContain("during 3d model training (gaussian splatting)");
@@ -57,7 +72,7 @@ describe("POST /jobs/{id}/cancel", () => {
 
     // Again: same answer, nothing stopped or sent twice.
     expect((await call("POST", `/jobs/${JOB}/cancel`)).status).toBe(202);
-    expect(control.calls).toHaveLength(2);
+    expect(control.calls).toHaveLength(1);
     expect(mailer.sent).toHaveLength(1);
     expect([...store.objects.keys()].filter((k) => k.startsWith(`${PROCESSING}/jobs/${JOB}/status/`)).sort()).toEqual([
       `${PROCESSING}/jobs/${JOB}/status/cancelled.json`,
@@ -76,10 +91,16 @@ describe("POST /jobs/{id}/cancel", () => {
     expect(mailer.sent).toEqual([]);
   });
 
-  it("a queued job (no stage job yet) stops its execution only", async () => {
-    const { control, call } = setup(new Script().begin());
-    expect((await call("POST", `/jobs/${JOB}/cancel`)).data.stage).toBeNull();
-    expect(control.calls).toEqual([`stopExecution ${JOB} (cancelled by website)`]);
+  it("a queued job (no stage job yet) stops its execution; so does a stage whose job was not created yet", async () => {
+    const queued = setup(new Script().begin());
+    expect((await queued.call("POST", `/jobs/${JOB}/cancel`)).data.stage).toBeNull();
+    expect(queued.control.calls).toEqual([`stopExecution ${JOB} (cancelled by website)`]);
+    expect((await queued.call("GET", `/jobs/${JOB}`)).data.state).toBe("cancelled");
+
+    const creating = setup(new Script().begin().run("sfm"));
+    creating.control.stageJobExists = false;
+    await creating.call("POST", `/jobs/${JOB}/cancel`);
+    expect(creating.control.calls).toEqual([`stop processing ${JOB}-sfm-1`, `stopExecution ${JOB} (cancelled by website)`]);
   });
 
   it("an email that cannot be sent is logged, the job is still cancelled (no 5xx)", async () => {
@@ -87,6 +108,35 @@ describe("POST /jobs/{id}/cancel", () => {
     expect((await call("POST", `/jobs/${JOB}/cancel`)).status).toBe(202);
     expect(logger.lines.find((l) => l.event === "email_send_failed")?.level).toBe("error");
     expect((await call("GET", `/jobs/${JOB}`)).data.state).toBe("cancelled");
+  });
+});
+
+describe("POST /jobs/{id}/retry", () => {
+  it("redrives a failed job from the failed stage; the status follows the new round", async () => {
+    const script = new Script().begin().run("sfm").submitted().succeed("sfm", 600).run("gaussian-splatting").submitted().fail("gaussian-splatting", 60, "States.TaskFailed", "{}").notify("failed").finish("failed");
+    const { control, call } = setup(script, "FAILED");
+    const answer = await call("POST", `/jobs/${JOB}/retry`);
+    expect(answer).toMatchObject({ status: 202, data: { jobId: JOB, state: "running", from: "gaussian-splatting", statusUrl: `https://api.spaceport.example/jobs/${JOB}` } });
+    expect(control.calls).toEqual([`redrive ${JOB}`]);
+    // The redriven round: sfm stays succeeded (not rerun), the failed stage runs as attempt 2.
+    script.events.push({ id: 999, timestamp: script.now, type: "ExecutionRedriven" });
+    script.run("gaussian-splatting"); // attempt 2
+    const status = await call("GET", `/jobs/${JOB}`);
+    expect(status.data.state).toBe("running");
+    expect(status.data.stages.map((s: { name: string; state: string }) => `${s.name}:${s.state}`)).toEqual(["sfm:succeeded", "gaussian-splatting:running", "compressor:pending"]);
+    expect(status.data.failure).toBeUndefined();
+  });
+
+  it("a running or succeeded job is a 409; one past the redrive window is a 409 that says to submit again", async () => {
+    expect((await setup(new Script().begin().run("sfm")).call("POST", `/jobs/${JOB}/retry`)).status).toBe(409);
+    expect((await setup(new Script().begin(), "SUCCEEDED").call("POST", `/jobs/${JOB}/retry`)).data.error.message).toMatch(/succeeded/);
+    const old = setup(new Script().begin().run("sfm").fail("sfm", 1, "States.TaskFailed", "{}").notify("failed").finish("failed"), "FAILED");
+    old.control.redrive = async () => {
+      throw Object.assign(new Error("Execution redrivable period exceeded"), { name: "ExecutionNotRedrivable" });
+    };
+    const refused = await old.call("POST", `/jobs/${JOB}/retry`);
+    expect(refused.status).toBe(409);
+    expect(refused.data.error.message).toMatch(/submit its photos again/);
   });
 });
 
@@ -117,8 +167,18 @@ describe("AwsJobControl", () => {
   });
 
   it("a SageMaker job that already ended is fine; other errors are not", async () => {
-    sm.on(StopTrainingJobCommand).rejectsOnce(Object.assign(new Error("Job is not in progress"), { name: "ValidationException" })).rejectsOnce(Object.assign(new Error("denied"), { name: "AccessDeniedException" }));
-    await expect(control().stopStageJob("training", "j")).resolves.toBeUndefined();
+    sm.on(StopTrainingJobCommand)
+      .rejectsOnce(Object.assign(new Error("Job is not in progress"), { name: "ValidationException" }))
+      .rejectsOnce(Object.assign(new Error("Could not find job"), { name: "ResourceNotFound" }))
+      .rejectsOnce(Object.assign(new Error("denied"), { name: "AccessDeniedException" }));
+    await expect(control().stopStageJob("training", "j")).resolves.toBe(true);
+    await expect(control().stopStageJob("training", "j")).resolves.toBe(false); // not created yet: the caller stops the execution
     await expect(control().stopStageJob("training", "j")).rejects.toThrow("denied");
+  });
+
+  it("redrive: RedriveExecution on the job's execution ARN", async () => {
+    sfn.on(RedriveExecutionCommand).resolves({ redriveDate: new Date() });
+    await control().redrive(JOB);
+    expect(sfn.commandCalls(RedriveExecutionCommand)[0]!.args[0].input).toEqual({ executionArn: `arn:aws:states:us-west-2:123456789012:execution:spaceport-prod:${JOB}` });
   });
 });

@@ -1,11 +1,10 @@
 /**
- * JobControl on AWS: Step Functions StopExecution, then SageMaker StopProcessingJob /
- * StopTrainingJob for the stage's job (Step Functions only makes a best effort to stop a
- * `.sync` task's job, so the handler stops it itself). Stopping a job that has already ended
+ * JobControl on AWS: SageMaker StopProcessingJob / StopTrainingJob, Step Functions
+ * StopExecution and RedriveExecution. Stopping a job that has already ended
  * (ValidationException) or was never created (ResourceNotFound) is not an error.
  */
 import { StopProcessingJobCommand, StopTrainingJobCommand, type SageMakerClient } from "@aws-sdk/client-sagemaker";
-import { StopExecutionCommand, type SFNClient } from "@aws-sdk/client-sfn";
+import { RedriveExecutionCommand, StopExecutionCommand, type SFNClient } from "@aws-sdk/client-sfn";
 import type { JobControl } from "../../ports.js";
 import { executionArn } from "./executions.js";
 
@@ -22,12 +21,19 @@ export class AwsJobControl implements JobControl {
     await this.sfn.send(new StopExecutionCommand({ executionArn: executionArn(this.stateMachineArn, name), error: "Spaceport.Cancelled", cause: cause.slice(0, 32_000) }));
   }
 
-  async stopStageJob(kind: "processing" | "training", jobName: string): Promise<void> {
+  async stopStageJob(kind: "processing" | "training", jobName: string): Promise<boolean> {
     try {
       if (kind === "processing") await this.sageMaker.send(new StopProcessingJobCommand({ ProcessingJobName: jobName }));
       else await this.sageMaker.send(new StopTrainingJobCommand({ TrainingJobName: jobName }));
+      return true;
     } catch (error) {
-      if (!named(error, "ValidationException", "ResourceNotFound")) throw error;
+      if (named(error, "ResourceNotFound")) return false;
+      if (named(error, "ValidationException")) return true; // it has already ended
+      throw error;
     }
+  }
+
+  async redrive(name: string): Promise<void> {
+    await this.sfn.send(new RedriveExecutionCommand({ executionArn: executionArn(this.stateMachineArn, name) }));
   }
 }

@@ -334,11 +334,11 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
 
   /**
    * StopProcessingJob / StopTrainingJob: SIGTERM to the job's process group, SIGKILL after the
-   * grace period; the job ends `Stopped`. A job not running here is left as it is.
+   * grace period; the job ends `Stopped`. False when no such job runs here.
    */
-  async stop(jobName: string): Promise<void> {
+  async stop(jobName: string): Promise<boolean> {
     const p = this.running.get(jobName);
-    if (!p) return;
+    if (!p) return false;
     this.stopped.add(jobName);
     await new Promise<void>((done) => {
       if (p.child.exitCode !== null || p.child.signalCode !== null) return done();
@@ -346,6 +346,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
       this.kill(p, "SIGTERM");
       setTimeout(() => this.kill(p, "SIGKILL"), this.options.stopGraceMs ?? 10_000).unref();
     });
+    return true;
   }
 
   /** Stops every job this emulator runs (SIGTERM to its process group). */
