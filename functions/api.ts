@@ -9,6 +9,7 @@ import { jobStatus, type JobStatusDeps } from "./job-status/handler.js";
 import type { Logger } from "./log.js";
 import { startJob, type StartJobDeps } from "./start-job/handler.js";
 import { cancelJob, type CancelDeps } from "./cancel/handler.js";
+import { estimates } from "./estimates/handler.js";
 import { retryJob } from "./retry/handler.js";
 import { abortUpload, completeUpload, startUpload, uploadPartUrls, uploadStatus, type UploadsDeps } from "./uploads/handler.js";
 
@@ -22,7 +23,10 @@ export function startJobRoutes(deps: StartJobDeps, config: FunctionConfig): Rout
 }
 
 export function jobStatusRoutes(deps: JobStatusDeps, config: FunctionConfig): Route[] {
-  return [{ method: "GET", path: "/jobs/{id}", handle: (context) => jobStatus(context, deps, config) }];
+  return [
+    { method: "GET", path: "/jobs/{id}", handle: (context) => jobStatus(context, deps, config) },
+    { method: "GET", path: "/estimates", handle: async () => estimates(config) },
+  ];
 }
 
 export function uploadRoutes(deps: UploadsDeps, config: FunctionConfig): Route[] {

@@ -46,7 +46,9 @@ export async function jobStatus(context: RouteContext, deps: JobStatusDeps, conf
     bucket: config.processingBucket,
     ...(cancelled !== undefined ? { cancelledAt: cancelledAt(cancelled) } : {}),
   });
-  return { status: 200, body: status };
+  // The address the job's emails go to: the caller's own job, so its own data.
+  const email = (JSON.parse(record.input) as { email?: unknown }).email;
+  return { status: 200, body: { ...status, ...(typeof email === "string" ? { email } : {}) } };
 }
 
 function cancelledAt(marker: string): string {

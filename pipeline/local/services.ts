@@ -29,6 +29,7 @@ import { DataDir } from "./data.js";
 import { LocalJobControl } from "./job-control.js";
 import { recordLinkBase } from "./links.js";
 import { isPartUpload, receivePart } from "./multipart-route.js";
+import { webAppRoute } from "./webapp-route.js";
 import { LocalRuntime, REPO_ROOT, type LocalRuntimeOptions, type RecoveredJob } from "./runtime.js";
 import { localBuckets, localTarget, readEnvironment } from "./target.js";
 import { spaceport } from "../../stages/spaceport.js";
@@ -148,6 +149,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     return `s3://${buckets.uploads}/${key}`;
   };
 
+  const webApp = webAppRoute({ port: () => (server.address() as AddressInfo).port, apiKey });
   server.on("request", (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
@@ -160,6 +162,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     if (url.pathname.startsWith("/files/") && (req.method === "GET" || req.method === "HEAD")) return serveFile(url.pathname, req, res);
     if (url.pathname.startsWith("/uploads/") && req.method === "PUT") return receiveUpload(url.pathname, req, res);
     if (isPartUpload(url.pathname, req.method)) return receivePart(multipart, url, req, res);
+    if (webApp(url.pathname, req, res)) return;
     const limit = functionConfig.maxBodyBytes + 1;
     const chunks: Buffer[] = [];
     let size = 0;
