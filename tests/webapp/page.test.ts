@@ -6,9 +6,10 @@
  * link; cancel a job during its first stage; retry a job whose training failed. Screenshots of
  * each state go to $SPACEPORT_SCREENSHOTS (default: a temp folder).
  */
-import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import yauzl from "yauzl";
 import yazl from "yazl";
 import { CHROMIUM_FLAGS, chromiumPath } from "../../images/compressor/src/browser.js";
 import { startLocalServices, type LocalServices } from "../../pipeline/local/services.js";
@@ -171,7 +172,75 @@ ${SCRIPTS.train}`;
     expect(jobs).toEqual(["prep:Completed", "train:Failed", "train:Completed", "pack:Completed"]);
     expect(consoleErrors).toEqual([]);
   });
+
+  it("zips a picked folder in the browser and uploads it; the job's input is that ZIP with every photo", async () => {
+    const folder = join(dir, "survey-folder");
+    mkdirSync(folder, { recursive: true });
+    const names = readdirSync(CALITERRA).filter((n) => /\.jpe?g$/i.test(n)).sort().slice(0, 5);
+    for (const name of names) copyFileSync(join(CALITERRA, name), join(folder, name));
+    writeFileSync(join(folder, "notes.txt"), "not a photo");
+    const page = await openPage();
+    await page.fill("#email", "folder@example.com");
+    await page.setInputFiles("#pick-folder", folder);
+    await page.waitForSelector("#upload-status[data-state=uploaded]", { timeout: 30_000 });
+    await page.screenshot({ path: join(shots, "09-folder-uploaded.png") });
+    await page.click("#submit");
+    await page.waitForSelector("#jobs li");
+    const jobId = (await page.$eval("#jobs li", (li) => (li as HTMLElement).dataset["jobId"]!))!;
+    const zip = services.objectStore.path(services.buckets.processing, `jobs/${jobId}/input/photos.zip`);
+    expect(await zipEntries(zip)).toEqual(names);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it("resumes after a reload: the parts the store has are not sent again", async () => {
+    // Two parts (8 MiB + the rest); the second never gets through before the reload.
+    const big = join(dir, "big.zip");
+    writeFileSync(big, Buffer.alloc(8 * 1024 * 1024 + 4096, 7));
+    const page = await openPage();
+    const sent: string[] = [];
+    await page.route(/\/multipart\//, async (route) => {
+      const part = /\/multipart\/[0-9a-f]+\/(\d+)/.exec(route.request().url())![1]!;
+      sent.push(part);
+      // The second part's connection keeps dropping until the page is reloaded.
+      if (part === "2") return route.abort("connectionreset");
+      return route.continue();
+    });
+    await page.fill("#email", "resume@example.com");
+    await page.setInputFiles("#pick-zip", big);
+    await until(() => (sent.filter((p) => p === "2").length >= 2 ? true : undefined));
+    expect(await page.textContent("#upload-status")).toMatch(/8\.0 MB of 8\.0 MB.*sent again/);
+    await page.unrouteAll({ behavior: "ignoreErrors" });
+    await page.reload();
+    await page.waitForSelector("#quality option", { state: "attached" });
+    const again: string[] = [];
+    await page.route(/\/multipart\//, async (route) => {
+      again.push(/\/multipart\/[0-9a-f]+\/(\d+)/.exec(route.request().url())![1]!);
+      return route.continue();
+    });
+    await page.setInputFiles("#pick-zip", big);
+    await page.waitForSelector("#upload-status[data-state=uploaded]", { timeout: 30_000 });
+    await page.screenshot({ path: join(shots, "10-resumed.png") });
+    expect(again).toEqual(["2"]);
+    expect(await page.textContent("#upload-status")).toContain("uploaded (8.0 MB)");
+    consoleErrors.length = 0; // the resets the test caused
+  });
 });
+
+function zipEntries(path: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(path, { lazyEntries: true }, (error, zip) => {
+      if (error || !zip) return reject(error);
+      const names: string[] = [];
+      zip.on("entry", (entry: yauzl.Entry) => {
+        names.push(entry.fileName);
+        zip.readEntry();
+      });
+      zip.on("end", () => resolve(names));
+      zip.on("error", reject);
+      zip.readEntry();
+    });
+  });
+}
 
 const alive = (pid: number): boolean => {
   try {
