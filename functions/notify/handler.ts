@@ -83,7 +83,7 @@ export async function notify(event: unknown, deps: NotifyDeps, config: FunctionC
     return { jobId, status: payload.status, sent: false };
   }
 
-  const email = payload.status === "succeeded" ? await successEmail(payload, deps, config) : failureEmail(payload);
+  const email = payload.status === "succeeded" ? await successEmail(payload, deps, config) : failureEmail(payload, config);
   let messageId: string;
   try {
     ({ messageId } = await deps.mailer.send({ to: payload.email, subject: email.subject, html: email.html, text: email.text, jobId }));
@@ -97,12 +97,16 @@ export async function notify(event: unknown, deps: NotifyDeps, config: FunctionC
   return { jobId, status: payload.status, sent: true, messageId };
 }
 
-function failureEmail(payload: NotifyPayload): RenderedEmail {
+function failureEmail(payload: NotifyPayload, config: FunctionConfig): RenderedEmail {
   const error = payload.failure?.error?.Error;
   const reason = failureReason(error, payload.failure?.error?.Cause);
   const stage = payload.failure?.stage;
-  return renderFailureEmail({ jobId: payload.jobId, ...(stage ? { stage } : {}), reason, advice: failureAdvice(stage, error, reason) });
+  const retryUrl = config.appUrl ? retryLink(config.appUrl, payload.jobId) : undefined;
+  return renderFailureEmail({ jobId: payload.jobId, ...(stage ? { stage } : {}), reason, advice: failureAdvice(stage, error, reason), ...(retryUrl ? { retryUrl } : {}) });
 }
+
+/** The page, opened on this job with its Retry offered (webapp/src/main.ts reads the fragment). */
+export const retryLink = (appUrl: string, jobId: string): string => `${appUrl.replace(/#.*$/, "")}#retry=${encodeURIComponent(jobId)}`;
 
 async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: FunctionConfig): Promise<RenderedEmail> {
   const { jobId } = payload;

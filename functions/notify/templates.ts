@@ -24,6 +24,8 @@ export interface FailureEmailData {
   readonly stage?: string;
   readonly reason: string;
   readonly advice: string;
+  /** The page's Retry for this job (reruns it from the failed stage), where the deployment has a page. */
+  readonly retryUrl?: string;
 }
 
 export interface RenderedEmail {
@@ -132,6 +134,7 @@ export function renderFailureEmail(data: FailureEmailData): RenderedEmail {
     `What went wrong: ${reason}`,
     "",
     `What to do: ${data.advice}`,
+    ...(data.retryUrl ? ["", `Retry from the failed stage (finished stages are kept): ${data.retryUrl}`] : []),
     "",
     "Your uploaded photos have not been changed or deleted.",
   ].join("\n");
@@ -142,6 +145,9 @@ export function renderFailureEmail(data: FailureEmailData): RenderedEmail {
       `<p>Job <code>${escapeHtml(data.jobId)}</code> stopped${escapeHtml(where)}.</p>`,
       `<p><strong>What went wrong:</strong> ${escapeHtml(reason)}</p>`,
       `<p><strong>What to do:</strong> ${escapeHtml(data.advice)}</p>`,
+      ...(data.retryUrl
+        ? [`<p><a href="${escapeHtml(data.retryUrl)}" style="display:inline-block;background:#2563eb;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none">Retry from the failed stage</a> <span style="color:#6b7280">(finished stages are kept)</span></p>`]
+        : []),
       `<p style="color:#6b7280">Your uploaded photos have not been changed or deleted.</p>`,
     ].join("\n"),
   );

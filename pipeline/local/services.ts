@@ -113,6 +113,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     uploadsBucket: buckets.uploads,
     apiKeys,
     apiBaseUrl: baseUrl,
+    appUrl: `${baseUrl}/app/`,
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     dedupeWindowSeconds: DEFAULT_DEDUPE_WINDOW_SECONDS,
     pipeline,

@@ -165,9 +165,15 @@ ${SCRIPTS.train}`;
     await page.waitForSelector(`${jobRow(page, jobId)}[data-state=failed]`, { timeout: 30_000 });
     expect(await page.textContent(`${jobRow(page, jobId)} .failure`)).toContain("train: the GPU ran out of memory");
     await page.screenshot({ path: join(shots, "07-training-failed.png") });
-    await page.click(`${jobRow(page, jobId)} button:has-text("Retry from the failed stage")`);
-    await page.waitForSelector(`${jobRow(page, jobId)}[data-state=succeeded]`, { timeout: 30_000 });
-    await page.screenshot({ path: join(shots, "08-retried-succeeded.png") });
+    // The failure email links to Retry: open it in a fresh browser (no job list of its own).
+    const mail = await until(() => smtp.messages.find((m) => m.to.includes("retry@example.com")));
+    const link = `${services.baseUrl}/app/#retry=${jobId}`;
+    expect(mail.text).toContain(`Retry from the failed stage (finished stages are kept): ${link}`);
+    const fresh = await (await browser.newContext()).newPage();
+    await fresh.goto(link);
+    await fresh.click(`${jobRow(fresh, jobId)} button:has-text("Retry from the failed stage")`);
+    await fresh.waitForSelector(`${jobRow(fresh, jobId)}[data-state=succeeded]`, { timeout: 30_000 });
+    await fresh.screenshot({ path: join(shots, "08-retried-from-email-link-succeeded.png") });
     const jobs = services.runtime.store.sageMakerJobsOf(jobId).map((j) => `${j.stage}:${j.status}`);
     expect(jobs).toEqual(["prep:Completed", "train:Failed", "train:Completed", "pack:Completed"]);
     expect(consoleErrors).toEqual([]);

@@ -71,7 +71,11 @@ async function main(): Promise<void> {
     }
   });
 
+  // A failure email's Retry link: #retry=<job id> lists the job and offers its Retry button.
+  const linked = /^#retry=([0-9a-f-]{24})$/.exec(location.hash)?.[1];
+  if (linked) rememberJob(linked);
   await refresh(config, info.estimate.seconds);
+  if (linked) document.querySelector(`#jobs li[data-job-id="${linked}"]`)?.scrollIntoView();
   setInterval(() => void refresh(config, info.estimate.seconds), 2000);
 }
 
