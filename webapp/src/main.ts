@@ -5,6 +5,7 @@
  * handful of elements updated in place.
  */
 import { call, type ApiConfig } from "./api.js";
+import { signedIn, signIn, type CognitoConfig } from "./cognito.js";
 import { duration, fetchJob, knownJobs, rememberJob, STATE_WORDS, timing, type JobView } from "./jobs.js";
 import { folderSource, pickedFolder, readDroppedFolder, zipFileSource } from "./sources.js";
 import { upload, type UploadSource } from "./uploader.js";
@@ -19,10 +20,18 @@ const text = (el: HTMLElement, value: string) => {
   el.textContent = value;
 };
 
+/**
+ * config.json: locally (spaceport dev) the API and the local key; on AWS (next to the page on
+ * CloudFront) the API's `/me` base and the Cognito sign-in, never a key.
+ */
 async function loadConfig(): Promise<ApiConfig> {
-  const raw = (await (await fetch("config.json", { cache: "no-store" })).json()) as { api: string; auth: { kind: string; key?: string } };
-  if (raw.auth.kind === "local-key" && raw.auth.key) return { api: raw.api, auth: { kind: "local-key", key: raw.auth.key } };
-  throw new Error("this page needs a sign-in that is not configured here");
+  type Raw = { api: string; auth: { kind: "local-key"; key: string } | ({ kind: "cognito" } & CognitoConfig) };
+  const raw = (await (await fetch("config.json", { cache: "no-store" })).json()) as Raw;
+  if (raw.auth.kind === "local-key") return { api: raw.api, auth: { kind: "local-key", key: raw.auth.key } };
+  const cognito = raw.auth;
+  // Signed in before anything else; later calls take the kept token, or sign in again once it expires.
+  if (!(await signedIn(cognito))) await signIn(cognito);
+  return { api: raw.api, auth: { kind: "bearer", token: async () => (await signedIn(cognito)) ?? signIn(cognito) } };
 }
 
 async function main(): Promise<void> {
