@@ -1,5 +1,7 @@
 /**
- * The Pulumi program: one stack per environment (`pulumi stack select prod|dev`), all
+ * The Pulumi program, a composition root: Spaceport's pipeline, its Lambda entries and the
+ * `PipelineStack` component meet only here (and in stages/cli.ts for the local runtime).
+ * One stack per environment (`pulumi stack select prod|dev`), all
  * settings from `Pulumi.<env>.yaml` (validated by pipeline/environment.ts; a missing or
  * invalid key fails naming it), the whole system from the `spaceport` pipeline.
  *
@@ -11,23 +13,21 @@ import * as pulumi from "@pulumi/pulumi";
 import type { EnvironmentConfig } from "./pipeline/environment.js";
 import { environmentFromPulumiConfig } from "./pipeline/pulumi/config.js";
 import { PipelineStack } from "./pipeline/pulumi/stack.js";
+import { DAILY_COUNT_PREFIX, IDEMPOTENCY_PREFIX } from "./functions/start-job/handler.js";
 import { spaceport } from "./stages/spaceport.js";
 
-/** Lambda entries (functions/, issue 3): each bundles to one file exporting `handler`. */
+/** Lambda entries: each binds a handler of functions/ to Spaceport's pipeline and bundles to one file exporting `handler`. */
 const FUNCTION_ENTRIES = {
-  startJob: "functions/start-job/lambda.ts",
-  jobStatus: "functions/job-status/lambda.ts",
-  notify: "functions/notify/lambda.ts",
+  startJob: "stages/lambda/start-job.ts",
+  jobStatus: "stages/lambda/job-status.ts",
+  notify: "stages/lambda/notify.ts",
 } as const;
 
-/**
- * Where start-job keeps its records in the processing bucket (functions/start-job/handler.ts:
- * `idempotencyRecordKey`, `dailyCountPrefix`), and how long they live.
- */
+/** Where start-job keeps its records in the processing bucket, and how long they live. */
 function apiStateFolders(config: EnvironmentConfig) {
   return [
-    { prefix: "idempotency/", expireAfterDays: config.deliveryRetentionDays },
-    { prefix: "quota/", expireAfterDays: 2 },
+    { prefix: IDEMPOTENCY_PREFIX, expireAfterDays: config.deliveryRetentionDays },
+    { prefix: DAILY_COUNT_PREFIX, expireAfterDays: 2 },
   ];
 }
 

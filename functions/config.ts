@@ -2,11 +2,11 @@
  * What the handlers need to know about their deployment. One source for both runtimes:
  * the environment part is `EnvironmentConfig` (Pulumi.<env>.yaml, pipeline/environment.ts);
  * the rest are names the stack (or the local runtime) resolves. In Lambda all of it comes
- * from environment variables (`configFromEnv`), see functions/README.md.
+ * from environment variables (`configFromEnv`), see functions/README.md; the pipeline is the
+ * composition root's (stages/lambda/*.ts), never one this layer picks.
  */
 import { parseEnvironmentConfig, type EnvironmentConfig } from "../pipeline/environment.js";
 import type { Pipeline } from "../pipeline/define.js";
-import { spaceport } from "../stages/spaceport.js";
 import { parseApiKeys, type ApiKey } from "./auth.js";
 
 export interface FunctionConfig {
@@ -14,7 +14,7 @@ export interface FunctionConfig {
   readonly environment: string;
   readonly env: Pick<
     EnvironmentConfig,
-        | "region"
+    | "region"
     | "allowedInputBuckets"
     | "maxInputBytes"
     | "sesSender"
@@ -59,7 +59,7 @@ export class ConfigError extends Error {
  *   `spaceport:apiKeys`, e.g. from a secret), `SPACEPORT_API_BASE_URL` (optional),
  * - `SPACEPORT_MAX_BODY_BYTES`, `SPACEPORT_DEDUPE_WINDOW_SECONDS` (optional).
  */
-export function configFromEnv(vars: NodeJS.ProcessEnv, pipeline: Pipeline = spaceport): FunctionConfig {
+export function configFromEnv(vars: NodeJS.ProcessEnv, pipeline: Pipeline): FunctionConfig {
   const required = (name: string): string => {
     const value = vars[name];
     if (!value) throw new ConfigError(name, "is not set");
@@ -67,10 +67,10 @@ export function configFromEnv(vars: NodeJS.ProcessEnv, pipeline: Pipeline = spac
   };
   const environment = vars["SPACEPORT_ENVIRONMENT"] ?? "local";
   let raw: unknown;
+  const configText = required("SPACEPORT_CONFIG");
   try {
-    raw = JSON.parse(required("SPACEPORT_CONFIG"));
+    raw = JSON.parse(configText);
   } catch (error) {
-    if (error instanceof ConfigError) throw error;
     throw new ConfigError("SPACEPORT_CONFIG", `not JSON: ${(error as Error).message}`);
   }
   const env = parseEnvironmentConfig(environment, raw);

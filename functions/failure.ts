@@ -1,39 +1,39 @@
 /**
  * Failure reasons for people: the sentence a stage wrote to its failure file, dug out of
  * Step Functions' `{ Error, Cause }` (Cause = DescribeProcessingJob/DescribeTrainingJob JSON for
- * a failed SageMaker job), without SageMaker's "AlgorithmError: " noise; plus what to do next.
+ * a failed SageMaker job), without SageMaker's "AlgorithmError: " noise; plus what to do next,
+ * which the failed stage declares (`failureAdvice`).
  */
 import { QUOTA_ERRORS, TRANSIENT_JOB_FAILURES } from "../pipeline/compile.js";
+import type { Pipeline } from "../pipeline/define.js";
+import { parseJsonObject } from "../pipeline/json.js";
+import { truncateReason } from "../pipeline/stage-contract.js";
 
-export const MAX_REASON_LENGTH = 1024;
 const NO_DETAIL = /^(see job logs for more information\.?|)$/i;
+
+const text = (value: unknown): string => (typeof value === "string" ? value.trim() : "");
 
 export function failureReason(error: string | undefined, cause: string | undefined): string {
   const err = error ?? "";
   if (err === "States.Timeout" || err === "States.HeartbeatTimeout") return "the stage ran longer than its time limit and was stopped";
   if (QUOTA_ERRORS.includes(err)) return "no compute instance became free in time (the account's quota stayed in use)";
-  let text = (cause ?? "").trim();
-  if (text.startsWith("{")) {
-    try {
-      const parsed = JSON.parse(text) as Record<string, unknown>;
-      const exitMessage = typeof parsed["ExitMessage"] === "string" ? parsed["ExitMessage"].trim() : "";
-      const failureReason = typeof parsed["FailureReason"] === "string" ? parsed["FailureReason"].trim() : "";
-      const errorMessage = typeof parsed["errorMessage"] === "string" ? parsed["errorMessage"].trim() : "";
-      text = [exitMessage, cleanAlgorithmError(failureReason), errorMessage].find((t) => !NO_DETAIL.test(cleanAlgorithmError(t))) ?? "";
-      if (text === "" && typeof parsed["StoppingCondition"] === "object" && /Stopped/.test(String(parsed["TrainingJobStatus"] ?? parsed["ProcessingJobStatus"] ?? ""))) {
-        return "the stage was stopped before it finished";
-      }
-    } catch {
-      // plain text that happens to start with "{"
+  let reason = (cause ?? "").trim();
+  // Plain text that happens to start with "{" stays as it is.
+  const parsed = reason.startsWith("{") ? parseJsonObject(reason) : undefined;
+  if (parsed) {
+    const candidates = [text(parsed["ExitMessage"]), cleanAlgorithmError(text(parsed["FailureReason"])), text(parsed["errorMessage"])];
+    reason = candidates.find((t) => !NO_DETAIL.test(cleanAlgorithmError(t))) ?? "";
+    if (reason === "" && typeof parsed["StoppingCondition"] === "object" && /Stopped/.test(String(parsed["TrainingJobStatus"] ?? parsed["ProcessingJobStatus"] ?? ""))) {
+      return "the stage was stopped before it finished";
     }
   }
-  text = cleanAlgorithmError(text);
-  if (NO_DETAIL.test(text)) return err && !err.startsWith("States.") ? `the stage stopped with an error (${err})` : "the stage stopped with an error and gave no reason";
-  return text.length > MAX_REASON_LENGTH ? `${text.slice(0, MAX_REASON_LENGTH - 1)}…` : text;
+  reason = cleanAlgorithmError(reason);
+  if (NO_DETAIL.test(reason)) return err && !err.startsWith("States.") ? `the stage stopped with an error (${err})` : "the stage stopped with an error and gave no reason";
+  return truncateReason(reason);
 }
 
-function cleanAlgorithmError(text: string): string {
-  return text.replace(/^(AlgorithmError:\s*)+/i, "").replace(/,?\s*exit code:\s*\d+\s*$/i, "").trim();
+function cleanAlgorithmError(reason: string): string {
+  return reason.replace(/^(AlgorithmError:\s*)+/i, "").replace(/,?\s*exit code:\s*\d+\s*$/i, "").trim();
 }
 
 /** Whether SageMaker's failure is one that a plain resubmission usually fixes. */
@@ -41,13 +41,15 @@ export function isTransient(reason: string): boolean {
   return TRANSIENT_JOB_FAILURES.some((pattern) => reason.includes(pattern.replace(/\*/g, "")));
 }
 
-/** What the pilot can do about it, for the email and job-status. */
-export function failureAdvice(stage: string | undefined, error: string | undefined, reason: string): string {
+/** What the submitter can do about it, for the email and job-status. */
+export function failureAdvice(pipeline: Pick<Pipeline, "stages">, stage: string | undefined, error: string | undefined, reason: string): string {
   if (error === "States.Timeout") return 'Submit it again with quality "preview", or with fewer photos of a smaller area.';
   if (isTransient(reason) || QUOTA_ERRORS.includes(error ?? "")) return "This was a temporary problem on our side: submit the same job again.";
-  if (stage === "sfm") {
-    return "Check the ZIP: JPEG photos of one site, taken with plenty of overlap (at least 70% forward and 60% side), then submit it again.";
-  }
-  if (stage === "gaussian-splatting") return 'Submit it again; if it fails the same way, try quality "preview" or reply with the job id.';
-  return "Submit the job again; if it fails the same way, reply to this email with the job id.";
+  const declared = pipeline.stages.find((s) => s.name === stage)?.failureAdvice;
+  return declared ?? "Submit the job again; if it fails the same way, reply to this email with the job id.";
+}
+
+/** A stage's name as a customer reads it (`Stage.label`), or the name itself. */
+export function stageLabel(pipeline: Pick<Pipeline, "stages">, stage: string): string {
+  return pipeline.stages.find((s) => s.name === stage)?.label ?? stage;
 }

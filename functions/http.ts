@@ -96,7 +96,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
   return async (request) => {
     const requestId = request.requestId ?? randomUUID();
     const response = await answer(request, requestId);
-    return withCors(request, response);
+    return withCors(request, response, options.corsOrigins ?? []);
   };
 
   async function answer(request: HttpRequest, requestId: string): Promise<HttpResponse> {
@@ -112,21 +112,6 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
     }
   }
 
-  function withCors(request: HttpRequest, response: HttpResponse): HttpResponse {
-    const origin = request.headers["origin"];
-    const allowed = options.corsOrigins ?? [];
-    if (!origin || !(allowed.includes("*") || allowed.includes(origin))) return response;
-    return {
-      ...response,
-      headers: {
-        ...response.headers,
-        "access-control-allow-origin": allowed.includes("*") ? "*" : origin,
-        "access-control-expose-headers": "location, retry-after, x-request-id, idempotent-replayed",
-        vary: "origin",
-      },
-    };
-  }
-
   async function dispatch(request: HttpRequest, requestId: string): Promise<HttpResponse> {
     // `/me/<route>`: the same route for a user the gateway signed in (functions/users.ts).
     const asUser = request.path.startsWith(USER_PREFIX);
@@ -135,17 +120,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
     const matching = compiled.filter((r) => r.regex.test(path));
     if (matching.length === 0) throw new ApiError(404, "path", "no such resource");
     const method = request.method.toUpperCase();
-    if (method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined) {
-      return {
-        status: 204,
-        headers: {
-          "access-control-allow-methods": [...new Set(matching.map((r) => r.method)), "OPTIONS"].join(", "),
-          "access-control-allow-headers": "authorization, content-type, idempotency-key, x-api-key",
-          "access-control-max-age": "600",
-        },
-        body: "",
-      };
-    }
+    if (method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined) return preflight(matching);
     const route = matching.find((r) => r.method === method);
     if (!route) {
       const allow = [...new Set(matching.map((r) => r.method))].join(", ");
@@ -161,18 +136,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
     }
     limit(`client:${client}`);
 
-    const params: Record<string, string> = Object.create(null);
-    const match = route.regex.exec(path)!;
-    route.names.forEach((name, i) => {
-      let value = match[i + 1]!;
-      try {
-        value = decodeURIComponent(value);
-      } catch {
-        throw new ApiError(400, name, `${name}: invalid %-escape`);
-      }
-      params[name] = value;
-    });
-
+    const params = routeParams(route, path);
     const body = route.json ? parseJsonBody(request, options.maxBodyBytes) : undefined;
     const result = await route.handle({ client, params, body, headers: request.headers, requestId });
     return json(result.status, result.body, { ...result.headers, "x-request-id": requestId });
@@ -186,6 +150,50 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
       });
     }
   }
+}
+
+/** CORS headers on an answer to an allowed origin. */
+function withCors(request: HttpRequest, response: HttpResponse, allowed: readonly string[]): HttpResponse {
+  const origin = request.headers["origin"];
+  if (!origin || !(allowed.includes("*") || allowed.includes(origin))) return response;
+  return {
+    ...response,
+    headers: {
+      ...response.headers,
+      "access-control-allow-origin": allowed.includes("*") ? "*" : origin,
+      "access-control-expose-headers": "location, retry-after, x-request-id, idempotent-replayed",
+      vary: "origin",
+    },
+  };
+}
+
+/** The answer to a CORS preflight for the routes of a path. */
+function preflight(matching: readonly { method: string }[]): HttpResponse {
+  return {
+    status: 204,
+    headers: {
+      "access-control-allow-methods": [...new Set(matching.map((r) => r.method)), "OPTIONS"].join(", "),
+      "access-control-allow-headers": "authorization, content-type, idempotency-key, x-api-key",
+      "access-control-max-age": "600",
+    },
+    body: "",
+  };
+}
+
+/** `{name}` segments of a path, %-decoded. */
+function routeParams(route: { regex: RegExp; names: readonly string[] }, path: string): Record<string, string> {
+  const params: Record<string, string> = Object.create(null);
+  const match = route.regex.exec(path)!;
+  route.names.forEach((name, i) => {
+    let value = match[i + 1]!;
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      throw new ApiError(400, name, `${name}: invalid %-escape`);
+    }
+    params[name] = value;
+  });
+  return params;
 }
 
 function parseJsonBody(request: HttpRequest, maxBytes: number): unknown {

@@ -4,16 +4,16 @@
  * (RedriveExecution) is a new round: its markers carry the redrive count, so the round after
  * a retry can be cancelled or fail and notify again. Round 0 keeps the plain names.
  */
-import { jobPrefix } from "../pipeline/layout.js";
+import { statusPrefix } from "../pipeline/layout.js";
 import type { ExecutionEvent } from "./ports.js";
 
 const round = (redriveCount: number): string => (redriveCount > 0 ? `-r${redriveCount}` : "");
 
 export const notificationMarkerKey = (jobId: string, status: string, redriveCount = 0): string =>
-  `${jobPrefix(jobId)}status/notification-${status}${round(redriveCount)}.json`;
+  `${statusPrefix(jobId)}notification-${status}${round(redriveCount)}.json`;
 
 /** Written by a cancel request: the job, in this round, reads `cancelled`. */
-export const cancelledMarkerKey = (jobId: string, redriveCount = 0): string => `${jobPrefix(jobId)}status/cancelled${round(redriveCount)}.json`;
+export const cancelledMarkerKey = (jobId: string, redriveCount = 0): string => `${statusPrefix(jobId)}cancelled${round(redriveCount)}.json`;
 
 /** How many times the execution was redriven (Step Functions' `ExecutionRedriven` events; the local runtime writes the same). */
 export const redriveCountOf = (events: readonly ExecutionEvent[]): number => events.filter((e) => e.type === "ExecutionRedriven").length;

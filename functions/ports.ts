@@ -3,8 +3,8 @@
  * and a local adapter (file system / local Step Functions runner / SMTP or outbox), so the
  * handlers are the same code in Lambda and in `spaceport dev`.
  *
- * Owned by the functions (issue 3); the local runtime (issue 5) implements `Executions`
- * locally. Extend with care: both sides depend on these shapes.
+ * Owned by the functions; the local runtime implements `Executions` locally (pipeline/local/).
+ * Extend with care: both sides depend on these shapes.
  */
 
 export interface ObjectInfo {

@@ -11,34 +11,19 @@
  *   "Record <stage> failure" (Pass) – stage name and SageMaker's error for the failure email
  * then "Notify success" → "Job succeeded", or "Notify failure" → "Job failed".
  */
-import type {
-  CreateProcessingJobRequest,
-  CreateTrainingJobRequest,
-  ProcessingInput,
-  Channel,
-} from "@aws-sdk/client-sagemaker";
+import type { CreateProcessingJobRequest, CreateTrainingJobRequest } from "@aws-sdk/client-sagemaker";
 import type { AslCatcher, AslRetrier, AslState, AslStateMachine } from "./asl.js";
-import { effectiveInstance, validateForEnvironment, type Pipeline } from "./define.js";
-import type { EnvironmentConfig } from "./environment.js";
-import { JOB_ID_LENGTH, MAX_ATTEMPT_DIGITS } from "./layout.js";
-import { ref, toAslParameters } from "./references.js";
+import { validateForEnvironment, type Pipeline } from "./define.js";
+import type { CompileTarget } from "./compile-target.js";
+import { JOB_ID_LENGTH, MAX_ATTEMPT_DIGITS, SAGEMAKER_JOB_NAME_MAX, sageMakerJobName, stageOutputUri } from "./layout.js";
+import type { AslFields, NotifyPayload } from "./notify-payload.js";
+import { toAslParameters } from "./references.js";
+import { processingRequest, stageKey, trainingRequest } from "./sagemaker/requests.js";
 import { assertValidProcessingRequest, assertValidTrainingRequest } from "./sagemaker/validate-request.js";
-import type { InputRef, ProcessingStage, Stage, TrainingStage } from "./stage.js";
+import type { ProcessingStage, TrainingStage } from "./stage.js";
 
-/** Where and with what a compiled pipeline runs: resolved names, no Pulumi outputs. */
-export interface CompileTarget {
-  /** Environment name (prod, dev, local). */
-  readonly environment: string;
-  readonly config: Pick<EnvironmentConfig, "region" | "quotas" | "instanceOverrides">;
-  /** The processing bucket holding `jobs/<jobId>/...`. */
-  readonly bucket: string;
-  /** SageMaker execution role. */
-  readonly roleArn: string;
-  /** Image URI per stage name. */
-  readonly images: Readonly<Record<string, string>>;
-  /** The notify function (ARN or name) the state machine invokes. */
-  readonly notifyFunction: string;
-}
+export { processingRequest, stageKey, trainingRequest };
+export type { CompileTarget };
 
 export type TaskBinding =
   | { readonly type: "sagemaker"; readonly stage: string; readonly jobKind: "processing" | "training" }
@@ -123,123 +108,6 @@ const LAMBDA_RETRY: AslRetrier = {
   JitterStrategy: "FULL",
 };
 
-export const stageKey = (name: string): string => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-
-const PROCESSING_ROOT = "/opt/ml/processing";
-
-/** S3 location of a stage output, as a marker string resolved per execution. */
-function outputUri(target: CompileTarget, pipeline: Pipeline, input: InputRef): string {
-  if (input.kind === "job-input") return ref("$.inputUri");
-  const source = pipeline.stages.find((s) => s.name === input.stage)!;
-  if (source.kind === "training") return ref(`$.stages.${stageKey(source.name)}.modelArtifacts`);
-  return `s3://${target.bucket}/jobs/${ref("$.jobId")}/${input.output}/`;
-}
-
-function commonTags(pipeline: Pipeline, stage: Stage) {
-  return [
-    { Key: "spaceport:pipeline", Value: pipeline.name },
-    { Key: "spaceport:stage", Value: stage.name },
-    { Key: "spaceport:job", Value: ref("$.jobId") },
-  ];
-}
-
-function jobNameRef(stage: Stage): string {
-  return ref(`$.runs.${stageKey(stage.name)}.jobName`);
-}
-
-export function processingRequest(pipeline: Pipeline, stage: ProcessingStage, target: CompileTarget): CreateProcessingJobRequest {
-  const instance = effectiveInstance(stage, target.config);
-  const inputs: ProcessingInput[] = Object.entries(stage.inputs).map(([name, input]) => ({
-    InputName: name,
-    AppManaged: false,
-    S3Input: {
-      S3Uri: outputUri(target, pipeline, input),
-      LocalPath: `${PROCESSING_ROOT}/input/${name}`,
-      S3DataType: "S3Prefix",
-      S3InputMode: "File",
-      S3DataDistributionType: "FullyReplicated",
-    },
-  }));
-  return {
-    ProcessingJobName: jobNameRef(stage),
-    RoleArn: target.roleArn,
-    AppSpecification: { ImageUri: imageUri(target, stage) },
-    ProcessingResources: {
-      ClusterConfig: { InstanceType: instance.type, InstanceCount: instance.count, VolumeSizeInGB: instance.volumeSizeGb },
-    },
-    StoppingCondition: { MaxRuntimeInSeconds: stage.timeout.seconds },
-    ProcessingInputs: inputs,
-    ProcessingOutputConfig: {
-      Outputs: stage.outputs.map((output) => ({
-        OutputName: output,
-        S3Output: {
-          S3Uri: `s3://${target.bucket}/jobs/${ref("$.jobId")}/${output}/`,
-          LocalPath: `${PROCESSING_ROOT}/output/${output}`,
-          S3UploadMode: "EndOfJob",
-        },
-        AppManaged: false,
-      })),
-    },
-    Environment: { ...stage.environment, SPACEPORT_JOB_ID: ref("$.jobId") },
-    Tags: commonTags(pipeline, stage),
-  };
-}
-
-export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target: CompileTarget): CreateTrainingJobRequest {
-  const instance = effectiveInstance(stage, target.config);
-  const channels: Channel[] = Object.entries(stage.inputs).map(([name, input]) => ({
-    ChannelName: name,
-    DataSource: {
-      S3DataSource: { S3DataType: "S3Prefix", S3Uri: outputUri(target, pipeline, input), S3DataDistributionType: "FullyReplicated" },
-    },
-    InputMode: "File",
-  }));
-  const hyperparameters: Record<string, string> = {};
-  for (const [key, value] of Object.entries(stage.hyperparameters)) {
-    hyperparameters[key] = typeof value === "object" ? ref(`$.options.${value.name}`) : String(value);
-  }
-  const request: CreateTrainingJobRequest = {
-    TrainingJobName: jobNameRef(stage),
-    RoleArn: target.roleArn,
-    AlgorithmSpecification: {
-      TrainingImage: imageUri(target, stage),
-      TrainingInputMode: "File",
-      // Progress lines every stage prints (images/README.md), as CloudWatch metrics.
-      MetricDefinitions: [
-        { Name: "progress", Regex: "progress: ([0-9.]+)%" },
-        { Name: "train:loss", Regex: "loss=([0-9.eE+-]+)" },
-        // anchored on "loss=" so the held-out lines ("eval step=... held_out_psnr=...") stay apart
-        { Name: "train:psnr", Regex: "loss=[0-9.eE+-]+ psnr=([0-9.]+)" },
-        { Name: "held_out:psnr", Regex: "held_out_psnr=([0-9.]+)" },
-      ],
-    },
-    HyperParameters: hyperparameters,
-    InputDataConfig: channels,
-    OutputDataConfig: { S3OutputPath: `s3://${target.bucket}/jobs/${ref("$.jobId")}/${stage.outputs[0]}/` },
-    ResourceConfig: { InstanceType: instance.type, InstanceCount: instance.count, VolumeSizeInGB: instance.volumeSizeGb },
-    StoppingCondition: {
-      MaxRuntimeInSeconds: stage.timeout.seconds,
-      ...(stage.spot ? { MaxWaitTimeInSeconds: stage.spot.maxWait.seconds } : {}),
-    },
-    Environment: { ...stage.environment, SPACEPORT_JOB_ID: ref("$.jobId") },
-    Tags: commonTags(pipeline, stage),
-  };
-  if (stage.spot) {
-    request.EnableManagedSpotTraining = true;
-    request.CheckpointConfig = {
-      S3Uri: `s3://${target.bucket}/jobs/${ref("$.jobId")}/checkpoints/${stage.name}/`,
-      LocalPath: "/opt/ml/checkpoints",
-    };
-  }
-  return request;
-}
-
-function imageUri(target: CompileTarget, stage: Stage): string {
-  const uri = target.images[stage.name];
-  if (!uri) throw new Error(`stage "${stage.name}": no image URI for this stage in environment "${target.environment}"`);
-  return uri;
-}
-
 function stageStates(compiled: CompiledStage, next: string): Record<string, AslState> {
   const { name, key } = compiled;
   const maxWait = compiled.kind === "training" && compiled.stage.spot ? compiled.stage.spot.maxWait.seconds : compiled.stage.timeout.seconds;
@@ -260,7 +128,7 @@ function stageStates(compiled: CompiledStage, next: string): Record<string, AslS
       Type: "Pass",
       Parameters: {
         "attempt.$": `$.runs.${key}.attempt`,
-        "jobName.$": `States.Format('{}-${name}-{}', $.jobId, $.runs.${key}.attempt)`,
+        "jobName.$": `States.Format('${sageMakerJobName("{}", name, "{}")}', $.jobId, $.runs.${key}.attempt)`,
       },
       ResultPath: `$.runs.${key}`,
       Next: STATE.run(name),
@@ -326,7 +194,7 @@ function retryGate(stages: readonly CompiledStage[]): AslState {
 
 function notifyState(target: CompileTarget, outcome: "succeeded" | "failed", pipeline: Pipeline, next: string): AslState {
   const delivery = pipeline.delivery;
-  const payload: Record<string, unknown> = {
+  const payload: AslFields<NotifyPayload> = {
     "jobId.$": "$.jobId",
     "email.$": "$.email",
     "options.$": "$.options",
@@ -335,7 +203,7 @@ function notifyState(target: CompileTarget, outcome: "succeeded" | "failed", pip
     status: outcome,
   };
   if (outcome === "succeeded") {
-    payload["deliveryUri.$"] = `States.Format('s3://${target.bucket}/jobs/{}/${delivery.output}/', $.jobId)`;
+    payload["deliveryUri.$"] = `States.Format('${stageOutputUri(target.bucket, "{}", delivery.output)}', $.jobId)`;
   } else {
     payload["failure.$"] = "$.failure";
     payload["redriveCount.$"] = "$$.Execution.RedriveCount";
@@ -357,8 +225,8 @@ function notifyState(target: CompileTarget, outcome: "succeeded" | "failed", pip
 export function compile(pipeline: Pipeline, target: CompileTarget): CompiledPipeline {
   validateForEnvironment(pipeline, target.environment, target.config);
   const longestName = Math.max(...pipeline.stages.map((s) => s.name.length));
-  if (JOB_ID_LENGTH + longestName + MAX_ATTEMPT_DIGITS + 2 > 63) {
-    throw new Error(`stage names up to ${63 - JOB_ID_LENGTH - MAX_ATTEMPT_DIGITS - 2} characters keep SageMaker job names within 63`);
+  if (JOB_ID_LENGTH + longestName + MAX_ATTEMPT_DIGITS + 2 > SAGEMAKER_JOB_NAME_MAX) {
+    throw new Error(`stage names up to ${SAGEMAKER_JOB_NAME_MAX - JOB_ID_LENGTH - MAX_ATTEMPT_DIGITS - 2} characters keep SageMaker job names within ${SAGEMAKER_JOB_NAME_MAX}`);
   }
 
   const stages: CompiledStage[] = pipeline.stages.map((stage) => {

@@ -13,6 +13,7 @@ import {
 } from "./instances.js";
 import type { EnvironmentConfig } from "./environment.js";
 import { quotaFor } from "./environment.js";
+import { JOB_FOLDERS } from "./layout.js";
 import type { JobOption, OutputRef, Stage } from "./stage.js";
 
 export interface Pipeline<S extends readonly Stage[] = readonly Stage[]> {
@@ -29,7 +30,7 @@ export interface Pipeline<S extends readonly Stage[] = readonly Stage[]> {
 export const STAGE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 export const MAX_STAGE_NAME_LENGTH = 32;
 /** Prefixes the job layout already uses for other things. */
-const RESERVED_STAGE_NAMES = new Set(["input", "checkpoints", "logs", "status"]);
+const RESERVED_STAGE_NAMES = new Set<string>([...Object.values(JOB_FOLDERS), "logs"]);
 
 type StageNames<S extends readonly Stage[]> = S[number]["name"];
 
@@ -155,6 +156,19 @@ function checkDelivery(delivery: OutputRef, byName: Map<string, Stage>, add: (s:
   const stage = byName.get(delivery?.stage);
   if (!stage) add("(pipeline)", "delivery", `refers to stage "${delivery?.stage}", which is not in the pipeline`);
   else if (!(stage.outputs as readonly string[]).includes(delivery.output)) add("(pipeline)", "delivery", `stage "${stage.name}" has no output "${delivery.output}"`);
+  for (const other of byName.values()) {
+    const links = other.kind === "processing" ? Object.entries(other.links) : [];
+    if (links.length > 0 && other !== stage) add(other.name, "links", "only the stage holding the pipeline's delivery links to files");
+    for (const [name, file] of links) {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/.test(file)) add(other.name, `links.${name}`, `"${file}" must be a relative file path inside the output`);
+    }
+  }
+}
+
+/** Files of the delivery a finished job links to, by link name (the delivering stage's `links`). */
+export function deliveryLinks(pipeline: Pick<Pipeline, "stages" | "delivery">): Readonly<Record<string, string>> {
+  const stage = pipeline.stages.find((s) => s.name === pipeline.delivery.stage);
+  return stage?.kind === "processing" ? stage.links : {};
 }
 
 function checkUnusedOutputs(stages: readonly Stage[], delivery: OutputRef, add: (s: string, f: string, m: string) => void): void {

@@ -47,7 +47,10 @@ export const EnvironmentConfigSchema = v.strictObject({
   intermediateRetentionDays: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 14),
   /** Days that delivery links (and deliveries) stay valid. At least 7. */
   deliveryRetentionDays: v.optional(v.pipe(v.number(), v.integer(), v.minValue(7)), 90),
-  /** API throttling: steady requests per second and burst, per client. */
+  /**
+   * API throttling: steady requests per second and burst for the whole API (the API Gateway
+   * stage), and jobs per day for each API client (start-job).
+   */
   apiRateLimit: v.optional(
     v.strictObject({
       ratePerSecond: v.pipe(v.number(), v.minValue(0.01)),

@@ -12,3 +12,7 @@ export * from "./cost.js";
 export type * from "./asl.js";
 export { ref, toAslParameters, resolveReferences } from "./references.js";
 export * from "./sagemaker/validate-request.js";
+export * from "./format.js";
+export * from "./json.js";
+export * from "./stage-contract.js";
+export type * from "./notify-payload.js";

@@ -52,12 +52,28 @@ interface StageOptionsBase<N extends string, I extends Record<string, InputRef>>
   /** Environment variables for the container. */
   readonly environment?: Readonly<Record<string, string>>;
   readonly description?: string;
+  /** The stage's name in what a customer reads (emails, job status); default: its name. */
+  readonly label?: string;
+  /** What a customer can do when this stage fails for a reason of their own (the failure email, job status). */
+  readonly failureAdvice?: string;
 }
 
 export interface ProcessingStageOptions<N extends string, I extends Record<string, InputRef>, O extends string>
   extends StageOptionsBase<N, I> {
   /** Output folders; each becomes `/opt/ml/processing/output/<name>` and `jobs/<jobId>/<name>/`. */
   readonly outputs: readonly O[];
+  /**
+   * Files of this stage's delivered output that a finished job links to (job status, success
+   * email), by link name: `{ viewer: "index.html" }`. Only the stage holding the pipeline's delivery has them.
+   */
+  readonly links?: Readonly<Record<string, string>>;
+}
+
+/** A number the trainer prints, read from its log as a SageMaker metric (CloudWatch). */
+export interface MetricDefinition {
+  readonly name: string;
+  /** A regular expression whose first group is the number. */
+  readonly regex: string;
 }
 
 export interface SpotConfig {
@@ -70,6 +86,8 @@ export interface TrainingStageOptions<N extends string, I extends Record<string,
   readonly hyperparameters?: Readonly<Record<string, HyperparameterValue>>;
   /** Managed spot training: cheaper, may be interrupted; the trainer resumes from checkpoints. */
   readonly spot?: SpotConfig;
+  /** Numbers the trainer prints that SageMaker records as metrics (besides every stage's progress). */
+  readonly metrics?: readonly MetricDefinition[];
 }
 
 interface StageCommon<N extends string, O extends string> {
@@ -82,18 +100,22 @@ interface StageCommon<N extends string, O extends string> {
   readonly outputs: readonly O[];
   readonly environment: Readonly<Record<string, string>>;
   readonly description?: string;
+  readonly label?: string;
+  readonly failureAdvice?: string;
   /** A typed reference to one of this stage's outputs, for another stage's `inputs`. */
   output<K extends O>(name: K): OutputRef<N, K>;
 }
 
 export interface ProcessingStage<N extends string = string, O extends string = string> extends StageCommon<N, O> {
   readonly kind: "processing";
+  readonly links: Readonly<Record<string, string>>;
 }
 
 export interface TrainingStage<N extends string = string> extends StageCommon<N, "model"> {
   readonly kind: "training";
   readonly hyperparameters: Readonly<Record<string, HyperparameterValue>>;
   readonly spot?: SpotConfig;
+  readonly metrics: readonly MetricDefinition[];
 }
 
 export type Stage = ProcessingStage | TrainingStage;
@@ -140,6 +162,8 @@ function commonFields<N extends string>(options: StageOptionsBase<N, Record<stri
     inputs: Object.freeze({ ...options.inputs }),
     environment: Object.freeze({ ...(options.environment ?? {}) }),
     ...(options.description ? { description: options.description } : {}),
+    ...(options.label ? { label: options.label } : {}),
+    ...(options.failureAdvice ? { failureAdvice: options.failureAdvice } : {}),
   };
 }
 
@@ -157,6 +181,7 @@ export function processingStage<N extends string, I extends Record<string, Input
     kind: "processing" as const,
     ...commonFields(options),
     outputs: Object.freeze([...options.outputs]),
+    links: Object.freeze({ ...(options.links ?? {}) }),
     output: outputFn(options.name, options.outputs),
   });
 }
@@ -172,6 +197,7 @@ export function trainingStage<N extends string, I extends Record<string, InputRe
     outputs,
     hyperparameters: Object.freeze({ ...(options.hyperparameters ?? {}) }),
     ...(options.spot ? { spot: options.spot } : {}),
+    metrics: Object.freeze((options.metrics ?? []).map((m) => Object.freeze({ name: m.name, regex: m.regex }))),
     output: outputFn(options.name, outputs),
   });
 }

@@ -15,8 +15,9 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { handlers } from "../functions/handlers.js";
+import { formatTable } from "../pipeline/format.js";
 import { startLocalServices } from "../pipeline/local/services.js";
-import { formatTable } from "../pipeline/table.js";
 import { spaceport } from "./spaceport.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -33,6 +34,7 @@ async function runJobs(label: string, zip: string, work: string, count: number, 
     port: 0,
     environment: "prod",
     pipeline: spaceport,
+    handlers,
     env: {},
     ...(cores !== undefined ? { cores } : {}),
   });

@@ -15,10 +15,11 @@ import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import * as tar from "tar";
-import { estimateCost, formatUsd, readStackConfigFile } from "../pipeline/index.js";
+import { estimateCost, formatUsd, jobPrefix, readStackConfigFile } from "../pipeline/index.js";
+import { handlers } from "../functions/handlers.js";
 import { startLocalServices } from "../pipeline/local/services.js";
 import { spaceport } from "./spaceport.js";
-import { formatTable as table } from "../pipeline/table.js";
+import { formatTable as table } from "../pipeline/format.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
@@ -90,7 +91,7 @@ async function main(): Promise<void> {
   if (made.status !== 0) throw new Error("could not build the caliterra ZIP (see above)");
 
   const dataDir = join(work, "data");
-  const services = await startLocalServices({ dataDir, port: 0, environment: "prod", env: {} });
+  const services = await startLocalServices({ dataDir, port: 0, environment: "prod", env: {}, pipeline: spaceport, handlers });
   const sampler = new MemorySampler();
   sampler.start();
   const headers = { authorization: `Bearer ${services.apiKey}`, "content-type": "application/json" };
@@ -118,64 +119,11 @@ async function main(): Promise<void> {
     sampler.stop();
     if (status.state !== "succeeded") throw new Error(`the job failed: ${status.failure?.reason ?? "unknown reason"}`);
 
-    const jobFolder = join(dataDir, "buckets", services.buckets.processing, "jobs", jobId);
-    const sfm = JSON.parse(readFileSync(join(jobFolder, "sfm", "report.json"), "utf8")) as Record<string, unknown>;
-    const modelArchive = readdirSync(join(jobFolder, "model"), { recursive: true }).map(String).find((f) => f.endsWith("model.tar.gz"))!;
-    const extracted = join(work, "model");
-    mkdirSync(extracted);
-    tar.x({ file: join(jobFolder, "model", modelArchive), cwd: extracted, sync: true });
-    const metrics = JSON.parse(readFileSync(join(extracted, "metrics.json"), "utf8")) as Record<string, unknown>;
-    const plyBytes = statSync(join(extracted, "point_cloud.ply")).size;
-    const delivery = JSON.parse(readFileSync(join(jobFolder, "delivery", "report.json"), "utf8")) as {
-      output: { sogBytes: number; compressionRatio: number };
-      gaussians: { input: number; delivered: number };
-      fidelity?: { renders?: { meanPsnr?: number } | null };
-    };
-
-    const stages = status.stages.map((s) => ({
-      name: s.name,
-      wallSeconds: s.durationSeconds ?? null,
-      peakMemoryMb: s.jobName ? Math.round(sampler.peakMb.get(s.jobName) ?? 0) : null,
-    }));
-    const config = readStackConfigFile(join(ROOT, "Pulumi.prod.yaml"), "prod");
-    const cost = estimateCost(spaceport, config);
-    const figures = {
-      when: new Date().toISOString(),
-      machine: { cpus: cpus().length },
-      input: { photos: Number(values.count), maxSize: Number(values["max-size"]), quality: values.quality },
-      totalWallSeconds: (Date.now() - started) / 1000,
-      stages,
-      sfm: { photosReceived: sfm["photos_received"], photosPlaced: sfm["photos_placed"], gpsResidualM: (sfm["gps"] as { residual_m?: number } | null)?.residual_m ?? null },
-      training: { psnr: metrics["psnr"], ssim: metrics["ssim"], gaussians: metrics["gaussians"], steps: metrics["steps"], sPerStep: metrics["s_per_step"] },
-      compression: {
-        plyBytes,
-        sogBytes: delivery.output.sogBytes,
-        ratio: plyBytes / delivery.output.sogBytes,
-        gaussiansDelivered: delivery.gaussians.delivered,
-        fidelityPsnr: delivery.fidelity?.renders?.meanPsnr ?? null,
-      },
-      awsCostEstimateUsd: cost.totalUsd,
-    };
-
-    const rows = [["stage", "wall time", "peak memory"]];
-    for (const s of stages) rows.push([s.name, s.wallSeconds === null ? "-" : `${s.wallSeconds.toFixed(0)} s`, s.peakMemoryMb === null ? "-" : `${s.peakMemoryMb} MB`]);
-    rows.push(["total", `${figures.totalWallSeconds.toFixed(0)} s`, ""]);
-    console.log(`\n${table(rows)}\n`);
-    console.log(
-      table([
-        ["figure", "value"],
-        ["photos placed", `${String(sfm["photos_placed"])} / ${String(sfm["photos_received"])}`],
-        ["GPS residual (RMS)", `${figures.sfm.gpsResidualM ?? "-"} m`],
-        ["held-out PSNR / SSIM", `${Number(metrics["psnr"]).toFixed(2)} dB / ${Number(metrics["ssim"]).toFixed(3)}`],
-        ["Gaussians (trained / delivered)", `${String(metrics["gaussians"])} / ${delivery.gaussians.delivered}`],
-        ["PLY / SOG", `${mb(plyBytes)} / ${mb(delivery.output.sogBytes)} (${figures.compression.ratio.toFixed(1)}x)`],
-        ["fidelity (SOG vs PLY renders)", figures.compression.fidelityPsnr === null ? "-" : `${Number(figures.compression.fidelityPsnr).toFixed(2)} dB PSNR`],
-        ["AWS cost estimate (cost model)", formatUsd(cost.totalUsd)],
-      ]),
-    );
-    const out = values.out ?? join(ROOT, ".bench", `pipeline-${figures.when.replace(/[:.]/g, "-")}.json`);
+    const figures = figuresOf({ jobFolder: join(dataDir, "buckets", services.buckets.processing, jobPrefix(jobId)), work, status, sampler, values, started });
+    printFigures(figures);
+    const out = values.out ?? join(ROOT, ".bench", `pipeline-${figures.figures.when.replace(/[:.]/g, "-")}.json`);
     mkdirSync(join(out, ".."), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(figures, null, 2)}\n`);
+    writeFileSync(out, `${JSON.stringify(figures.figures, null, 2)}\n`);
     console.log(`\nfigures written to ${out}`);
   } finally {
     sampler.stop();
@@ -183,6 +131,77 @@ async function main(): Promise<void> {
     if (!values.keep) rmSync(work, { recursive: true, force: true });
     else console.log(`kept ${work}`);
   }
+}
+
+interface BenchRun {
+  readonly jobFolder: string;
+  readonly work: string;
+  readonly status: { stages: StageStatus[] };
+  readonly sampler: MemorySampler;
+  readonly values: { count?: string | undefined; "max-size"?: string | undefined; quality?: string | undefined };
+  readonly started: number;
+}
+
+/** The figures of a finished job, from its stages' reports and the memory sampler. */
+function figuresOf({ jobFolder, work, status, sampler, values, started }: BenchRun) {
+  const sfm = JSON.parse(readFileSync(join(jobFolder, "sfm", "report.json"), "utf8")) as Record<string, unknown>;
+  const modelArchive = readdirSync(join(jobFolder, "model"), { recursive: true }).map(String).find((f) => f.endsWith("model.tar.gz"))!;
+  const extracted = join(work, "model");
+  mkdirSync(extracted);
+  tar.x({ file: join(jobFolder, "model", modelArchive), cwd: extracted, sync: true });
+  const metrics = JSON.parse(readFileSync(join(extracted, "metrics.json"), "utf8")) as Record<string, unknown>;
+  const plyBytes = statSync(join(extracted, "point_cloud.ply")).size;
+  const delivery = JSON.parse(readFileSync(join(jobFolder, "delivery", "report.json"), "utf8")) as {
+    output: { sogBytes: number; compressionRatio: number };
+    gaussians: { input: number; delivered: number };
+    fidelity?: { renders?: { meanPsnr?: number } | null };
+  };
+
+  const stages = status.stages.map((s) => ({
+    name: s.name,
+    wallSeconds: s.durationSeconds ?? null,
+    peakMemoryMb: s.jobName ? Math.round(sampler.peakMb.get(s.jobName) ?? 0) : null,
+  }));
+  const config = readStackConfigFile(join(ROOT, "Pulumi.prod.yaml"), "prod");
+  const cost = estimateCost(spaceport, config);
+  const figures = {
+    when: new Date().toISOString(),
+    machine: { cpus: cpus().length },
+    input: { photos: Number(values.count), maxSize: Number(values["max-size"]), quality: values.quality },
+    totalWallSeconds: (Date.now() - started) / 1000,
+    stages,
+    sfm: { photosReceived: sfm["photos_received"], photosPlaced: sfm["photos_placed"], gpsResidualM: (sfm["gps"] as { residual_m?: number } | null)?.residual_m ?? null },
+    training: { psnr: metrics["psnr"], ssim: metrics["ssim"], gaussians: metrics["gaussians"], steps: metrics["steps"], sPerStep: metrics["s_per_step"] },
+    compression: {
+      plyBytes,
+      sogBytes: delivery.output.sogBytes,
+      ratio: plyBytes / delivery.output.sogBytes,
+      gaussiansDelivered: delivery.gaussians.delivered,
+      fidelityPsnr: delivery.fidelity?.renders?.meanPsnr ?? null,
+    },
+    awsCostEstimateUsd: cost.totalUsd,
+  };
+  return { figures, sfm, metrics, plyBytes, delivery, cost };
+}
+
+function printFigures({ figures, sfm, metrics, plyBytes, delivery, cost }: ReturnType<typeof figuresOf>): void {
+  const { stages } = figures;
+  const rows = [["stage", "wall time", "peak memory"]];
+  for (const s of stages) rows.push([s.name, s.wallSeconds === null ? "-" : `${s.wallSeconds.toFixed(0)} s`, s.peakMemoryMb === null ? "-" : `${s.peakMemoryMb} MB`]);
+  rows.push(["total", `${figures.totalWallSeconds.toFixed(0)} s`, ""]);
+  console.log(`\n${table(rows)}\n`);
+  console.log(
+    table([
+      ["figure", "value"],
+      ["photos placed", `${String(sfm["photos_placed"])} / ${String(sfm["photos_received"])}`],
+      ["GPS residual (RMS)", `${figures.sfm.gpsResidualM ?? "-"} m`],
+      ["held-out PSNR / SSIM", `${Number(metrics["psnr"]).toFixed(2)} dB / ${Number(metrics["ssim"]).toFixed(3)}`],
+      ["Gaussians (trained / delivered)", `${String(metrics["gaussians"])} / ${delivery.gaussians.delivered}`],
+      ["PLY / SOG", `${mb(plyBytes)} / ${mb(delivery.output.sogBytes)} (${figures.compression.ratio.toFixed(1)}x)`],
+      ["fidelity (SOG vs PLY renders)", figures.compression.fidelityPsnr === null ? "-" : `${Number(figures.compression.fidelityPsnr).toFixed(2)} dB PSNR`],
+      ["AWS cost estimate (cost model)", formatUsd(cost.totalUsd)],
+    ]),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -11,4 +11,7 @@ export const compressor = processingStage({
   expectedDuration: minutes(15),
   inputs: { model: gaussianSplatting.output("model") },
   outputs: ["delivery"],
+  // What a finished job's status and email link to (images/compressor writes them).
+  links: { viewer: "index.html", scene: "scene.sog", preview: "preview.webp", report: "report.json" },
+  label: "Compression and viewer",
 });

@@ -19,7 +19,7 @@ import {
 } from "../pipeline/index.js";
 import { localTarget } from "../pipeline/local/target.js";
 import { spaceport } from "./spaceport.js";
-import { formatTable as table } from "../pipeline/table.js";
+import { formatTable as table } from "../pipeline/format.js";
 
 export function describe(pipeline: Pipeline, environment: string, config: EnvironmentConfig, showAsl: boolean): string {
   const compiled = compile(pipeline, localTarget(environment, config, pipeline));

@@ -20,4 +20,13 @@ export const gaussianSplatting = trainingStage({
   spot: { maxWait: hours(8) },
   inputs: { sfm: sfm.output("sfm") },
   hyperparameters: { quality, checkpoint_every: 1000 },
+  // The trainer's log lines (gs_trainer/train.py), as CloudWatch metrics.
+  metrics: [
+    { name: "train:loss", regex: "loss=([0-9.eE+-]+)" },
+    // anchored on "loss=" so the held-out lines ("eval step=... held_out_psnr=...") stay apart
+    { name: "train:psnr", regex: "loss=[0-9.eE+-]+ psnr=([0-9.]+)" },
+    { name: "held_out:psnr", regex: "held_out_psnr=([0-9.]+)" },
+  ],
+  label: "3D model training (Gaussian splatting)",
+  failureAdvice: 'Submit it again; if it fails the same way, try quality "preview" or reply with the job id.',
 });

@@ -10,4 +10,6 @@ export const sfm = processingStage({
   expectedDuration: minutes(30),
   inputs: { photos: jobInput() },
   outputs: ["sfm"],
+  label: "Photo alignment (structure from motion)",
+  failureAdvice: "Check the ZIP: JPEG photos of one site, taken with plenty of overlap (at least 70% forward and 60% side), then submit it again.",
 });

@@ -8,6 +8,7 @@
  */
 import type { FunctionConfig } from "../config.js";
 import { ApiError } from "../errors.js";
+import { stageLabel } from "../failure.js";
 import type { RouteContext, RouteResult } from "../http.js";
 import { deriveJobStatus } from "../job-status/derive.js";
 import { ownExecution } from "../job-status/handler.js";
@@ -64,7 +65,7 @@ async function emailOnce(jobId: string, executionInput: string, stage: string | 
   const marker = notificationMarkerKey(jobId, "cancelled", round);
   if ((await deps.store.getText(config.processingBucket, marker)) !== undefined) return;
   const { email } = JSON.parse(executionInput) as ExecutionInput;
-  const rendered = renderCancelledEmail({ jobId, ...(stage ? { stage } : {}) });
+  const rendered = renderCancelledEmail({ jobId, ...(stage ? { stage: stageLabel(config.pipeline, stage) } : {}) });
   try {
     const { messageId } = await deps.mailer.send({ to: email, subject: rendered.subject, html: rendered.html, text: rendered.text, jobId });
     await deps.store.putText(config.processingBucket, marker, JSON.stringify({ messageId, sentAt: (deps.now?.() ?? new Date()).toISOString() }), "application/json");

@@ -4,7 +4,8 @@
  * compiler (`STATE`), stages and their kinds from the pipeline.
  */
 import { QUOTA_ERRORS, STATE, stageKey } from "../../pipeline/compile.js";
-import type { Pipeline } from "../../pipeline/define.js";
+import { deliveryLinks, type Pipeline } from "../../pipeline/define.js";
+import { parseJsonObject as parseJson, valueAt as at } from "../../pipeline/json.js";
 import { sageMakerJobName, stageOutputPrefix } from "../../pipeline/layout.js";
 import { failureAdvice, failureReason } from "../failure.js";
 import type { ExecutionEvent, ExecutionRecord, ObjectStore, StageProgress } from "../ports.js";
@@ -51,35 +52,9 @@ export interface JobStatus {
   readonly cancelledAt?: string;
 }
 
-/** Files of the delivery output, by link name. */
-export const DELIVERY_FILES = {
-  viewer: "index.html",
-  scene: "scene.sog",
-  preview: "preview.webp",
-  report: "report.json",
-} as const;
-
 const entered = (e: ExecutionEvent, name: string) => e.stateName === name && e.type.endsWith("StateEntered");
 const exited = (e: ExecutionEvent, name: string) => e.stateName === name && e.type.endsWith("StateExited");
 const iso = (d: Date | undefined) => (d ? d.toISOString() : undefined);
-
-function parseJson(text: string | undefined): Record<string, unknown> | undefined {
-  if (!text) return undefined;
-  try {
-    const value = JSON.parse(text);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-function at(obj: unknown, ...path: string[]): unknown {
-  let current = obj;
-  for (const key of path) {
-    if (typeof current !== "object" || current === null || !Object.hasOwn(current, key)) return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
-}
 
 export interface DeriveOptions {
   readonly pipeline: Pipeline;
@@ -88,7 +63,7 @@ export interface DeriveOptions {
   readonly store?: ObjectStore;
   readonly bucket?: string;
   readonly now?: Date;
-  /** A cancel request was recorded (its time): the job, and the stage it stopped, read `cancelled`. */
+  /** A cancel request was recorded for this round (its time): the job, and the stage it stopped, read `cancelled`. */
   readonly cancelledAt?: string;
 }
 
@@ -100,10 +75,60 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
   for (const [k, val] of Object.entries((input["options"] as Record<string, unknown>) ?? {})) if (typeof val === "string") jobOptions[k] = val;
 
   const index = (predicate: (e: ExecutionEvent) => boolean): number => events.findIndex(predicate);
+  const { stages, failedStage } = stageStatuses(pipeline, record, events, jobId);
+  const runningIndex = await withRunningProgress(stages, events, options.progress);
+
+  const notifiedSuccess = index((e) => entered(e, STATE.notifySuccess)) >= 0;
+  const ended = record.status !== "RUNNING";
+  let state: JobState;
+  if (record.status === "SUCCEEDED" || (notifiedSuccess && !failedStage)) state = "succeeded";
+  else if (options.cancelledAt !== undefined && ended) state = "cancelled";
+  else if (ended || failedStage) state = "failed";
+  else if (stages.every((s) => s.state === "pending" || (s.state === "running" && s.waitingFor === "quota" && s === stages[0]))) state = "queued";
+  else state = "running";
+  const progress = state === "succeeded" ? 100 : overallProgress(pipeline, stages);
+
+  const result: JobStatus = {
+    jobId,
+    state,
+    stage: stages[runningIndex]?.name ?? null,
+    submittedAt: record.startDate.toISOString(),
+    ...(record.stopDate ? { finishedAt: record.stopDate.toISOString() } : {}),
+    options: jobOptions,
+    progress,
+    stages,
+  };
+
+  if (state === "cancelled") {
+    // The stage that was stopped reads cancelled, not failed.
+    const shown = stages.map((s) => (s.name === failedStage?.name ? { ...s, state: "cancelled" as const } : s));
+    return { ...result, stages: shown, ...(options.cancelledAt ? { cancelledAt: options.cancelledAt } : {}) };
+  }
+  if (state === "failed") {
+    return { ...result, failure: describeFailure(pipeline, record, events, failedStage) };
+  }
+  if (state === "succeeded" && options.store && options.bucket) {
+    const prefix = stageOutputPrefix(jobId, pipeline.delivery.output);
+    const delivery: Record<string, string> = {};
+    for (const [name, file] of Object.entries(deliveryLinks(pipeline))) delivery[name] = await options.store.publicUrl(options.bucket, prefix + file);
+    return { ...result, delivery };
+  }
+  return result;
+}
+
+interface FailedStage {
+  readonly name: string;
+  readonly key: string;
+  readonly recordIndex: number;
+}
+
+/** Each stage's state, times and attempts from the events; and the stage that failed, if one did. */
+function stageStatuses(pipeline: Pipeline, record: ExecutionRecord, events: readonly ExecutionEvent[], jobId: string): { stages: StageStatus[]; failedStage: FailedStage | undefined } {
+  const index = (predicate: (e: ExecutionEvent) => boolean): number => events.findIndex(predicate);
   const lastIndex = (predicate: (e: ExecutionEvent) => boolean): number => events.findLastIndex(predicate);
   const ended = record.status !== "RUNNING";
   const stages: StageStatus[] = [];
-  let failedStage: { name: string; key: string; recordIndex: number } | undefined;
+  let failedStage: FailedStage | undefined;
 
   pipeline.stages.forEach((stage, i) => {
     const runState = STATE.run(stage.name);
@@ -151,69 +176,42 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
     stages.push(status);
   });
 
-  // The running stage: waiting for quota, and its progress.
+  return { stages, failedStage };
+}
+
+/** The running stage: waiting for quota, or its progress. Answers its index (-1 when none runs). */
+async function withRunningProgress(stages: StageStatus[], events: readonly ExecutionEvent[], source: StageProgress | undefined): Promise<number> {
   const runningIndex = stages.findIndex((s) => s.state === "running");
-  if (runningIndex >= 0) {
-    const running = stages[runningIndex]!;
-    const last = events[events.length - 1];
-    const waiting = last !== undefined && QUOTA_ERRORS.includes(last.error ?? "") && !last.type.endsWith("StateEntered");
-    let progress: number | undefined;
-    if (!waiting && options.progress && running.jobName) {
-      try {
-        progress = await options.progress.latest(running.kind, running.jobName);
-      } catch {
-        progress = undefined; // progress is a nicety: never fail the status for it
-      }
+  if (runningIndex < 0) return runningIndex;
+  const running = stages[runningIndex]!;
+  const last = events[events.length - 1];
+  const waiting = last !== undefined && QUOTA_ERRORS.includes(last.error ?? "") && !last.type.endsWith("StateEntered");
+  let progress: number | undefined;
+  if (!waiting && source && running.jobName) {
+    try {
+      progress = await source.latest(running.kind, running.jobName);
+    } catch {
+      progress = undefined; // progress is a nicety: never fail the status for it
     }
-    stages[runningIndex] = {
-      ...running,
-      ...(waiting ? { waitingFor: "quota" as const } : {}),
-      ...(progress !== undefined && Number.isFinite(progress) ? { progress: Math.max(0, Math.min(100, progress)) } : {}),
-    };
   }
+  stages[runningIndex] = {
+    ...running,
+    ...(waiting ? { waitingFor: "quota" as const } : {}),
+    ...(progress !== undefined && Number.isFinite(progress) ? { progress: Math.max(0, Math.min(100, progress)) } : {}),
+  };
+  return runningIndex;
+}
 
-  const notifiedSuccess = index((e) => entered(e, STATE.notifySuccess)) >= 0;
-  let state: JobState;
-  if (record.status === "SUCCEEDED" || (notifiedSuccess && !failedStage)) state = "succeeded";
-  else if (options.cancelledAt !== undefined && ended) state = "cancelled";
-  else if (ended || failedStage) state = "failed";
-  else if (stages.every((s) => s.state === "pending" || (s.state === "running" && s.waitingFor === "quota" && s === stages[0]))) state = "queued";
-  else state = "running";
-
+/** Overall 0–100, stages weighted by their expected duration. */
+function overallProgress(pipeline: Pipeline, stages: readonly StageStatus[]): number {
   const weights = pipeline.stages.map((s) => (s.expectedDuration ?? s.timeout).seconds);
   const total = weights.reduce((a, b) => a + b, 0) || 1;
   const done = stages.reduce((sum, s, i) => sum + (weights[i]! * (s.state === "succeeded" ? 100 : s.state === "running" ? (s.progress ?? 0) : 0)) / 100, 0);
-  const progress = state === "succeeded" ? 100 : Math.round((1000 * done) / total) / 10;
-
-  const result: JobStatus = {
-    jobId,
-    state,
-    stage: stages[runningIndex]?.name ?? null,
-    submittedAt: record.startDate.toISOString(),
-    ...(record.stopDate ? { finishedAt: record.stopDate.toISOString() } : {}),
-    options: jobOptions,
-    progress,
-    stages,
-  };
-
-  if (state === "cancelled") {
-    // The stage that was stopped reads cancelled, not failed.
-    const shown = stages.map((s) => (s.name === failedStage?.name ? { ...s, state: "cancelled" as const } : s));
-    return { ...result, stages: shown, ...(options.cancelledAt ? { cancelledAt: options.cancelledAt } : {}) };
-  }
-  if (state === "failed") {
-    return { ...result, failure: describeFailure(record, events, failedStage) };
-  }
-  if (state === "succeeded" && options.store && options.bucket) {
-    const prefix = stageOutputPrefix(jobId, pipeline.delivery.output);
-    const delivery: Record<string, string> = {};
-    for (const [name, file] of Object.entries(DELIVERY_FILES)) delivery[name] = await options.store.publicUrl(options.bucket, prefix + file);
-    return { ...result, delivery };
-  }
-  return result;
+  return Math.round((1000 * done) / total) / 10;
 }
 
 function describeFailure(
+  pipeline: Pipeline,
   record: ExecutionRecord,
   events: readonly ExecutionEvent[],
   failed: { name: string; key: string; recordIndex: number } | undefined,
@@ -236,11 +234,11 @@ function describeFailure(
     cause = failure?.cause;
   }
   if (error === undefined && cause === undefined) {
-    if (record.status === "TIMED_OUT") return { ...(failed ? { stage: failed.name } : {}), error: "States.Timeout", reason: "the job ran longer than the pipeline allows and was stopped", advice: failureAdvice(failed?.name, "States.Timeout", "") };
+    if (record.status === "TIMED_OUT") return { ...(failed ? { stage: failed.name } : {}), error: "States.Timeout", reason: "the job ran longer than the pipeline allows and was stopped", advice: failureAdvice(pipeline, failed?.name, "States.Timeout", "") };
     if (record.status === "ABORTED") return { ...(failed ? { stage: failed.name } : {}), reason: "the job was cancelled", advice: "Submit the job again if you still need it." };
     error = record.error;
     cause = record.cause;
   }
   const reason = failureReason(error, cause);
-  return { ...(failed ? { stage: failed.name } : {}), ...(error ? { error } : {}), reason, advice: failureAdvice(failed?.name, error, reason) };
+  return { ...(failed ? { stage: failed.name } : {}), ...(error ? { error } : {}), reason, advice: failureAdvice(pipeline, failed?.name, error, reason) };
 }

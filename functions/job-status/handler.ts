@@ -1,4 +1,5 @@
 /** job-status: `GET /jobs/{id}` → the derived status of the caller's own job. */
+import { parseJsonObject } from "../../pipeline/json.js";
 import { JOB_ID } from "../../pipeline/layout.js";
 import type { FunctionConfig } from "../config.js";
 import { ApiError } from "../errors.js";
@@ -23,12 +24,7 @@ export async function ownExecution(context: RouteContext, executions: Executions
   const notFound = () => new ApiError(404, "id", `id: no job ${id}`);
   if (!record) throw notFound();
   // A client sees only its own jobs; someone else's id is answered as unknown.
-  let owner: unknown;
-  try {
-    owner = (JSON.parse(record.input) as { client?: unknown }).client;
-  } catch {
-    owner = undefined;
-  }
+  const owner = parseJsonObject(record.input)?.["client"];
   if (owner !== undefined && owner !== context.client) throw notFound();
   return record;
 }

@@ -8,11 +8,14 @@
 import * as v from "valibot";
 import { seconds, type Duration } from "../../pipeline/duration.js";
 import { estimateCost } from "../../pipeline/cost.js";
-import { JOB_ID, jobPrefix, parseS3Uri, stageOutputPrefix } from "../../pipeline/layout.js";
+import { deliveryLinks } from "../../pipeline/define.js";
+import { parseJson } from "../../pipeline/json.js";
+import { JOB_ID, parseS3Uri, stageOutputPrefix, statusPrefix } from "../../pipeline/layout.js";
+import type { NotifyPayload as PipelineNotifyPayload } from "../../pipeline/notify-payload.js";
 import type { FunctionConfig } from "../config.js";
+import { failureAdvice, failureReason, stageLabel } from "../failure.js";
+import { deriveJobStatus } from "../job-status/derive.js";
 import { cancelledMarkerKey, notificationMarkerKey } from "../markers.js";
-import { failureAdvice, failureReason } from "../failure.js";
-import { deriveJobStatus, DELIVERY_FILES } from "../job-status/derive.js";
 import { maskEmail, metricLine, type Logger } from "../log.js";
 import type { Executions, Mailer, ObjectStore } from "../ports.js";
 import { renderFailureEmail, renderSuccessEmail, type RenderedEmail } from "./templates.js";
@@ -35,6 +38,10 @@ export const NotifyPayloadSchema = v.looseObject({
   ),
 });
 export type NotifyPayload = v.InferOutput<typeof NotifyPayloadSchema>;
+/** The schema accepts exactly what the state machine sends (pipeline/notify-payload.ts): checked by tsc. */
+export type PayloadMatches = NotifyPayload extends PipelineNotifyPayload ? true : never;
+const payloadMatches: PayloadMatches = true;
+void payloadMatches;
 
 export interface NotifyDeps {
   readonly store: ObjectStore;
@@ -101,8 +108,9 @@ function failureEmail(payload: NotifyPayload, config: FunctionConfig): RenderedE
   const error = payload.failure?.error?.Error;
   const reason = failureReason(error, payload.failure?.error?.Cause);
   const stage = payload.failure?.stage;
+  const advice = failureAdvice(config.pipeline, stage, error, reason);
   const retryUrl = config.appUrl ? retryLink(config.appUrl, payload.jobId) : undefined;
-  return renderFailureEmail({ jobId: payload.jobId, ...(stage ? { stage } : {}), reason, advice: failureAdvice(stage, error, reason), ...(retryUrl ? { retryUrl } : {}) });
+  return renderFailureEmail({ jobId: payload.jobId, ...(stage ? { stage: stageLabel(config.pipeline, stage) } : {}), reason, advice, ...(retryUrl ? { retryUrl } : {}) });
 }
 
 /** The page, opened on this job with its Retry offered (webapp/src/main.ts reads the fragment). */
@@ -116,14 +124,20 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
   if (delivery.bucket !== bucket || delivery.key !== expectedPrefix) {
     throw new Error(`deliveryUri ${payload.deliveryUri} is not this job's delivery (s3://${bucket}/${expectedPrefix})`);
   }
-  const url = (file: string) => deps.store.publicUrl(bucket, expectedPrefix + file);
-  const links = { viewer: await url(DELIVERY_FILES.viewer), preview: await url(DELIVERY_FILES.preview), scene: await url(DELIVERY_FILES.scene) };
+  const files = deliveryLinks(config.pipeline);
+  const file = (name: string): string => {
+    const declared = files[name];
+    if (!declared) throw new Error(`the delivering stage of pipeline ${config.pipeline.name} declares no "${name}" link (links.${name})`);
+    return declared;
+  };
+  const url = (name: string) => deps.store.publicUrl(bucket, expectedPrefix + file(name));
+  const links = { viewer: await url("viewer"), preview: await url("preview"), scene: await url("scene") };
 
   // Photo counts come from the report of the stage that reads the job's input (sfm).
   const intake = config.pipeline.stages.find((s) => Object.values(s.inputs).some((i) => i.kind === "job-input")) ?? config.pipeline.stages[0]!;
   const sfmReport = await readJson(deps.store, bucket, `${stageOutputPrefix(jobId, intake.outputs[0]!)}report.json`);
-  const deliveryReport = await readJson(deps.store, bucket, expectedPrefix + DELIVERY_FILES.report);
-  const scene = await deps.store.head(bucket, expectedPrefix + DELIVERY_FILES.scene);
+  const deliveryReport = await readJson(deps.store, bucket, expectedPrefix + file("report"));
+  const scene = await deps.store.head(bucket, expectedPrefix + file("scene"));
   const photosReceived = pickNumber(sfmReport, ["photos_received"]);
   const photosUsed = pickNumber(sfmReport, ["photos_placed"]);
   const gaussians = pickNumber(deliveryReport, ["gaussians.delivered", "gaussians"]);
@@ -156,7 +170,7 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
       ...(gaussians !== undefined ? { gaussians } : {}),
       ...(sceneBytes !== undefined ? { sceneBytes } : {}),
     },
-    durations,
+    durations: durations.map((d) => ({ stage: stageLabel(config.pipeline, d.stage), seconds: d.seconds })),
     ...(totalSeconds !== undefined ? { totalSeconds } : {}),
     costUsd: cost.totalUsd,
     ...(payload.options["quality"] ? { quality: payload.options["quality"] } : {}),
@@ -165,13 +179,7 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
 }
 
 async function readJson(store: ObjectStore, bucket: string, key: string): Promise<unknown> {
-  const text = await store.getText(bucket, key);
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  return parseJson(await store.getText(bucket, key));
 }
 
 /** The first of `paths` (dotted) that holds a finite, non-negative number. */

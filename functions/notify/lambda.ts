@@ -1,23 +1,26 @@
-/** Lambda entry for notify: the state machine's payload (lambda:invoke Payload) → notify. */
+/** Lambda entry for notify: the state machine's payload (lambda:invoke Payload) → notify, for the given pipeline. */
+import type { Pipeline } from "../../pipeline/define.js";
 import { s3Store, sesMailer, stepFunctions } from "../adapters/aws/index.js";
 import { configFromEnv, type FunctionConfig } from "../config.js";
 import { jsonLogger } from "../log.js";
 import { notify, type NotifyDeps, type NotifyResult } from "./handler.js";
 
-let wired: { deps: NotifyDeps; config: FunctionConfig } | undefined;
-
-export async function handler(event: unknown): Promise<NotifyResult> {
-  if (!wired) {
-    const config = configFromEnv(process.env);
-    wired = {
-      config,
-      deps: {
-        store: s3Store(process.env, config),
-        mailer: sesMailer(process.env, config),
-        ...(process.env["SPACEPORT_STATE_MACHINE_ARN"] ? { executions: stepFunctions(process.env, config) } : {}),
-        log: jsonLogger(),
-      },
-    };
-  }
-  return notify(event, wired.deps, wired.config);
+/** The handler a composition root exports (`export const handler = notifyHandler(pipeline)`). */
+export function notifyHandler(pipeline: Pipeline): (event: unknown) => Promise<NotifyResult> {
+  let wired: { deps: NotifyDeps; config: FunctionConfig } | undefined;
+  return async (event) => {
+    if (!wired) {
+      const config = configFromEnv(process.env, pipeline);
+      wired = {
+        config,
+        deps: {
+          store: s3Store(process.env, config),
+          mailer: sesMailer(process.env, config),
+          ...(process.env["SPACEPORT_STATE_MACHINE_ARN"] ? { executions: stepFunctions(process.env, config) } : {}),
+          log: jsonLogger(),
+        },
+      };
+    }
+    return notify(event, wired.deps, wired.config);
+  };
 }

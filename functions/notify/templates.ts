@@ -2,6 +2,8 @@
  * The two job emails, as HTML and plain text. Everything interpolated is HTML-escaped; the
  * only links are the job's delivery links (absolute URLs made by the ObjectStore).
  */
+import { formatBytes, formatSeconds } from "../../pipeline/format.js";
+
 export interface SuccessEmailData {
   readonly jobId: string;
   readonly links: { readonly viewer: string; readonly preview: string; readonly scene: string };
@@ -11,7 +13,7 @@ export interface SuccessEmailData {
     readonly gaussians?: number;
     readonly sceneBytes?: number;
   };
-  /** Per stage, seconds; and the whole job. */
+  /** Per stage (by its label), seconds; and the whole job. */
   readonly durations: readonly { readonly stage: string; readonly seconds: number }[];
   readonly totalSeconds?: number;
   readonly costUsd: number;
@@ -21,6 +23,7 @@ export interface SuccessEmailData {
 
 export interface FailureEmailData {
   readonly jobId: string;
+  /** The failed stage's label (`Stage.label`). */
   readonly stage?: string;
   readonly reason: string;
   readonly advice: string;
@@ -36,30 +39,6 @@ export interface RenderedEmail {
 
 export const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
-
-const STAGE_LABELS: Record<string, string> = {
-  sfm: "Photo alignment (structure from motion)",
-  "gaussian-splatting": "3D model training (Gaussian splatting)",
-  compressor: "Compression and viewer",
-};
-export const stageLabel = (stage: string): string => STAGE_LABELS[stage] ?? stage;
-
-export function formatSeconds(total: number): string {
-  const s = Math.max(0, Math.round(total));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  if (h > 0) return `${h} h ${m} min`;
-  if (m > 0) return sec > 0 ? `${m} min ${sec} s` : `${m} min`;
-  return `${sec} s`;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
-  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(0)} KB`;
-  return `${bytes} bytes`;
-}
 
 const number = (n: number): string => n.toLocaleString("en-US");
 
@@ -84,7 +63,7 @@ export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
   if (data.counts.gaussians !== undefined) counts.push(["Gaussians", number(data.counts.gaussians)]);
   if (data.counts.sceneBytes !== undefined) counts.push(["File size", formatBytes(data.counts.sceneBytes)]);
   if (data.quality) counts.push(["Quality", data.quality]);
-  const times: [string, string][] = data.durations.map((d) => [stageLabel(d.stage), formatSeconds(d.seconds)]);
+  const times: [string, string][] = data.durations.map((d) => [d.stage, formatSeconds(d.seconds)]);
   if (data.totalSeconds !== undefined) times.push(["Total", formatSeconds(data.totalSeconds)]);
   const cost = `$${data.costUsd.toFixed(2)}`;
 
@@ -126,7 +105,7 @@ export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
 
 export function renderFailureEmail(data: FailureEmailData): RenderedEmail {
   const subject = `Your 3D model could not be made (job ${data.jobId})`;
-  const where = data.stage ? ` during ${stageLabel(data.stage).toLowerCase()}` : "";
+  const where = data.stage ? ` during ${data.stage.toLowerCase()}` : "";
   const reason = data.reason.replace(/\s+$/, "");
   const text = [
     `Job ${data.jobId} stopped${where}.`,
@@ -156,13 +135,13 @@ export function renderFailureEmail(data: FailureEmailData): RenderedEmail {
 
 export interface CancelledEmailData {
   readonly jobId: string;
-  /** The stage that was running when the job was stopped. */
+  /** The stage that was running when the job was stopped (its label). */
   readonly stage?: string;
 }
 
 export function renderCancelledEmail(data: CancelledEmailData): RenderedEmail {
   const subject = `Your job was cancelled (job ${data.jobId})`;
-  const where = data.stage ? ` during ${stageLabel(data.stage).toLowerCase()}` : "";
+  const where = data.stage ? ` during ${data.stage.toLowerCase()}` : "";
   const text = [
     `Job ${data.jobId} was cancelled${where}, as requested.`,
     "",

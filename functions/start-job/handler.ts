@@ -38,9 +38,12 @@ interface IdempotencyRecord {
 }
 
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** Folders of the processing bucket, outside `jobs/`, where start-job keeps its own records. */
+export const IDEMPOTENCY_PREFIX = "idempotency/";
+export const DAILY_COUNT_PREFIX = "quota/";
 export const idempotencyRecordKey = (client: string, key: string): string =>
-  `idempotency/${createHash("sha256").update(`${client}\n${key}`).digest("hex")}.json`;
-export const dailyCountPrefix = (client: string, day: string): string => `quota/${client}/${day}/`;
+  `${IDEMPOTENCY_PREFIX}${createHash("sha256").update(`${client}\n${key}`).digest("hex")}.json`;
+export const dailyCountPrefix = (client: string, day: string): string => `${DAILY_COUNT_PREFIX}${client}/${day}/`;
 
 export async function startJob(context: RouteContext, deps: StartJobDeps, config: FunctionConfig, legacy = false): Promise<RouteResult> {
   const now = deps.now?.() ?? new Date();
@@ -82,37 +85,7 @@ export async function startJob(context: RouteContext, deps: StartJobDeps, config
   }
   if (info.size === 0) throw new ApiError(400, field, `${field}: the ZIP is empty`);
 
-  if (!record) {
-    const day = now.toISOString().slice(0, 10);
-    const countPrefix = dailyCountPrefix(context.client, day);
-    const today = await deps.store.list(bucket, countPrefix);
-    if (today.length >= config.env.apiRateLimit.jobsPerDay) {
-      throw new ApiError(429, "client", `daily job limit reached (${config.env.apiRateLimit.jobsPerDay} jobs per day for this API key)`, "rate_limited", {
-        "retry-after": String(secondsToMidnight(now)),
-      });
-    }
-    const candidate: IdempotencyRecord = {
-      jobId: newJobId(now, deps.randomHex8?.() ?? randomBytes(4).toString("hex")),
-      requestHash,
-      client: context.client,
-      createdAt: now.toISOString(),
-      input: request.input,
-      email: request.email,
-      options: request.options,
-    };
-    const created = await deps.store.putTextIfAbsent(bucket, recordKey, JSON.stringify(candidate), "application/json");
-    if (created) {
-      record = candidate;
-      await deps.store.putText(bucket, `${countPrefix}${candidate.jobId}`, candidate.createdAt, "text/plain");
-    } else {
-      // A concurrent retry won the race: its job is this request's job.
-      record = await readRecord(deps.store, bucket, recordKey);
-      if (!record) throw new Error(`idempotency record ${recordKey} exists but cannot be read`);
-      if (record.requestHash !== requestHash) {
-        throw new ApiError(409, "Idempotency-Key", `this Idempotency-Key was used for a different request (job ${record.jobId})`);
-      }
-    }
-  }
+  record ??= await claimJobId({ deps, config, context, now, recordKey, requestHash, request });
 
   const jobId = record.jobId;
   const inputKey = jobInputKey(jobId);
@@ -139,6 +112,50 @@ export async function startJob(context: RouteContext, deps: StartJobDeps, config
     body: { jobId, ...(started ? { state: "queued" } : {}), statusUrl: statusUrl(config, jobId), options: record.options },
     headers: { location: statusUrl(config, jobId), ...(started ? {} : { "idempotent-replayed": "true" }) },
   };
+}
+
+interface Claim {
+  readonly deps: StartJobDeps;
+  readonly config: FunctionConfig;
+  readonly context: RouteContext;
+  readonly now: Date;
+  readonly recordKey: string;
+  readonly requestHash: string;
+  readonly request: { input: { bucket: string; key: string }; email: string; options: Record<string, string> };
+}
+
+/** A new job id for a request within the client's daily limit, recorded once however many retries race for it. */
+async function claimJobId({ deps, config, context, now, recordKey, requestHash, request }: Claim): Promise<IdempotencyRecord> {
+  const bucket = config.processingBucket;
+  const day = now.toISOString().slice(0, 10);
+  const countPrefix = dailyCountPrefix(context.client, day);
+  const today = await deps.store.list(bucket, countPrefix);
+  if (today.length >= config.env.apiRateLimit.jobsPerDay) {
+    throw new ApiError(429, "client", `daily job limit reached (${config.env.apiRateLimit.jobsPerDay} jobs per day for this API key)`, "rate_limited", {
+      "retry-after": String(secondsToMidnight(now)),
+    });
+  }
+  const candidate: IdempotencyRecord = {
+    jobId: newJobId(now, deps.randomHex8?.() ?? randomBytes(4).toString("hex")),
+    requestHash,
+    client: context.client,
+    createdAt: now.toISOString(),
+    input: request.input,
+    email: request.email,
+    options: request.options,
+  };
+  const created = await deps.store.putTextIfAbsent(bucket, recordKey, JSON.stringify(candidate), "application/json");
+  if (created) {
+    await deps.store.putText(bucket, `${countPrefix}${candidate.jobId}`, candidate.createdAt, "text/plain");
+    return candidate;
+  }
+  // A concurrent retry won the race: its job is this request's job.
+  const record = await readRecord(deps.store, bucket, recordKey);
+  if (!record) throw new Error(`idempotency record ${recordKey} exists but cannot be read`);
+  if (record.requestHash !== requestHash) {
+    throw new ApiError(409, "Idempotency-Key", `this Idempotency-Key was used for a different request (job ${record.jobId})`);
+  }
+  return record;
 }
 
 function replayed(record: IdempotencyRecord, config: FunctionConfig, deps: StartJobDeps, context: RouteContext): RouteResult {

@@ -28,6 +28,7 @@ from typing import Any
 SFM_DIR = Path(__file__).resolve().parent
 REPO = SFM_DIR.parents[1]
 sys.path.insert(0, str(SFM_DIR))
+sys.path.insert(0, str(SFM_DIR.parent / "shared"))
 
 from sfm_stage.monitor import StepMonitor  # noqa: E402
 

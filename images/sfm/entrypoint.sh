@@ -3,5 +3,6 @@
 # Reads $SPACEPORT_OPT_ML/processing/input/photos/, writes $SPACEPORT_OPT_ML/processing/output/sfm/.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
+# The stage contract every Python stage shares (images/shared) sits beside the image folder.
+export PYTHONPATH="$here:$here/../shared${PYTHONPATH:+:$PYTHONPATH}"
 exec "${SPACEPORT_PYTHON:-python3}" -m sfm_stage "$@"

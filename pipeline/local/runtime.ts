@@ -10,6 +10,8 @@ import type { CompileTarget, CompiledPipeline } from "../compile.js";
 import { compile } from "../compile.js";
 import type { Pipeline } from "../define.js";
 import type { EnvironmentConfig } from "../environment.js";
+import { parseJsonObject } from "../json.js";
+import type { NotifyPayload } from "../notify-payload.js";
 import { DataDir } from "./data.js";
 import { LocalExecutions, type TaskHandler } from "./executions.js";
 import { currentProcess, isAlive, isStageProcess, type ProcessIdentity } from "./process.js";
@@ -19,9 +21,8 @@ import { localTarget, readEnvironment } from "./target.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** The notify function's payload, as the state machine's `lambda:invoke` sends it. */
-export type NotifyPayload = Record<string, unknown>;
-export type NotifyFunction = (payload: NotifyPayload) => Promise<unknown>;
+/** The notify function: what the state machine's `lambda:invoke` sends it (a NotifyPayload, validated by the function). */
+export type NotifyFunction = (payload: unknown) => Promise<unknown>;
 
 export interface RetryIntervals {
   /** Wait between asks while the quota is in use (the quota retrier). Default 1000 ms. */
@@ -40,7 +41,7 @@ export interface LocalRuntimeOptions {
   /** The environment's config; default: `Pulumi.<environment>.yaml` (or `configFile`). */
   readonly config?: EnvironmentConfig;
   readonly configFile?: string;
-  /** The pipeline to run (the CLI and services default to stages/spaceport.ts). */
+  /** The pipeline to run (the composition root, stages/cli.ts, passes Spaceport's). */
   readonly pipeline: Pipeline;
   /** Default: the local target (`localTarget`). */
   readonly target?: CompileTarget;
@@ -119,7 +120,7 @@ export class LocalRuntime {
         // Retriers in the compiled order: quota, throttling.
         retryIntervalOverrides[state] = [retry.quotaMs, retry.throttleMs];
       } else {
-        handlers[state] = (input) => this.invokeNotify(input as unknown as { Payload?: NotifyPayload }) as Promise<never>;
+        handlers[state] = (input) => this.invokeNotify(input as unknown as { Payload?: unknown }) as Promise<never>;
         retryIntervalOverrides[state] = [retry.lambdaMs];
       }
     }
@@ -134,7 +135,7 @@ export class LocalRuntime {
   }
 
   /** `lambda:invoke` with a local function: the answer has the invoke API's shape. */
-  private async invokeNotify(input: { Payload?: NotifyPayload }): Promise<Record<string, unknown>> {
+  private async invokeNotify(input: { Payload?: unknown }): Promise<Record<string, unknown>> {
     try {
       const payload = await this.notify(input.Payload ?? {});
       return { StatusCode: 200, ExecutedVersion: "$LATEST", Payload: (payload ?? null) as unknown };
@@ -172,7 +173,7 @@ export class LocalRuntime {
       const binding = lastRun?.stateName ? this.compiled.tasks[lastRun.stateName] : undefined;
       const stage = lastJob?.stage ?? (binding?.type === "sagemaker" ? binding.stage : undefined);
       const lastInput = [...history].reverse().find((e) => e.type.endsWith("StateEntered") && e.json);
-      const state = safeJson(lastInput?.json) ?? safeJson(execution.input) ?? {};
+      const state = parseJsonObject(lastInput?.json) ?? parseJsonObject(execution.input) ?? {};
       const reason =
         `the local runtime stopped (process ${execution.owner.pid} ${own(execution.owner) ? "was stopped" : "exited"}) while this job was running` +
         (stage ? ` in stage ${stage}` : "") +
@@ -181,11 +182,12 @@ export class LocalRuntime {
       this.store.appendEvent(execution.name, { timestamp: at, type: "ExecutionFailed", error: "Spaceport.RuntimeStopped", cause: reason });
       if (!this.store.finishExecution(execution.name, "FAILED", at, { error: "Spaceport.RuntimeStopped", cause: reason })) continue;
       recovered.push({ jobId: execution.name, ...(stage ? { stage } : {}), reason });
+      // The state's own fields, unchecked: the notify function validates what it receives.
       const payload: NotifyPayload = {
-        jobId: state["jobId"] ?? execution.name,
-        email: state["email"],
-        options: state["options"] ?? {},
-        stages: state["stages"] ?? {},
+        jobId: (state["jobId"] as string | undefined) ?? execution.name,
+        email: state["email"] as string,
+        options: (state["options"] as Record<string, string> | undefined) ?? {},
+        stages: (state["stages"] as Record<string, unknown> | undefined) ?? {},
         pipeline: this.pipeline.name,
         status: "failed",
         failure: { stage: stage ?? "(runtime)", error: { Error: "Spaceport.RuntimeStopped", Cause: reason } },
@@ -210,15 +212,5 @@ export class LocalRuntime {
     const recovered = await this.recover({ includeOwn: true });
     this.store.close();
     return recovered;
-  }
-}
-
-function safeJson(text: string | undefined): Record<string, unknown> | undefined {
-  if (!text) return undefined;
-  try {
-    const value = JSON.parse(text) as unknown;
-    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -6,6 +6,7 @@
  * resource-level permissions, each such case marked `WILDCARD_REASONS`.
  */
 import type { Pipeline } from "../define.js";
+import { everyJobFolder, JOB_FOLDERS, sageMakerJobNameGlob, TAGS } from "../layout.js";
 
 export interface PolicyStatement {
   readonly Sid: string;
@@ -46,21 +47,19 @@ export const bucketArn = (ctx: AwsContext, bucket: string): string => `arn:${ctx
  */
 export function jobPrefixes(pipeline: Pipeline): { read: string[]; write: string[]; intermediate: string[]; delivered: string } {
   const outputs = [...new Set(pipeline.stages.flatMap((s) => [...s.outputs]))];
-  const checkpoints = pipeline.stages.some((s) => s.kind === "training" && s.spot) ? ["checkpoints"] : [];
+  const checkpoints: string[] = pipeline.stages.some((s) => s.kind === "training" && s.spot) ? [JOB_FOLDERS.checkpoints] : [];
   const delivered = pipeline.delivery.output;
   return {
-    read: ["input", ...outputs.filter((o) => o !== delivered), ...checkpoints],
+    read: [JOB_FOLDERS.input, ...outputs.filter((o) => o !== delivered), ...checkpoints],
     write: [...outputs, ...checkpoints],
     intermediate: [...outputs.filter((o) => o !== delivered), ...checkpoints],
     delivered,
   };
 }
 
-/** SageMaker job ARNs of one stage: job names are `<jobId>-<stage>-<attempt>`, jobId `YYYYMMDD-HHMMSS-xxxxxxxx`. */
+/** SageMaker job ARNs of each stage (job names from the job layout: `<jobId>-<stage>-<attempt>`). */
 export function sageMakerJobArns(ctx: AwsContext, pipeline: Pipeline): string[] {
-  return pipeline.stages.map(
-    (s) => `arn:${ctx.partition}:sagemaker:${ctx.region}:${ctx.accountId}:${s.kind}-job/????????-??????-????????-${s.name}-*`,
-  );
+  return pipeline.stages.map((s) => `arn:${ctx.partition}:sagemaker:${ctx.region}:${ctx.accountId}:${s.kind}-job/${sageMakerJobNameGlob(s.name)}`);
 }
 
 /** The SageMaker execution role: the containers' own access. */
@@ -73,7 +72,7 @@ export function sageMakerExecutionPolicy(input: {
   const { ctx, pipeline } = input;
   const bucket = bucketArn(ctx, input.bucket);
   const prefixes = jobPrefixes(pipeline);
-  const objects = (names: readonly string[]) => names.map((p) => `${bucket}/jobs/*/${p}/*`);
+  const objects = (names: readonly string[]) => names.map((p) => `${bucket}/${everyJobFolder(p)}`);
   const logGroup = `arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:/aws/sagemaker/*`;
   return doc(
     {
@@ -136,7 +135,7 @@ export function stateMachinePolicy(input: {
       Action: kinds.map((k) => `sagemaker:Create${verb(k)}`),
       Resource: jobs,
       // The compiled requests always carry the pipeline's tag.
-      Condition: { StringEquals: { "aws:RequestTag/spaceport:pipeline": pipeline.name } },
+      Condition: { StringEquals: { [`aws:RequestTag/${TAGS.pipeline}`]: pipeline.name } },
     },
     {
       Sid: "TagOwnJobs",
@@ -171,31 +170,35 @@ export function stateMachinePolicy(input: {
       Action: ["lambda:InvokeFunction"],
       Resource: [input.notifyFunctionArn, `${input.notifyFunctionArn}:*`],
     },
-    // WILDCARD_REASONS.LogDelivery
-    {
-      Sid: "LogDelivery",
-      Effect: "Allow",
-      Action: [
-        "logs:CreateLogDelivery",
-        "logs:GetLogDelivery",
-        "logs:UpdateLogDelivery",
-        "logs:DeleteLogDelivery",
-        "logs:ListLogDeliveries",
-        "logs:PutResourcePolicy",
-        "logs:DescribeResourcePolicies",
-        "logs:DescribeLogGroups",
-      ],
-      Resource: "*",
-    },
-    // WILDCARD_REASONS.XRay
-    {
-      Sid: "XRay",
-      Effect: "Allow",
-      Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"],
-      Resource: "*",
-    },
+    STATE_MACHINE_LOG_DELIVERY,
+    STATE_MACHINE_XRAY,
   );
 }
+
+/** Step Functions logging to CloudWatch Logs. WILDCARD_REASONS.LogDelivery */
+const STATE_MACHINE_LOG_DELIVERY: PolicyStatement = {
+  Sid: "LogDelivery",
+  Effect: "Allow",
+  Action: [
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+  ],
+  Resource: "*",
+};
+
+/** Tracing of the state machine. WILDCARD_REASONS.XRay */
+const STATE_MACHINE_XRAY: PolicyStatement = {
+  Sid: "XRay",
+  Effect: "Allow",
+  Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"],
+  Resource: "*",
+};
 
 /** Logs of one Lambda function (its own log group only). */
 function functionLogs(ctx: AwsContext, functionName: string): PolicyStatement {
@@ -265,7 +268,7 @@ export function startJobPolicy(
       Effect: "Allow",
       // object-store.ts copies with TaggingDirective REPLACE (no tags); PutObjectTagging covers a tagging directive on the copy.
       Action: ["s3:PutObject", "s3:PutObjectTagging"],
-      Resource: [`${processing}/jobs/*/input/*`],
+      Resource: [`${processing}/${everyJobFolder(JOB_FOLDERS.input)}`],
     },
     {
       Sid: "ApiState",
@@ -296,6 +299,9 @@ export function jobStatusPolicy(input: FunctionPolicyInput & { pipeline: Pipelin
     functionTracing,
     readExecutions(input.stateMachineArn),
     { Sid: "ReadStageProgress", Effect: "Allow", Action: ["logs:FilterLogEvents"], Resource: groups.flatMap((g) => [g, `${g}:*`]) },
+    // A stopped job reads `cancelled` from the marker a cancel request wrote (functions/markers.ts).
+    { Sid: "ReadCancelMarkers", Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${bucketArn(ctx, input.processingBucket)}/${everyJobFolder(JOB_FOLDERS.status)}`] },
+    listBuckets("FindCancelMarkers", [bucketArn(ctx, input.processingBucket)]),
   );
 }
 
@@ -314,7 +320,7 @@ export function notifyPolicy(
     .filter((s) => s.kind === "processing")
     .flatMap((s) => [...s.outputs])
     .filter((o) => o !== prefixes.delivered)
-    .map((o) => `${processing}/jobs/*/${o}/report.json`);
+    .map((o) => `${processing}/${everyJobFolder(o, "report.json")}`);
   return doc(
     functionLogs(ctx, input.functionName),
     functionTracing,
@@ -322,9 +328,9 @@ export function notifyPolicy(
       Sid: "ReadJobResults",
       Effect: "Allow",
       Action: ["s3:GetObject"],
-      Resource: [...reports, `${processing}/jobs/*/${prefixes.delivered}/*`],
+      Resource: [...reports, `${processing}/${everyJobFolder(prefixes.delivered)}`],
     },
-    { Sid: "NotificationMarkers", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: [`${processing}/jobs/*/status/*`] },
+    { Sid: "NotificationMarkers", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: [`${processing}/${everyJobFolder(JOB_FOLDERS.status)}`] },
     listBuckets("FindJobFiles", [processing]),
     readExecutions(input.stateMachineArn),
     {
@@ -345,7 +351,7 @@ export function retentionTaggerPolicy(input: Omit<FunctionPolicyInput, "stateMac
     Sid: "TagIntermediates",
     Effect: "Allow",
     Action: ["s3:PutObjectTagging"],
-    Resource: jobPrefixes(input.pipeline).intermediate.map((p) => `${processing}/jobs/*/${p}/*`),
+    Resource: jobPrefixes(input.pipeline).intermediate.map((p) => `${processing}/${everyJobFolder(p)}`),
   });
 }
 
@@ -372,7 +378,7 @@ export function bucketPolicy(input: {
       Effect: "Allow",
       Principal: { Service: "cloudfront.amazonaws.com" },
       Action: ["s3:GetObject"],
-      Resource: [`${bucket}/jobs/*/${input.cloudFront.deliveryPrefix}/*`],
+      Resource: [`${bucket}/${everyJobFolder(input.cloudFront.deliveryPrefix)}`],
       Condition: { StringEquals: { "AWS:SourceArn": input.cloudFront.distributionArn } },
     });
   }

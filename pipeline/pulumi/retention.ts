@@ -20,9 +20,10 @@
  * tags, so a submitted object tagged `spaceport:retention=intermediate` cannot bring its tag.)
  */
 import type { Pipeline } from "../define.js";
+import { parseJobKey, TAGS } from "../layout.js";
 import { jobPrefixes } from "./policies.js";
 
-export const RETENTION_TAG = "spaceport:retention";
+export const RETENTION_TAG = TAGS.retention;
 export const INTERMEDIATE = "intermediate";
 /** Environment variable of the tagger: comma-separated folder names under `jobs/<jobId>/`. */
 export const INTERMEDIATE_FOLDERS_VARIABLE = "SPACEPORT_INTERMEDIATE_FOLDERS";
@@ -32,12 +33,10 @@ export function intermediateFolders(pipeline: Pipeline): string[] {
   return jobPrefixes(pipeline).intermediate;
 }
 
-const JOB_KEY = /^jobs\/(\d{8}-\d{6}-[0-9a-f]{8})\/([a-z0-9][a-z0-9-]*)\/./;
-
 /** Whether an object key is an intermediate artifact (to be tagged for early expiry). */
 export function isIntermediateKey(key: string, folders: readonly string[]): boolean {
-  const match = JOB_KEY.exec(key);
-  return match !== null && folders.includes(match[2]!);
+  const parsed = parseJobKey(key);
+  return parsed !== undefined && folders.includes(parsed.folder);
 }
 
 /** S3 event keys are URL-encoded with `+` for spaces. */

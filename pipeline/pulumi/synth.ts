@@ -1,12 +1,15 @@
 /**
  * `npm run synth -- --env prod`: the reviewable artifact of an infrastructure change, like
- * `pulumi preview` but with no CLI, engine or AWS account. Runs index.ts under Pulumi's mocks
+ * `pulumi preview` but with no CLI, engine or AWS account. Runs the project's program (Pulumi.yaml
+ * `main`, index.ts) under Pulumi's mocks
  * with `Pulumi.<env>.yaml` and prints the resource inventory and key properties as JSON.
  */
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
 import { readStackConfig, runUnderMocks, type MockedRun } from "./mocks.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -72,9 +75,16 @@ export function inventory(run: MockedRun): Inventory {
   };
 }
 
-/** One mocked run of index.ts for an environment (config from `Pulumi.<env>.yaml` unless given). */
+/** The program Pulumi runs: `main` of Pulumi.yaml (default index.ts), as the Pulumi CLI finds it. */
+export function programOf(root: string): string {
+  const project = parseYaml(readFileSync(resolve(root, "Pulumi.yaml"), "utf8")) as { main?: unknown } | null;
+  return resolve(root, typeof project?.main === "string" ? project.main : "index.ts");
+}
+
+/** One mocked run of the project's program for an environment (config from `Pulumi.<env>.yaml` unless given). */
 export async function synth(environment: string, configFile = resolve(ROOT, `Pulumi.${environment}.yaml`)): Promise<MockedRun> {
-  return runUnderMocks({ load: () => import("../../index.js"), environment, config: readStackConfig(configFile, environment) });
+  const program = programOf(ROOT);
+  return runUnderMocks({ load: () => import(pathToFileURL(program).href) as Promise<{ default?: unknown }>, environment, config: readStackConfig(configFile, environment) });
 }
 
 async function main(): Promise<void> {

@@ -53,7 +53,7 @@ class DevServer {
   ) {}
 
   static async start(dataDir: string): Promise<DevServer> {
-    const child = spawn(process.execPath, ["--import", "tsx", "pipeline/local/cli.ts", "dev", "--port", "0", "--data-dir", dataDir], {
+    const child = spawn(process.execPath, ["--import", "tsx", "stages/cli.ts", "dev", "--port", "0", "--data-dir", dataDir], {
       cwd: ROOT,
       env: { ...process.env, SPACEPORT_API_KEY: API_KEY, SPACEPORT_SMTP_URL: "" },
       stdio: ["ignore", "pipe", "pipe"],

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@jest/globals";
 import { execFileSync } from "node:child_process";
 import { authenticate, hashApiKey, newApiKey, parseApiKeys } from "../../functions/auth.js";
 import { configFromEnv } from "../../functions/config.js";
+import { spaceport } from "../../stages/spaceport.js";
 import { ApiError } from "../../functions/errors.js";
 import { maskEmail } from "../../functions/log.js";
 import { TokenBuckets } from "../../functions/rate-limit.js";
@@ -43,17 +44,17 @@ describe("configFromEnv", () => {
     SPACEPORT_PROCESSING_BUCKET: "proc-bucket",
   };
   it("reads the environment config and the function settings", () => {
-    const config = configFromEnv({ ...base, SPACEPORT_API_KEYS: `ops:${"d".repeat(64)}`, SPACEPORT_API_BASE_URL: "https://api.x/" });
+    const config = configFromEnv({ ...base, SPACEPORT_API_KEYS: `ops:${"d".repeat(64)}`, SPACEPORT_API_BASE_URL: "https://api.x/" }, spaceport);
     expect(config.apiKeys.map((k) => k.client)).toEqual(["web", "ops"]);
     expect(config.apiBaseUrl).toBe("https://api.x");
     expect(config.env.apiRateLimit).toEqual({ ratePerSecond: 2, burst: 5, jobsPerDay: 50 });
     expect(config.maxBodyBytes).toBe(16 * 1024);
   });
   it("errors name the variable or setting", () => {
-    expect(() => configFromEnv({ ...base, SPACEPORT_PROCESSING_BUCKET: "" })).toThrow(/SPACEPORT_PROCESSING_BUCKET: is not set/);
-    expect(() => configFromEnv({ ...base, SPACEPORT_CONFIG: "{" })).toThrow(/SPACEPORT_CONFIG: not JSON/);
-    expect(() => configFromEnv({ ...base, SPACEPORT_MAX_BODY_BYTES: "-1" })).toThrow(/SPACEPORT_MAX_BODY_BYTES/);
-    expect(() => configFromEnv({ ...base, SPACEPORT_CONFIG: JSON.stringify({ region: "us-west-2", quotas: [], sesSender: "nope", alarmEmail: "a@b.co" }) })).toThrow(/spaceport:sesSender/);
+    expect(() => configFromEnv({ ...base, SPACEPORT_PROCESSING_BUCKET: "" }, spaceport)).toThrow(/SPACEPORT_PROCESSING_BUCKET: is not set/);
+    expect(() => configFromEnv({ ...base, SPACEPORT_CONFIG: "{" }, spaceport)).toThrow(/SPACEPORT_CONFIG: not JSON/);
+    expect(() => configFromEnv({ ...base, SPACEPORT_MAX_BODY_BYTES: "-1" }, spaceport)).toThrow(/SPACEPORT_MAX_BODY_BYTES/);
+    expect(() => configFromEnv({ ...base, SPACEPORT_CONFIG: JSON.stringify({ region: "us-west-2", quotas: [], sesSender: "nope", alarmEmail: "a@b.co" }) }, spaceport)).toThrow(/spaceport:sesSender/);
   });
 });
 

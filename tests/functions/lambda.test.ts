@@ -46,7 +46,7 @@ const event = (method: string, path: string, body?: unknown, headers: Record<str
 
 describe("start-job Lambda", () => {
   it("validates, copies, records and starts through S3 and Step Functions", async () => {
-    const { handler } = await import("../../functions/start-job/lambda.js");
+    const { handler } = await import("../../stages/lambda/start-job.js");
     s3.on(HeadObjectCommand).resolves({ ContentLength: 1234 });
     s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: "none", $metadata: {} }));
     s3.on(ListObjectsV2Command).resolves({ Contents: [], IsTruncated: false });
@@ -80,7 +80,7 @@ describe("start-job Lambda", () => {
   });
 
   it("rejects before touching AWS", async () => {
-    const { handler } = await import("../../functions/start-job/lambda.js");
+    const { handler } = await import("../../stages/lambda/start-job.js");
     const result = await handler(event("POST", "/jobs", { input: "s3://other-bucket/a.zip", email: "p@example.com" }));
     expect(result.statusCode).toBe(403);
     expect(JSON.parse(result.body).error.field).toBe("input");
@@ -91,7 +91,7 @@ describe("start-job Lambda", () => {
 
 describe("job-status Lambda", () => {
   it("reads DescribeExecution and GetExecutionHistory", async () => {
-    const { handler } = await import("../../functions/job-status/lambda.js");
+    const { handler } = await import("../../stages/lambda/job-status.js");
     const id = "20261126-093012-1a2b3c4d";
     sfn.on(DescribeExecutionCommand).resolves({ name: id, status: "RUNNING", startDate: new Date("2026-11-26T09:30:12Z"), input: JSON.stringify({ jobId: id, client: "website", options: { quality: "high" } }), executionArn: "e", stateMachineArn: ARN });
     sfn.on(GetExecutionHistoryCommand).resolves({ events: [{ id: 1, timestamp: new Date(), type: "ExecutionStarted" }] });
@@ -104,7 +104,7 @@ describe("job-status Lambda", () => {
 
 describe("notify Lambda", () => {
   it("sends the failure email through SES and records it", async () => {
-    const { handler } = await import("../../functions/notify/lambda.js");
+    const { handler } = await import("../../stages/lambda/notify.js");
     s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: "none", $metadata: {} }));
     s3.on(PutObjectCommand).resolves({});
     ses.on(SendEmailCommand).resolves({ MessageId: "ses-1" });

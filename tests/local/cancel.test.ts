@@ -5,6 +5,7 @@
  * a failed stage under a fresh job name without rerunning the stages that finished.
  */
 import { join } from "node:path";
+import { handlers } from "../../functions/handlers.js";
 import { startLocalServices } from "../../pipeline/local/services.js";
 import { SCRIPTS, startSmtp, tempDir, testConfig, testPipeline, writeZip } from "./fixtures.js";
 
@@ -37,6 +38,7 @@ describe("local runtime: cancel", () => {
     const smtp = await startSmtp();
     const dir = tempDir("cancel");
     const services = await startLocalServices({
+      handlers,
       dataDir: join(dir, "data"),
       environment: "test",
       config: testConfig(),
@@ -105,6 +107,7 @@ if [ ! -f "${flag}" ]; then
 fi
 ${SCRIPTS.train}`;
     const services = await startLocalServices({
+      handlers,
       dataDir: join(dir, "data"),
       environment: "test",
       config: testConfig(),

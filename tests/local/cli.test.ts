@@ -8,13 +8,13 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jest } from "@jest/globals";
-import { HELP, main } from "../../pipeline/local/cli.js";
+import { HELP, main } from "../../stages/cli.js";
 import { REPO_ROOT } from "../../pipeline/local/runtime.js";
 import { tempDir, writeConfigFile } from "./fixtures.js";
 
 function spaceport(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "pipeline/local/cli.ts"), ...args], {
+    const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "stages/cli.ts"), ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, SPACEPORT_SMTP_URL: "", ...env },
       stdio: ["ignore", "pipe", "pipe"],

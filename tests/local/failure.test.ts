@@ -3,6 +3,7 @@
  * that runs past its MaxRuntimeInSeconds, each reaching the failure email with its reason.
  */
 import { join } from "node:path";
+import { handlers } from "../../functions/handlers.js";
 import { startLocalServices, type LocalServices } from "../../pipeline/local/services.js";
 import { startSmtp, tempDir, testConfig, testPipeline, writeZip } from "./fixtures.js";
 
@@ -38,6 +39,7 @@ describe("local runtime: failing stages", () => {
   async function runWith(label: string, pipeline: (dir: string) => ReturnType<typeof testPipeline>) {
     const dir = tempDir(label);
     const services = await startLocalServices({
+      handlers,
       dataDir: join(dir, "data"),
       environment: "test",
       config: testConfig(),

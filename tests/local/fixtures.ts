@@ -99,6 +99,11 @@ export function testPipeline(dir: string, scripts: StageScripts = {}, options: {
     spot: { maxWait: seconds(120) },
     inputs: { prepared: prep.output("prepared") },
     hyperparameters: { quality, steps: 2, verbose: true },
+    // What the train script prints, as the real trainer does.
+    metrics: [
+      { name: "train:psnr", regex: "loss=[0-9.eE+-]+ psnr=([0-9.]+)" },
+      { name: "held_out:psnr", regex: "held_out_psnr=([0-9.]+)" },
+    ],
     environment,
   });
   const pack = processingStage({
@@ -108,6 +113,8 @@ export function testPipeline(dir: string, scripts: StageScripts = {}, options: {
     timeout: seconds(options.timeouts?.pack ?? 60),
     inputs: { model: train.output("model") },
     outputs: ["delivery"],
+    // The files the pack script writes, as the status and the email link to them.
+    links: { viewer: "index.html", scene: "scene.sog", preview: "preview.webp", report: "report.json" },
     environment,
   });
   return definePipeline({ name: "test-pipeline", stages: [prep, train, pack], delivery: pack.output("delivery") });

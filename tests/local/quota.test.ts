@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { QUOTA_ERRORS } from "../../pipeline/index.js";
+import { handlers } from "../../functions/handlers.js";
 import { startLocalServices } from "../../pipeline/local/services.js";
 import { tempDir, testConfig, testPipeline, writeZip } from "./fixtures.js";
 
@@ -12,6 +13,7 @@ describe("local runtime: quotas", () => {
   it("runs three simultaneous jobs one after another within a quota of one, waits in the history", async () => {
     const dir = tempDir("quota");
     const services = await startLocalServices({
+      handlers,
       dataDir: join(dir, "data"),
       environment: "test",
       config: testConfig(1),

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../pipeline/local/runtime.js";
+import { handlers } from "../../functions/handlers.js";
 import { startLocalServices } from "../../pipeline/local/services.js";
 import { JobStore } from "../../pipeline/local/store.js";
 import { startSmtp, tempDir, testConfig, testPipeline, until, writeConfigFile, writeZip } from "./fixtures.js";
@@ -53,7 +54,7 @@ describe("local runtime: restart mid-job", () => {
     const configFile = writeConfigFile(dir);
     child = spawn(
       process.execPath,
-      ["--import", "tsx", join(REPO_ROOT, "pipeline/local/cli.ts"), "dev", "--port", "0", "--data-dir", data, "--env", "test", "--config", configFile, "--pipeline", pipelineFile],
+      ["--import", "tsx", join(REPO_ROOT, "stages/cli.ts"), "dev", "--port", "0", "--data-dir", data, "--env", "test", "--config", configFile, "--pipeline", pipelineFile],
       { cwd: REPO_ROOT, env: { ...process.env, SPACEPORT_SMTP_URL: smtp.url, SPACEPORT_API_KEY: "" }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let output = "";
@@ -89,6 +90,7 @@ describe("local runtime: restart mid-job", () => {
     expect(alive(stagePid!)).toBe(true);
 
     const services = await startLocalServices({
+      handlers,
       dataDir: data,
       environment: "test",
       config: testConfig(),
@@ -137,7 +139,7 @@ describe("local runtime: restart mid-job", () => {
     );
     child = spawn(
       process.execPath,
-      ["--import", "tsx", join(REPO_ROOT, "pipeline/local/cli.ts"), "dev", "--port", "0", "--data-dir", data, "--env", "test", "--config", writeConfigFile(dir), "--pipeline", pipelineFile],
+      ["--import", "tsx", join(REPO_ROOT, "stages/cli.ts"), "dev", "--port", "0", "--data-dir", data, "--env", "test", "--config", writeConfigFile(dir), "--pipeline", pipelineFile],
       { cwd: REPO_ROOT, env: { ...process.env, SPACEPORT_SMTP_URL: "", SPACEPORT_API_KEY: "sp_test_key_0123456789abcdef" }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let output = "";

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import * as tar from "tar";
 import { compile } from "../../pipeline/index.js";
 import { localTarget } from "../../pipeline/local/target.js";
+import { handlers } from "../../functions/handlers.js";
 import { linkBaseOf, linkPortOf } from "../../pipeline/local/links.js";
 import { startLocalServices, type LocalServices } from "../../pipeline/local/services.js";
 import { startSmtp, tempDir, testConfig, testPipeline, until, writeZip } from "./fixtures.js";
@@ -23,6 +24,7 @@ describe("local runtime: success path through the HTTP API", () => {
     dir = tempDir("success");
     smtp = await startSmtp();
     services = await startLocalServices({
+      handlers,
       dataDir: join(dir, "data"),
       environment: "test",
       config,
@@ -138,6 +140,7 @@ sleep 1
 test -f "$SPACEPORT_OPT_ML/processing/input/photos/photos.zip"
 `;
     const services = await startLocalServices({
+      handlers,
       dataDir: join(dir, "data"),
       environment: "test",
       config: testConfig(),

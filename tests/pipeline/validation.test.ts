@@ -221,4 +221,34 @@ describe("definePipeline validation names the stage and the field", () => {
       /stage "source", instance.count: [^\n]+\n\s+- stage "source", timeout: /,
     );
   });
+
+  it("links: only the delivering stage has them, each a relative file path of its output", () => {
+    const a = processingStage({ ...source(), links: { report: "report.json" }, outputs: ["data"] });
+    const b = sink({ data: a.output("data") }, { links: { viewer: "index.html", escape: "../secrets.txt" } });
+    const issues = issuesOf(() => definePipeline({ name: "p", stages: [a, b], delivery: b.output("delivery") }));
+    expect(issues).toContainEqual(expect.objectContaining({ stage: "source", field: "links" }));
+    expect(issues).toContainEqual(expect.objectContaining({ stage: "sink", field: "links.escape" }));
+    expect(issues.filter((i) => i.field === "links.viewer")).toEqual([]);
+  });
+});
+
+describe("what stages declare for the layers above them", () => {
+  it("the delivery's links, labels and failure advice come from the stages", async () => {
+    const { deliveryLinks } = await import("../../pipeline/index.js");
+    expect(deliveryLinks(spaceport)).toEqual({ viewer: "index.html", scene: "scene.sog", preview: "preview.webp", report: "report.json" });
+    const { failureAdvice, stageLabel } = await import("../../functions/failure.js");
+    expect(stageLabel(spaceport, "gaussian-splatting")).toBe("3D model training (Gaussian splatting)");
+    expect(stageLabel(spaceport, "unknown")).toBe("unknown");
+    expect(failureAdvice(spaceport, "sfm", "States.TaskFailed", "too few photos")).toMatch(/Check the ZIP/);
+    // A stage that declares no advice gets the generic one.
+    expect(failureAdvice(spaceport, "compressor", "States.TaskFailed", "bad model")).toMatch(/reply to this email with the job id/);
+  });
+
+  it("a training stage's metric definitions follow the progress metric every stage has", async () => {
+    const { trainingRequest } = await import("../../pipeline/index.js");
+    const { testTarget } = await import("./fixtures.js");
+    const stage = spaceport.stages.find((s) => s.kind === "training")!;
+    const request = trainingRequest(spaceport, stage as Extract<typeof stage, { kind: "training" }>, testTarget());
+    expect(request.AlgorithmSpecification?.MetricDefinitions?.map((m) => m.Name)).toEqual(["progress", "train:loss", "train:psnr", "held_out:psnr"]);
+  });
 });

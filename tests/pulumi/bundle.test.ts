@@ -49,19 +49,19 @@ const apiEvent = (method: string, path: string, headers: Record<string, string> 
 });
 
 test("start-job bundle: no API key, no job (401 before any AWS call)", () => {
-  const result = invoke("functions/start-job/lambda.ts", apiEvent("POST", "/jobs", { "content-type": "application/json" }, "{}"));
+  const result = invoke("stages/lambda/start-job.ts", apiEvent("POST", "/jobs", { "content-type": "application/json" }, "{}"));
   expect(result.ok).toBe(true);
   expect((result.value as { statusCode: number }).statusCode).toBe(401);
 }, 60_000);
 
 test("job-status bundle: a malformed job id is a 400 (or 401 without a key), never a crash", () => {
-  const result = invoke("functions/job-status/lambda.ts", apiEvent("GET", "/jobs/not-a-job", { authorization: "Bearer x" }));
+  const result = invoke("stages/lambda/job-status.ts", apiEvent("GET", "/jobs/not-a-job", { authorization: "Bearer x" }));
   expect(result.ok).toBe(true);
   expect([400, 401]).toContain((result.value as { statusCode: number }).statusCode);
 }, 60_000);
 
 test("notify bundle: an invalid payload is rejected with the field named", () => {
-  const result = invoke("functions/notify/lambda.ts", { jobId: "nope" });
+  const result = invoke("stages/lambda/notify.ts", { jobId: "nope" });
   expect(result.ok).toBe(false);
   expect(String(result.value)).toMatch(/invalid notify payload/);
 }, 60_000);

@@ -117,9 +117,9 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
   test("functions: nodejs22.x esbuild bundles of the handlers, with their environment", () => {
     const fns = ofType(run(), "aws:lambda/function:Function");
     const entries: Record<string, string> = {
-      [`spaceport-ml-${env}-start-job`]: "functions/start-job/lambda.ts",
-      [`spaceport-ml-${env}-job-status`]: "functions/job-status/lambda.ts",
-      [`spaceport-ml-${env}-notify`]: "functions/notify/lambda.ts",
+      [`spaceport-ml-${env}-start-job`]: "stages/lambda/start-job.ts",
+      [`spaceport-ml-${env}-job-status`]: "stages/lambda/job-status.ts",
+      [`spaceport-ml-${env}-notify`]: "stages/lambda/notify.ts",
       [`spaceport-ml-${env}-retention-tagger`]: "pipeline/pulumi/handlers/retention-tagger.ts",
     };
     expect(fns.map((f) => f.inputs["name"]).sort()).toEqual(Object.keys(entries).sort());
@@ -214,6 +214,8 @@ const ALLOWED_ACTIONS: Record<string, readonly string[]> = {
   "spaceport-job-status-policy": [
     "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
     "states:DescribeExecution", "states:GetExecutionHistory", "logs:FilterLogEvents",
+    // The cancel markers under jobs/<id>/status/ (a stopped job reads `cancelled`).
+    "s3:GetObject", "s3:ListBucket",
   ],
   "spaceport-notify-policy": [
     "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",

@@ -12,6 +12,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import yauzl from "yauzl";
 import yazl from "yazl";
 import { CHROMIUM_FLAGS, chromiumPath } from "../../images/compressor/src/browser.js";
+import { handlers } from "../../functions/handlers.js";
 import { startLocalServices, type LocalServices } from "../../pipeline/local/services.js";
 import { SCRIPTS, startSmtp, tempDir, testConfig, testPipeline } from "../local/fixtures.js";
 
@@ -52,6 +53,7 @@ if [ -f "${dir}/arm-train-failure" ] && [ ! -f "${flag}" ]; then
 fi
 ${SCRIPTS.train}`;
     services = await startLocalServices({
+      handlers,
       dataDir: join(dir, "data"),
       environment: "test",
       config: testConfig(),

@@ -11,7 +11,9 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import yazl from "yazl";
 import { captureUrl, CHROMIUM_FLAGS, chromiumPath } from "../../images/compressor/src/browser.js";
+import { handlers } from "../../functions/handlers.js";
 import { startLocalServices } from "../../pipeline/local/services.js";
+import { spaceport } from "../../stages/spaceport.js";
 import { tempDir } from "../local/fixtures.js";
 
 const CALITERRA = join(import.meta.dirname, "..", "..", "..", "shared", "datasets", "caliterra");
@@ -32,7 +34,7 @@ const JOB_TIMEOUT_MS = 40 * 60_000;
       zip.end();
       await new Promise<void>((resolve, reject) => zip.outputStream.pipe(createWriteStream(zipPath)).on("close", resolve).on("error", reject));
 
-      const services = await startLocalServices({ dataDir: join(dir, "data"), port: 0, env: { SPACEPORT_SMTP_URL: "" } });
+      const services = await startLocalServices({ handlers, pipeline: spaceport, dataDir: join(dir, "data"), port: 0, env: { SPACEPORT_SMTP_URL: "" } });
       const browser = await chromium.launch({ executablePath: executablePath!, args: CHROMIUM_FLAGS });
       const errors: string[] = [];
       try {

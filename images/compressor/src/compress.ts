@@ -82,8 +82,7 @@ async function readCameras(path: string | null): Promise<CameraJson[] | null> {
 }
 
 export async function compress(cfg: CompressConfig): Promise<Record<string, unknown>> {
-  const t0 = Date.now();
-  const times: Record<string, number> = {};
+  const t0 = Date.now(), times: Record<string, number> = {};
   const lap = (name: string, since: number): void => { times[name] = (Date.now() - since) / 1000; };
   const work = await mkdtemp(join(process.env.COMPRESS_TMPDIR || tmpdir(), "spaceport-compress-"));
   try {
@@ -111,10 +110,7 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
     let spzBytes: number | null = null;
     if (cfg.spz) {
       t = Date.now();
-      const mem = new MemoryFileSystem();
-      await writeSpz({ filename: "scene.spz", dataTable: table }, mem);
-      const data = [...mem.results.values()][0];
-      if (data) { await writeFile(join(cfg.deliveryDir, "scene.spz"), data); spzBytes = data.byteLength; }
+      spzBytes = await writeSpzFile(cfg.deliveryDir, table);
       lap("spz_s", t);
     }
     cfg.progress(76, "checking the SOG read-back");
@@ -124,36 +120,23 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
     const errors = attributeErrors(splats, decoded, sog.order);
     lap("readback_s", t);
 
-    const cameras = await readCameras(input.cameras);
-    const camera = initialCameraEnu(splats, cameras);
+    const cameras = await readCameras(input.cameras), camera = initialCameraEnu(splats, cameras);
     await writeViewer(cfg.deliveryDir, cfg.title, viewerSettings(camera));
     cfg.progress(80, "viewer written");
 
     let preview: Record<string, unknown> = { written: false };
     if (cfg.preview) {
       t = Date.now();
-      if (!chromiumPath()) preview = { written: false, reason: "chromium is not installed" };
-      else {
-        try {
-          const cap = await captureViewer(cfg.deliveryDir, { width: 1200, height: 675, query: "?noui&noanim" });
-          await writeFile(join(cfg.deliveryDir, "preview.webp"), cap.webp);
-          preview = { written: true, bytes: cap.webp.byteLength, firstFrameMs: cap.firstFrameMs, lumaVariance: Math.round(cap.stats.variance) };
-        } catch (e) {
-          preview = { written: false, reason: `headless viewer capture failed: ${(e as Error).message.slice(0, 300)}` };
-        }
-      }
+      preview = await writePreview(cfg.deliveryDir);
       lap("preview_s", t);
     }
     cfg.progress(90, "preview done");
     t = Date.now();
-    const fidelity = cfg.fidelity
-      ? await renderFidelity(splats, decoded, input.cameras, work, cfg.renderMaxSize,
-        (cameras ?? []).filter((c) => c.held_out).map((c) => c.img_name).slice(0, cfg.fidelityMaxViews))
-      : { available: false as const, reason: "disabled (COMPRESS_FIDELITY=0)" };
+    const heldOut = (cameras ?? []).filter((c) => c.held_out).map((c) => c.img_name).slice(0, cfg.fidelityMaxViews);
+    const fidelity = cfg.fidelity ? await renderFidelity(splats, decoded, input.cameras, work, cfg.renderMaxSize, heldOut) : { available: false as const, reason: "disabled (COMPRESS_FIDELITY=0)" };
     lap("fidelity_s", t);
 
-    const sogBytes = sog.bytes.byteLength;
-    const plySize = plyBytes.byteLength;
+    const sogBytes = sog.bytes.byteLength, plySize = plyBytes.byteLength;
     const report = {
       stage: "compressor",
       title: cfg.title,
@@ -177,6 +160,29 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
     await rm(work, { recursive: true, force: true });
   }
 }
+
+/** scene.spz beside the SOG (an extra format for other viewers); its size, or null when none was made. */
+async function writeSpzFile(deliveryDir: string, table: Parameters<typeof writeSpz>[0]["dataTable"]): Promise<number | null> {
+  const mem = new MemoryFileSystem();
+  await writeSpz({ filename: "scene.spz", dataTable: table }, mem);
+  const data = [...mem.results.values()][0];
+  if (!data) return null;
+  await writeFile(join(deliveryDir, "scene.spz"), data);
+  return data.byteLength;
+}
+
+/** preview.webp: the viewer's first frame in headless Chromium, or why there is none. */
+async function writePreview(deliveryDir: string): Promise<Record<string, unknown>> {
+  if (!chromiumPath()) return { written: false, reason: "chromium is not installed" };
+  try {
+    const cap = await captureViewer(deliveryDir, { width: 1200, height: 675, query: "?noui&noanim" });
+    await writeFile(join(deliveryDir, "preview.webp"), cap.webp);
+    return { written: true, bytes: cap.webp.byteLength, firstFrameMs: cap.firstFrameMs, lumaVariance: Math.round(cap.stats.variance) };
+  } catch (e) {
+    return { written: false, reason: `headless viewer capture failed: ${(e as Error).message.slice(0, 300)}` };
+  }
+}
+
 
 export { DELIVERY_FILES };
 

@@ -67,6 +67,7 @@ export function attributeErrors(original: Splats, decoded: Splats, order: Uint32
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TRAINER = join(HERE, "..", "..", "gaussian-splatting");
+const SHARED = join(HERE, "..", "..", "shared");
 
 export type RenderFidelity = { available: true; heldOutViews: number; meanPsnr: number | null; perImage: Record<string, number | null> }
   | { available: false; reason: string };
@@ -81,7 +82,8 @@ export async function renderFidelity(reference: Splats, decoded: Splats, cameras
   const refPly = join(dir, "reference.ply"), sogPly = join(dir, "decoded.ply");
   await writeFile(refPly, encodePly(reference.columns));
   await writeFile(sogPly, encodePly(decoded.columns));
-  const env = { PYTHONPATH: [trainerPath, process.env.PYTHONPATH].filter(Boolean).join(":") };
+  // gs_trainer imports the stage contract every Python stage shares (images/shared).
+  const env = { PYTHONPATH: [trainerPath, SHARED, process.env.PYTHONPATH].filter(Boolean).join(":") };
   const py = pythonExecutable();
   try {
     for (const [ply, out] of [[refPly, join(dir, "ref")], [sogPly, join(dir, "sog")]] as const) {

@@ -2,22 +2,22 @@
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { FAILURE_FILES, OPT_ML, progressLine, truncateReason } from "../../../pipeline/stage-contract.js";
 import { compress, configFromEnv, DELIVERY_FILES } from "./compress.js";
 import { CompressorError } from "./errors.js";
 
-const optMl = process.env.SPACEPORT_OPT_ML || "/opt/ml";
+const optMl = process.env.SPACEPORT_OPT_ML || OPT_ML;
 
 function progress(pct: number, what: string): void {
-  process.stdout.write(`progress: ${pct.toFixed(1)}% ${what}\n`);
+  process.stdout.write(`${progressLine(pct, what)}\n`);
 }
 
 async function fail(reason: string): Promise<never> {
-  const text = reason.endsWith(".") ? reason : `${reason}.`;
+  const text = truncateReason(reason.endsWith(".") ? reason : `${reason}.`);
   const outDir = join(optMl, "output");
   try {
     await mkdir(outDir, { recursive: true });
-    await writeFile(join(outDir, "failure"), text.slice(0, 1024));
-    await writeFile(join(outDir, "message"), text.slice(0, 1024));
+    for (const name of FAILURE_FILES) await writeFile(join(outDir, name), text);
   } catch (e) {
     process.stderr.write(`could not write the failure file: ${(e as Error).message}\n`);
   }

@@ -149,20 +149,22 @@ export async function encodeSog(table: DataTable, opts: SogOptions): Promise<Sog
     sh = { bands, paletteSize: p, kmeansSeconds: km.info.seconds, device: km.info.device, threads: km.info.threads, kmeansSsePerRow: km.info.ssePerRow };
   }
 
+  const { bytes, sizes } = await bundle(files, meta);
+  return { bytes, order, files: sizes, sh };
+}
+
+/** The .sog file: every texture, then meta.json, in one ZIP; with each entry's size. */
+async function bundle(files: ReadonlyMap<string, Uint8Array>, meta: Record<string, unknown>): Promise<{ bytes: Uint8Array; sizes: Record<string, number> }> {
   const writer = new BufferWriter();
   const zip = new ZipFileSystem(writer);
   const sizes: Record<string, number> = {};
-  for (const [name, data] of files) {
+  const entries: [string, Uint8Array][] = [...files, ["meta.json", new TextEncoder().encode(JSON.stringify(meta))]];
+  for (const [name, data] of entries) {
     const w = await zip.createWriter(name);
     await w.write(data);
     await w.close();
     sizes[name] = data.byteLength;
   }
-  const metaBytes = new TextEncoder().encode(JSON.stringify(meta));
-  const mw = await zip.createWriter("meta.json");
-  await mw.write(metaBytes);
-  await mw.close();
-  sizes["meta.json"] = metaBytes.byteLength;
   await zip.close();
-  return { bytes: writer.concat(), order, files: sizes, sh };
+  return { bytes: writer.concat(), sizes };
 }

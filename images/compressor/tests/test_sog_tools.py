@@ -15,7 +15,8 @@ import sog_tools  # noqa: E402
 def _blobs(n_per: int, centres: np.ndarray, spread: float, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     pts = [c + spread * rng.standard_normal((n_per, centres.shape[1])) for c in centres]
-    return np.concatenate(pts).astype(np.float32)
+    out: np.ndarray = np.concatenate(pts).astype(np.float32)
+    return out
 
 
 def test_assign_matches_brute_force() -> None:

@@ -140,7 +140,7 @@ def read_cameras(path: Path) -> dict[int, Camera]:
             cid, mid, w, h = r.read("iiQQ")
             if mid not in CAMERA_MODELS:
                 raise ColmapError(f"{path}: unknown camera model id {mid}")
-            name, npar = CAMERA_MODELS[int(mid)]  # type: ignore[call-overload]
+            name, npar = CAMERA_MODELS[int(mid)]
             params = np.array(r.read("d" * npar), dtype=np.float64)
             cams[int(cid)] = Camera(int(cid), name, int(w), int(h), params)  # type: ignore[call-overload]
     return cams

@@ -85,7 +85,7 @@ class Config:
 
     def downscale_at(self, step: int) -> int:
         """The image downscale factor that training uses at ``step`` (0-based)."""
-        return 2 ** max(self.num_downscales - step // self.resolution_schedule, 0)
+        return int(2 ** max(self.num_downscales - step // self.resolution_schedule, 0))
 
 
 def _int(lo: int, hi: int | None = None) -> Callable[[str, Any], int]:
@@ -222,8 +222,6 @@ def parse_hyperparameters(raw: dict[str, Any]) -> Config:
         if key in PARSERS and key != "quality":
             values[key] = PARSERS[key](key, v)
     cfg = Config(**values)
-    if cfg.checkpoint_every == 0:
-        pass  # checkpoints off
     if cfg.holdout_every == 1:
         raise ConfigError("hyperparameter 'holdout_every' must be 0 (none) or >= 2: 1 would hold out every image")
     return cfg

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import stage_contract
 
 
 class StageError(Exception):
@@ -18,7 +18,7 @@ class Paths:
 
     @staticmethod
     def from_env() -> Paths:
-        return Paths(Path(os.environ.get("SPACEPORT_OPT_ML", "/opt/ml")))
+        return Paths(stage_contract.opt_ml())
 
     @property
     def sfm(self) -> Path:
@@ -43,17 +43,7 @@ class Paths:
 
 def write_failure(paths: Paths, reason: str) -> None:
     """One readable sentence to output/failure (training) and output/message (processing)."""
-    text = reason.strip().replace("\n", " ")
-    if len(text.encode()) > 1024:
-        text = text.encode()[:1020].decode(errors="ignore") + "..."
-    try:
-        paths.output.mkdir(parents=True, exist_ok=True)
-        for name in ("failure", "message"):
-            (paths.output / name).write_text(text + "\n")
-    except OSError as e:  # still report on stderr
-        print(f"could not write the failure file: {e}", file=sys.stderr)
-    print(f"error: {text}", file=sys.stderr, flush=True)
+    stage_contract.write_failure(paths.root, reason)
 
 
-def progress(percent: float, what: str) -> None:
-    print(f"progress: {percent:.1f}% {what}", flush=True)
+progress = stage_contract.progress

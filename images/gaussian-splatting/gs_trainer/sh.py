@@ -29,7 +29,7 @@ def eval_sh(degree: int, coeffs: Tensor, dirs: Tensor) -> Tensor:
     Only the first ``(degree+1)**2`` coefficients are used. Returns [N, 3] (before the
     +0.5 offset and clamp, which the rasterizers apply).
     """
-    result = C0 * coeffs[:, 0]
+    result: Tensor = C0 * coeffs[:, 0]
     if degree < 1:
         return result
     d = dirs / dirs.norm(dim=-1, keepdim=True).clamp_min(1e-12)

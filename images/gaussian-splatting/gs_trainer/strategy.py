@@ -16,7 +16,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from .backends.torch_tiles import quat_to_rotmat
+from .backends.projection import quat_to_rotmat
 from .config import Config
 
 Params = dict[str, torch.nn.Parameter]

@@ -84,7 +84,7 @@ def test_synthetic_scene_reaches_psnr(sfm: Path, tmp_path: Path) -> None:
 
     # render CLI: held-out cameras only, PNG per img_name, close to the ground truth
     out = tmp_path / "renders"
-    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    env = {**os.environ, "PYTHONPATH": f"{HERE}:{HERE.parent / 'shared'}"}
     subprocess.run(
         [sys.executable, "-m", "gs_trainer.render", "--ply", str(model / "point_cloud.ply"), "--cameras",
          str(model / "cameras.json"), "--out", str(out), "--held-out-only", "--max-size", "64"],

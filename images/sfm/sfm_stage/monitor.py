@@ -9,6 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from stage_contract import progress
+
+__all__ = ["StepMonitor", "current_rss_mb", "progress"]
+
 _STATUS = Path("/proc/self/status")
 
 
@@ -26,10 +30,6 @@ def current_rss_mb() -> float:
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def progress(percent: float, what: str) -> None:
-    print(f"progress: {percent:.1f}% {what}", flush=True)
 
 
 class StepMonitor:

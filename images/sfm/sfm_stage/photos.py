@@ -87,7 +87,7 @@ def focal_prior_px(exif: Image.Exif, width: int, height: int) -> float | None:
         return f_mm / pitch_mm * long_side / max(orig_w, orig_h)
     f35 = _ratio(sub.get(0xA405))
     if f35:
-        return f35 / 43.27 * (width**2 + height**2) ** 0.5  # 35 mm film diagonal is 43.27 mm
+        return float(f35 / 43.27 * (width**2 + height**2) ** 0.5)  # 35 mm film diagonal is 43.27 mm
     return None
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
 import pycolmap
+
+from stage_contract import opt_ml, write_failure
 
 from .config import Config, choose_working_size, load_config
 from .errors import StageError
@@ -101,27 +101,25 @@ def run(config: Config) -> dict[str, Any]:
         report["failure"] = f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        report["skipped"] = [{"name": n, "reason": r} for n, r in ingested.skipped]
-        report["timings_s"] = dict(monitor.timings_s, total=round(sum(monitor.timings_s.values()), 2))
-        report["cpu_s"] = dict(monitor.cpu_s, total=round(sum(monitor.cpu_s.values()), 2))
-        report["peak_memory_mb"] = dict(monitor.peak_memory_mb, overall=monitor.overall_peak_mb())
-        monitor.close()
-        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        _write_report(report, ingested, monitor, out)
         if not config.keep_work:
             shutil.rmtree(work, ignore_errors=True)
     return report
 
 
-def write_failure(opt_ml: Path, reason: str) -> None:
-    failure_dir = opt_ml / "output"
-    failure_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("failure", "message"):
-        (failure_dir / name).write_text(reason.strip() + "\n")
+def _write_report(report: dict[str, Any], ingested: Ingested, monitor: StepMonitor, out: Path) -> None:
+    """report.json, whatever the outcome: skipped photos, time, CPU and peak memory per step."""
+    report["skipped"] = [{"name": n, "reason": r} for n, r in ingested.skipped]
+    report["timings_s"] = dict(monitor.timings_s, total=round(sum(monitor.timings_s.values()), 2))
+    report["cpu_s"] = dict(monitor.cpu_s, total=round(sum(monitor.cpu_s.values()), 2))
+    report["peak_memory_mb"] = dict(monitor.peak_memory_mb, overall=monitor.overall_peak_mb())
+    monitor.close()
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     del argv
-    opt_ml = Path(os.environ.get("SPACEPORT_OPT_ML", "") or "/opt/ml")
+    root = opt_ml()
     try:
         run(load_config())
         return 0
@@ -132,9 +130,5 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - every failure must reach the failure file
         traceback.print_exc()
         reason = f"The SfM stage failed unexpectedly ({type(exc).__name__}: {exc})."
-    print(f"sfm failed: {reason}", file=sys.stderr, flush=True)
-    try:
-        write_failure(opt_ml, reason[:1024])
-    except OSError as exc:
-        print(f"could not write the failure file under {opt_ml}: {exc}", file=sys.stderr)
+    write_failure(root, reason)
     return 1

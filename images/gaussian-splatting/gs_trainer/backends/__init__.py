@@ -16,7 +16,6 @@ import torch
 from torch import Tensor
 
 Backend = Literal["torch", "gsplat"]
-BACKENDS: tuple[Backend, ...] = ("torch", "gsplat")
 
 
 @dataclass

@@ -56,10 +56,3 @@ def rasterize_gsplat(
         height=height,
     )
 
-
-def available() -> bool:
-    try:
-        import gsplat  # noqa: F401
-    except ImportError:
-        return False
-    return torch.cuda.is_available()

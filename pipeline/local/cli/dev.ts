@@ -1,0 +1,25 @@
+/** `spaceport dev`: the local API and job runner, until Ctrl-C. */
+import { help, parse, portOf } from "./help.js";
+import { runtimeOptions, startServices, untilStopped, type CliRoot } from "./start.js";
+
+export async function dev(args: string[], root: CliRoot): Promise<number> {
+  const { values } = parse(args, runtimeOptions, "dev");
+  if (values.help) return help("dev");
+  const services = await startServices(values, portOf(values.port, 8787), root, { log: true });
+  const { runtime } = services;
+  runtime.emulator.on("log", (l) => process.stdout.write(`[${l.stage}] ${l.line}\n`));
+  runtime.emulator.on("job", (j) => process.stdout.write(`[${j.stage}] ${j.jobName}: ${j.status}${j.failureReason ? `: ${j.failureReason}` : ""}\n`));
+  runtime.emulator.on("waiting", (w) => process.stdout.write(`[${w.stage}] ${w.jobName}: waiting for a free ${w.instanceType} (${w.inUse}/${w.quota} in use)\n`));
+  for (const job of services.recovered) console.log(`recovered job ${job.jobId}: marked failed (${job.reason}); submitter notified`);
+  console.log(`spaceport dev: pipeline ${runtime.pipeline.name}, environment ${runtime.environment} (${runtime.config.quotas.map((q) => `${q.count} × ${q.instanceType} ${q.jobKind}`).join(", ")})`);
+  console.log(`API        ${services.baseUrl}  (POST /jobs, GET /jobs/{id}, PUT /uploads/<name>.zip)`);
+  console.log(`API key    ${services.apiKey}`);
+  console.log(`files      ${services.baseUrl}/files/<bucket>/<key>`);
+  console.log(`data       ${runtime.data.root}`);
+  console.log(`email      ${services.mailTo === "smtp" ? "SMTP ($SPACEPORT_SMTP_URL)" : `${services.mailTo} (.eml files)`}`);
+  console.log(`listening on ${services.baseUrl} (Ctrl-C stops)`);
+  await untilStopped();
+  console.log("stopping: running jobs are failed and their submitters notified");
+  await services.close();
+  return 0;
+}

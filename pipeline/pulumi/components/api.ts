@@ -1,0 +1,122 @@
+/**
+ * `JobApi`: the HTTP API (API Gateway v2) in front of the API functions, with whole-API
+ * throttling and access logs. The API exists first (the functions' links use its URL); `route`
+ * then puts a function behind each route. Auth is the handlers' API-key check (functions/auth.ts),
+ * the same code as the local runtime.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { childOptions, transformed, type ComponentContext, type Transform } from "./component.js";
+
+export interface JobApiArgs {
+  readonly context: ComponentContext;
+  /** Origins allowed to call the API from a browser. */
+  readonly corsOrigins: readonly string[];
+  /** Whole-API throttling (steady requests per second, burst); per-client limits are the handlers'. */
+  readonly rateLimit: { readonly ratePerSecond: number; readonly burst: number };
+  /** Days CloudWatch keeps the access logs. */
+  readonly logRetentionDays: number;
+  readonly formerParent?: pulumi.Resource;
+  readonly transform?: {
+    readonly api?: Transform<aws.apigatewayv2.ApiArgs>;
+    readonly stage?: Transform<aws.apigatewayv2.StageArgs>;
+  };
+}
+
+/** `POST /jobs` → a function; `id` names its resources. */
+export interface ApiRoute {
+  readonly key: string;
+  readonly id: string;
+  readonly fn: aws.lambda.Function;
+  /** Names the function's integration (one per function, shared by its routes). */
+  readonly integrationId: string;
+}
+
+export class JobApi extends pulumi.ComponentResource {
+  readonly api: aws.apigatewayv2.Api;
+  readonly apiUrl: pulumi.Output<string>;
+  private readonly integrations = new Map<aws.lambda.Function, aws.apigatewayv2.Integration>();
+
+  constructor(name: string, private readonly args: JobApiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("spaceport:pipeline:JobApi", name, {}, opts);
+    const { name: base, prefix, tags } = args.context;
+    const child = () => childOptions(this, args.formerParent);
+    this.api = new aws.apigatewayv2.Api(
+      ...transformed(
+        `${base}-api`,
+        {
+          protocolType: "HTTP",
+          description: `${prefix} job API`,
+          corsConfiguration: {
+            allowOrigins: [...args.corsOrigins],
+            allowMethods: ["GET", "POST", "OPTIONS"],
+            allowHeaders: ["content-type", "authorization", "x-api-key", "idempotency-key"],
+            maxAge: 3600,
+          },
+          tags,
+        },
+        child(),
+        args.transform?.api,
+      ),
+    );
+    this.apiUrl = this.api.apiEndpoint;
+    this.stage();
+    this.registerOutputs({ apiUrl: this.apiUrl });
+  }
+
+  /** Puts a function behind a route: its integration (once per function), the route, the invoke permission. */
+  route(route: ApiRoute): void {
+    const { name } = this.args.context;
+    const child = () => childOptions(this, this.args.formerParent);
+    let integration = this.integrations.get(route.fn);
+    if (!integration) {
+      integration = new aws.apigatewayv2.Integration(
+        `${name}-${route.integrationId}-integration`,
+        { apiId: this.api.id, integrationType: "AWS_PROXY", integrationUri: route.fn.invokeArn, payloadFormatVersion: "2.0", timeoutMilliseconds: 30_000 },
+        child(),
+      );
+      this.integrations.set(route.fn, integration);
+    }
+    new aws.apigatewayv2.Route(
+      `${name}-${route.id}`,
+      { apiId: this.api.id, routeKey: route.key, target: pulumi.interpolate`integrations/${integration.id}`, authorizationType: "NONE" },
+      child(),
+    );
+    const [method, path] = route.key.split(" ") as [string, string];
+    new aws.lambda.Permission(
+      `${name}-${route.id}-invoke`,
+      { action: "lambda:InvokeFunction", function: route.fn.name, principal: "apigateway.amazonaws.com", sourceArn: pulumi.interpolate`${this.api.executionArn}/*/${method}${path.replace("{id}", "*")}` },
+      child(),
+    );
+  }
+
+  /** The `$default` stage: auto-deployed, throttled, access-logged without bodies or headers. */
+  private stage(): void {
+    const { args } = this;
+    const { name, prefix, tags } = args.context;
+    const child = () => childOptions(this, args.formerParent);
+    const accessLogs = new aws.cloudwatch.LogGroup(`${name}-api-logs`, { name: `/aws/apigateway/${prefix}`, retentionInDays: args.logRetentionDays, tags }, child());
+    const stageArgs: aws.apigatewayv2.StageArgs = {
+      apiId: this.api.id,
+      name: "$default",
+      autoDeploy: true,
+      // Whole-API throttling; the per-client limits (jobs per day) are the handlers' (functions/rate-limit.ts).
+      defaultRouteSettings: { throttlingRateLimit: args.rateLimit.ratePerSecond, throttlingBurstLimit: args.rateLimit.burst },
+      accessLogSettings: {
+        destinationArn: accessLogs.arn,
+        // No bodies, no headers: nothing personal in access logs.
+        format: JSON.stringify({
+          requestId: "$context.requestId",
+          ip: "$context.identity.sourceIp",
+          time: "$context.requestTime",
+          route: "$context.routeKey",
+          status: "$context.status",
+          latency: "$context.responseLatency",
+          integrationError: "$context.integrationErrorMessage",
+        }),
+      },
+      tags,
+    };
+    new aws.apigatewayv2.Stage(...transformed(`${name}-api-stage`, stageArgs, child(), args.transform?.stage));
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * `JobDelivery`: how a job's result reaches its submitter. The email (an SES identity and
+ * configuration set) and the delivery links: CloudFront with Origin Access Control in front of
+ * the processing bucket, whose policy lets it read deliveries (`jobs/*\/<delivery>/*`) and nothing
+ * else, with each file's Content-Type set by a CloudFront function (delivery-types.ts).
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { everyJobFolder } from "../../layout.js";
+import { deliveryTypesFunction } from "../delivery-types.js";
+import { bucketPolicy, type AwsContext } from "../policies.js";
+import { childOptions, json, transformed, type ComponentContext, type Transform } from "./component.js";
+import type { StoredBucket } from "./storage.js";
+
+export interface JobDeliveryArgs {
+  readonly context: ComponentContext;
+  readonly aws: pulumi.Output<AwsContext>;
+  readonly processing: StoredBucket;
+  /** The pipeline's delivered output: the only folder CloudFront serves. */
+  readonly deliveryOutput: string;
+  /** Origins allowed to load deliveries (viewer, scene files). */
+  readonly corsOrigins: readonly string[];
+  /** The sender address; the identity verified is `sesDomain` when given, else this address. */
+  readonly sesSender: string;
+  readonly sesDomain?: string;
+  readonly formerParent?: pulumi.Resource;
+  readonly transform?: {
+    readonly distribution?: Transform<aws.cloudfront.DistributionArgs>;
+    readonly emailIdentity?: Transform<aws.sesv2.EmailIdentityArgs>;
+  };
+}
+
+/** Managed CloudFront policies (ids are fixed by AWS). */
+const CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6";
+const CORS_S3_ORIGIN = "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf";
+
+export class JobDelivery extends pulumi.ComponentResource {
+  readonly configurationSet: aws.sesv2.ConfigurationSet;
+  readonly emailIdentity: aws.sesv2.EmailIdentity;
+  readonly distribution: aws.cloudfront.Distribution;
+  /** `https://<distribution>`: base of every delivery link. */
+  readonly deliveryBaseUrl: pulumi.Output<string>;
+
+  constructor(name: string, args: JobDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("spaceport:pipeline:JobDelivery", name, {}, opts);
+    const { name: base, prefix, tags } = args.context;
+    const child = (extra?: pulumi.CustomResourceOptions) => childOptions(this, args.formerParent, extra);
+    this.configurationSet = new aws.sesv2.ConfigurationSet(
+      `${base}-email`,
+      {
+        configurationSetName: prefix,
+        reputationOptions: { reputationMetricsEnabled: true },
+        sendingOptions: { sendingEnabled: true },
+        suppressionOptions: { suppressedReasons: ["BOUNCE", "COMPLAINT"] },
+        tags,
+      },
+      child(),
+    );
+    this.emailIdentity = new aws.sesv2.EmailIdentity(
+      ...transformed(`${base}-sender`, { emailIdentity: args.sesDomain ?? args.sesSender, configurationSetName: this.configurationSet.configurationSetName, tags }, child(), args.transform?.emailIdentity),
+    );
+    this.distribution = this.cdn(args);
+    this.deliveryBaseUrl = pulumi.interpolate`https://${this.distribution.domainName}`;
+    new aws.s3.BucketPolicy(
+      `${base}-processing-policy`,
+      {
+        bucket: args.processing.bucket.id,
+        policy: json(
+          pulumi
+            .all([args.aws, args.processing.bucket.bucket, this.distribution.arn])
+            .apply(([c, b, distributionArn]) => bucketPolicy({ ctx: c, bucket: b, cloudFront: { distributionArn, deliveryPrefix: args.deliveryOutput } })),
+        ),
+      },
+      child({ dependsOn: [args.processing.block] }),
+    );
+    this.registerOutputs({ deliveryBaseUrl: this.deliveryBaseUrl });
+  }
+
+  private cdn(args: JobDeliveryArgs): aws.cloudfront.Distribution {
+    const { name: base, prefix, tags } = args.context;
+    const child = () => childOptions(this, args.formerParent);
+    const oac = new aws.cloudfront.OriginAccessControl(
+      `${base}-oac`,
+      { name: `${prefix}-deliveries`, originAccessControlOriginType: "s3", signingBehavior: "always", signingProtocol: "sigv4" },
+      child(),
+    );
+    const corsHeaders = new aws.cloudfront.ResponseHeadersPolicy(
+      `${base}-viewer-cors`,
+      {
+        name: `${prefix}-viewer-cors`,
+        corsConfig: {
+          accessControlAllowCredentials: false,
+          accessControlAllowHeaders: { items: ["*"] },
+          accessControlAllowMethods: { items: ["GET", "HEAD", "OPTIONS"] },
+          accessControlAllowOrigins: { items: [...args.corsOrigins] },
+          accessControlExposeHeaders: { items: ["ETag", "Content-Length", "Content-Range"] },
+          accessControlMaxAgeSec: 86_400,
+          originOverride: true,
+        },
+        securityHeadersConfig: {
+          contentTypeOptions: { override: true },
+          strictTransportSecurity: { accessControlMaxAgeSec: 31_536_000, includeSubdomains: true, override: true },
+        },
+      },
+      child(),
+    );
+    // Content-Type by extension on the viewer response (SageMaker uploads delivery files untyped).
+    const deliveryTypes = deliveryTypesFunction(`${base}-delivery-types`, `${prefix}-delivery-types`, child());
+    const originId = "processing";
+    const deliveryBehavior = {
+      targetOriginId: originId,
+      viewerProtocolPolicy: "redirect-to-https",
+      allowedMethods: ["GET", "HEAD", "OPTIONS"],
+      cachedMethods: ["GET", "HEAD"],
+      compress: true,
+      cachePolicyId: CACHING_OPTIMIZED,
+      originRequestPolicyId: CORS_S3_ORIGIN,
+      responseHeadersPolicyId: corsHeaders.id,
+      functionAssociations: [{ eventType: "viewer-response", functionArn: deliveryTypes.arn }],
+    };
+    const deliveries = everyJobFolder(args.deliveryOutput);
+    const distributionArgs: aws.cloudfront.DistributionArgs = {
+      enabled: true,
+      comment: `${prefix} deliveries (${deliveries})`,
+      isIpv6Enabled: true,
+      httpVersion: "http2and3",
+      priceClass: "PriceClass_100",
+      origins: [{ originId, domainName: args.processing.bucket.bucketRegionalDomainName, originAccessControlId: oac.id }],
+      // Only deliveries are served: the bucket policy lets CloudFront read `jobs/*/<delivery>/*`
+      // and nothing else, so any other path is a 403 from S3 whatever the behavior.
+      orderedCacheBehaviors: [{ pathPattern: deliveries, ...deliveryBehavior }],
+      defaultCacheBehavior: deliveryBehavior,
+      restrictions: { geoRestriction: { restrictionType: "none" } },
+      viewerCertificate: { cloudfrontDefaultCertificate: true },
+      tags,
+    };
+    return new aws.cloudfront.Distribution(...transformed(`${base}-deliveries`, distributionArgs, child(), args.transform?.distribution));
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * `JobFunctions`: the Lambda functions of a pipeline, each an esbuild bundle of its entry with
+ * its own role (least privilege, policies.ts), log group and environment: notify (invoked by
+ * the state machine), start-job and job-status (behind the API), and the retention tagger
+ * (subscribed to the processing bucket, see retention.ts).
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { Pipeline } from "../../define.js";
+import type { EnvironmentConfig } from "../../environment.js";
+import { JOBS_PREFIX, TAGS } from "../../layout.js";
+import { bundleHandler } from "../bundle.js";
+import { jobStatusPolicy, notifyPolicy, retentionTaggerPolicy, startJobPolicy, type AwsContext, type PolicyDocument } from "../policies.js";
+import { INTERMEDIATE_FOLDERS_VARIABLE, intermediateFolders } from "../retention.js";
+import { assumeRolePolicy, childOptions, json, transformed, type ComponentContext, type Transform } from "./component.js";
+import type { StoredBucket } from "./storage.js";
+
+/** Lambda entry files (relative to the repository root), each exporting `handler`. */
+export interface FunctionEntries {
+  readonly startJob: string;
+  readonly jobStatus: string;
+  readonly notify: string;
+}
+
+export interface JobFunctionsArgs {
+  readonly context: ComponentContext;
+  readonly aws: pulumi.Output<AwsContext>;
+  readonly pipeline: Pipeline;
+  readonly environment: string;
+  readonly config: EnvironmentConfig;
+  /** Repository root: base of the entries. */
+  readonly root: string;
+  readonly entries: FunctionEntries;
+  readonly uploads: StoredBucket;
+  readonly processing: StoredBucket;
+  /** Prefixes of the processing bucket where start-job keeps its records. */
+  readonly statePrefixes: readonly string[];
+  /** The state machine's ARN (its name is fixed, so it is known before it exists). */
+  readonly stateMachineArn: pulumi.Input<string>;
+  readonly apiBaseUrl: pulumi.Input<string>;
+  readonly deliveryBaseUrl: pulumi.Input<string>;
+  readonly email: { readonly identityArn: pulumi.Input<string>; readonly configurationSetArn: pulumi.Input<string>; readonly configurationSetName: pulumi.Input<string> };
+  /** Days CloudWatch keeps the functions' logs. */
+  readonly logRetentionDays: number;
+  readonly formerParent?: pulumi.Resource;
+  readonly transform?: {
+    /** Each function (`<name>-notify`, `-start-job`, `-job-status`, `-retention-tagger`). */
+    readonly function?: Transform<aws.lambda.FunctionArgs>;
+  };
+}
+
+interface FunctionSettings {
+  readonly timeout: number;
+  readonly memorySize: number;
+  readonly description: string;
+}
+
+/** Where the retention tagger's entry is: part of this package, whatever the pipeline. */
+const TAGGER_ENTRY = "pipeline/pulumi/handlers/retention-tagger.ts";
+
+/** Lambda refuses more than 4 KB of environment variables: fail at preview, naming the function. */
+export function checkEnvironmentSize<T extends Record<string, string>>(functionName: string, vars: T): T {
+  const bytes = Object.entries(vars).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  if (bytes > 4096) {
+    throw new Error(`${functionName}: ${bytes} bytes of environment variables, above Lambda's 4 KB (fewer spaceport:apiKeys or shorter settings)`);
+  }
+  return vars;
+}
+
+export class JobFunctions extends pulumi.ComponentResource {
+  readonly notify: aws.lambda.Function;
+  readonly startJob: aws.lambda.Function;
+  readonly jobStatus: aws.lambda.Function;
+  readonly retentionTagger: aws.lambda.Function;
+
+  constructor(name: string, private readonly args: JobFunctionsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("spaceport:pipeline:JobFunctions", name, {}, opts);
+    const { config, pipeline } = args;
+    const functionName = (id: string) => `${args.context.prefix}-${id}`;
+    // What every handler knows about its deployment (functions/config.ts reads these).
+    const common = {
+      SPACEPORT_ENVIRONMENT: args.environment,
+      // The keys travel once, in SPACEPORT_API_KEYS (Lambda allows 4 KB of variables in all).
+      SPACEPORT_CONFIG: JSON.stringify({ ...config, apiKeys: undefined }),
+      SPACEPORT_API_KEYS: JSON.stringify(config.apiKeys),
+      SPACEPORT_PROCESSING_BUCKET: args.processing.bucket.bucket,
+      SPACEPORT_UPLOADS_BUCKET: args.uploads.bucket.bucket,
+      SPACEPORT_API_BASE_URL: args.apiBaseUrl,
+      SPACEPORT_DELIVERY_BASE_URL: args.deliveryBaseUrl,
+    };
+    const processing = args.processing.bucket.bucket;
+    this.notify = this.lambda("notify", args.entries.notify,
+      pulumi.all([args.aws, processing, args.email.identityArn, args.email.configurationSetArn, args.stateMachineArn]).apply(([c, b, identityArn, configurationSetArn, machineArn]) =>
+        notifyPolicy({ ctx: c, functionName: functionName("notify"), processingBucket: b, stateMachineArn: machineArn, pipeline, identityArn, configurationSetArn }),
+      ),
+      { ...common, SPACEPORT_SES_CONFIGURATION_SET: args.email.configurationSetName, SPACEPORT_STATE_MACHINE_ARN: args.stateMachineArn },
+      { timeout: 60, memorySize: 512, description: "Emails the job's result (SES v2); invoked by the state machine" },
+    );
+    this.startJob = this.lambda("start-job", args.entries.startJob,
+      pulumi.all([args.aws, processing, args.uploads.bucket.bucket, args.stateMachineArn]).apply(([c, b, u, stateMachineArn]) =>
+        startJobPolicy({ ctx: c, functionName: functionName("start-job"), processingBucket: b, uploadsBucket: u, allowedInputBuckets: config.allowedInputBuckets, statePrefixes: args.statePrefixes, stateMachineArn }),
+      ),
+      { ...common, SPACEPORT_STATE_MACHINE_ARN: args.stateMachineArn },
+      // HTTP APIs answer within 30 s; a large copy may finish after that, and a retry with the
+      // same Idempotency-Key then finds the job already started.
+      { timeout: 120, memorySize: 512, description: "POST /jobs, POST /start-job: validates and starts a job" },
+    );
+    this.jobStatus = this.lambda("job-status", args.entries.jobStatus,
+      pulumi.all([args.aws, processing, args.stateMachineArn]).apply(([c, b, stateMachineArn]) =>
+        jobStatusPolicy({ ctx: c, functionName: functionName("job-status"), processingBucket: b, stateMachineArn, pipeline }),
+      ),
+      { ...common, SPACEPORT_STATE_MACHINE_ARN: args.stateMachineArn },
+      { timeout: 15, memorySize: 256, description: "GET /jobs/{id}: state, stage, progress, links" },
+    );
+    this.retentionTagger = this.tagger();
+    this.registerOutputs({ notifyArn: this.notify.arn });
+  }
+
+  /** The retention tagger, subscribed to the processing bucket's ObjectCreated events under `jobs/`. */
+  private tagger(): aws.lambda.Function {
+    const { args } = this;
+    const { name, prefix } = args.context;
+    const tagger = this.lambda("retention-tagger", TAGGER_ENTRY,
+      pulumi.all([args.aws, args.processing.bucket.bucket]).apply(([c, b]) =>
+        retentionTaggerPolicy({ ctx: c, functionName: `${prefix}-retention-tagger`, processingBucket: b, pipeline: args.pipeline }),
+      ),
+      { [INTERMEDIATE_FOLDERS_VARIABLE]: intermediateFolders(args.pipeline).join(",") },
+      { timeout: 30, memorySize: 128, description: "Tags intermediate job artifacts for early expiry" },
+    );
+    const permission = new aws.lambda.Permission(
+      `${name}-retention-tagger-s3`,
+      { action: "lambda:InvokeFunction", function: tagger.name, principal: "s3.amazonaws.com", sourceArn: args.processing.bucket.arn, sourceAccount: args.aws.apply((c) => c.accountId) },
+      childOptions(this, args.formerParent),
+    );
+    new aws.s3.BucketNotification(
+      `${name}-processing-events`,
+      { bucket: args.processing.bucket.id, lambdaFunctions: [{ lambdaFunctionArn: tagger.arn, events: ["s3:ObjectCreated:*"], filterPrefix: JOBS_PREFIX }] },
+      childOptions(this, args.formerParent, { dependsOn: [permission] }),
+    );
+    return tagger;
+  }
+
+  /** One function: its bundle, role, policy and log group. */
+  private lambda(
+    id: string,
+    entry: string,
+    policy: pulumi.Output<PolicyDocument>,
+    environment: pulumi.Input<Record<string, pulumi.Input<string>>>,
+    settings: FunctionSettings,
+  ): aws.lambda.Function {
+    const { args } = this;
+    const { name, prefix, tags } = args.context;
+    const functionName = `${prefix}-${id}`;
+    const child = (extra?: pulumi.CustomResourceOptions) => childOptions(this, args.formerParent, extra);
+    const bundle = bundleHandler(args.root, entry);
+    const role = new aws.iam.Role(`${name}-${id}-role`, { description: `${prefix} ${id} function`, assumeRolePolicy: assumeRolePolicy("lambda.amazonaws.com"), tags }, child());
+    const rolePolicy = new aws.iam.RolePolicy(`${name}-${id}-policy`, { role: role.id, policy: json(policy) }, child());
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-${id}-logs`, { name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays, tags }, child());
+    const functionArgs: aws.lambda.FunctionArgs = {
+      name: functionName,
+      description: settings.description,
+      runtime: "nodejs22.x",
+      architectures: ["arm64"],
+      handler: "index.handler",
+      code: new pulumi.asset.AssetArchive({ "index.mjs": new pulumi.asset.StringAsset(bundle.code) }),
+      sourceCodeHash: Buffer.from(bundle.sha256, "hex").toString("base64"),
+      role: role.arn,
+      timeout: settings.timeout,
+      memorySize: settings.memorySize,
+      tracingConfig: { mode: "Active" },
+      environment: { variables: pulumi.output(environment).apply((vars) => checkEnvironmentSize(functionName, vars)) },
+      tags: { ...tags, [TAGS.entry]: entry },
+    };
+    return new aws.lambda.Function(...transformed(`${name}-${id}`, functionArgs, child({ dependsOn: [rolePolicy, logGroup] }), args.transform?.function));
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The SageMaker request of each stage, as the typed SDK object the state machine sends: built
+ * from the stage definition and the compile target, with `⟦$.path⟧` markers where execution
+ * data goes (references.ts). Paths, names and tags come from the job layout and the stage contract.
+ */
+import type { Channel, CreateProcessingJobRequest, CreateTrainingJobRequest, ProcessingInput } from "@aws-sdk/client-sagemaker";
+import type { CompileTarget } from "../compile-target.js";
+import { effectiveInstance, type Pipeline } from "../define.js";
+import { checkpointPrefix, stageOutputUri, TAGS } from "../layout.js";
+import { ref } from "../references.js";
+import { CHECKPOINTS_PATH, PROCESSING_ROOT, PROGRESS_METRIC } from "../stage-contract.js";
+import type { InputRef, ProcessingStage, Stage, TrainingStage } from "../stage.js";
+
+/** JSONPath-safe key of a stage in the execution state (`$.stages.<key>`). */
+export const stageKey = (name: string): string => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** S3 location of a stage output, as a marker string resolved per execution. */
+function outputUri(target: CompileTarget, pipeline: Pipeline, input: InputRef): string {
+  if (input.kind === "job-input") return ref("$.inputUri");
+  const source = pipeline.stages.find((s) => s.name === input.stage)!;
+  if (source.kind === "training") return ref(`$.stages.${stageKey(source.name)}.modelArtifacts`);
+  return stageOutputUri(target.bucket, ref("$.jobId"), input.output);
+}
+
+function commonTags(pipeline: Pipeline, stage: Stage) {
+  return [
+    { Key: TAGS.pipeline, Value: pipeline.name },
+    { Key: TAGS.stage, Value: stage.name },
+    { Key: TAGS.job, Value: ref("$.jobId") },
+  ];
+}
+
+function jobNameRef(stage: Stage): string {
+  return ref(`$.runs.${stageKey(stage.name)}.jobName`);
+}
+
+export function processingRequest(pipeline: Pipeline, stage: ProcessingStage, target: CompileTarget): CreateProcessingJobRequest {
+  const instance = effectiveInstance(stage, target.config);
+  const inputs: ProcessingInput[] = Object.entries(stage.inputs).map(([name, input]) => ({
+    InputName: name,
+    AppManaged: false,
+    S3Input: {
+      S3Uri: outputUri(target, pipeline, input),
+      LocalPath: `${PROCESSING_ROOT}/input/${name}`,
+      S3DataType: "S3Prefix",
+      S3InputMode: "File",
+      S3DataDistributionType: "FullyReplicated",
+    },
+  }));
+  return {
+    ProcessingJobName: jobNameRef(stage),
+    RoleArn: target.roleArn,
+    AppSpecification: { ImageUri: imageUri(target, stage) },
+    ProcessingResources: {
+      ClusterConfig: { InstanceType: instance.type, InstanceCount: instance.count, VolumeSizeInGB: instance.volumeSizeGb },
+    },
+    StoppingCondition: { MaxRuntimeInSeconds: stage.timeout.seconds },
+    ProcessingInputs: inputs,
+    ProcessingOutputConfig: {
+      Outputs: stage.outputs.map((output) => ({
+        OutputName: output,
+        S3Output: {
+          S3Uri: stageOutputUri(target.bucket, ref("$.jobId"), output),
+          LocalPath: `${PROCESSING_ROOT}/output/${output}`,
+          S3UploadMode: "EndOfJob",
+        },
+        AppManaged: false,
+      })),
+    },
+    Environment: { ...stage.environment, SPACEPORT_JOB_ID: ref("$.jobId") },
+    Tags: commonTags(pipeline, stage),
+  };
+}
+
+export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target: CompileTarget): CreateTrainingJobRequest {
+  const instance = effectiveInstance(stage, target.config);
+  const channels: Channel[] = Object.entries(stage.inputs).map(([name, input]) => ({
+    ChannelName: name,
+    DataSource: {
+      S3DataSource: { S3DataType: "S3Prefix", S3Uri: outputUri(target, pipeline, input), S3DataDistributionType: "FullyReplicated" },
+    },
+    InputMode: "File",
+  }));
+  const hyperparameters: Record<string, string> = {};
+  for (const [key, value] of Object.entries(stage.hyperparameters)) {
+    hyperparameters[key] = typeof value === "object" ? ref(`$.options.${value.name}`) : String(value);
+  }
+  const request: CreateTrainingJobRequest = {
+    TrainingJobName: jobNameRef(stage),
+    RoleArn: target.roleArn,
+    AlgorithmSpecification: {
+      TrainingImage: imageUri(target, stage),
+      TrainingInputMode: "File",
+      // The progress lines every stage prints (the stage contract), then the stage's own numbers.
+      MetricDefinitions: [{ ...PROGRESS_METRIC }, ...stage.metrics.map((m) => ({ Name: m.name, Regex: m.regex }))],
+    },
+    HyperParameters: hyperparameters,
+    InputDataConfig: channels,
+    OutputDataConfig: { S3OutputPath: stageOutputUri(target.bucket, ref("$.jobId"), stage.outputs[0]!) },
+    ResourceConfig: { InstanceType: instance.type, InstanceCount: instance.count, VolumeSizeInGB: instance.volumeSizeGb },
+    StoppingCondition: {
+      MaxRuntimeInSeconds: stage.timeout.seconds,
+      ...(stage.spot ? { MaxWaitTimeInSeconds: stage.spot.maxWait.seconds } : {}),
+    },
+    Environment: { ...stage.environment, SPACEPORT_JOB_ID: ref("$.jobId") },
+    Tags: commonTags(pipeline, stage),
+  };
+  if (stage.spot) {
+    request.EnableManagedSpotTraining = true;
+    request.CheckpointConfig = {
+      S3Uri: `s3://${target.bucket}/${checkpointPrefix(ref("$.jobId"), stage.name)}`,
+      LocalPath: CHECKPOINTS_PATH,
+    };
+  }
+  return request;
+}
+
+function imageUri(target: CompileTarget, stage: Stage): string {
+  const uri = target.images[stage.name];
+  if (!uri) throw new Error(`stage "${stage.name}": no image URI for this stage in environment "${target.environment}"`);
+  return uri;
+}
