@@ -51,6 +51,7 @@ export default function program() {
     stateMachineArn: stack.stateMachine.arn,
     deliveryBaseUrl: stack.deliveryBaseUrl,
     alarmTopicArn: stack.alarmTopic.arn,
+    dkimRecords: stack.dkimRecords,
     repositoryUrls: Object.fromEntries(Object.entries(stack.repositories).map(([stage, repo]) => [stage, repo.repositoryUrl])),
     images: stack.images,
     compileTarget: stack.compileTarget,

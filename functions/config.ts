@@ -21,6 +21,7 @@ export interface FunctionConfig {
     | "apiRateLimit"
     | "deliveryRetentionDays"
     | "instanceOverrides"
+    | "quotas"
     | "corsOrigins"
   >;
   /** The processing bucket (`jobs/<jobId>/...`, idempotency records, daily job counts). */

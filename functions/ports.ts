@@ -83,6 +83,11 @@ export interface Executions {
    * `stateName`, and `error`/`cause` of failure events.
    */
   history(name: string): Promise<ExecutionEvent[]>;
+  /**
+   * Executions now running, counted up to `atLeast` (the caller only needs to know whether
+   * there are that many). Optional: without it start-job cannot warn about a long queue.
+   */
+  countRunning?(atLeast: number): Promise<number>;
 }
 
 /** Latest progress a running stage reported (`progress: N%` lines), 0–100. */

@@ -1,8 +1,9 @@
 /**
  * Per-client token buckets: `burst` tokens, refilled at `ratePerSecond`. In Lambda a bucket
- * lives in one warm container, so API Gateway's stage throttling (from the same
- * `apiRateLimit` config) is the hard limit there and this one is the same rule in-process
- * (and the only one locally). The daily job quota (`jobsPerDay`) is durable: see start-job.
+ * lives in one warm container, so on AWS the limit that holds per client is the WAF
+ * rate-based rule per source IP in front of the API (pipeline/pulumi/waf.ts, same
+ * `ratePerSecond`); this is the same rule in-process per API key (and the only one locally).
+ * The daily job quota (`jobsPerDay`) is durable: see start-job.
  */
 export interface RateDecision {
   readonly ok: boolean;

@@ -7,8 +7,8 @@ export interface CompileTarget {
   readonly config: Pick<EnvironmentConfig, "region" | "quotas" | "instanceOverrides">;
   /** The processing bucket holding `jobs/<jobId>/...`. */
   readonly bucket: string;
-  /** SageMaker execution role. */
-  readonly roleArn: string;
+  /** SageMaker execution role per stage name: each stage's role reaches only that stage's S3 locations. */
+  readonly roleArns: Readonly<Record<string, string>>;
   /** Image URI per stage name. */
   readonly images: Readonly<Record<string, string>>;
   /** The notify function (ARN or name) the state machine invokes. */

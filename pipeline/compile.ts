@@ -4,8 +4,9 @@
  *
  * State machine shape, per stage in order:
  *   "Prepare <stage>" (Pass)  – next attempt number and a fresh SageMaker job name
- *   "Run <stage>" (Task .sync) – retries quota (ResourceLimitExceeded) with backoff and throttling;
- *                                the job was never created then, so the same name is fine
+ *   "Run <stage>" (Task .sync) – retries quota (ResourceLimitExceeded) for about a day, then
+ *                                SageMaker's other API errors (throttling) a few times; the job
+ *                                was never created then, so the same name is fine
  *   "Check <stage> failure" (Choice) – a job that was created and failed for a transient reason
  *                                (InternalServerError, CapacityError) goes round again with a new name
  *   "Record <stage> failure" (Pass) – stage name and SageMaker's error for the failure email
@@ -72,31 +73,49 @@ export const STATE = {
   failed: "Job failed",
 } as const;
 
-/** SageMaker errors raised before a job exists: retried with the same name. */
+/**
+ * SageMaker errors raised before a job exists: retried with the same name. Step Functions
+ * names service errors after the Java SDK's exception classes: SageMaker models few errors
+ * (ResourceLimitExceeded, ResourceInUse, ResourceNotFound), so a quota error is
+ * `SageMaker.ResourceLimitExceededException` and every unmodelled one (ThrottlingException,
+ * InternalFailure, ServiceUnavailable, ValidationException) arrives as the SDK's base class
+ * `SageMaker.AmazonSageMakerException`, the real error code only in Cause. AWS's own
+ * training-job example retries exactly these two, separately.
+ */
 export const QUOTA_ERRORS = ["SageMaker.ResourceLimitExceededException", "SageMaker.ResourceLimitExceeded"];
-export const THROTTLING_ERRORS = [
-  "SageMaker.ThrottlingException",
-  "SageMaker.InternalFailure",
-  "SageMaker.ServiceUnavailableException",
-];
+export const THROTTLING_ERRORS = ["SageMaker.AmazonSageMakerException"];
 /** Failure reasons of a created job that are worth a fresh attempt. */
 export const TRANSIENT_JOB_FAILURES = ["*InternalServerError*", "*CapacityError*", "*InsufficientInstanceCapacity*"];
 export const MAX_JOB_ATTEMPTS = 3;
 /** Extra time a Task may take beyond the job's own limit: provisioning, download, upload. */
 export const TASK_MARGIN_SECONDS = 1800;
+/** How long a job waits for a free instance (the quota in use) before it fails. */
+export const QUOTA_WAIT_SECONDS = 86_400;
 
-export const QUOTA_RETRY: AslRetrier = {
-  ErrorEquals: QUOTA_ERRORS,
-  IntervalSeconds: 60,
-  BackoffRate: 2,
-  MaxDelaySeconds: 900,
-  MaxAttempts: 100, // about a day of waiting for a free instance
-  JitterStrategy: "FULL",
-};
+/** Expected total wait of a retrier that is retried to its last attempt (full jitter: half of each delay). */
+export function expectedRetryWaitSeconds(retrier: AslRetrier): number {
+  let total = 0;
+  for (let attempt = 0; attempt < (retrier.MaxAttempts ?? 3); attempt++) {
+    const delay = Math.min(retrier.MaxDelaySeconds ?? Infinity, (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** attempt);
+    total += retrier.JitterStrategy === "FULL" ? delay / 2 : delay;
+  }
+  return total;
+}
+
+const QUOTA_RETRY_SHAPE = { IntervalSeconds: 60, BackoffRate: 2, MaxDelaySeconds: 900, JitterStrategy: "FULL" } as const;
+/** Attempts whose expected (jittered) waits add up to QUOTA_WAIT_SECONDS. */
+function quotaAttempts(): number {
+  let attempts = 1;
+  while (expectedRetryWaitSeconds({ ErrorEquals: [], ...QUOTA_RETRY_SHAPE, MaxAttempts: attempts }) < QUOTA_WAIT_SECONDS) attempts++;
+  return attempts;
+}
+export const QUOTA_RETRY: AslRetrier = { ErrorEquals: QUOTA_ERRORS, ...QUOTA_RETRY_SHAPE, MaxAttempts: quotaAttempts() };
+/** Bounded: a request SageMaker rejects for good (a ValidationException has the same name) fails within minutes. */
 export const THROTTLING_RETRY: AslRetrier = {
   ErrorEquals: THROTTLING_ERRORS,
   IntervalSeconds: 5,
   BackoffRate: 2,
+  MaxDelaySeconds: 60,
   MaxAttempts: 6,
   JitterStrategy: "FULL",
 };
@@ -108,9 +127,16 @@ const LAMBDA_RETRY: AslRetrier = {
   JitterStrategy: "FULL",
 };
 
+/** Longest a stage's job may take: its spot wait when it runs on spot, else its timeout. */
+export function stageMaxWaitSeconds(compiled: CompiledStage): number {
+  return compiled.kind === "training" && compiled.request.EnableManagedSpotTraining
+    ? compiled.request.StoppingCondition!.MaxWaitTimeInSeconds!
+    : compiled.stage.timeout.seconds;
+}
+
 function stageStates(compiled: CompiledStage, next: string): Record<string, AslState> {
   const { name, key } = compiled;
-  const maxWait = compiled.kind === "training" && compiled.stage.spot ? compiled.stage.spot.maxWait.seconds : compiled.stage.timeout.seconds;
+  const maxWait = stageMaxWaitSeconds(compiled);
   const catchAll: AslCatcher = { ErrorEquals: ["States.ALL"], ResultPath: `$.errors.${key}`, Next: STATE.check(name) };
   const resultSelector: Record<string, unknown> =
     compiled.kind === "training"
@@ -266,15 +292,12 @@ export function compile(pipeline: Pipeline, target: CompileTarget): CompiledPipe
   states[STATE.succeeded] = { Type: "Succeed" };
   states[STATE.failed] = retryGate(stages);
 
-  const totalSeconds = pipeline.stages.reduce(
-    (sum, s) => sum + (s.kind === "training" && s.spot ? s.spot.maxWait.seconds : s.timeout.seconds) + TASK_MARGIN_SECONDS,
-    0,
-  );
+  const totalSeconds = stages.reduce((sum, s) => sum + stageMaxWaitSeconds(s) + TASK_MARGIN_SECONDS, 0);
   const definition: AslStateMachine = {
     Comment: `${pipeline.name} (${target.environment}): ${pipeline.stages.map((s) => s.name).join(" → ")}`,
     StartAt: STATE.start,
     // Room for the stages plus a day of waiting for quota.
-    TimeoutSeconds: totalSeconds + 86_400,
+    TimeoutSeconds: totalSeconds + QUOTA_WAIT_SECONDS,
     States: states,
   };
 

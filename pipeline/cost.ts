@@ -6,6 +6,7 @@ import { effectiveInstance, type Pipeline } from "./define.js";
 import type { Duration } from "./duration.js";
 import type { EnvironmentConfig } from "./environment.js";
 import { INSTANCE_TYPES, type InstanceSpec, type InstanceType } from "./instances.js";
+import { stageCapacity } from "./quotas.js";
 
 /** Managed spot typically saves 60–90% on GPU training; we assume the cautious end. */
 export const SPOT_DISCOUNT = 0.6;
@@ -18,7 +19,11 @@ export interface StageCostEstimate {
   readonly hourlyUsd: number;
   readonly expectedSeconds: number;
   readonly spot: boolean;
+  /** The stage asks for spot but runs on demand here (no spot quota configured). */
+  readonly spotFallback: boolean;
   readonly costUsd: number;
+  /** What the same job would cost on spot (equal to costUsd unless spotFallback). */
+  readonly spotCostUsd: number;
 }
 
 export interface CostEstimate {
@@ -27,17 +32,24 @@ export interface CostEstimate {
   readonly totalSeconds: number;
 }
 
+/**
+ * With `quotas`, a stage runs on spot only where the environment has the spot quota
+ * (quotas.ts `stageCapacity`); without, as the stage asks.
+ */
 export function estimateCost(
   pipeline: Pipeline,
-  config: Pick<EnvironmentConfig, "instanceOverrides"> = { instanceOverrides: {} },
+  config: Pick<EnvironmentConfig, "instanceOverrides"> & Partial<Pick<EnvironmentConfig, "quotas">> = { instanceOverrides: {} },
   options: { durations?: Readonly<Record<string, Duration>>; spot?: boolean } = {},
 ): CostEstimate {
   const stages = pipeline.stages.map((stage): StageCostEstimate => {
     const instance = effectiveInstance(stage, config);
     const hourly = (INSTANCE_TYPES[instance.type] as InstanceSpec).hourlyUsd[stage.kind] ?? 0;
     const expected = options.durations?.[stage.name] ?? stage.expectedDuration ?? stage.timeout;
-    const spot = stage.kind === "training" && stage.spot !== undefined && options.spot !== false;
-    const cost = hourly * instance.count * (expected.seconds / 3600) * (spot ? 1 - SPOT_DISCOUNT : 1);
+    const asks = stage.kind === "training" && stage.spot !== undefined && options.spot !== false;
+    const capacity = config.quotas ? stageCapacity(stage, instance.type, { quotas: config.quotas }) : undefined;
+    const spot = asks && (capacity?.spot ?? true);
+    const onDemand = hourly * instance.count * (expected.seconds / 3600);
+    const cost = onDemand * (spot ? 1 - SPOT_DISCOUNT : 1);
     return {
       stage: stage.name,
       kind: stage.kind,
@@ -46,7 +58,9 @@ export function estimateCost(
       hourlyUsd: hourly,
       expectedSeconds: expected.seconds,
       spot,
+      spotFallback: asks && !spot,
       costUsd: cost,
+      spotCostUsd: asks ? onDemand * (1 - SPOT_DISCOUNT) : cost,
     };
   });
   return {

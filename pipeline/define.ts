@@ -12,7 +12,7 @@ import {
   type InstanceType,
 } from "./instances.js";
 import type { EnvironmentConfig } from "./environment.js";
-import { quotaFor } from "./environment.js";
+import { quotaName, quotaRequestHint, stageCapacity } from "./quotas.js";
 import { JOB_FOLDERS } from "./layout.js";
 import type { JobOption, OutputRef, Stage } from "./stage.js";
 
@@ -131,6 +131,9 @@ function checkStage(stage: Stage, byName: Map<string, Stage>, add: (s: string, f
   for (const output of stage.outputs) {
     if (!STAGE_NAME.test(output)) add(name, `outputs.${output}`, "output names must be lowercase letters, digits and dashes");
   }
+  if (stage.networkAccess !== undefined && !(typeof stage.networkAccess.reason === "string" && stage.networkAccess.reason.trim().length > 0)) {
+    add(name, "networkAccess.reason", "say why the stage needs the network (jobs run network-isolated otherwise)");
+  }
   for (const key of Object.keys(stage.environment)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) add(name, `environment.${key}`, "not a valid environment variable name");
   }
@@ -214,11 +217,15 @@ export function effectiveInstance(stage: Stage, config: Pick<EnvironmentConfig, 
   };
 }
 
-/** Checks the pipeline against one environment: quotas and overrides. */
+/**
+ * Checks the pipeline against one environment: quotas and overrides. A quota that is missing
+ * or 0 fails here, naming the quota as AWS spells it and how to request it: a job would
+ * otherwise wait on ResourceLimitExceeded for a day and then fail.
+ */
 export function validateForEnvironment(
   pipeline: Pipeline,
   environment: string,
-  config: Pick<EnvironmentConfig, "quotas" | "instanceOverrides">,
+  config: Pick<EnvironmentConfig, "quotas" | "instanceOverrides"> & { readonly region?: string },
 ): void {
   const issues: PipelineIssue[] = [];
   const names = new Set(pipeline.stages.map((s) => s.name));
@@ -233,18 +240,23 @@ export function validateForEnvironment(
       issues.push({ stage: stage.name, field: "instance.type", message: `${type} is not available for ${stage.kind} jobs` });
       continue;
     }
-    const quota = quotaFor(config, type, stage.kind);
+    const { quota, quotaKind } = stageCapacity(stage, type, config);
+    const name = `"${quotaName(type, quotaKind)}"`;
+    const hint = quotaRequestHint(type, quotaKind, config.region ?? "<region>");
     if (quota === undefined || quota === 0) {
+      const spotNote = quotaKind === "spot-training" ? " (or remove that spot-training entry: the stage then runs on demand)" : "";
       issues.push({
         stage: stage.name,
         field: "instance.type",
-        message: `${type} has no ${stage.kind} job quota in environment "${environment}" (approved: ${describeQuotas(config.quotas)})`,
+        message:
+          `${type} has no ${quotaKind.replace("-", " ")} job quota in environment "${environment}": the SageMaker quota ${name} is ` +
+          `${quota === 0 ? "0" : "not listed"} (approved: ${describeQuotas(config.quotas)}); ${hint}${spotNote}`,
       });
     } else if (count > quota) {
       issues.push({
         stage: stage.name,
         field: "instance.count",
-        message: `${count} × ${type} is above environment "${environment}"'s ${stage.kind} quota of ${quota}`,
+        message: `${count} × ${type} is above environment "${environment}"'s ${quotaKind.replace("-", " ")} quota of ${quota} (${name}); ${hint}`,
       });
     }
   }

@@ -6,13 +6,15 @@
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
-import { INSTANCE_TYPES, type InstanceType, type JobKind } from "./instances.js";
+import { INSTANCE_TYPES, type InstanceType } from "./instances.js";
+import { QUOTA_KINDS } from "./quotas.js";
 
 const instanceTypeNames = Object.keys(INSTANCE_TYPES) as [InstanceType, ...InstanceType[]];
 
 export const QuotaSchema = v.strictObject({
   instanceType: v.picklist(instanceTypeNames, (issue) => `unknown SageMaker instance type ${JSON.stringify(issue.input)}`),
-  jobKind: v.picklist(["processing", "training"] as const),
+  /** `spot-training` is its own SageMaker quota ("<type> for spot training job usage"), apart from on-demand training. */
+  jobKind: v.picklist(QUOTA_KINDS, (issue) => `must be one of ${QUOTA_KINDS.join(", ")}, got ${JSON.stringify(issue.input)}`),
   count: v.pipe(v.number(), v.integer(), v.minValue(0)),
 });
 export type Quota = v.InferOutput<typeof QuotaSchema>;
@@ -31,7 +33,10 @@ const email = v.pipe(v.string(), v.email("must be an email address"));
 /** Everything a stack (or the local runtime) reads from its environment's config. */
 export const EnvironmentConfigSchema = v.strictObject({
   region: v.pipe(v.string(), v.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as us-west-2")),
-  /** SageMaker service quotas approved for this account and region. */
+  /**
+   * SageMaker service quotas approved for this account and region. A training stage that asks
+   * for managed spot runs on spot only where a `spot-training` quota is listed; otherwise on demand.
+   */
   quotas: v.array(QuotaSchema),
   /** Per-stage instance changes for this environment (e.g. a smaller dev instance). */
   instanceOverrides: v.optional(v.record(v.string(), InstanceOverrideSchema), {}),
@@ -45,19 +50,38 @@ export const EnvironmentConfigSchema = v.strictObject({
   alarmEmail: email,
   /** Days before intermediate artifacts (sfm/, model/, checkpoints) expire. Inputs and deliveries are kept. */
   intermediateRetentionDays: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 14),
+  /**
+   * Days an upload stays in the uploads bucket. start-job copies the ZIP into the job
+   * (`jobs/<id>/input/`) at submission, so the upload is only needed until then.
+   */
+  uploadRetentionDays: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 3),
+  /**
+   * Days SageMaker's own job log groups (`/aws/sagemaker/ProcessingJobs`, `.../TrainingJobs`)
+   * keep logs. Set, the stack manages both groups with this retention; they are shared by the
+   * whole account and region, so set it in one stack per account and region only.
+   */
+  sageMakerLogRetentionDays: v.optional(v.picklist([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const, "must be a retention CloudWatch Logs offers (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ... days)")),
   /** Days that delivery links (and deliveries) stay valid. At least 7. */
   deliveryRetentionDays: v.optional(v.pipe(v.number(), v.integer(), v.minValue(7)), 90),
   /**
-   * API throttling: steady requests per second and burst for the whole API (the API Gateway
-   * stage), and jobs per day for each API client (start-job).
+   * API limits. `ratePerSecond`/`burst`: per client. In front of the API a WAF rate-based rule
+   * (pipeline/pulumi/waf.ts) blocks a source IP above `ratePerSecond` × 60 requests a minute
+   * (at least 10) before API Gateway or any function runs; behind it each handler keeps a token
+   * bucket per API client (`burst`, refilled at `ratePerSecond`; per warm container, so a second
+   * line only). `totalRatePerSecond`/`totalBurst`: API Gateway stage throttling of all callers
+   * together, a ceiling that protects the functions. `jobsPerDay`: jobs one API client may start
+   * per UTC day (durable, start-job); never above what the quotas can run in a day
+   * (pipeline/capacity.ts), which is also the default.
    */
   apiRateLimit: v.optional(
     v.strictObject({
       ratePerSecond: v.pipe(v.number(), v.minValue(0.01)),
       burst: v.pipe(v.number(), v.integer(), v.minValue(1)),
-      jobsPerDay: v.pipe(v.number(), v.integer(), v.minValue(1)),
+      jobsPerDay: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+      totalRatePerSecond: v.optional(v.pipe(v.number(), v.minValue(1)), 50),
+      totalBurst: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 100),
     }),
-    { ratePerSecond: 2, burst: 5, jobsPerDay: 50 },
+    { ratePerSecond: 2, burst: 5 },
   ),
   /**
    * API clients: client name → sha256 (hex) of its API key (functions/auth.ts makes both).
@@ -141,7 +165,4 @@ export function fromPulumiKeys(config: Record<string, unknown>): Record<string, 
   return out;
 }
 
-export function quotaFor(config: Pick<EnvironmentConfig, "quotas">, type: InstanceType, kind: JobKind): number | undefined {
-  const matches = config.quotas.filter((q) => q.instanceType === type && q.jobKind === kind);
-  return matches.length === 0 ? undefined : Math.max(...matches.map((q) => q.count));
-}
+export { quotaFor } from "./quotas.js";

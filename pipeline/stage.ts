@@ -56,6 +56,17 @@ interface StageOptionsBase<N extends string, I extends Record<string, InputRef>>
   readonly label?: string;
   /** What a customer can do when this stage fails for a reason of their own (the failure email, job status). */
   readonly failureAdvice?: string;
+  /**
+   * Network access for the container, with the reason it needs it. Default: none (SageMaker
+   * network isolation; SageMaker itself downloads the inputs and uploads the outputs), so a
+   * container parsing untrusted input cannot reach anything else.
+   */
+  readonly networkAccess?: NetworkAccess;
+}
+
+export interface NetworkAccess {
+  /** Why the stage cannot run isolated (shown in reviews of the compiled request). */
+  readonly reason: string;
 }
 
 export interface ProcessingStageOptions<N extends string, I extends Record<string, InputRef>, O extends string>
@@ -102,6 +113,7 @@ interface StageCommon<N extends string, O extends string> {
   readonly description?: string;
   readonly label?: string;
   readonly failureAdvice?: string;
+  readonly networkAccess?: NetworkAccess;
   /** A typed reference to one of this stage's outputs, for another stage's `inputs`. */
   output<K extends O>(name: K): OutputRef<N, K>;
 }
@@ -164,6 +176,7 @@ function commonFields<N extends string>(options: StageOptionsBase<N, Record<stri
     ...(options.description ? { description: options.description } : {}),
     ...(options.label ? { label: options.label } : {}),
     ...(options.failureAdvice ? { failureAdvice: options.failureAdvice } : {}),
+    ...(options.networkAccess ? { networkAccess: Object.freeze({ ...options.networkAccess }) } : {}),
   };
 }
 

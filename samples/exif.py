@@ -46,7 +46,7 @@ def _rational(x: float, denominator: int = 1000) -> IFDRational:
     return IFDRational(f.numerator, f.denominator)
 
 
-def build_exif(meta: PhotoMeta) -> Image.Exif:
+def build_exif(meta: PhotoMeta, with_gps: bool = True) -> Image.Exif:
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = MAKE
     exif[ExifTags.Base.Model] = MODEL
@@ -70,6 +70,8 @@ def build_exif(meta: PhotoMeta) -> Image.Exif:
     ex[ExifTags.Base.FocalPlaneXResolution] = _rational(meta.width / SENSOR_WIDTH_MM * 10, 100)
     ex[ExifTags.Base.FocalPlaneYResolution] = _rational(meta.width / SENSOR_WIDTH_MM * 10, 100)
     ex[ExifTags.Base.FocalPlaneResolutionUnit] = 3  # centimetres: pixels per cm
+    if not with_gps:
+        return exif
     gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
     gps[ExifTags.GPS.GPSVersionID] = b"\x02\x03\x00\x00"
     gps[ExifTags.GPS.GPSLatitudeRef] = "N" if meta.lat >= 0 else "S"

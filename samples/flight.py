@@ -1,5 +1,7 @@
 """The drone's flight plan: an orbit around the site and an oblique grid, every camera aimed at
-the site, pitched 30-60 degrees down, with the small position and aim errors of a real flight."""
+the site, pitched 30-60 degrees down, with the small position and aim errors of a real flight.
+The `ground` pattern is no flight: a walk around the house at eye height, photos held about
+level and aimed at the house, with a hand-held camera's position and aim errors."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from numpy.typing import NDArray
 from .render import look_at
 
 F64 = NDArray[np.float64]
-Pattern = Literal["orbit", "grid", "both"]
+Pattern = Literal["orbit", "grid", "both", "ground"]
 
 SITE_CENTER = np.array([0.0, 0.0, 2.0])
 
@@ -35,13 +37,17 @@ class FlightConfig:
     grid_half_y: float = 6.0
     position_jitter: float = 0.4  # metres, GNSS-hold imprecision
     aim_jitter: float = 0.8  # metres on the ground
+    ground_radius: float = 15.0  # the walk around the house (centre at the origin)
+    ground_height: float = 1.7  # eye height
+    ground_aim_height: float = 3.0  # photos aimed at the house's middle (walls 5 m, ridge 7.5 m)
+    ground_jitter: float = 0.3  # metres of hand-held position and aim error
 
 
 def split(count: int, pattern: Pattern) -> tuple[int, int]:
     """How many shots go to the orbit and to the grid."""
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
-    if pattern == "orbit":
+    if pattern in ("orbit", "ground"):
         return count, 0
     if pattern == "grid":
         return 0, count
@@ -60,6 +66,8 @@ def plan(count: int, pattern: Pattern, seed: int, cfg: FlightConfig = FlightConf
         shots.append(Shot(c, look_at(c, t), leg))
 
     start = rng.uniform(0, 2 * math.pi)
+    if pattern == "ground":
+        return [_ground_shot(start + 2 * math.pi * i / count, rng, cfg) for i in range(count)]
     for i in range(n_orbit):
         a = start + 2 * math.pi * i / n_orbit
         c = np.array([cfg.orbit_radius * math.cos(a), cfg.orbit_radius * math.sin(a), cfg.orbit_altitude])
@@ -80,3 +88,10 @@ def plan(count: int, pattern: Pattern, seed: int, cfg: FlightConfig = FlightConf
                 add(np.array([x, y - back, cfg.grid_altitude]), aim, "grid")
                 k += 1
     return shots
+
+
+def _ground_shot(angle: float, rng: np.random.Generator, cfg: FlightConfig) -> Shot:
+    c = np.array([cfg.ground_radius * math.cos(angle), cfg.ground_radius * math.sin(angle), cfg.ground_height])
+    c = c + rng.uniform(-1, 1, 3) * cfg.ground_jitter
+    t = np.array([0.0, 0.0, cfg.ground_aim_height]) + rng.uniform(-1, 1, 3) * cfg.ground_jitter
+    return Shot(c, look_at(c, t), "ground")

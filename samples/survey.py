@@ -52,8 +52,8 @@ class SurveyConfig:
             raise ValueError(f"image size must be at least 16x16, got {self.width}x{self.height}")
         if self.count < 1 or self.count > 9999:
             raise ValueError(f"count must be 1..9999, got {self.count}")
-        if self.pattern not in ("orbit", "grid", "both"):
-            raise ValueError(f"pattern must be orbit, grid or both, got {self.pattern!r}")
+        if self.pattern not in ("orbit", "grid", "both", "ground"):
+            raise ValueError(f"pattern must be orbit, grid, both or ground, got {self.pattern!r}")
         if not 0.0 <= self.gps_noise <= 100.0:
             raise ValueError(f"gps noise must be 0..100 metres, got {self.gps_noise}")
         if self.supersample < 1 or self.supersample > 4:
@@ -112,7 +112,10 @@ def generate(out: Path, cfg: SurveyConfig = SurveyConfig(), log: Callable[[str],
         meta = exif.PhotoMeta(cfg.width, cfg.height, lat, lon, alt, float(gps_enu[2]), taken, heading, pitch, heading)
         name = photo_name(i)
         buf = io.BytesIO()
-        Image.fromarray(img).save(buf, "JPEG", quality=cfg.jpeg_quality, exif=exif.build_exif(meta), xmp=exif.build_xmp(meta))
+        if cfg.pattern == "ground":  # a hand-held camera without GPS: no GPS block, no drone XMP
+            Image.fromarray(img).save(buf, "JPEG", quality=cfg.jpeg_quality, exif=exif.build_exif(meta, with_gps=False))
+        else:
+            Image.fromarray(img).save(buf, "JPEG", quality=cfg.jpeg_quality, exif=exif.build_exif(meta), xmp=exif.build_xmp(meta))
         (photos / name).write_bytes(buf.getvalue())
         dt = time.perf_counter() - t1
         render_times.append(dt)
@@ -135,7 +138,8 @@ def generate(out: Path, cfg: SurveyConfig = SurveyConfig(), log: Callable[[str],
     truth = {
         "format": FORMAT,
         "generator": {"seed": cfg.seed, "count": cfg.count, "pattern": cfg.pattern, "supersample": cfg.supersample,
-                      "jpeg_quality": cfg.jpeg_quality, "noise": cfg.noise, "gps_noise_m": cfg.gps_noise},
+                      "jpeg_quality": cfg.jpeg_quality, "noise": cfg.noise, "gps_noise_m": cfg.gps_noise,
+                      "exif_gps": cfg.pattern != "ground"},
         "frame": "ENU metres about geo_origin (x east, y north, z up); WGS84 exact conversion; ground at z = 0",
         "geo_origin": {"lat": cfg.origin.lat, "lon": cfg.origin.lon, "alt": cfg.origin.alt},
         "camera_convention": "OpenCV/COLMAP: x right, y down, z forward; pixel (0,0) centre at (0.5, 0.5); no distortion",
@@ -167,8 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=36, help="number of photos (default 36)")
     ap.add_argument("--width", type=int, default=800)
     ap.add_argument("--height", type=int, default=600)
-    ap.add_argument("--pattern", choices=["orbit", "grid", "both"], default="both",
-                    help="flight: an orbit, an oblique grid, or both (2/3 orbit, 1/3 grid)")
+    ap.add_argument("--pattern", choices=["orbit", "grid", "both", "ground"], default="both",
+                    help="flight: an orbit, an oblique grid, or both (2/3 orbit, 1/3 grid); ground: "
+                         "a walk around the house at eye height, no GPS")
     ap.add_argument("--supersample", type=int, default=1, help="rays per pixel along each axis (anti-aliasing)")
     ap.add_argument("--quality", type=int, default=92, help="JPEG quality")
     ap.add_argument("--gps-noise", type=float, default=0.0, help="metres of GNSS error in the EXIF GPS (default 0: exact)")

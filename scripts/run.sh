@@ -2,9 +2,15 @@
 # Entry for every npm script: set up what is missing, then run the named task on Node 22.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-ensure_all
-cd "$SPACEPORT_ROOT"
 task="${1:?usage: scripts/run.sh <task> [args]}"; shift
+# Each task sets up what it needs: reviewing a deployment (synth, describe) and type checks
+# need Node and the npm packages only, never PyTorch or Chromium; everything else (tests,
+# the demo, benchmarks, Python) gets the whole set.
+case "$task" in
+  synth|describe|typecheck) ensure_node; ensure_node_modules ;;
+  *) ensure_all ;;
+esac
+cd "$SPACEPORT_ROOT"
 # Each image's Python is its own program (module names such as bench.py repeat): one mypy run each.
 typed_python=(images/sfm images/gaussian-splatting images/compressor samples)
 case "$task" in
@@ -22,5 +28,7 @@ case "$task" in
   python) python "$@" ;;
   tsx) node --import tsx "$@" ;;
   typecheck) node node_modules/typescript/bin/tsc --noEmit -p . ;;
+  synth) node --import tsx pipeline/pulumi/synth.ts "$@" ;;
+  describe) node --import tsx stages/describe.ts "$@" ;;
   *) spaceport_die "unknown task '$task'" ;;
 esac

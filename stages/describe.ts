@@ -5,13 +5,16 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
+  admissionLimit,
   compile,
+  dailyCapacity,
   effectiveInstance,
   estimateCost,
   formatDuration,
   formatUsd,
-  quotaFor,
+  quotaName,
   readStackConfigFile,
+  stageCapacity,
   seconds,
   SPOT_DISCOUNT,
   type EnvironmentConfig,
@@ -25,27 +28,46 @@ export function describe(pipeline: Pipeline, environment: string, config: Enviro
   const compiled = compile(pipeline, localTarget(environment, config, pipeline));
   const cost = estimateCost(pipeline, config);
   const rows = [["stage", "job", "instance", "quota use", "timeout", "expected", "spot", "est. cost"]];
+  const notes: string[] = [];
   for (const stage of pipeline.stages) {
     const instance = effectiveInstance(stage, config);
     const estimate = cost.stages.find((s) => s.stage === stage.name)!;
+    const capacity = stageCapacity(stage, instance.type, config);
     rows.push([
       stage.name,
       stage.kind,
       `${instance.count} × ${instance.type}`,
-      `${instance.count}/${quotaFor(config, instance.type, stage.kind) ?? 0}`,
+      `${instance.count}/${capacity.quota ?? 0} (${capacity.quotaKind})`,
       formatDuration(stage.timeout),
       formatDuration(seconds(estimate.expectedSeconds)),
-      estimate.spot ? "yes" : "no",
+      estimate.spot ? "yes" : estimate.spotFallback ? "on demand*" : "no",
       formatUsd(estimate.costUsd),
     ]);
+    if (estimate.spotFallback) {
+      notes.push(
+        `* ${stage.name} asks for managed spot, but environment ${environment} lists no "${quotaName(instance.type, "spot-training")}" quota: ` +
+          `it runs on demand, ${formatUsd(estimate.costUsd - estimate.spotCostUsd)} a job more than on spot (${formatUsd(estimate.costUsd)} vs ${formatUsd(estimate.spotCostUsd)}). ` +
+          `Add { instanceType: ${instance.type}, jobKind: spot-training, count: <n> } to spaceport:quotas once AWS approves it.`,
+      );
+    }
   }
   rows.push(["total", "", "", "", "", formatDuration(seconds(cost.totalSeconds)), "", formatUsd(cost.totalUsd)]);
+  const capacity = dailyCapacity(pipeline, config);
+  const admission = admissionLimit(pipeline, config);
   const lines = [
     `Pipeline ${pipeline.name} · environment ${environment} · region ${config.region}`,
     "",
     table(rows),
+    ...(notes.length > 0 ? ["", ...notes] : []),
     "",
     `Estimated cost per job: ${formatUsd(cost.totalUsd)} (on-demand us-west-2 prices; spot training at ${Math.round(100 * SPOT_DISCOUNT)}% off)`,
+    `Capacity: ${capacity.jobsPerDay} jobs a day` +
+      (capacity.bottleneck
+        ? ` (${capacity.bottleneck.instances} × "${capacity.bottleneck.quota}" × 24 h ÷ ${formatDuration(seconds(capacity.bottleneck.instanceSecondsPerJob))} a job, stage ${capacity.bottleneck.stages.join(", ")})`
+        : ""),
+    `Admission: ${admission.jobsPerDay} jobs per API client per day` +
+      (admission.loweredFrom !== undefined ? ` (spaceport:apiRateLimit.jobsPerDay ${admission.loweredFrom} is above capacity)` : "") +
+      "; a submitter is warned when the jobs ahead are more than a day of work",
   ];
   if (showAsl) lines.push("", "State machine (ASL):", compiled.definitionJson);
   return lines.join("\n");

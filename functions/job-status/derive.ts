@@ -9,6 +9,7 @@ import { parseJsonObject as parseJson, valueAt as at } from "../../pipeline/json
 import { sageMakerJobName, stageOutputPrefix } from "../../pipeline/layout.js";
 import { failureAdvice, failureReason } from "../failure.js";
 import type { ExecutionEvent, ExecutionRecord, ObjectStore, StageProgress } from "../ports.js";
+import { readDeliveryWarnings, type JobWarning } from "../warnings.js";
 
 export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 export type StageState = "pending" | "running" | "succeeded" | "failed" | "cancelled";
@@ -47,6 +48,8 @@ export interface JobStatus {
   readonly progress: number;
   readonly stages: readonly StageStatus[];
   readonly delivery?: Readonly<Record<string, string>>;
+  /** On a succeeded job: what its stages warned about (empty when nothing). */
+  readonly warnings?: readonly JobWarning[];
   readonly failure?: JobFailure;
   /** When a cancel request stopped the job. */
   readonly cancelledAt?: string;
@@ -110,8 +113,10 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
   if (state === "succeeded" && options.store && options.bucket) {
     const prefix = stageOutputPrefix(jobId, pipeline.delivery.output);
     const delivery: Record<string, string> = {};
-    for (const [name, file] of Object.entries(deliveryLinks(pipeline))) delivery[name] = await options.store.publicUrl(options.bucket, prefix + file);
-    return { ...result, delivery };
+    const links = deliveryLinks(pipeline);
+    for (const [name, file] of Object.entries(links)) delivery[name] = await options.store.publicUrl(options.bucket, prefix + file);
+    const warnings = links["report"] ? await readDeliveryWarnings(options.store, options.bucket, prefix + links["report"]) : [];
+    return { ...result, delivery, warnings };
   }
   return result;
 }

@@ -18,6 +18,7 @@ import { deriveJobStatus } from "../job-status/derive.js";
 import { cancelledMarkerKey, notificationMarkerKey } from "../markers.js";
 import { maskEmail, metricLine, type Logger } from "../log.js";
 import type { Executions, Mailer, ObjectStore } from "../ports.js";
+import { warningsOf } from "../warnings.js";
 import { renderFailureEmail, renderSuccessEmail, type RenderedEmail } from "./templates.js";
 
 export const NotifyPayloadSchema = v.looseObject({
@@ -175,6 +176,7 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
     costUsd: cost.totalUsd,
     ...(payload.options["quality"] ? { quality: payload.options["quality"] } : {}),
     linkDays: config.env.deliveryRetentionDays,
+    warnings: warningsOf(deliveryReport).map((w) => ({ ...w, stage: stageLabel(config.pipeline, w.stage) })),
   });
 }
 

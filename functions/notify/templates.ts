@@ -3,6 +3,7 @@
  * only links are the job's delivery links (absolute URLs made by the ObjectStore).
  */
 import { formatBytes, formatSeconds } from "../../pipeline/format.js";
+import type { JobWarning } from "../warnings.js";
 
 export interface SuccessEmailData {
   readonly jobId: string;
@@ -19,6 +20,8 @@ export interface SuccessEmailData {
   readonly costUsd: number;
   readonly quality?: string;
   readonly linkDays: number;
+  /** What the stages warned about: the job "succeeded with warnings" when any. */
+  readonly warnings?: readonly JobWarning[];
 }
 
 export interface FailureEmailData {
@@ -55,8 +58,24 @@ function layout(title: string, body: string): string {
   ].join("\n");
 }
 
+/** The "succeeded with warnings" part of the success email, as text lines and HTML. */
+function warningBlock(warnings: readonly JobWarning[]): { text: string[]; html: string } {
+  if (warnings.length === 0) return { text: [], html: "" };
+  const label = (w: JobWarning) => w.stage; // the handler passes the stage's label
+  return {
+    text: ["The job succeeded with warnings:", ...warnings.map((w) => `  - ${label(w)}: ${w.message}`), ""],
+    html: [
+      '<div style="background:#fff7e6;border:1px solid #f5c26b;border-radius:6px;padding:12px 16px;margin:16px 0">',
+      "<p style=\"margin:0 0 8px\"><strong>The job succeeded with warnings:</strong></p>",
+      `<ul style="margin:0;padding-left:20px">${warnings.map((w) => `<li><strong>${escapeHtml(label(w))}:</strong> ${escapeHtml(w.message)}</li>`).join("")}</ul>`,
+      "</div>",
+    ].join(""),
+  };
+}
+
 export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
-  const subject = `Your 3D model is ready (job ${data.jobId})`;
+  const warned = warningBlock(data.warnings ?? []);
+  const subject = `Your 3D model is ready${warned.html ? ", with warnings" : ""} (job ${data.jobId})`;
   const counts: [string, string][] = [];
   if (data.counts.photosReceived !== undefined) counts.push(["Photos received", number(data.counts.photosReceived)]);
   if (data.counts.photosUsed !== undefined) counts.push(["Photos used", number(data.counts.photosUsed)]);
@@ -70,6 +89,7 @@ export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
   const text = [
     `Your 3D model is ready (job ${data.jobId}).`,
     "",
+    ...warned.text,
     `Open it in your browser: ${data.links.viewer}`,
     `Preview image: ${data.links.preview}`,
     `Download the scene (SOG): ${data.links.scene}`,
@@ -90,6 +110,7 @@ export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
     [
       `<h1 style="font-size:20px;margin:0 0 16px">Your 3D model is ready</h1>`,
       `<p>Job <code>${escapeHtml(data.jobId)}</code> has finished.</p>`,
+      ...(warned.html ? [warned.html] : []),
       `<p><a href="${escapeHtml(data.links.viewer)}"><img src="${escapeHtml(data.links.preview)}" alt="Preview of the 3D model" width="552" style="max-width:100%;border-radius:4px;display:block"></a></p>`,
       `<p><a href="${escapeHtml(data.links.viewer)}" style="display:inline-block;background:#2563eb;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none">Open the 3D viewer</a></p>`,
       `<p><a href="${escapeHtml(data.links.scene)}">Download the scene (SOG)</a> · <a href="${escapeHtml(data.links.preview)}">Preview image</a></p>`,

@@ -9,6 +9,7 @@
  * execution.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { admissionLimit, queueWarning } from "../../pipeline/capacity.js";
 import { jobInputKey, newJobId } from "../../pipeline/layout.js";
 import type { FunctionConfig } from "../config.js";
 import { ApiError } from "../errors.js";
@@ -89,6 +90,7 @@ export async function startJob(context: RouteContext, deps: StartJobDeps, config
 
   const jobId = record.jobId;
   const inputKey = jobInputKey(jobId);
+  const warning = await backlogWarning(deps, config);
   await deps.store.copy({ bucket: record.input.bucket, key: record.input.key }, { bucket, key: inputKey });
   const executionInput: ExecutionInput = {
     jobId,
@@ -109,9 +111,25 @@ export async function startJob(context: RouteContext, deps: StartJobDeps, config
   });
   return {
     status: started ? 202 : 200,
-    body: { jobId, ...(started ? { state: "queued" } : {}), statusUrl: statusUrl(config, jobId), options: record.options },
+    body: {
+      jobId,
+      ...(started ? { state: "queued" } : {}),
+      statusUrl: statusUrl(config, jobId),
+      options: record.options,
+      ...(started && warning ? { warning } : {}),
+    },
     headers: { location: statusUrl(config, jobId), ...(started ? {} : { "idempotent-replayed": "true" }) },
   };
+}
+
+/** A warning when the jobs already running are more than a day of work (the port may not count). */
+async function backlogWarning(deps: StartJobDeps, config: FunctionConfig): Promise<string | undefined> {
+  if (!deps.executions.countRunning) return undefined;
+  const { capacityPerDay } = admissionLimit(config.pipeline, config.env);
+  if (!Number.isFinite(capacityPerDay)) return undefined;
+  // Counting stops past a week of work: the warning is the same from there on.
+  const ahead = await deps.executions.countRunning(capacityPerDay * 7);
+  return queueWarning(ahead, capacityPerDay);
 }
 
 interface Claim {
@@ -130,8 +148,9 @@ async function claimJobId({ deps, config, context, now, recordKey, requestHash, 
   const day = now.toISOString().slice(0, 10);
   const countPrefix = dailyCountPrefix(context.client, day);
   const today = await deps.store.list(bucket, countPrefix);
-  if (today.length >= config.env.apiRateLimit.jobsPerDay) {
-    throw new ApiError(429, "client", `daily job limit reached (${config.env.apiRateLimit.jobsPerDay} jobs per day for this API key)`, "rate_limited", {
+  const { jobsPerDay } = admissionLimit(config.pipeline, config.env);
+  if (today.length >= jobsPerDay) {
+    throw new ApiError(429, "client", `daily job limit reached (${jobsPerDay} jobs per day for this API key)`, "rate_limited", {
       "retry-after": String(secondsToMidnight(now)),
     });
   }

@@ -19,7 +19,7 @@ import { compileTargetFor, type ResolvedNames } from "../pulumi/target.js";
 export function localNames(environment: string, config: EnvironmentConfig, pipeline: Pipeline): ResolvedNames {
   return {
     bucket: `spaceport-${environment}-processing`,
-    roleArn: `arn:aws:iam::123456789012:role/spaceport-${environment}-sagemaker`,
+    roleArns: Object.fromEntries(pipeline.stages.map((s) => [s.name, `arn:aws:iam::123456789012:role/spaceport-${environment}-${s.name}-sagemaker`])),
     images: Object.fromEntries(
       pipeline.stages.map((s) => [s.name, `123456789012.dkr.ecr.${config.region}.amazonaws.com/spaceport-${environment}-${s.name}:latest`]),
     ),
@@ -43,8 +43,8 @@ export function readTargetFile(path: string): { environment: string; names: Reso
   }
   const value = parsed as { environment?: unknown; names?: Partial<ResolvedNames> };
   const names = value?.names;
-  if (typeof value?.environment !== "string" || !names || typeof names.bucket !== "string" || typeof names.roleArn !== "string" || typeof names.notifyFunction !== "string" || !names.images || typeof names.images !== "object") {
-    throw new Error(`--target ${path}: expected { "environment": "...", "names": { "bucket", "roleArn", "images", "notifyFunction" } }`);
+  if (typeof value?.environment !== "string" || !names || typeof names.bucket !== "string" || !names.roleArns || typeof names.roleArns !== "object" || typeof names.notifyFunction !== "string" || !names.images || typeof names.images !== "object") {
+    throw new Error(`--target ${path}: expected { "environment": "...", "names": { "bucket", "roleArns", "images", "notifyFunction" } }`);
   }
   return { environment: value.environment, names: names as ResolvedNames };
 }

@@ -102,16 +102,22 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
       const id = `E${short(name, 13).toUpperCase()}`;
       return { id, state: { ...inputs, arn: `arn:aws:cloudfront::${MOCK_ACCOUNT}:distribution/${id}`, domainName: `d${short(name, 13)}.cloudfront.net` } };
     }
-    case "aws:sesv2/emailIdentity:EmailIdentity":
-      return { id: String(inputs["emailIdentity"]), state: { ...inputs, arn: arnOf("ses", `identity/${String(inputs["emailIdentity"])}`) } };
+    case "aws:sesv2/emailIdentity:EmailIdentity": {
+      const identity = String(inputs["emailIdentity"]);
+      // A domain identity gets Easy DKIM's three tokens; an address identity none.
+      const tokens = identity.includes("@") ? [] : [1, 2, 3].map((i) => short(`${identity}/${i}`, 32));
+      return { id: identity, state: { ...inputs, arn: arnOf("ses", `identity/${identity}`), dkimSigningAttributes: { tokens } } };
+    }
     case "aws:sesv2/configurationSet:ConfigurationSet":
       return {
         id: String(inputs["configurationSetName"]),
         state: { ...inputs, arn: arnOf("ses", `configuration-set/${String(inputs["configurationSetName"])}`) },
       };
-    case "aws:cloudwatch/logGroup:LogGroup": {
-      const group = named("name");
-      return { id: group, state: { ...inputs, name: group, arn: arnOf("logs", `log-group:${group}`) } };
+    case "aws:cloudwatch/logGroup:LogGroup":
+    case "aws:cloudwatch/eventRule:EventRule": {
+      const resource = named("name");
+      const arn = type.endsWith("LogGroup") ? arnOf("logs", `log-group:${resource}`) : arnOf("events", `rule/${resource}`);
+      return { id: resource, state: { ...inputs, name: resource, arn } };
     }
     case "aws:sns/topic:Topic": {
       const topic = named("name");

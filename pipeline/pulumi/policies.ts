@@ -37,6 +37,16 @@ export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
 
 const doc = (...statements: PolicyStatement[]): PolicyDocument => ({ Version: "2012-10-17", Statement: statements });
 
+/** A role's trust policy: one AWS service may assume it, and only on behalf of this account (confused deputy). */
+export function serviceTrustPolicy(service: string, accountId: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": accountId } } },
+    ],
+  });
+}
+
 /** A bucket ARN from its name (S3 ARNs carry no region or account). */
 export const bucketArn = (ctx: AwsContext, bucket: string): string => `arn:${ctx.partition}:s3:::${bucket}`;
 
@@ -62,62 +72,13 @@ export function sageMakerJobArns(ctx: AwsContext, pipeline: Pipeline): string[] 
   return pipeline.stages.map((s) => `arn:${ctx.partition}:sagemaker:${ctx.region}:${ctx.accountId}:${s.kind}-job/${sageMakerJobNameGlob(s.name)}`);
 }
 
-/** The SageMaker execution role: the containers' own access. */
-export function sageMakerExecutionPolicy(input: {
-  ctx: AwsContext;
-  pipeline: Pipeline;
-  bucket: string;
-  repositoryArns: readonly string[];
-}): PolicyDocument {
-  const { ctx, pipeline } = input;
-  const bucket = bucketArn(ctx, input.bucket);
-  const prefixes = jobPrefixes(pipeline);
-  const objects = (names: readonly string[]) => names.map((p) => `${bucket}/${everyJobFolder(p)}`);
-  const logGroup = `arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:/aws/sagemaker/*`;
-  return doc(
-    {
-      Sid: "ListJobPrefixes",
-      Effect: "Allow",
-      Action: ["s3:ListBucket", "s3:GetBucketLocation"],
-      Resource: [bucket],
-    },
-    { Sid: "ReadStageInputs", Effect: "Allow", Action: ["s3:GetObject"], Resource: objects(prefixes.read) },
-    {
-      Sid: "WriteStageOutputs",
-      Effect: "Allow",
-      Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
-      Resource: objects(prefixes.write),
-    },
-    {
-      Sid: "PullStageImages",
-      Effect: "Allow",
-      Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-      Resource: [...input.repositoryArns],
-    },
-    // WILDCARD_REASONS.EcrAuthToken
-    { Sid: "EcrAuthToken", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
-    {
-      Sid: "JobLogs",
-      Effect: "Allow",
-      Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-      Resource: [logGroup, `${logGroup}:log-stream:*`],
-    },
-    // WILDCARD_REASONS.PutMetrics
-    {
-      Sid: "PutMetrics",
-      Effect: "Allow",
-      Action: ["cloudwatch:PutMetricData"],
-      Resource: "*",
-      Condition: { StringLike: { "cloudwatch:namespace": "/aws/sagemaker/*" } },
-    },
-  );
-}
-
 /** The state machine's role: its own SageMaker jobs, the `.sync` rules, notify, logging, tracing. */
 export function stateMachinePolicy(input: {
   ctx: AwsContext;
   pipeline: Pipeline;
-  sageMakerRoleArn: string;
+  environment: string;
+  /** Every stage's SageMaker execution role. */
+  sageMakerRoleArns: readonly string[];
   notifyFunctionArn: string;
 }): PolicyDocument {
   const { ctx, pipeline } = input;
@@ -134,8 +95,9 @@ export function stateMachinePolicy(input: {
       Effect: "Allow",
       Action: kinds.map((k) => `sagemaker:Create${verb(k)}`),
       Resource: jobs,
-      // The compiled requests always carry the pipeline's tag.
-      Condition: { StringEquals: { [`aws:RequestTag/${TAGS.pipeline}`]: pipeline.name } },
+      // The compiled requests always carry the pipeline's and the environment's tags: dev's
+      // role cannot create prod's jobs (both share the job-name pattern) and the other way round.
+      Condition: { StringEquals: { [`aws:RequestTag/${TAGS.pipeline}`]: pipeline.name, [`aws:RequestTag/${TAGS.environment}`]: input.environment } },
     },
     {
       Sid: "TagOwnJobs",
@@ -149,6 +111,7 @@ export function stateMachinePolicy(input: {
       Effect: "Allow",
       Action: [...kinds.flatMap((k) => [`sagemaker:Describe${verb(k)}`, `sagemaker:Stop${verb(k)}`]), "sagemaker:ListTags"],
       Resource: jobs,
+      Condition: { StringEquals: { [`aws:ResourceTag/${TAGS.environment}`]: input.environment } },
     },
     {
       Sid: "SyncEventRules",
@@ -161,7 +124,7 @@ export function stateMachinePolicy(input: {
       Sid: "PassSageMakerRole",
       Effect: "Allow",
       Action: ["iam:PassRole"],
-      Resource: [input.sageMakerRoleArn],
+      Resource: [...input.sageMakerRoleArns],
       Condition: { StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } },
     },
     {
@@ -277,7 +240,8 @@ export function startJobPolicy(
       Resource: input.statePrefixes.map((p) => `${processing}/${p}*`),
     },
     listBuckets("ListApiState", [processing]),
-    { Sid: "StartExecution", Effect: "Allow", Action: ["states:StartExecution"], Resource: [input.stateMachineArn] },
+    // ListExecutions (running ones, counted to warn a submitter about a long queue) is authorized on the state machine.
+    { Sid: "StartExecution", Effect: "Allow", Action: ["states:StartExecution", "states:ListExecutions"], Resource: [input.stateMachineArn] },
     { Sid: "DescribeExecution", Effect: "Allow", Action: ["states:DescribeExecution"], Resource: [executionArns(input.stateMachineArn)] },
   );
 }

@@ -8,8 +8,11 @@
  *   JobDelivery      the result email (SES) and delivery links   components/delivery.ts
  *   JobApi           the HTTP API, throttling, access logs       components/api.ts
  *   JobFunctions     notify, start-job, job-status, tagger       components/functions.ts
- *   JobStateMachine  SageMaker role, the compiled state machine  components/state-machine.ts
- *   JobAlarms        failed/timed-out jobs, notify errors        components/alarms.ts
+ *   JobStateMachine  SageMaker roles, the compiled state machine components/state-machine.ts
+ *   JobAlarms        failed/timed-out jobs, function errors      components/alarms.ts
+ *
+ * plus the EventBridge rule that mails endings no Catch sees (events.ts) and, where this stack
+ * manages them, SageMaker's job log groups (sagemaker-logs.ts).
  *
  * The pipeline, its Lambda entries and the repository root come from the caller (index.ts):
  * this layer knows no stage of its own.
@@ -20,11 +23,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { validateForEnvironment, type Pipeline } from "../define.js";
 import type { EnvironmentConfig } from "../environment.js";
 import { TAGS } from "../layout.js";
+import { executionEndedNotifications } from "./events.js";
+import type { FunctionId, FunctionSettings } from "./function-settings.js";
 import type { AwsContext } from "./policies.js";
+import { sageMakerLogGroups } from "./sagemaker-logs.js";
 import { JobAlarms } from "./components/alarms.js";
 import { JobApi } from "./components/api.js";
 import type { ComponentContext, Transform } from "./components/component.js";
-import { JobDelivery } from "./components/delivery.js";
+import { dkimRecords, JobDelivery, type DkimRecord } from "./components/delivery.js";
 import { JobFunctions, type FunctionEntries } from "./components/functions.js";
 import { StageImages } from "./components/images.js";
 import { JobStateMachine } from "./components/state-machine.js";
@@ -49,6 +55,8 @@ export interface PipelineStackArgs {
   readonly apiState: readonly { readonly prefix: string; readonly expireAfterDays: number }[];
   /** Days CloudWatch keeps logs (default 90). */
   readonly logRetentionDays?: number;
+  /** Memory and timeout per function; defaults in function-settings.ts `DEFAULT_FUNCTION_SETTINGS`. */
+  readonly functionSettings?: Partial<Record<FunctionId, Partial<FunctionSettings>>>;
   /** Changes to the main resources of each sub-component before they are made (SST-style). */
   readonly transform?: {
     readonly bucket?: Transform<aws.s3.BucketArgs>;
@@ -76,7 +84,8 @@ export class PipelineStack extends pulumi.ComponentResource {
   readonly processingBucket: aws.s3.Bucket;
   readonly repositories: Record<string, aws.ecr.Repository>;
   readonly images: Record<string, pulumi.Output<string>>;
-  readonly sageMakerRole: aws.iam.Role;
+  /** SageMaker execution role per stage. */
+  readonly sageMakerRoles: Record<string, aws.iam.Role>;
   readonly stateMachine: aws.sfn.StateMachine;
   readonly functions: Record<"startJob" | "jobStatus" | "notify" | "retentionTagger", aws.lambda.Function>;
   readonly api: aws.apigatewayv2.Api;
@@ -84,6 +93,8 @@ export class PipelineStack extends pulumi.ComponentResource {
   readonly distribution: aws.cloudfront.Distribution;
   readonly deliveryBaseUrl: pulumi.Output<string>;
   readonly alarmTopic: aws.sns.Topic;
+  /** DKIM CNAME records to publish (`spaceport:sesDomain` only; empty for a single-address identity). */
+  readonly dkimRecords: pulumi.Output<DkimRecord[]>;
   /** The compile target the deployed ASL was compiled from (for the local runtime and reviews). */
   readonly compileTarget: pulumi.Output<string>;
   /** The deployed ASL, exactly. */
@@ -107,7 +118,7 @@ export class PipelineStack extends pulumi.ComponentResource {
       .apply(([accountId, part]) => ({ accountId, partition: part, region: config.region }));
 
     const storage = new JobStorage(`${name}-storage`, {
-      context, aws: ctx, corsOrigins: config.corsOrigins, deliveryRetentionDays: config.deliveryRetentionDays,
+      context, aws: ctx, corsOrigins: config.corsOrigins, deliveryRetentionDays: config.deliveryRetentionDays, uploadRetentionDays: config.uploadRetentionDays,
       intermediateRetentionDays: config.intermediateRetentionDays, apiState: args.apiState, formerParent, ...(t.bucket ? { transform: { bucket: t.bucket } } : {}),
     }, parent);
     const images = new StageImages(`${name}-images`, {
@@ -130,11 +141,11 @@ export class PipelineStack extends pulumi.ComponentResource {
       uploads: storage.uploads, processing: storage.processing, statePrefixes: args.apiState.map((s) => s.prefix),
       stateMachineArn, apiBaseUrl: api.apiUrl, deliveryBaseUrl: delivery.deliveryBaseUrl,
       email: { identityArn: delivery.emailIdentity.arn, configurationSetArn: delivery.configurationSet.arn, configurationSetName: delivery.configurationSet.configurationSetName },
-      logRetentionDays, formerParent, ...(t.function ? { transform: { function: t.function } } : {}),
+      logRetentionDays, ...(args.functionSettings ? { settings: args.functionSettings } : {}), formerParent, ...(t.function ? { transform: { function: t.function } } : {}),
     }, parent);
     const machine = new JobStateMachine(`${name}-state-machine`, {
       context, aws: ctx, pipeline, environment, config, stateMachineName, processingBucket: storage.processing.bucket.bucket,
-      images: images.images, repositoryArns: Object.values(images.repositories).map((r) => r.arn), notifyFunctionArn: functions.notify.arn,
+      images: images.images, repositoryArns: Object.fromEntries(Object.entries(images.repositories).map(([stage, r]) => [stage, r.arn])), notifyFunctionArn: functions.notify.arn,
       logRetentionDays, formerParent, ...(t.stateMachine ? { transform: { stateMachine: t.stateMachine } } : {}),
     }, parent);
     api.route({ key: "POST /jobs", id: "post-jobs", fn: functions.startJob, integrationId: "start-job" });
@@ -142,6 +153,7 @@ export class PipelineStack extends pulumi.ComponentResource {
     api.route({ key: "GET /jobs/{id}", id: "get-job", fn: functions.jobStatus, integrationId: "job-status" });
     const alarms = new JobAlarms(`${name}-alarms`, {
       context, alarmEmail: config.alarmEmail, stateMachineArn: machine.stateMachine.arn, notifyFunctionName: functions.notify.name,
+      startJobFunctionName: functions.startJob.name, jobStatusFunctionName: functions.jobStatus.name,
       formerParent, ...(t.alarm ? { transform: { alarm: t.alarm } } : {}),
     }, parent);
 
@@ -149,7 +161,8 @@ export class PipelineStack extends pulumi.ComponentResource {
     this.processingBucket = storage.processing.bucket;
     this.repositories = images.repositories;
     this.images = images.images;
-    this.sageMakerRole = machine.sageMakerRole;
+    this.dkimRecords = this.operations(args, context, { machine, functions, delivery });
+    this.sageMakerRoles = machine.sageMakerRoles;
     this.stateMachine = machine.stateMachine;
     this.definitionJson = machine.definitionJson;
     this.compileTarget = machine.compileTarget;
@@ -160,12 +173,24 @@ export class PipelineStack extends pulumi.ComponentResource {
     this.deliveryBaseUrl = delivery.deliveryBaseUrl;
     this.alarmTopic = alarms.topic;
     this.registerOutputs({
-      apiUrl: this.apiUrl,
-      uploadsBucket: this.uploadsBucket.bucket,
-      processingBucket: this.processingBucket.bucket,
-      stateMachineArn: this.stateMachine.arn,
-      deliveryBaseUrl: this.deliveryBaseUrl,
-      alarmTopicArn: this.alarmTopic.arn,
+      apiUrl: this.apiUrl, uploadsBucket: this.uploadsBucket.bucket, processingBucket: this.processingBucket.bucket, stateMachineArn: this.stateMachine.arn,
+      deliveryBaseUrl: this.deliveryBaseUrl, alarmTopicArn: this.alarmTopic.arn, dkimRecords: this.dkimRecords,
     });
+  }
+
+  /** What no sub-component owns: the rule that mails endings no Catch sees, SageMaker's log groups, the DKIM records. */
+  private operations(
+    args: PipelineStackArgs,
+    context: ComponentContext,
+    parts: { machine: JobStateMachine; functions: JobFunctions; delivery: JobDelivery },
+  ): pulumi.Output<DkimRecord[]> {
+    const parent = { parent: this };
+    const tags = { ...context.tags };
+    executionEndedNotifications(context.name, {
+      stateMachineArn: parts.machine.stateMachine.arn, notify: parts.functions.notify, tags,
+      description: `${context.prefix}: tell the submitter when a job ends without its Catch (timeout, abort, runtime error)`,
+    }, parent);
+    sageMakerLogGroups(context.name, { pipeline: args.pipeline, retentionDays: args.config.sageMakerLogRetentionDays, tags }, parent);
+    return dkimRecords(parts.delivery.emailIdentity, args.config.sesDomain);
   }
 }

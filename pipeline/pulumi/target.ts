@@ -13,8 +13,8 @@ import type { EnvironmentConfig } from "../environment.js";
 export interface ResolvedNames {
   /** The processing bucket (`jobs/<jobId>/...`). */
   readonly bucket: string;
-  /** ARN of the SageMaker execution role. */
-  readonly roleArn: string;
+  /** ARN of each stage's SageMaker execution role, by stage name. */
+  readonly roleArns: Readonly<Record<string, string>>;
   /** Image URI per stage name (`<repo>@sha256:<digest>` when deployed). */
   readonly images: Readonly<Record<string, string>>;
   /** ARN (or name) of the notify function. */
@@ -28,11 +28,13 @@ export function compileTargetFor(
   names: ResolvedNames,
 ): CompileTarget {
   const stageNames = pipeline.stages.map((s) => s.name);
-  const missing = stageNames.filter((name) => !names.images[name]);
-  if (missing.length > 0) throw new Error(`compile target for "${environment}": no image URI for stage(s) ${missing.join(", ")}`);
-  const extra = Object.keys(names.images).filter((name) => !stageNames.includes(name));
-  if (extra.length > 0) throw new Error(`compile target for "${environment}": image(s) for unknown stage(s) ${extra.join(", ")}`);
-  for (const [field, value] of Object.entries({ bucket: names.bucket, roleArn: names.roleArn, notifyFunction: names.notifyFunction })) {
+  for (const [what, perStage] of [["image URI", names.images], ["SageMaker role", names.roleArns]] as const) {
+    const missing = stageNames.filter((name) => !perStage[name]);
+    if (missing.length > 0) throw new Error(`compile target for "${environment}": no ${what} for stage(s) ${missing.join(", ")}`);
+    const extra = Object.keys(perStage).filter((name) => !stageNames.includes(name));
+    if (extra.length > 0) throw new Error(`compile target for "${environment}": ${what} for unknown stage(s) ${extra.join(", ")}`);
+  }
+  for (const [field, value] of Object.entries({ bucket: names.bucket, notifyFunction: names.notifyFunction })) {
     if (!value) throw new Error(`compile target for "${environment}": ${field} is empty`);
   }
   return {
@@ -43,8 +45,8 @@ export function compileTargetFor(
       instanceOverrides: { ...(config.instanceOverrides ?? {}) },
     },
     bucket: names.bucket,
-    roleArn: names.roleArn,
     // Stage order, so the target's JSON is stable too.
+    roleArns: Object.fromEntries(stageNames.map((name) => [name, names.roleArns[name]!])),
     images: Object.fromEntries(stageNames.map((name) => [name, names.images[name]!])),
     notifyFunction: names.notifyFunction,
   };

@@ -8,6 +8,7 @@ import type { CompileTarget } from "../compile-target.js";
 import { effectiveInstance, type Pipeline } from "../define.js";
 import { checkpointPrefix, stageOutputUri, TAGS } from "../layout.js";
 import { ref } from "../references.js";
+import { stageCapacity } from "../quotas.js";
 import { CHECKPOINTS_PATH, PROCESSING_ROOT, PROGRESS_METRIC } from "../stage-contract.js";
 import type { InputRef, ProcessingStage, Stage, TrainingStage } from "../stage.js";
 
@@ -22,9 +23,11 @@ function outputUri(target: CompileTarget, pipeline: Pipeline, input: InputRef): 
   return stageOutputUri(target.bucket, ref("$.jobId"), input.output);
 }
 
-function commonTags(pipeline: Pipeline, stage: Stage) {
+function commonTags(pipeline: Pipeline, stage: Stage, target: CompileTarget) {
   return [
     { Key: TAGS.pipeline, Value: pipeline.name },
+    // The state machine's role may create and watch only jobs tagged with its own environment.
+    { Key: TAGS.environment, Value: target.environment },
     { Key: TAGS.stage, Value: stage.name },
     { Key: TAGS.job, Value: ref("$.jobId") },
   ];
@@ -49,7 +52,7 @@ export function processingRequest(pipeline: Pipeline, stage: ProcessingStage, ta
   }));
   return {
     ProcessingJobName: jobNameRef(stage),
-    RoleArn: target.roleArn,
+    RoleArn: roleArn(target, stage),
     AppSpecification: { ImageUri: imageUri(target, stage) },
     ProcessingResources: {
       ClusterConfig: { InstanceType: instance.type, InstanceCount: instance.count, VolumeSizeInGB: instance.volumeSizeGb },
@@ -68,12 +71,15 @@ export function processingRequest(pipeline: Pipeline, stage: ProcessingStage, ta
       })),
     },
     Environment: { ...stage.environment, SPACEPORT_JOB_ID: ref("$.jobId") },
-    Tags: commonTags(pipeline, stage),
+    // No network for the container: SageMaker itself moves the declared inputs and outputs.
+    NetworkConfig: { EnableNetworkIsolation: stage.networkAccess === undefined },
+    Tags: commonTags(pipeline, stage, target),
   };
 }
 
 export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target: CompileTarget): CreateTrainingJobRequest {
   const instance = effectiveInstance(stage, target.config);
+  const spot = stageCapacity(stage, instance.type, target.config).spot ? stage.spot : undefined;
   const channels: Channel[] = Object.entries(stage.inputs).map(([name, input]) => ({
     ChannelName: name,
     DataSource: {
@@ -87,7 +93,7 @@ export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target
   }
   const request: CreateTrainingJobRequest = {
     TrainingJobName: jobNameRef(stage),
-    RoleArn: target.roleArn,
+    RoleArn: roleArn(target, stage),
     AlgorithmSpecification: {
       TrainingImage: imageUri(target, stage),
       TrainingInputMode: "File",
@@ -100,12 +106,14 @@ export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target
     ResourceConfig: { InstanceType: instance.type, InstanceCount: instance.count, VolumeSizeInGB: instance.volumeSizeGb },
     StoppingCondition: {
       MaxRuntimeInSeconds: stage.timeout.seconds,
-      ...(stage.spot ? { MaxWaitTimeInSeconds: stage.spot.maxWait.seconds } : {}),
+      ...(spot ? { MaxWaitTimeInSeconds: spot.maxWait.seconds } : {}),
     },
     Environment: { ...stage.environment, SPACEPORT_JOB_ID: ref("$.jobId") },
-    Tags: commonTags(pipeline, stage),
+    EnableNetworkIsolation: stage.networkAccess === undefined,
+    Tags: commonTags(pipeline, stage, target),
   };
-  if (stage.spot) {
+  // Spot only where the environment has the spot quota (quotas.ts); otherwise on demand.
+  if (spot) {
     request.EnableManagedSpotTraining = true;
     request.CheckpointConfig = {
       S3Uri: `s3://${target.bucket}/${checkpointPrefix(ref("$.jobId"), stage.name)}`,
@@ -113,6 +121,12 @@ export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target
     };
   }
   return request;
+}
+
+function roleArn(target: CompileTarget, stage: Stage): string {
+  const arn = target.roleArns[stage.name];
+  if (!arn) throw new Error(`stage "${stage.name}": no SageMaker execution role for this stage in environment "${target.environment}"`);
+  return arn;
 }
 
 function imageUri(target: CompileTarget, stage: Stage): string {

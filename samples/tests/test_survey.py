@@ -156,3 +156,25 @@ def test_gps_noise_moves_only_the_exif(tmp_path: Path) -> None:
         assert np.linalg.norm(enu - im.gps_enu) < 0.01
         offsets.append(np.linalg.norm(enu - im.center))
     assert 0.3 < float(np.mean(offsets)) < 10.0
+
+
+def test_ground_variant_walks_around_the_house_at_eye_height_without_gps(tmp_path: Path) -> None:
+    assert main(["--out", str(tmp_path), "--count", "6", "--width", "96", "--height", "72", "--pattern", "ground"]) == 0
+    truth = load_truth(tmp_path)
+    assert {im.leg for im in truth.images} == {"ground"}
+    angles = []
+    for im in truth.images:
+        assert 1.2 < im.center[2] < 2.2 and 14.0 < np.hypot(*im.center[:2]) < 16.0
+        forward = im.rotation[:, 2]
+        assert abs(np.degrees(np.arcsin(forward[2]))) < 15  # held about level
+        # the house's middle lies ahead, near the image centre
+        pc = im.rotation.T @ (np.array([0.0, 0.0, 3.0]) - im.center)
+        assert pc[2] > 0 and abs(truth.fx * pc[0] / pc[2]) < 0.15 * truth.width
+        angles.append(np.arctan2(im.center[1], im.center[0]))
+        with pytest.raises(ValueError, match="no EXIF GPS"):
+            read_gps(tmp_path / "photos" / im.name)
+        with Image.open(tmp_path / "photos" / im.name) as photo:
+            assert photo.getexif().get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.FocalLengthIn35mmFilm] == 24
+    # all the way around: consecutive stands about 60 degrees apart
+    steps = np.diff(np.unwrap(np.array(angles)))
+    assert np.allclose(steps, 2 * np.pi / 6, atol=0.1)

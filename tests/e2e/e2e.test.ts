@@ -208,22 +208,60 @@ function expectDelivered(name: string): void {
   expect(status.delivery?.["viewer"]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/.+\/delivery\/index\.html$/);
 }
 
-async function expectViewerRendersFromEmail(name: string): Promise<void> {
+/** The viewer link in the job's one email. */
+function emailedViewerLink(name: string): string {
   const jobId = jobs[name]!;
   const emails = server.emailsFor(jobId).map(emailText);
   expect(emails).toHaveLength(1);
   const link = /https?:\/\/[^\s"'<>]+\/delivery\/index\.html/.exec(emails[0]!)?.[0];
   expect(link).toBeDefined();
   expect(link).toContain(jobId);
+  return link!;
+}
+
+async function expectRenders(link: string): Promise<void> {
   if (!chromiumPath()) throw new Error("chromium is required for the viewer check (npm test installs it)");
-  // The emailed link itself, served by `spaceport dev`'s own /files (as the buyer opens it).
-  expect(link!.startsWith(`${server.baseUrl}/files/`)).toBe(true);
-  const capture = await captureUrl(link!, { timeoutMs: 120_000 });
+  const capture = await captureUrl(link, { timeoutMs: 120_000 });
   expect(capture.consoleErrors).toEqual([]);
   // Splats drawn: a blank canvas or an error page has almost no variance or colours.
   expect(capture.stats.variance).toBeGreaterThan(200);
   expect(capture.stats.distinctColors).toBeGreaterThan(100);
 }
+
+async function expectViewerRendersFromEmail(name: string): Promise<void> {
+  const link = emailedViewerLink(name);
+  // The emailed link itself, served by `spaceport dev`'s own /files (as the buyer opens it).
+  expect(link.startsWith(`${server.baseUrl}/files/`)).toBe(true);
+  await expectRenders(link);
+}
+
+/** `spaceport open <id>` in a child process: resolves with its printed viewer URL and a stop function. */
+async function spaceportOpen(jobId: string, dataDir: string): Promise<{ viewer: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "stages/cli.ts", "open", jobId, "--data-dir", dataDir], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const viewer = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`spaceport open printed no viewer URL:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /viewer:\s+(http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1]!);
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`spaceport open exited (${code}):\n${output}`)));
+  });
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+  };
+  return { viewer, stop };
+}
+
 
 describe("generated survey, end to end", () => {
   it("succeeds with every photo placed close to the truth", () => {
@@ -284,4 +322,18 @@ describe("bad inputs fail with a plain reason and lose nothing", () => {
   it("leaves no job running", async () => {
     for (const id of Object.values(jobs)) expect(["succeeded", "failed"]).toContain((await server.status(id)).state);
   });
+});
+
+describe("after the server has stopped", () => {
+  it("the emailed link works again with spaceport open, at the same address", async () => {
+    const link = emailedViewerLink("survey");
+    await server.stop();
+    const opened = await spaceportOpen(jobs["survey"]!, server.dataDir);
+    try {
+      expect(opened.viewer).toBe(link);
+      await expectRenders(link);
+    } finally {
+      await opened.stop();
+    }
+  }, 180_000);
 });

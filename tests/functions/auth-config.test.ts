@@ -47,7 +47,7 @@ describe("configFromEnv", () => {
     const config = configFromEnv({ ...base, SPACEPORT_API_KEYS: `ops:${"d".repeat(64)}`, SPACEPORT_API_BASE_URL: "https://api.x/" }, spaceport);
     expect(config.apiKeys.map((k) => k.client)).toEqual(["web", "ops"]);
     expect(config.apiBaseUrl).toBe("https://api.x");
-    expect(config.env.apiRateLimit).toEqual({ ratePerSecond: 2, burst: 5, jobsPerDay: 50 });
+    expect(config.env.apiRateLimit).toEqual({ ratePerSecond: 2, burst: 5, totalRatePerSecond: 50, totalBurst: 100 });
     expect(config.maxBodyBytes).toBe(16 * 1024);
   });
   it("errors name the variable or setting", () => {

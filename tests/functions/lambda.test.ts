@@ -119,6 +119,23 @@ describe("notify Lambda", () => {
     expect(sent.Content?.Simple?.Body?.Text?.Data).toContain("the ZIP holds no JPEG photos; zip the photo folder itself");
     expect(s3.commandCalls(PutObjectCommand)[0]!.args[0].input.Key).toBe(`jobs/${id}/status/notification-failed.json`);
   });
+
+  it("an EventBridge execution status change (a timeout no Catch saw) mails the submitter once", async () => {
+    const { handler } = await import("../../stages/lambda/notify.js");
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: "none", $metadata: {} }));
+    s3.on(PutObjectCommand).resolves({});
+    ses.on(SendEmailCommand).resolves({ MessageId: "ses-2" });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    const id = "20261126-093012-1a2b3c4d";
+    const result = await handler({
+      source: "aws.states",
+      "detail-type": "Step Functions Execution Status Change",
+      detail: { name: id, status: "TIMED_OUT", input: JSON.stringify({ jobId: id, email: "p@example.com", options: { quality: "standard" } }), error: null, cause: null },
+    });
+    expect(result).toEqual({ jobId: id, status: "failed", sent: true, messageId: "ses-2" });
+    expect(ses.commandCalls(SendEmailCommand)[0]!.args[0].input.Destination?.ToAddresses).toEqual(["p@example.com"]);
+    expect(s3.commandCalls(PutObjectCommand)[0]!.args[0].input.Key).toBe(`jobs/${id}/status/notification-failed.json`);
+  });
 });
 
 describe("router details", () => {

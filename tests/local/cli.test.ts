@@ -4,8 +4,8 @@
  * `jobs` and `status --history`; and every option of the --help texts documented in
  * docs/local-runs.md (and back).
  */
-import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jest } from "@jest/globals";
 import { HELP, main } from "../../stages/cli.js";
@@ -46,7 +46,8 @@ describe("spaceport CLI", () => {
     for (const line of ["[prep] started", "[prep] 10% reading", "[prep] completed", "[train] 50% training", "[pack] completed"]) expect(run.out).toContain(line);
     expect(run.out).not.toMatch(/\x1b\[/); // no terminal codes when not on a terminal
     expect(run.out).toContain(`job ${jobId}: SUCCEEDED`);
-    expect(run.out).toMatch(/viewer: .*delivery\/index\.html \(serve it with: spaceport open/);
+    // The link the email carries, and what serves it once the run has ended.
+    expect(run.out).toMatch(/viewer: http:\/\/127\.0\.0\.1:\d+\/files\/.*\/delivery\/index\.html\n\s+\(the email's link; once this run has ended, `spaceport open \d{8}-\d{6}-[0-9a-f]{8}` serves it there/);
     expect(run.out).toMatch(new RegExp(`email: ${join(dir, "data", "outbox")}/.*${jobId}.*\\.eml`));
     const hyper = JSON.parse(readFileSync(join(dir, "data", "sagemaker", `${jobId}-train-1`, "opt/ml/input/config/hyperparameters.json"), "utf8")) as Record<string, string>;
     expect(hyper["quality"]).toBe("high");
@@ -84,7 +85,7 @@ describe("spaceport CLI", () => {
     const printed: string[] = [];
     const log = jest.spyOn(console, "log").mockImplementation((text: string) => void printed.push(text));
     try {
-      for (const command of ["dev", "run", "jobs", "status", "open"]) {
+      for (const command of ["dev", "run", "jobs", "status", "open"] as const) {
         expect(await main([command, "--help"])).toBe(0);
         expect(printed.pop()).toBe(HELP[command]);
       }
@@ -93,14 +94,34 @@ describe("spaceport CLI", () => {
     }
   }, 60_000);
 
+  it("answers --help and usage errors before any set-up, on the machine's own Node", () => {
+    const cache = join(tempDir("cli-nosetup"), "cache");
+    const bin = (args: string[]) => spawnSync("bash", [join(REPO_ROOT, "bin/spaceport"), ...args], { encoding: "utf8", env: { ...process.env, SPACEPORT_CACHE: cache } });
+    const helped = bin(["run", "--help"]);
+    expect({ code: helped.status, out: helped.stdout, err: helped.stderr }).toEqual({ code: 0, out: `${HELP.run}\n`, err: "" });
+    const wrong = bin(["status"]);
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toContain("status needs a job id");
+    expect(bin(["launch"]).stderr).toContain('unknown command "launch"');
+    expect(bin(["open", "x", "--port", "99999"]).stderr).toContain("--port must be a number from 0 to 65535");
+    expect(existsSync(cache)).toBe(false); // nothing was set up
+    // Debian's Node (older than the project's 22) runs the checks too.
+    if (existsSync("/usr/bin/node")) {
+      const old = spawnSync("/usr/bin/node", [join(REPO_ROOT, "pipeline/local/cli/usage.mjs"), "jobs", "--help"], { encoding: "utf8" });
+      expect({ code: old.status, out: old.stdout }).toEqual({ code: 0, out: `${HELP.jobs}\n` });
+      expect(spawnSync("/usr/bin/node", [join(REPO_ROOT, "pipeline/local/cli/usage.mjs"), "jobs"]).status).toBe(10);
+      expect(spawnSync("/usr/bin/node", [join(REPO_ROOT, "pipeline/local/cli/usage.mjs"), "run", "a.zip"]).status).toBe(11);
+    }
+  });
+
   it("documents every option of every command in docs/local-runs.md, and nothing else", () => {
     const doc = readFileSync(join(REPO_ROOT, "docs/local-runs.md"), "utf8");
     const options = (text: string) => new Set([...text.matchAll(/(?<![\w-])--([a-z][a-z-]+)/g)].map((m) => m[1]!));
     const inHelp = new Set(Object.values(HELP).flatMap((text) => [...options(text)]));
     for (const option of inHelp) expect(doc).toContain(`--${option}`);
     for (const option of options(doc)) {
-      // Flags of other programs in the text (curl, python -m samples.survey, docker run) are not ours.
-      if (["data-binary", "out", "gpus"].includes(option)) continue;
+      // Flags of other programs in the text (curl, python -m samples.survey, docker run, a bench) are not ours.
+      if (["data-binary", "out", "gpus", "unshared"].includes(option)) continue;
       expect(inHelp).toContain(option);
     }
     for (const command of ["dev", "run", "jobs", "status", "open"]) expect(doc).toContain(`spaceport ${command}`);

@@ -122,9 +122,8 @@ describe("compile(spaceport)", () => {
       } else {
         const request: CreateTrainingJobRequest = stage.request;
         expect(trainingRequestProblems(request)).toEqual([]);
-        expect(request.EnableManagedSpotTraining).toBe(true);
-        expect(request.StoppingCondition!.MaxWaitTimeInSeconds).toBeGreaterThanOrEqual(request.StoppingCondition!.MaxRuntimeInSeconds!);
-        expect(request.CheckpointConfig?.S3Uri).toMatch(/^s3:\/\/spaceport-test-processing\/jobs\/.+\/checkpoints\/gaussian-splatting\/$/);
+        // PROD_QUOTAS list no spot-training quota: the spot stage runs on demand (tests/pipeline/quotas.test.ts).
+        expect(request.EnableManagedSpotTraining).toBeUndefined();
       }
     }
   });

@@ -36,8 +36,8 @@ describe("describe", () => {
   it("prints stages, quota use, cost and the ASL for prod", () => {
     const config = readStackConfigFile(resolve(root, "Pulumi.prod.yaml"), "prod");
     const text = describePipeline(spaceport, "prod", config, true);
-    expect(text).toMatch(/sfm\s+processing\s+1 × ml\.c6i\.2xlarge\s+1\/1\s+2 h/);
-    expect(text).toMatch(/gaussian-splatting\s+training\s+1 × ml\.g4dn\.xlarge\s+1\/1\s+6 h/);
+    expect(text).toMatch(/sfm\s+processing\s+1 × ml\.c6i\.2xlarge\s+1\/1 \(processing\)\s+2 h/);
+    expect(text).toMatch(/gaussian-splatting\s+training\s+1 × ml\.g4dn\.xlarge\s+1\/1 \(training\)\s+6 h/);
     expect(text).toMatch(/compressor\s+processing\s+1 × ml\.c6i\.4xlarge\s+1\/2/);
     expect(text).toMatch(/Estimated cost per job: \$\d+\.\d\d/);
     expect(text).toContain('"StartAt": "Start job"');

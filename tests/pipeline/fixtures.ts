@@ -12,7 +12,7 @@ export function testTarget(overrides: Partial<CompileTarget> = {}): CompileTarge
     environment: "test",
     config: { region: "us-west-2", quotas: PROD_QUOTAS, instanceOverrides: {} },
     bucket: "spaceport-test-processing",
-    roleArn: "arn:aws:iam::123456789012:role/spaceport-test-sagemaker",
+    roleArns: Object.fromEntries(spaceport.stages.map((s) => [s.name, `arn:aws:iam::123456789012:role/spaceport-test-${s.name}-sagemaker`])),
     images: Object.fromEntries(spaceport.stages.map((s) => [s.name, `123456789012.dkr.ecr.us-west-2.amazonaws.com/${s.name}:test`])),
     notifyFunction: "arn:aws:lambda:us-west-2:123456789012:function:spaceport-test-notify",
     ...overrides,

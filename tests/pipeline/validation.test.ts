@@ -94,7 +94,7 @@ describe("definePipeline validation names the stage and the field", () => {
     expect(issues).toContainEqual({
       stage: "source",
       field: "instance.count",
-      message: `3 × ml.c6i.4xlarge is above environment "prod"'s processing quota of 2`,
+      message: expect.stringMatching(/^3 × ml\.c6i\.4xlarge is above environment "prod"'s processing quota of 2 \("ml\.c6i\.4xlarge for processing job usage"\); request it/),
     });
     expect(issues).toContainEqual(
       expect.objectContaining({ stage: "sink", field: "instance.type", message: expect.stringMatching(/^ml.m5.xlarge has no processing job quota in environment "prod"/) }),

@@ -68,7 +68,7 @@ test("transform hooks: a function edits the args of each resource it names, an o
   expect(functions).toHaveLength(4);
   for (const fn of functions) expect(fn.inputs["memorySize"]).toBe(1024);
   const alarms = named("aws:cloudwatch/metricAlarm:MetricAlarm");
-  expect(alarms).toHaveLength(3);
+  expect(alarms).toHaveLength(5); // failed and timed-out jobs; notify, start-job and job-status errors
   for (const alarm of alarms) expect(alarm.inputs["threshold"]).toBe(2);
   expect(named("aws:sfn/stateMachine:StateMachine")[0]!.inputs["type"]).toBe("EXPRESS");
   // Untouched by any transform: what the stack sets.

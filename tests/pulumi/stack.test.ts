@@ -74,10 +74,10 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
       "aws:apigatewayv2/stage:Stage": 1,
       "aws:sesv2/emailIdentity:EmailIdentity": 1,
       "aws:sesv2/configurationSet:ConfigurationSet": 1,
-      "aws:cloudfront/distribution:Distribution": 1,
+      "aws:cloudfront/distribution:Distribution": 2,
       "aws:cloudfront/originAccessControl:OriginAccessControl": 1,
       "aws:cloudfront/function:Function": 1,
-      "aws:cloudwatch/metricAlarm:MetricAlarm": 3,
+      "aws:cloudwatch/metricAlarm:MetricAlarm": 5,
       "aws:sns/topic:Topic": 1,
       "aws:sns/topicSubscription:TopicSubscription": 1,
     });
@@ -87,9 +87,13 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
     expect(machine.inputs["tracingConfiguration"]).toEqual({ enabled: true });
     expect(machine.inputs["loggingConfiguration"]).toMatchObject({ level: "ALL", includeExecutionData: false });
     expect(String((machine.inputs["loggingConfiguration"] as { logDestination: string }).logDestination)).toMatch(/^arn:aws:logs:.*:log-group:\/aws\/vendedlogs\/states\/spaceport-ml-/);
-    // Alarms: failed and timed-out executions, notify errors, all to the topic mailing the alarm email.
+    // Alarms: failed and timed-out executions, notify, start-job and job-status errors, all to the topic mailing the alarm email.
     const alarms = ofType(run(), "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => `${a.inputs["namespace"]}/${a.inputs["metricName"]}`).sort();
-    expect(alarms).toEqual(["AWS/Lambda/Errors", "AWS/States/ExecutionsFailed", "AWS/States/ExecutionsTimedOut"]);
+    expect(alarms).toEqual(["AWS/Lambda/Errors", "AWS/Lambda/Errors", "AWS/Lambda/Errors", "AWS/States/ExecutionsFailed", "AWS/States/ExecutionsTimedOut"]);
+    const lambdaAlarms = ofType(run(), "aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => a.inputs["namespace"] === "AWS/Lambda");
+    expect(lambdaAlarms.map((a) => (a.inputs["dimensions"] as { FunctionName: string }).FunctionName).sort()).toEqual(
+      ["job-status", "notify", "start-job"].map((f) => `spaceport-ml-${env}-${f}`),
+    );
     const topic = state(one(run(), "aws:sns/topic:Topic"), "arn");
     for (const a of ofType(run(), "aws:cloudwatch/metricAlarm:MetricAlarm")) expect(a.inputs["alarmActions"]).toEqual([topic]);
     expect(one(run(), "aws:sns/topicSubscription:TopicSubscription").inputs).toMatchObject({ protocol: "email", endpoint: config().alarmEmail });
@@ -110,6 +114,8 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
       });
       // Nothing asks for attestations (provenance/SBOM) or a multi-platform index.
       expect(JSON.stringify(image.inputs)).not.toMatch(/attest|provenance|sbom/i);
+      // `pulumi preview` builds nothing (the CUDA image takes long); `pulumi up` builds.
+      expect(image.inputs["buildOnPreview"]).toBe(false);
       expect(run().outputs["images"]).toHaveProperty(stage.name, `${state(repo, "repositoryUrl")}@${state(image, "digest")}`);
     }
   });
@@ -145,11 +151,11 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
     expect(vars("notify")["SPACEPORT_SES_CONFIGURATION_SET"]).toBe(`spaceport-ml-${env}`);
   });
 
-  test("API throttling comes from the environment's apiRateLimit", () => {
+  test("API throttling: the stage is a ceiling for all callers, WAF limits each source IP in front", () => {
     const stage = one(run(), "aws:apigatewayv2/stage:Stage");
     expect(stage.inputs["defaultRouteSettings"]).toEqual({
-      throttlingRateLimit: config().apiRateLimit.ratePerSecond,
-      throttlingBurstLimit: config().apiRateLimit.burst,
+      throttlingRateLimit: config().apiRateLimit.totalRatePerSecond,
+      throttlingBurstLimit: config().apiRateLimit.totalBurst,
     });
   });
 
@@ -163,7 +169,7 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
     );
     const target = compileTargetFor(spaceport, env, config(), {
       bucket: run().outputs["processingBucket"] as string,
-      roleArn: state(one(run(), "aws:iam/role:Role", "spaceport-sagemaker"), "arn"),
+      roleArns: Object.fromEntries(spaceport.stages.map((s) => [s.name, state(one(run(), "aws:iam/role:Role", `spaceport-${s.name}-sagemaker`), "arn")])),
       images,
       notifyFunction: state(one(run(), "aws:lambda/function:Function", "spaceport-notify"), "arn"),
     });
@@ -193,12 +199,13 @@ test("quota config flows into the compiled pipeline: dev's instance overrides ap
 // ---- IAM ---------------------------------------------------------------------------------------
 
 /** Every action each role may hold. Anything else in a policy fails the test. */
+const SAGEMAKER_ACTIONS = [
+  "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload",
+  "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:GetAuthorizationToken",
+  "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "cloudwatch:PutMetricData",
+];
 const ALLOWED_ACTIONS: Record<string, readonly string[]> = {
-  "spaceport-sagemaker-policy": [
-    "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload",
-    "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:GetAuthorizationToken",
-    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "cloudwatch:PutMetricData",
-  ],
+  ...Object.fromEntries(spaceport.stages.map((s) => [`spaceport-${s.name}-sagemaker-policy`, SAGEMAKER_ACTIONS])),
   "spaceport-states-policy": [
     "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob", "sagemaker:AddTags",
     "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:ListTags",
@@ -209,7 +216,7 @@ const ALLOWED_ACTIONS: Record<string, readonly string[]> = {
   ],
   "spaceport-start-job-policy": [
     "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-    "s3:GetObject", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging", "s3:ListBucket", "states:StartExecution", "states:DescribeExecution",
+    "s3:GetObject", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging", "s3:ListBucket", "states:StartExecution", "states:ListExecutions", "states:DescribeExecution",
   ],
   "spaceport-job-status-policy": [
     "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
@@ -258,7 +265,7 @@ describe.each(["prod", "dev"])("IAM (%s)", (env) => {
     const processing = run().outputs["processingBucket"] as string;
     const uploads = run().outputs["uploadsBucket"] as string;
     const repos = ofType(run(), "aws:ecr/repository:Repository").map((r) => state(r, "arn"));
-    const sageMakerRole = state(one(run(), "aws:iam/role:Role", "spaceport-sagemaker"), "arn");
+    const sageMakerRoles = spaceport.stages.map((s) => state(one(run(), "aws:iam/role:Role", `spaceport-${s.name}-sagemaker`), "arn"));
     const notify = state(one(run(), "aws:lambda/function:Function", "spaceport-notify"), "arn");
     const machine = state(one(run(), "aws:sfn/stateMachine:StateMachine"), "arn");
     const statements = Object.fromEntries(policies().map((p) => [p.name, p.doc.Statement])) as Record<string, PolicyStatement[]>;
@@ -276,10 +283,20 @@ describe.each(["prod", "dev"])("IAM (%s)", (env) => {
         void name;
       }
     }
-    // SageMaker role: job prefixes only, writes never to the job's input.
-    expect(allResources("spaceport-sagemaker-policy", "s3:PutObject").every((r) => /\/jobs\/\*\/(sfm|model|delivery|checkpoints)\/\*$/.test(r))).toBe(true);
-    expect(allResources("spaceport-sagemaker-policy", "s3:GetObject").every((r) => /\/jobs\/\*\/(input|sfm|model|checkpoints)\/\*$/.test(r))).toBe(true);
-    expect(allResources("spaceport-sagemaker-policy", "ecr:BatchGetImage").sort()).toEqual(repos.sort());
+    // SageMaker roles: one per stage, each reaching only its own stage's prefixes and image (see "one SageMaker role per stage").
+    const job = "jobs/????????-??????-????????";
+    const objects = (folder: string) => [`arn:aws:s3:::${processing}/${job}/${folder}/*`];
+    expect(allResources("spaceport-sfm-sagemaker-policy", "s3:GetObject")).toEqual(objects("input"));
+    expect(allResources("spaceport-sfm-sagemaker-policy", "s3:PutObject")).toEqual(objects("sfm"));
+    expect(allResources("spaceport-gaussian-splatting-sagemaker-policy", "s3:GetObject")).toEqual(objects("sfm"));
+    expect(allResources("spaceport-gaussian-splatting-sagemaker-policy", "s3:PutObject")).toEqual(objects("model"));
+    expect(allResources("spaceport-compressor-sagemaker-policy", "s3:GetObject")).toEqual(objects("model"));
+    expect(allResources("spaceport-compressor-sagemaker-policy", "s3:PutObject")).toEqual(objects("delivery"));
+    for (const stage of spaceport.stages) {
+      const repo = state(one(run(), "aws:ecr/repository:Repository", `spaceport-${stage.name}`), "arn");
+      expect(allResources(`spaceport-${stage.name}-sagemaker-policy`, "ecr:BatchGetImage")).toEqual([repo]);
+    }
+    void repos;
     // State machine: its own jobs, the two managed .sync rules, PassRole only for the SageMaker role, invoke only notify.
     for (const r of allResources("spaceport-states-policy", "sagemaker:CreateTrainingJob")) {
       expect(r).toMatch(/^arn:aws:sagemaker:us-west-2:123456789012:(processing|training)-job\/\?{8}-\?{6}-\?{8}-[a-z-]+-\*$/);
@@ -289,7 +306,7 @@ describe.each(["prod", "dev"])("IAM (%s)", (env) => {
       "arn:aws:events:us-west-2:123456789012:rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule",
     ]);
     const passRole = statements["spaceport-states-policy"]!.find((s) => s.Action.includes("iam:PassRole"))!;
-    expect(passRole.Resource).toEqual([sageMakerRole]);
+    expect([...passRole.Resource].sort()).toEqual([...sageMakerRoles].sort());
     expect(passRole.Condition).toEqual({ StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } });
     expect(allResources("spaceport-states-policy", "lambda:InvokeFunction")).toEqual([notify, `${notify}:*`]);
     // Functions: their own state machine and executions only.
@@ -314,7 +331,7 @@ describe.each(["prod", "dev"])("IAM (%s)", (env) => {
     const principals = Object.fromEntries(
       ofType(run(), "aws:iam/role:Role").map((r) => [r.name, (JSON.parse(r.inputs["assumeRolePolicy"] as string) as PolicyDocument).Statement.map((s) => s.Principal)]),
     );
-    expect(principals["spaceport-sagemaker"]).toEqual([{ Service: "sagemaker.amazonaws.com" }]);
+    for (const stage of spaceport.stages) expect(principals[`spaceport-${stage.name}-sagemaker`]).toEqual([{ Service: "sagemaker.amazonaws.com" }]);
     expect(principals["spaceport-states"]).toEqual([{ Service: "states.amazonaws.com" }]);
     for (const fn of ["start-job", "job-status", "notify", "retention-tagger"]) expect(principals[`spaceport-${fn}-role`]).toEqual([{ Service: "lambda.amazonaws.com" }]);
   });
@@ -328,14 +345,14 @@ describe.each(["prod", "dev"])("buckets (%s)", (env) => {
   const forBucket = (type: string, bucket: string) => ofType(run(), type).filter((r) => r.inputs["bucket"] === bucket);
 
   test("encrypted, private, owner-enforced, TLS only; CloudFront reads deliveries and nothing else", () => {
-    const distribution = state(one(run(), "aws:cloudfront/distribution:Distribution"), "arn");
+    const distribution = state(one(run(), "aws:cloudfront/distribution:Distribution", "spaceport-deliveries"), "arn");
     for (const key of ["uploadsBucket", "processingBucket"]) {
       const bucket = run().outputs[key] as string;
       expect(forBucket("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucket)[0]!.inputs).toMatchObject({
         blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
       });
       expect(forBucket("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket)[0]!.inputs["rules"]).toEqual([
-        { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true },
+        { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
       ]);
       expect(forBucket("aws:s3/bucketOwnershipControls:BucketOwnershipControls", bucket)[0]!.inputs["rule"]).toEqual({ objectOwnership: "BucketOwnerEnforced" });
       const policy = JSON.parse(forBucket("aws:s3/bucketPolicy:BucketPolicy", bucket)[0]!.inputs["policy"] as string) as PolicyDocument;
@@ -357,7 +374,7 @@ describe.each(["prod", "dev"])("buckets (%s)", (env) => {
       expect(cors[0]!.allowedMethods).toContain("GET");
       expect(cors[0]!.allowedOrigins).toEqual(config().corsOrigins);
     }
-    const cdn = one(run(), "aws:cloudfront/distribution:Distribution").inputs as { origins: { originAccessControlId: string }[]; orderedCacheBehaviors: { pathPattern: string; viewerProtocolPolicy: string }[] };
+    const cdn = one(run(), "aws:cloudfront/distribution:Distribution", "spaceport-deliveries").inputs as { origins: { originAccessControlId: string }[]; orderedCacheBehaviors: { pathPattern: string; viewerProtocolPolicy: string }[] };
     expect(cdn.origins[0]!.originAccessControlId).toBe(one(run(), "aws:cloudfront/originAccessControl:OriginAccessControl").id);
     expect(cdn.orderedCacheBehaviors[0]).toMatchObject({ pathPattern: "jobs/*/delivery/*", viewerProtocolPolicy: "redirect-to-https" });
   });
@@ -449,7 +466,7 @@ describe("delivery files get their real Content-Type on AWS", () => {
   test("every behavior of the distribution runs the typing function on the viewer response", () => {
     const fn = one(runs["prod"]!, "aws:cloudfront/function:Function");
     expect(fn.inputs).toMatchObject({ runtime: "cloudfront-js-2.0", publish: true });
-    const cdn = one(runs["prod"]!, "aws:cloudfront/distribution:Distribution").inputs as {
+    const cdn = one(runs["prod"]!, "aws:cloudfront/distribution:Distribution", "spaceport-deliveries").inputs as {
       defaultCacheBehavior: { functionAssociations: unknown[] };
       orderedCacheBehaviors: { functionAssociations: unknown[] }[];
     };

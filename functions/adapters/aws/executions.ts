@@ -2,6 +2,7 @@
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
+  ListExecutionsCommand,
   StartExecutionCommand,
   type HistoryEvent,
   type SFNClient,
@@ -51,6 +52,19 @@ export class StepFunctionsExecutions implements Executions {
       if ((error as Error)?.name === "ExecutionDoesNotExist") return undefined;
       throw error;
     }
+  }
+
+  async countRunning(atLeast: number): Promise<number> {
+    let count = 0;
+    let token: string | undefined;
+    do {
+      const out = await this.sfn.send(
+        new ListExecutionsCommand({ stateMachineArn: this.stateMachineArn, statusFilter: "RUNNING", maxResults: 1000, ...(token ? { nextToken: token } : {}) }),
+      );
+      count += out.executions?.length ?? 0;
+      token = out.nextToken;
+    } while (token && count < atLeast);
+    return count;
   }
 
   async history(name: string): Promise<ExecutionEvent[]> {

@@ -15,9 +15,11 @@ import { CloudWatchStageProgress, type LogsReader } from "./stage-progress.js";
 
 export function s3Store(vars: NodeJS.ProcessEnv, config: FunctionConfig): S3ObjectStore {
   const base = vars["SPACEPORT_DELIVERY_BASE_URL"];
+  const account = vars["SPACEPORT_ACCOUNT_ID"];
   return new S3ObjectStore(new S3Client({ region: config.env.region }), {
     region: config.env.region,
     ...(base ? { publicBaseUrl: base } : {}),
+    ...(account ? { expectedBucketOwner: account } : {}),
   });
 }
 

@@ -26,12 +26,22 @@ export class S3ObjectStore implements ObjectStore {
       /** e.g. `https://d111111abcdef8.cloudfront.net`: publicUrl = base + "/" + key (bucket implied). */
       readonly publicBaseUrl?: string;
       readonly region: string;
+      /**
+       * The stack's account: every request carries it as ExpectedBucketOwner (and a copy as
+       * ExpectedSourceBucketOwner), so a bucket name that now belongs to another account is
+       * refused (403) instead of read from or written to.
+       */
+      readonly expectedBucketOwner?: string;
     },
   ) {}
 
+  private get owner(): { ExpectedBucketOwner?: string } {
+    return this.options.expectedBucketOwner ? { ExpectedBucketOwner: this.options.expectedBucketOwner } : {};
+  }
+
   async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     try {
-      const out = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const out = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...this.owner }));
       return {
         size: out.ContentLength ?? 0,
         ...(out.LastModified ? { lastModified: out.LastModified } : {}),
@@ -45,7 +55,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async getText(bucket: string, key: string): Promise<string | undefined> {
     try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...this.owner }));
       return (await out.Body?.transformToString("utf-8")) ?? "";
     } catch (error) {
       if (named(error, "NoSuchKey", "NotFound") || status(error) === 404) return undefined;
@@ -54,12 +64,12 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async putText(bucket: string, key: string, body: string, contentType = "text/plain; charset=utf-8"): Promise<void> {
-    await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...this.owner }));
   }
 
   async putTextIfAbsent(bucket: string, key: string, body: string, contentType = "text/plain; charset=utf-8"): Promise<boolean> {
     try {
-      await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: "*" }));
+      await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: "*", ...this.owner }));
       return true;
     } catch (error) {
       // 412: the object exists. 409: a concurrent conditional write to the same key is in flight.
@@ -72,7 +82,14 @@ export class S3ObjectStore implements ObjectStore {
     // REPLACE with no tags: a copied input must not inherit a retention tag (e.g. the
     // intermediate-artifact tag) from its source, or the job's input could expire early.
     await this.s3.send(
-      new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource(from.bucket, from.key), TaggingDirective: "REPLACE" }),
+      new CopyObjectCommand({
+        Bucket: to.bucket,
+        Key: to.key,
+        CopySource: copySource(from.bucket, from.key),
+        TaggingDirective: "REPLACE",
+        ...this.owner,
+        ...(this.options.expectedBucketOwner ? { ExpectedSourceBucketOwner: this.options.expectedBucketOwner } : {}),
+      }),
     );
   }
 
@@ -81,7 +98,7 @@ export class S3ObjectStore implements ObjectStore {
     let token: string | undefined;
     do {
       const out = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...this.owner, ...(token ? { ContinuationToken: token } : {}) }),
       );
       for (const item of out.Contents ?? []) if (item.Key !== undefined) found.push({ key: item.Key, size: item.Size ?? 0 });
       token = out.IsTruncated ? out.NextContinuationToken : undefined;

@@ -14,7 +14,9 @@ import { locateInput } from "./input.js";
 import { parsePly } from "./ply.js";
 import { encodeSog, readSogEnu, toPlySpace } from "./sog.js";
 import type { CameraJson } from "./synthetic.js";
-import { initialCameraEnu, viewerSettings, writeViewer } from "./viewer.js";
+import { firstView } from "./firstview.js";
+import { readUpstream, scaleNotice } from "./upstream.js";
+import { viewerSettings, writeViewer } from "./viewer.js";
 
 export type CompressConfig = {
   inputDir: string;
@@ -120,8 +122,11 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
     const errors = attributeErrors(splats, decoded, sog.order);
     lap("readback_s", t);
 
-    const cameras = await readCameras(input.cameras), camera = initialCameraEnu(splats, cameras);
-    await writeViewer(cfg.deliveryDir, cfg.title, viewerSettings(camera));
+    const cameras = await readCameras(input.cameras);
+    const { camera, capture } = firstView(splats, cameras);
+    const upstream = await readUpstream(input.upstream, input.metrics);
+    const scale = scaleNotice(upstream.georeference);
+    await writeViewer(cfg.deliveryDir, cfg.title, viewerSettings(camera), scale);
     cfg.progress(80, "viewer written");
 
     let preview: Record<string, unknown> = { written: false };
@@ -149,7 +154,9 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
       },
       sh: sog.sh,
       fidelity: { attributes: errors, renders: fidelity },
-      viewer: { camera, file: "index.html", content: "scene.sog" },
+      viewer: { camera, capture, scale, file: "index.html", content: "scene.sog" },
+      georeference: upstream.georeference,
+      warnings: upstream.warnings,
       preview,
       timings: { ...times, wall_s: (Date.now() - t0) / 1000 },
     };

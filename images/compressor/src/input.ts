@@ -1,5 +1,6 @@
 // Finds the training output: model.tar.gz (safely extracted: no absolute or '..' paths, no
-// links, size limits) or an already extracted point_cloud.ply, plus cameras.json/metrics.json.
+// links, size limits) or an already extracted point_cloud.ply, plus cameras.json, metrics.json
+// and upstream.json.
 import { existsSync } from "node:fs";
 import { mkdir, readdir, stat } from "node:fs/promises";
 import { join, posix, relative, resolve, sep } from "node:path";
@@ -10,6 +11,8 @@ export type ModelInput = {
   ply: string;
   cameras: string | null;
   metrics: string | null;
+  /** The earlier stages' reports, carried by the training stage. */
+  upstream: string | null;
   /** Where the files came from, for the report. */
   source: string;
   sourceBytes: number;
@@ -17,7 +20,7 @@ export type ModelInput = {
 
 export type ExtractLimits = { maxBytes: number; maxEntries: number };
 
-const WANTED = new Set(["point_cloud.ply", "cameras.json", "metrics.json"]);
+const WANTED = new Set(["point_cloud.ply", "cameras.json", "metrics.json", "upstream.json"]);
 
 async function walk(dir: string, depth: number, out: string[]): Promise<void> {
   if (depth < 0) return;
@@ -93,6 +96,7 @@ export async function locateInput(inputDir: string, workDir: string, limits: Ext
     ply,
     cameras: pickShallowest(pool, "cameras.json"),
     metrics: pickShallowest(pool, "metrics.json"),
+    upstream: pickShallowest(pool, "upstream.json"),
     source,
     sourceBytes: (await stat(source)).size,
   };

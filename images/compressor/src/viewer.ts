@@ -1,6 +1,6 @@
 // The delivery's web viewer: PlayCanvas' SuperSplat viewer page (the one splat-transform's
-// HTML writer emits), pointed at scene.sog, with the job's title and a first camera that
-// looks down at the site at an angle, as a drone scene is seen.
+// HTML writer emits), pointed at scene.sog, with the job's title, a line on the model's scale,
+// and the first camera (firstview.ts picks it; the oblique overview below is the aerial one).
 import { Column, DataTable, MemoryFileSystem, writeHtml } from "@playcanvas/splat-transform";
 import { defaultSettings, validateSettings, type ExperienceSettings } from "@playcanvas/splat-transform/viewer-settings";
 import { writeFile } from "node:fs/promises";
@@ -49,9 +49,12 @@ export function initialCameraEnu(splats: Splats, cameras: CameraJson[] | null, f
   return { position, target: [cx, cy, cz], fov: fovDeg };
 }
 
+/** The page's background colour (0-1 RGB): what a frame shows where there is no model. */
+export const VIEWER_BACKGROUND: [number, number, number] = [0.11, 0.12, 0.14];
+
 export function viewerSettings(cameraEnu: ViewerCamera): ExperienceSettings {
   const s = defaultSettings("object");
-  s.background = { color: [0.11, 0.12, 0.14] };
+  s.background = { color: [...VIEWER_BACKGROUND] };
   s.cameras = [{ initial: { position: enuToViewer(cameraEnu.position), target: enuToViewer(cameraEnu.target), fov: cameraEnu.fov } }];
   validateSettings(s);
   return s;
@@ -60,7 +63,7 @@ export function viewerSettings(cameraEnu: ViewerCamera): ExperienceSettings {
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Writes index.html, index.css and index.js into outDir; the page loads ./scene.sog. */
-export async function writeViewer(outDir: string, title: string, settings: ExperienceSettings): Promise<string[]> {
+export async function writeViewer(outDir: string, title: string, settings: ExperienceSettings, scaleNote: string | null = null): Promise<string[]> {
   // splat-transform's HTML writer carries the viewer; a 4-splat table gets its page, css and js
   const cols = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"];
   const tiny = new DataTable(cols.map((c) => new Column(c, Float32Array.from([0, 1, 2, 3], (v) => (c === "rot_0" ? 1 : v * 0.1)))));
@@ -76,7 +79,9 @@ export async function writeViewer(outDir: string, title: string, settings: Exper
   if (!seam.test(html)) throw new Error("viewer page has no bootstrap block");
   html = html.replace(seam, () => `<script type="application/json" id="sse-bootstrap">${bootstrap}</script>`);
   html = html.replace(/<title>[^<]*<\/title>/, () => `<title>${escapeHtml(title)}</title>`);
-  const badge = `<div id="spaceport-title" style="position:fixed;top:12px;left:16px;z-index:10;font:600 16px/1.3 system-ui,sans-serif;color:#fff;text-shadow:0 1px 3px #000;pointer-events:none">${escapeHtml(title)}</div>`;
+  // the scale line says whether distances in the model are metres (the SfM stage's georeference)
+  const note = scaleNote ? `<div id="spaceport-scale" style="font:400 13px/1.3 system-ui,sans-serif">${escapeHtml(scaleNote)}</div>` : "";
+  const badge = `<div id="spaceport-title" style="position:fixed;top:12px;left:16px;z-index:10;font:600 16px/1.3 system-ui,sans-serif;color:#fff;text-shadow:0 1px 3px #000;pointer-events:none">${escapeHtml(title)}${note}</div>`;
   // no favicon request (a 404 would be a console error on every load)
   html = html.replace(/<\/title>/, () => `</title>\n        <link rel="icon" href="data:," />`);
   html = html.replace(/<body>/, () => `<body>\n        ${badge}`);

@@ -10,6 +10,7 @@ from .config import ConfigError, load_hyperparameters
 from .contract import Paths, StageError, write_failure
 from .data import DataError
 from .train import run
+from .upstream import carry_upstream
 
 
 def main(argv: list[str]) -> int:
@@ -24,6 +25,7 @@ def main(argv: list[str]) -> int:
         cfg = load_hyperparameters(paths.hyperparameters)
         print(f"hyperparameters: {cfg.to_json()}", flush=True)
         run(paths, cfg)
+        carry_upstream(paths.sfm, paths.model, stage="sfm")
         return 0
     except (ConfigError, DataError, ColmapError, StageError) as e:
         write_failure(paths, str(e))

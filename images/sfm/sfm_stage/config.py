@@ -29,6 +29,9 @@ class Config:
     exhaustive_max_photos: int = 30
     mapper: str = "auto"
     gps_max_error_m: float = 10.0
+    geo_max_residual_share: float = 0.05  # GPS-fit RMS residual allowed, as a share of the site's extent
+    geo_accuracy_factor: float = 3.0  # ... and as a multiple of the GPS accuracy stated in EXIF
+    geo_min_residual_m: float = 1.0  # ... but never below this (receivers' own accuracy figures are optimistic)
     num_threads: int = -1
     keep_work: bool = False
 
@@ -112,6 +115,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         exhaustive_max_photos=_int(e, "SFM_EXHAUSTIVE_MAX_PHOTOS", 30, 2),
         mapper=_choice(e, "SFM_MAPPER", "auto", MAPPER_CHOICES),
         gps_max_error_m=_float(e, "SFM_GPS_MAX_ERROR_M", 10.0, 0.01, 1e6),
+        geo_max_residual_share=_float(e, "SFM_GEO_MAX_RESIDUAL_SHARE", 0.05, 0.0, 10.0),
+        geo_accuracy_factor=_float(e, "SFM_GEO_ACCURACY_FACTOR", 3.0, 0.0, 1e3),
+        geo_min_residual_m=_float(e, "SFM_GEO_MIN_RESIDUAL_M", 1.0, 0.0, 1e6),
         # -1: all cores COLMAP sees; SPACEPORT_CPUS is the share the local runtime grants.
         num_threads=_int(e, "SFM_NUM_THREADS", _int(e, "SPACEPORT_CPUS", -1, 1), -1),
         keep_work=_bool(e, "SFM_KEEP_WORK"),

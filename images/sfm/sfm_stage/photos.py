@@ -33,6 +33,7 @@ class Photo:
     gps: tuple[float, float, float] | None  # latitude, longitude (degrees), altitude (m)
     focal_px: float | None  # focal length prior in pixels, from EXIF
     camera_key: str  # photos with the same key share one camera model
+    gps_accuracy_m: float | None = None  # horizontal accuracy the EXIF states (GPSHPositioningError)
 
 
 @dataclass
@@ -72,6 +73,13 @@ def read_gps(exif: Image.Exif) -> tuple[float, float, float] | None:
     if ref in (1, b"\x01"):
         alt = -alt
     return (lat, lon, alt)
+
+
+def read_gps_accuracy(exif: Image.Exif) -> float | None:
+    """GPSHPositioningError (m), the receiver's own horizontal accuracy estimate, when written."""
+    gps = exif.get_ifd(_GPS_IFD)
+    value = _ratio(gps.get(0x1F)) if gps else None
+    return value if value is not None and value > 0 else None
 
 
 def focal_prior_px(exif: Image.Exif, width: int, height: int) -> float | None:
@@ -228,4 +236,5 @@ def _check_and_copy(
             exif[0x0112] = 1
             image.convert("RGB").save(target, "JPEG", quality=95, exif=exif.tobytes())
     key = f"{make_model}|{width}x{height}|{round(focal) if focal else 'unknown'}"
-    return Photo(name=name, source=shown, width=width, height=height, gps=gps, focal_px=focal, camera_key=key)
+    return Photo(name=name, source=shown, width=width, height=height, gps=gps, focal_px=focal, camera_key=key,
+                 gps_accuracy_m=read_gps_accuracy(exif) if gps else None)

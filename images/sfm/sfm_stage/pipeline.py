@@ -14,6 +14,7 @@ from stage_contract import opt_ml, write_failure
 
 from .config import Config, choose_working_size, load_config
 from .errors import StageError
+from .georef import GeoFigures, assess
 from .monitor import StepMonitor, progress
 from .photos import Ingested, ingest
 from .reconstruct import choose_matching, extract_features, georeference, make_upright, map_photos, match, undistort
@@ -35,7 +36,10 @@ def run(config: Config) -> dict[str, Any]:
     work.mkdir(parents=True)
     out.mkdir(parents=True, exist_ok=True)
     monitor = StepMonitor()
-    report: dict[str, Any] = {"status": "running", "colmap": f"pycolmap {pycolmap.__version__}"}
+    # `warnings` (code + message) is the stages' shared channel for "succeeded, but": later
+    # stages carry it to the delivery's report, the job's status and the email.
+    warnings: list[dict[str, str]] = []
+    report: dict[str, Any] = {"stage": "sfm", "status": "running", "colmap": f"pycolmap {pycolmap.__version__}", "warnings": warnings}
     ingested = Ingested()
     try:
         with monitor.step("ingest", 0):
@@ -72,7 +76,7 @@ def run(config: Config) -> dict[str, Any]:
             geo = georeference(model, photos, config)
             if geo is None:
                 report["gps"] = None
-                report["frame"] = make_upright(model)
+                assessed = assess(None, config, no_gps_frame=make_upright(model))
             else:
                 report["gps"] = {
                     "origin": {"lat": geo.origin[0], "lon": geo.origin[1], "alt": geo.origin[2]},
@@ -81,7 +85,10 @@ def run(config: Config) -> dict[str, Any]:
                     "photos_used": geo.photos_used,
                     "method": geo.method,
                 }
-                report["frame"] = "metric east-north-up (x east, y north, z up), origin at the site centre on the ground"
+                assessed = assess(GeoFigures(geo.residual_m, geo.extent_m, geo.gps_accuracy_m), config, no_gps_frame="")
+            report["frame"] = assessed.frame
+            report["georeference"] = assessed.georeference
+            warnings.extend(assessed.warnings)
             report["mean_reprojection_error_px"] = round(float(model.compute_mean_reprojection_error()), 4)
             report["points"] = int(model.num_points3D())
             report["mean_track_length"] = round(float(model.compute_mean_track_length()), 3)

@@ -13,6 +13,7 @@ import pycolmap
 from .config import Config
 from .errors import StageError
 from .geo import sim3d, umeyama, wgs84_to_enu
+from .georef import median_accuracy
 from .photos import Photo
 
 
@@ -165,6 +166,8 @@ class GeoResult:
     max_residual_m: float
     photos_used: int
     method: str
+    extent_m: float  # diagonal of the horizontal box around the GPS positions used
+    gps_accuracy_m: float | None  # median accuracy the photos' EXIF states, if any
 
 
 def georeference(model: pycolmap.Reconstruction, photos: list[Photo], config: Config) -> GeoResult | None:
@@ -173,12 +176,14 @@ def georeference(model: pycolmap.Reconstruction, photos: list[Photo], config: Co
     names: list[str] = []
     centres: list[np.ndarray] = []
     lla: list[tuple[float, float, float]] = []
+    accuracies: list[float | None] = []
     for image in model.images.values():
         photo = by_name.get(image.name)
         if image.has_pose and photo is not None and photo.gps is not None:
             names.append(image.name)
             centres.append(np.asarray(image.projection_center(), dtype=np.float64))
             lla.append(photo.gps)
+            accuracies.append(photo.gps_accuracy_m)
     if len(names) < 3:
         return None
     lla_arr = np.array(lla, dtype=np.float64)
@@ -212,6 +217,8 @@ def georeference(model: pycolmap.Reconstruction, photos: list[Photo], config: Co
         max_residual_m=float(errors.max()),
         photos_used=len(names),
         method=method,
+        extent_m=float(np.linalg.norm(enu[:, :2].max(axis=0) - enu[:, :2].min(axis=0))),
+        gps_accuracy_m=median_accuracy(accuracies),
     )
 
 

@@ -21,7 +21,12 @@ from PIL import Image
 from samples.alignment import align_cameras
 from samples.survey import SurveyConfig, generate
 from samples.truth import Truth, load_truth
+from samples.geo import enu_to_geodetic
+from sfm_stage.config import Config
 from sfm_stage.geo import wgs84_to_enu
+from sfm_stage.georef import GeoFigures, assess
+from sfm_stage.photos import Photo
+from sfm_stage.reconstruct import georeference
 from sfm_testkit import make_job, run_stage
 
 
@@ -32,21 +37,35 @@ def survey(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Truth]:
     return out, load_truth(out)
 
 
+CONFIG = Config(opt_ml=Path("/nonexistent"))
+
+
 def _model(job_output: Path) -> tuple[pycolmap.Reconstruction, dict[str, Any]]:
     report = json.loads((job_output / "report.json").read_text())
     return pycolmap.Reconstruction(job_output / "sparse" / "0"), report
 
 
-def test_generated_survey_with_gps(tmp_path: Path, survey: tuple[Path, Truth]) -> None:
-    folder, truth = survey
-    job = make_job(tmp_path)
+@pytest.fixture(scope="module")
+def gps_job(tmp_path_factory: pytest.TempPathFactory, survey: tuple[Path, Truth]) -> Path:
+    """The stage run once on the survey with its exact GPS; returns its output folder."""
+    folder, _ = survey
+    job = make_job(tmp_path_factory.mktemp("gps"))
     (job.photos / "survey.zip").write_bytes((folder / "survey.zip").read_bytes())
     result = run_stage(job)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    model, report = _model(job.output)
+    return job.output
+
+
+def test_generated_survey_with_gps(gps_job: Path, survey: tuple[Path, Truth]) -> None:
+    folder, truth = survey
+    model, report = _model(gps_job)
+    assert report["stage"] == "sfm" and report["warnings"] == []
+    geo_block = report["georeference"]
+    assert geo_block["frame"] == "enu" and geo_block["metric"] is True
+    assert geo_block["rms_m"] < 0.5 and 40 < geo_block["extent_m"] < 80
     assert report["photos_placed"] == len(truth.images) == 16 and report["not_placed"] == []
     assert {c.model_name for c in model.cameras.values()} == {"PINHOLE"}
-    assert sorted(p.name for p in (job.output / "images").iterdir()) == sorted(im.name for im in truth.images)
+    assert sorted(p.name for p in (gps_job / "images").iterdir()) == sorted(im.name for im in truth.images)
     centres = {im.name: np.asarray(im.projection_center()) for im in model.images.values()}
 
     aligned = align_cameras(centres, truth.centers())
@@ -79,6 +98,8 @@ def test_generated_survey_without_gps_is_upright(tmp_path: Path, survey: tuple[P
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     model, report = _model(job.output)
     assert report["gps"] is None and "z up estimated" in str(report["frame"])
+    assert report["georeference"]["metric"] is False and report["georeference"]["frame"] == "arbitrary"
+    assert [w["code"] for w in report["warnings"]] == ["not-georeferenced"]
     assert report["photos_placed"] == 16
     centres = {im.name: np.asarray(im.projection_center()) for im in model.images.values()}
     aligned = align_cameras(centres, truth.centers())
@@ -102,3 +123,28 @@ def test_generated_survey_other_matching_and_mapper(tmp_path: Path, survey: tupl
     centres = {im.name: np.asarray(im.projection_center()) for im in model.images.values()}
     aligned = align_cameras(centres, truth.centers())
     assert aligned.rmse < 0.005 * aligned.extent
+
+
+def test_gps_that_disagrees_with_the_model_is_flagged_not_metric(gps_job: Path, survey: tuple[Path, Truth]) -> None:
+    """The gate on the real reconstruction: the photos' true GPS passes; GPS with tens of metres
+    of error per photo (a site ~60 m across) fails, with the figures."""
+    _, truth = survey
+    rng = np.random.default_rng(3)
+
+    def fitted(noise_m: float) -> dict[str, Any]:
+        model = pycolmap.Reconstruction(gps_job / "sparse" / "0")
+        photos = []
+        for im in truth.images:
+            enu = im.center + rng.normal(0.0, noise_m, 3)
+            lat, lon, alt = enu_to_geodetic(truth.origin, enu)
+            photos.append(Photo(name=im.name, source=im.name, width=truth.width, height=truth.height, gps=(lat, lon, alt),
+                                focal_px=truth.fx, camera_key="k"))
+        geo = georeference(model, photos, CONFIG)
+        assert geo is not None
+        return assess(GeoFigures(geo.residual_m, geo.extent_m, geo.gps_accuracy_m), CONFIG, "").georeference
+
+    good = fitted(0.0)
+    assert good["metric"] is True and good["rms_m"] < 0.5
+    bad = fitted(25.0)
+    assert bad["metric"] is False and bad["rms_m"] > bad["limit_m"] == pytest.approx(0.05 * bad["extent_m"], rel=0.01)
+    assert "disagree with the reconstructed cameras" in bad["reason"]

@@ -1,11 +1,17 @@
 /** `spaceport dev`: the local API and job runner, until Ctrl-C. */
+import { DataDir, resolveDataDir } from "../data.js";
+import { preferredPort, rememberPort } from "../links.js";
 import { help, parse, portOf } from "./help.js";
 import { runtimeOptions, startServices, untilStopped, type CliRoot } from "./start.js";
 
 export async function dev(args: string[], root: CliRoot): Promise<number> {
   const { values } = parse(args, runtimeOptions, "dev");
   if (values.help) return help("dev");
-  const services = await startServices(values, portOf(values.port, 8787), root, { log: true });
+  const data = new DataDir(resolveDataDir(values["data-dir"]));
+  // The data dir's own port (8787 at first): links in earlier emails point there.
+  const services = await startServices(values, portOf(values.port, preferredPort(data)), root, { log: true });
+  const port = Number(new URL(services.baseUrl).port);
+  if (values.port !== "0") rememberPort(data, port);
   const { runtime } = services;
   runtime.emulator.on("log", (l) => process.stdout.write(`[${l.stage}] ${l.line}\n`));
   runtime.emulator.on("job", (j) => process.stdout.write(`[${j.stage}] ${j.jobName}: ${j.status}${j.failureReason ? `: ${j.failureReason}` : ""}\n`));

@@ -6,23 +6,27 @@
  *   spaceport jobs | status <id> | open <id>
  */
 import { dev } from "./dev.js";
-import { HELP, UsageError } from "./help.js";
+import { UsageError } from "./help.js";
 import { jobs } from "./jobs.js";
 import { open } from "./open.js";
 import { run } from "./run.js";
 import type { CliRoot } from "./start.js";
 import { status } from "./status.js";
+import { checkUsage } from "./usage.mjs";
 
 export { HELP, UsageError } from "./help.js";
 export type { CliRoot } from "./start.js";
 
 export async function runCli(argv: string[], root: CliRoot): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === "-h" || command === "--help" || command === "help") {
-    console.log(HELP["main"]);
-    return command ? 0 : 2;
+  // The same checks bin/spaceport makes before any set-up (usage.mjs).
+  const usage = checkUsage(argv);
+  if (usage.kind === "help") {
+    console.log(usage.text);
+    return usage.exit;
   }
-  switch (command) {
+  if (usage.kind === "error") throw new UsageError(usage.message);
+  const rest = argv.slice(1);
+  switch (usage.command) {
     case "dev":
       return dev(rest, root);
     case "run":
@@ -33,8 +37,6 @@ export async function runCli(argv: string[], root: CliRoot): Promise<number> {
       return status(rest, root.summary);
     case "open":
       return open(rest);
-    default:
-      throw new UsageError(`unknown command "${command}"; commands: dev, run, jobs, status, open`);
   }
 }
 

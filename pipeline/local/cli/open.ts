@@ -4,12 +4,14 @@ import { join } from "node:path";
 import { LocalObjectStore } from "../../../functions/adapters/local/object-store.js";
 import { jobPrefix } from "../../layout.js";
 import { fileUrl, startFileServer } from "../file-server.js";
+import { linkPortOf, preferredPort } from "../links.js";
 import { help, jobIdArgument, parse, portOf } from "./help.js";
 import { untilStopped } from "./start.js";
-import { readOptions, withStore } from "./store.js";
+import { withStore } from "./store.js";
+import { COMMANDS } from "./usage.mjs";
 
 export async function open(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { ...readOptions, port: { type: "string" } }, "open");
+  const { values, positionals } = parse(args, COMMANDS.open.options, "open");
   if (values.help) return help("open");
   const id = jobIdArgument(positionals, "open");
   const { data, record } = await withStore(values["data-dir"], (data, store) => ({ data, record: store.getExecution(id) }));
@@ -26,7 +28,14 @@ export async function open(args: string[]): Promise<number> {
   }
   const { bucket, sub } = found[0]!;
   const prefix = `${jobPrefix(id)}${sub}/`;
-  const server = await startFileServer(new LocalObjectStore(data.buckets), portOf(values.port, 8787));
+  // Where this job's emailed links point, so they work again; else the data dir's port.
+  const port = portOf(values.port, linkPortOf(data, id) ?? preferredPort(data));
+  const server = await startFileServer(new LocalObjectStore(data.buckets), port).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EADDRINUSE") throw error;
+    throw new Error(
+      `port ${port}, where this job's links point, is in use: if \`spaceport dev\` serves ${data.root} there, the links already work; otherwise stop what listens on ${port}, or pass --port N for a link of its own`,
+    );
+  });
   console.log(`delivery: ${join(data.buckets, bucket, prefix)}`);
   console.log(`viewer:   ${fileUrl(server.baseUrl, bucket, `${prefix}index.html`)}  (Ctrl-C stops)`);
   await untilStopped();

@@ -13,6 +13,7 @@ import { jobPrefix, stageOutputPrefix } from "../../layout.js";
 import type { LocalServices } from "../services.js";
 import { viewerFile } from "../services.js";
 import type { JobStore } from "../store.js";
+import { deliveryWarnings, warningLines } from "../warnings.js";
 
 /** Lines of figures from a finished job's folder (`<bucket>/jobs/<id>`) and its SageMaker job folders. */
 export type StageSummary = (jobFolder: string, sageMakerJobFolders: readonly string[]) => string[];
@@ -39,7 +40,11 @@ export function summarize(store: JobStore, jobId: string, context: SummaryContex
     rows.push([job.stage, job.name, job.status, progress ? `${Math.round(progress.percent)}%` : "", formatClock((job.ended ?? new Date()).getTime() - job.created.getTime())]);
   }
   const took = record.stopDate ? ` after ${formatClock(record.stopDate.getTime() - record.startDate.getTime())}` : "";
-  const lines = ["", `job ${jobId}: ${record.status}${took}`, "", formatTable(rows)];
+  const jobFolder = record.status !== "SUCCEEDED" ? undefined : context.services
+    ? context.services.objectStore.path(context.services.buckets.processing, jobPrefix(jobId).slice(0, -1))
+    : findJobFolder(join(context.sagemakerDir, "..", "buckets"), jobId);
+  const warnings = context.services ? deliveryWarnings(jobFolder, context.services.runtime.pipeline) : [];
+  const lines = ["", `job ${jobId}: ${record.status}${warnings.length ? " with warnings" : ""}${took}`, "", formatTable(rows)];
   const history = store.history(jobId);
   const waits = history.filter((e) => e.type === "TaskSubmitFailed" && /ResourceLimitExceeded/.test(e.error ?? "")).length;
   if (waits > 0) lines.push("", `waited for a free instance (quota) ${waits} time${waits === 1 ? "" : "s"}`);
@@ -50,10 +55,8 @@ export function summarize(store: JobStore, jobId: string, context: SummaryContex
     if (failed) lines.push(`log: ${join(context.sagemakerDir, failed.name, "log.txt")}`);
   }
   if (record.status === "SUCCEEDED") {
-    const jobFolder = context.services
-      ? context.services.objectStore.path(context.services.buckets.processing, jobPrefix(jobId).slice(0, -1))
-      : findJobFolder(join(context.sagemakerDir, "..", "buckets"), jobId);
     if (jobFolder && context.figures) lines.push("", ...context.figures(jobFolder, jobs.map((j) => join(context.sagemakerDir, j.name))));
+    lines.push(...warningLines(warnings));
     if (context.services) lines.push(...deliveryLines(context.services, jobId, context.serving === true));
   }
   if (context.services) lines.push(emailLine(context.services, jobId));
@@ -75,8 +78,9 @@ function deliveryLines(services: LocalServices, jobId: string, serving: boolean)
   if (existsSync(folder)) {
     for (const file of readdirSync(folder).sort()) lines.push(`  ${file.padEnd(16)} ${formatBytes(statSync(join(folder, file)).size)}`);
   }
-  const viewer = serving ? services.viewerUrl(jobId) : `${join(folder, viewerFile(pipeline))} (serve it with: spaceport open ${jobId})`;
-  lines.push("", `viewer: ${viewer}`);
+  lines.push("", `viewer: ${services.viewerUrl(jobId)}`);
+  // The email carries the same link: say what serves it once this run has ended.
+  if (!serving) lines.push(`        (the email's link; once this run has ended, \`spaceport open ${jobId}\` serves it there; the file: ${join(folder, viewerFile(pipeline))})`);
   return lines;
 }
 

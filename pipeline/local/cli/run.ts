@@ -3,20 +3,15 @@ import { basename } from "node:path";
 import type { ExecutionEvent } from "../../../functions/ports.js";
 import { DataDir, resolveDataDir } from "../data.js";
 import { ProgressDisplay } from "../display.js";
+import { preferredPort, rememberPort } from "../links.js";
 import type { LocalServices } from "../services.js";
-import { help, parse, portOf, UsageError } from "./help.js";
+import { help, parse, portOf } from "./help.js";
 import { inputZip } from "./input.js";
 import { summarize } from "./output.js";
-import { runtimeOptions, startServices, untilStopped, type CliRoot } from "./start.js";
+import { startServices, untilStopped, type CliRoot } from "./start.js";
+import { COMMANDS } from "./usage.mjs";
 
-const runOptions = {
-  ...runtimeOptions,
-  email: { type: "string" },
-  quality: { type: "string" },
-  serve: { type: "boolean" },
-  "no-serve": { type: "boolean", default: false },
-  verbose: { type: "boolean", default: false },
-} as const;
+const runOptions = COMMANDS.run.options;
 
 type Deliver = (fn: (display: ProgressDisplay, jobId: string) => void) => void;
 
@@ -39,18 +34,22 @@ class EarlyEvents {
 export async function run(args: string[], root: CliRoot): Promise<number> {
   const { values, positionals } = parse(args, runOptions, "run");
   if (values.help) return help("run");
-  if (positionals.length > 1) throw new UsageError(`run takes one ZIP or folder, got ${positionals.length} arguments`);
   const data = new DataDir(resolveDataDir(values["data-dir"]));
   const zip = await inputZip(positionals[0], data);
   const tty = process.stdout.isTTY === true;
   const serve = values["no-serve"] ? false : (values.serve ?? tty);
   const events = new EarlyEvents();
   const onEvent = (execution: string, event: ExecutionEvent) => events.deliver((d, id) => execution === id && d.event(event));
-  // 8787 when free, so the links in the job's email work whenever `spaceport dev` or `open` serves them.
-  const services = await startServices(values, portOf(values.port, 8787), root, { onEvent }).catch((error: NodeJS.ErrnoException) => {
+  // The data dir's own port when free (8787 at first), so the links in the job's email work
+  // whenever `spaceport dev`, `run` or `open` serves this data dir again.
+  const preferred = portOf(values.port, preferredPort(data));
+  const services = await startServices(values, preferred, root, { onEvent }).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== "EADDRINUSE" || values.port !== undefined) throw error;
     return startServices(values, 0, root, { onEvent });
   });
+  const port = Number(new URL(services.baseUrl).port);
+  if (port === preferred) rememberPort(data, port);
+  else if (values.port === undefined) console.log(`port ${preferred} is taken (another server?): this job's links use port ${port}; after this run, \`spaceport open <job id>\` serves them there`);
   follow(services, events.deliver);
   let outcome: string | undefined;
   void untilStopped().then(async () => {

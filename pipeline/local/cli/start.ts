@@ -6,7 +6,6 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { ParseArgsConfig } from "node:util";
 import type { Handlers } from "../../../functions/handlers.js";
 import { jsonLogger } from "../../../functions/log.js";
 import type { ExecutionEvent } from "../../../functions/ports.js";
@@ -18,6 +17,7 @@ import { startLocalServices, type LocalServices } from "../services.js";
 import { localTarget, readEnvironment, readTargetFile } from "../target.js";
 import type { StageSummary } from "./output.js";
 import { UsageError } from "./help.js";
+import { COMMANDS } from "./usage.mjs";
 
 /** What the composition root gives the command: its pipeline, the handlers, and what a job's summary shows. */
 export interface CliRoot {
@@ -27,16 +27,7 @@ export interface CliRoot {
   readonly summary?: StageSummary;
 }
 
-export const runtimeOptions = {
-  "data-dir": { type: "string" },
-  env: { type: "string", default: "prod" },
-  docker: { type: "boolean", default: false },
-  pipeline: { type: "string" },
-  config: { type: "string" },
-  target: { type: "string" },
-  port: { type: "string" },
-  help: { type: "boolean", short: "h", default: false },
-} as const satisfies ParseArgsConfig["options"];
+export const runtimeOptions = COMMANDS.dev.options;
 
 export interface RuntimeValues {
   readonly "data-dir"?: string | undefined;

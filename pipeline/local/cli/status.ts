@@ -2,10 +2,11 @@
 import { JOB_ID } from "../../layout.js";
 import { help, jobIdArgument, parse } from "./help.js";
 import { summarize, type StageSummary } from "./output.js";
-import { readOptions, withStore } from "./store.js";
+import { withStore } from "./store.js";
+import { COMMANDS } from "./usage.mjs";
 
 export function status(args: string[], figures?: StageSummary): Promise<number> | number {
-  const { values, positionals } = parse(args, { ...readOptions, history: { type: "boolean", default: false } }, "status");
+  const { values, positionals } = parse(args, COMMANDS.status.options, "status");
   if (values.help) return help("status");
   const id = jobIdArgument(positionals, "status");
   return withStore(values["data-dir"], (data, store) => {

@@ -1,8 +1,9 @@
 /** The job store of a data folder, for the commands that only read it (jobs, status, open). */
 import { DataDir, resolveDataDir } from "../data.js";
 import { JobStore } from "../store.js";
+import { COMMANDS } from "./usage.mjs";
 
-export const readOptions = { "data-dir": { type: "string" }, help: { type: "boolean", short: "h", default: false } } as const;
+export const readOptions = COMMANDS.jobs.options;
 
 /** Runs `fn` with the store open, closing it after. */
 export async function withStore<T>(dataDirOption: string | undefined, fn: (data: DataDir, store: JobStore) => T | Promise<T>): Promise<T> {

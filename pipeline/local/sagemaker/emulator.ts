@@ -283,7 +283,8 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     if (this.closed) throw new NamedError("SageMaker.ServiceUnavailable", "the local runtime is shutting down");
     const { name, kind, instance } = job;
     const execution = executionOf(job.tags);
-    const quota = quotaFor({ quotas: this.options.quotas as Quota[] }, instance.type as InstanceType, kind) ?? 0;
+    // Managed spot draws on its own quota, as on AWS.
+    const quota = quotaFor({ quotas: this.options.quotas as Quota[] }, instance.type as InstanceType, job.quotaKind) ?? 0;
     const deadline = Date.now() + (this.options.quotaHoldMs ?? 120_000);
     let announced = false;
     for (;;) {

@@ -9,6 +9,7 @@ import type { DataDir } from "../data.js";
 import { collectProcessing, collectTraining, layOutProcessing, layOutTraining, modelArtifactsUri, type JobFolder } from "./container.js";
 import { asSageMakerError, jobArn, NamedError, type JobKind, type Metric, type RunOutcome } from "./job-spec.js";
 import { readReason } from "./logs.js";
+import type { QuotaKind } from "../../quotas.js";
 
 /** How one job ended, for its Describe answer. */
 export interface JobEnd {
@@ -21,6 +22,8 @@ export interface JobEnd {
 
 export interface JobKindContract {
   readonly kind: JobKind;
+  /** The quota the job draws on: managed spot training has its own. */
+  readonly quotaKind: QuotaKind;
   readonly name: string;
   readonly imageUri: string;
   readonly instance: { readonly type: string; readonly count: number };
@@ -48,6 +51,7 @@ export function processingContract(data: DataDir, input: CreateProcessingJobRequ
   const cluster = request.ProcessingResources!.ClusterConfig!;
   return {
     kind: "processing",
+    quotaKind: "processing",
     name,
     imageUri: request.AppSpecification!.ImageUri!,
     instance: { type: cluster.InstanceType!, count: cluster.InstanceCount! },
@@ -90,6 +94,7 @@ export function trainingContract(data: DataDir, input: CreateTrainingJobRequest)
   const resources = request.ResourceConfig!;
   return {
     kind: "training",
+    quotaKind: request.EnableManagedSpotTraining ? "spot-training" : "training",
     name,
     imageUri,
     instance: { type: resources.InstanceType!, count: resources.InstanceCount! },

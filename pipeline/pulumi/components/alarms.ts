@@ -1,6 +1,7 @@
 /**
  * `JobAlarms`: what the operator hears about. An SNS topic mailed to `alarmEmail`, and alarms
- * on failed and timed-out jobs and on the notify function's errors (an email may be missing).
+ * on failed and timed-out jobs, on the notify function's errors (an email may be missing) and
+ * on start-job's and job-status's (a submitter got a 500).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -11,6 +12,9 @@ export interface JobAlarmsArgs {
   readonly alarmEmail: string;
   readonly stateMachineArn: pulumi.Input<string>;
   readonly notifyFunctionName: pulumi.Input<string>;
+  /** The API functions: an error there is a submitter's 500. */
+  readonly startJobFunctionName: pulumi.Input<string>;
+  readonly jobStatusFunctionName: pulumi.Input<string>;
   readonly formerParent?: pulumi.Resource;
   readonly transform?: {
     /** Each alarm (`<name>-executions-failed`, `-executions-timed-out`, `-notify-errors`). */
@@ -48,6 +52,8 @@ export class JobAlarms extends pulumi.ComponentResource {
     alarm("executions-failed", `${prefix}: a job failed`, "AWS/States", "ExecutionsFailed", { StateMachineArn: args.stateMachineArn });
     alarm("executions-timed-out", `${prefix}: a job timed out`, "AWS/States", "ExecutionsTimedOut", { StateMachineArn: args.stateMachineArn });
     alarm("notify-errors", `${prefix}: the notify function failed (an email may not have been sent)`, "AWS/Lambda", "Errors", { FunctionName: args.notifyFunctionName });
+    alarm("start-job-errors", `${prefix}: the start-job function failed (a submitter got a 500)`, "AWS/Lambda", "Errors", { FunctionName: args.startJobFunctionName });
+    alarm("job-status-errors", `${prefix}: the job-status function failed (a status request got a 500)`, "AWS/Lambda", "Errors", { FunctionName: args.jobStatusFunctionName });
     this.registerOutputs({ alarmTopicArn: this.topic.arn });
   }
 }

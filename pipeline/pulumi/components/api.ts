@@ -1,19 +1,24 @@
 /**
  * `JobApi`: the HTTP API (API Gateway v2) in front of the API functions, with whole-API
- * throttling and access logs. The API exists first (the functions' links use its URL); `route`
- * then puts a function behind each route. Auth is the handlers' API-key check (functions/auth.ts),
- * the same code as the local runtime.
+ * throttling and access logs, served through CloudFront with a WAF rule limiting each source
+ * IP (waf.ts). The API exists first (the functions' links use its URL); `route` then puts a
+ * function behind each route. Auth is the handlers' API-key check (functions/auth.ts), the
+ * same code as the local runtime.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { apiFrontDoor } from "../waf.js";
 import { childOptions, transformed, type ComponentContext, type Transform } from "./component.js";
 
 export interface JobApiArgs {
   readonly context: ComponentContext;
   /** Origins allowed to call the API from a browser. */
   readonly corsOrigins: readonly string[];
-  /** Whole-API throttling (steady requests per second, burst); per-client limits are the handlers'. */
-  readonly rateLimit: { readonly ratePerSecond: number; readonly burst: number };
+  /**
+   * `ratePerSecond`: per source IP, by WAF in front of the API; `totalRatePerSecond`/`totalBurst`:
+   * API Gateway stage throttling of all callers together (environment.ts `apiRateLimit`).
+   */
+  readonly rateLimit: { readonly ratePerSecond: number; readonly totalRatePerSecond: number; readonly totalBurst: number };
   /** Days CloudWatch keeps the access logs. */
   readonly logRetentionDays: number;
   readonly formerParent?: pulumi.Resource;
@@ -51,6 +56,8 @@ export class JobApi extends pulumi.ComponentResource {
             allowOrigins: [...args.corsOrigins],
             allowMethods: ["GET", "POST", "OPTIONS"],
             allowHeaders: ["content-type", "authorization", "x-api-key", "idempotency-key"],
+            // API Gateway answers CORS itself (the integration's headers are ignored): what a browser may read.
+            exposeHeaders: ["location", "retry-after", "x-request-id", "idempotent-replayed"],
             maxAge: 3600,
           },
           tags,
@@ -59,7 +66,8 @@ export class JobApi extends pulumi.ComponentResource {
         args.transform?.api,
       ),
     );
-    this.apiUrl = this.api.apiEndpoint;
+    // Clients call the API through CloudFront, whose WAF rule limits each source IP.
+    this.apiUrl = apiFrontDoor(base, { prefix, apiEndpoint: this.api.apiEndpoint, ratePerSecond: args.rateLimit.ratePerSecond, tags: { ...tags } }, child()).url;
     this.stage();
     this.registerOutputs({ apiUrl: this.apiUrl });
   }
@@ -100,8 +108,9 @@ export class JobApi extends pulumi.ComponentResource {
       apiId: this.api.id,
       name: "$default",
       autoDeploy: true,
-      // Whole-API throttling; the per-client limits (jobs per day) are the handlers' (functions/rate-limit.ts).
-      defaultRouteSettings: { throttlingRateLimit: args.rateLimit.ratePerSecond, throttlingBurstLimit: args.rateLimit.burst },
+      // All callers together: a ceiling protecting the functions. Per client: WAF per source IP
+      // (waf.ts), the handlers per API key (functions/rate-limit.ts), jobs per day (start-job).
+      defaultRouteSettings: { throttlingRateLimit: args.rateLimit.totalRatePerSecond, throttlingBurstLimit: args.rateLimit.totalBurst },
       accessLogSettings: {
         destinationArn: accessLogs.arn,
         // No bodies, no headers: nothing personal in access logs.

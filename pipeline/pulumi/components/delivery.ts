@@ -137,3 +137,18 @@ export class JobDelivery extends pulumi.ComponentResource {
     return new aws.cloudfront.Distribution(...transformed(`${base}-deliveries`, distributionArgs, child(), args.transform?.distribution));
   }
 }
+
+export interface DkimRecord {
+  readonly name: string;
+  readonly type: "CNAME";
+  readonly value: string;
+}
+
+/** The Easy DKIM CNAMEs a domain identity needs published; none for a single-address identity. */
+export function dkimRecords(identity: aws.sesv2.EmailIdentity, sesDomain: string | undefined): pulumi.Output<DkimRecord[]> {
+  return identity.dkimSigningAttributes.apply((attributes) =>
+    sesDomain
+      ? (attributes?.tokens ?? []).map((token) => ({ name: `${token}._domainkey.${sesDomain}`, type: "CNAME" as const, value: `${token}.dkim.amazonses.com` }))
+      : [],
+  );
+}

@@ -11,6 +11,7 @@ import type { EnvironmentConfig } from "../../environment.js";
 import { JOBS_PREFIX, TAGS } from "../../layout.js";
 import { bundleHandler } from "../bundle.js";
 import { jobStatusPolicy, notifyPolicy, retentionTaggerPolicy, startJobPolicy, type AwsContext, type PolicyDocument } from "../policies.js";
+import { resolveFunctionSettings, type FunctionId, type FunctionSettings } from "../function-settings.js";
 import { INTERMEDIATE_FOLDERS_VARIABLE, intermediateFolders } from "../retention.js";
 import { assumeRolePolicy, childOptions, json, transformed, type ComponentContext, type Transform } from "./component.js";
 import type { StoredBucket } from "./storage.js";
@@ -42,17 +43,13 @@ export interface JobFunctionsArgs {
   readonly email: { readonly identityArn: pulumi.Input<string>; readonly configurationSetArn: pulumi.Input<string>; readonly configurationSetName: pulumi.Input<string> };
   /** Days CloudWatch keeps the functions' logs. */
   readonly logRetentionDays: number;
+  /** Memory and timeout per function; defaults in function-settings.ts `DEFAULT_FUNCTION_SETTINGS`. */
+  readonly settings?: Partial<Record<FunctionId, Partial<FunctionSettings>>>;
   readonly formerParent?: pulumi.Resource;
   readonly transform?: {
     /** Each function (`<name>-notify`, `-start-job`, `-job-status`, `-retention-tagger`). */
     readonly function?: Transform<aws.lambda.FunctionArgs>;
   };
-}
-
-interface FunctionSettings {
-  readonly timeout: number;
-  readonly memorySize: number;
-  readonly description: string;
 }
 
 /** Where the retention tagger's entry is: part of this package, whatever the pipeline. */
@@ -76,6 +73,7 @@ export class JobFunctions extends pulumi.ComponentResource {
   constructor(name: string, private readonly args: JobFunctionsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("spaceport:pipeline:JobFunctions", name, {}, opts);
     const { config, pipeline } = args;
+    const settings = resolveFunctionSettings(args.settings);
     const functionName = (id: string) => `${args.context.prefix}-${id}`;
     // What every handler knows about its deployment (functions/config.ts reads these).
     const common = {
@@ -87,6 +85,8 @@ export class JobFunctions extends pulumi.ComponentResource {
       SPACEPORT_UPLOADS_BUCKET: args.uploads.bucket.bucket,
       SPACEPORT_API_BASE_URL: args.apiBaseUrl,
       SPACEPORT_DELIVERY_BASE_URL: args.deliveryBaseUrl,
+      // Reads and copies carry ExpectedBucketOwner: an input bucket of another account is refused.
+      SPACEPORT_ACCOUNT_ID: args.aws.apply((c) => c.accountId),
     };
     const processing = args.processing.bucket.bucket;
     this.notify = this.lambda("notify", args.entries.notify,
@@ -94,30 +94,28 @@ export class JobFunctions extends pulumi.ComponentResource {
         notifyPolicy({ ctx: c, functionName: functionName("notify"), processingBucket: b, stateMachineArn: machineArn, pipeline, identityArn, configurationSetArn }),
       ),
       { ...common, SPACEPORT_SES_CONFIGURATION_SET: args.email.configurationSetName, SPACEPORT_STATE_MACHINE_ARN: args.stateMachineArn },
-      { timeout: 60, memorySize: 512, description: "Emails the job's result (SES v2); invoked by the state machine" },
+      { ...settings.notify, description: "Emails the job's result (SES v2); invoked by the state machine and on endings no Catch sees" },
     );
     this.startJob = this.lambda("start-job", args.entries.startJob,
       pulumi.all([args.aws, processing, args.uploads.bucket.bucket, args.stateMachineArn]).apply(([c, b, u, stateMachineArn]) =>
         startJobPolicy({ ctx: c, functionName: functionName("start-job"), processingBucket: b, uploadsBucket: u, allowedInputBuckets: config.allowedInputBuckets, statePrefixes: args.statePrefixes, stateMachineArn }),
       ),
       { ...common, SPACEPORT_STATE_MACHINE_ARN: args.stateMachineArn },
-      // HTTP APIs answer within 30 s; a large copy may finish after that, and a retry with the
-      // same Idempotency-Key then finds the job already started.
-      { timeout: 120, memorySize: 512, description: "POST /jobs, POST /start-job: validates and starts a job" },
+      { ...settings.startJob, description: "POST /jobs, POST /start-job: validates and starts a job" },
     );
     this.jobStatus = this.lambda("job-status", args.entries.jobStatus,
       pulumi.all([args.aws, processing, args.stateMachineArn]).apply(([c, b, stateMachineArn]) =>
         jobStatusPolicy({ ctx: c, functionName: functionName("job-status"), processingBucket: b, stateMachineArn, pipeline }),
       ),
       { ...common, SPACEPORT_STATE_MACHINE_ARN: args.stateMachineArn },
-      { timeout: 15, memorySize: 256, description: "GET /jobs/{id}: state, stage, progress, links" },
+      { ...settings.jobStatus, description: "GET /jobs/{id}: state, stage, progress, links" },
     );
-    this.retentionTagger = this.tagger();
+    this.retentionTagger = this.tagger(settings.retentionTagger);
     this.registerOutputs({ notifyArn: this.notify.arn });
   }
 
   /** The retention tagger, subscribed to the processing bucket's ObjectCreated events under `jobs/`. */
-  private tagger(): aws.lambda.Function {
+  private tagger(settings: FunctionSettings): aws.lambda.Function {
     const { args } = this;
     const { name, prefix } = args.context;
     const tagger = this.lambda("retention-tagger", TAGGER_ENTRY,
@@ -125,7 +123,7 @@ export class JobFunctions extends pulumi.ComponentResource {
         retentionTaggerPolicy({ ctx: c, functionName: `${prefix}-retention-tagger`, processingBucket: b, pipeline: args.pipeline }),
       ),
       { [INTERMEDIATE_FOLDERS_VARIABLE]: intermediateFolders(args.pipeline).join(",") },
-      { timeout: 30, memorySize: 128, description: "Tags intermediate job artifacts for early expiry" },
+      { ...settings, description: "Tags intermediate job artifacts for early expiry" },
     );
     const permission = new aws.lambda.Permission(
       `${name}-retention-tagger-s3`,
@@ -146,7 +144,7 @@ export class JobFunctions extends pulumi.ComponentResource {
     entry: string,
     policy: pulumi.Output<PolicyDocument>,
     environment: pulumi.Input<Record<string, pulumi.Input<string>>>,
-    settings: FunctionSettings,
+    settings: FunctionSettings & { readonly description: string },
   ): aws.lambda.Function {
     const { args } = this;
     const { name, prefix, tags } = args.context;
@@ -155,7 +153,8 @@ export class JobFunctions extends pulumi.ComponentResource {
     const bundle = bundleHandler(args.root, entry);
     const role = new aws.iam.Role(`${name}-${id}-role`, { description: `${prefix} ${id} function`, assumeRolePolicy: assumeRolePolicy("lambda.amazonaws.com"), tags }, child());
     const rolePolicy = new aws.iam.RolePolicy(`${name}-${id}-policy`, { role: role.id, policy: json(policy) }, child());
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-${id}-logs`, { name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays, tags }, child());
+    // Fixed physical names (environment-scoped): a replacement must delete the old one first.
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-${id}-logs`, { name: `/aws/lambda/${functionName}`, retentionInDays: args.logRetentionDays, tags }, child({ deleteBeforeReplace: true }));
     const functionArgs: aws.lambda.FunctionArgs = {
       name: functionName,
       description: settings.description,
@@ -171,6 +170,6 @@ export class JobFunctions extends pulumi.ComponentResource {
       environment: { variables: pulumi.output(environment).apply((vars) => checkEnvironmentSize(functionName, vars)) },
       tags: { ...tags, [TAGS.entry]: entry },
     };
-    return new aws.lambda.Function(...transformed(`${name}-${id}`, functionArgs, child({ dependsOn: [rolePolicy, logGroup] }), args.transform?.function));
+    return new aws.lambda.Function(...transformed(`${name}-${id}`, functionArgs, child({ dependsOn: [rolePolicy, logGroup], deleteBeforeReplace: true }), args.transform?.function));
   }
 }

@@ -82,6 +82,8 @@ export class StageImages extends pulumi.ComponentResource {
       exports: [{ registry: { ociMediaTypes: false, push: true } }],
       push: false, // the registry export above pushes; `push: true` would add a second, default export
       registries: [{ address: repo.repositoryUrl, username: registryAuth.userName, password: pulumi.secret(registryAuth.password) }],
+      // `pulumi preview` must not build the (CUDA) images; `pulumi up` builds them.
+      buildOnPreview: false,
       cacheFrom: [{ registry: { ref: tag } }],
       cacheTo: [{ inline: {} }],
     };

@@ -1,15 +1,17 @@
 /**
- * `JobStateMachine`: the pipeline compiled for this environment, deployed. The SageMaker
- * execution role (the containers' own access), the state machine's role, its log group, and
- * the state machine whose definition is exactly the compiler's output for the deployed names.
+ * `JobStateMachine`: the pipeline compiled for this environment, deployed. One SageMaker
+ * execution role per stage (the containers' own access, derived from the compiled requests:
+ * stage-roles.ts), the state machine's role, its log group, and the state machine whose
+ * definition is exactly the compiler's output for the deployed names.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Pipeline } from "../../define.js";
 import type { EnvironmentConfig } from "../../environment.js";
-import { sageMakerExecutionPolicy, stateMachinePolicy, type AwsContext } from "../policies.js";
+import { serviceTrustPolicy, stateMachinePolicy, type AwsContext } from "../policies.js";
+import { stageRolePolicies, stageRoles } from "../stage-roles.js";
 import { compileFor } from "../target.js";
-import { assumeRolePolicy, childOptions, json, transformed, type ComponentContext, type Transform } from "./component.js";
+import { childOptions, json, transformed, type ComponentContext, type Transform } from "./component.js";
 
 export interface JobStateMachineArgs {
   readonly context: ComponentContext;
@@ -22,20 +24,20 @@ export interface JobStateMachineArgs {
   readonly processingBucket: pulumi.Input<string>;
   /** Image URI per stage (`<repository>@sha256:<digest>`). */
   readonly images: Readonly<Record<string, pulumi.Input<string>>>;
-  /** The stage images' repositories: what the SageMaker role may pull. */
-  readonly repositoryArns: readonly pulumi.Input<string>[];
+  /** Each stage image's repository: what that stage's SageMaker role may pull. */
+  readonly repositoryArns: Readonly<Record<string, pulumi.Input<string>>>;
   readonly notifyFunctionArn: pulumi.Input<string>;
   /** Days CloudWatch keeps the state machine's logs. */
   readonly logRetentionDays: number;
   readonly formerParent?: pulumi.Resource;
   readonly transform?: {
     readonly stateMachine?: Transform<aws.sfn.StateMachineArgs>;
-    readonly sageMakerRole?: Transform<aws.iam.RoleArgs>;
   };
 }
 
 export class JobStateMachine extends pulumi.ComponentResource {
-  readonly sageMakerRole: aws.iam.Role;
+  /** SageMaker execution role per stage. */
+  readonly sageMakerRoles: Record<string, aws.iam.Role>;
   readonly stateMachine: aws.sfn.StateMachine;
   /** The deployed ASL, exactly. */
   readonly definitionJson: pulumi.Output<string>;
@@ -46,27 +48,20 @@ export class JobStateMachine extends pulumi.ComponentResource {
     super("spaceport:pipeline:JobStateMachine", name, {}, opts);
     const { context, pipeline, environment } = args;
     const child = (extra?: pulumi.CustomResourceOptions) => childOptions(this, args.formerParent, extra);
-    this.sageMakerRole = new aws.iam.Role(
-      ...transformed(`${context.name}-sagemaker`, { description: `SageMaker jobs of ${context.prefix}`, assumeRolePolicy: assumeRolePolicy("sagemaker.amazonaws.com"), tags: context.tags }, child(), args.transform?.sageMakerRole),
-    );
-    const sageMakerPolicy = new aws.iam.RolePolicy(
-      `${context.name}-sagemaker-policy`,
-      {
-        role: this.sageMakerRole.id,
-        policy: json(
-          pulumi
-            .all([args.aws, args.processingBucket, pulumi.all([...args.repositoryArns])])
-            .apply(([c, b, repositoryArns]) => sageMakerExecutionPolicy({ ctx: c, pipeline, bucket: b, repositoryArns })),
-        ),
-      },
+    this.sageMakerRoles = stageRoles(context.name, { pipeline, prefix: context.prefix, accountId: args.aws.apply((c) => c.accountId), tags: { ...context.tags } }, child());
+    const roleArns = pulumi.all(Object.fromEntries(Object.entries(this.sageMakerRoles).map(([stage, role]) => [stage, role.arn])));
+    const target = pulumi
+      .all([args.processingBucket, roleArns, pulumi.all(args.images), args.notifyFunctionArn])
+      .apply(([b, arns, images, notifyArn]) => ({ bucket: b, roleArns: arns, images, notifyFunction: notifyArn }));
+    const compiled = target.apply((names) => compileFor(pipeline, environment, args.config, names));
+    this.definitionJson = compiled.apply((c) => c.definitionJson);
+    const sageMakerPolicies = stageRolePolicies(
+      context.name,
+      { roles: this.sageMakerRoles, compiled, ctx: args.aws, bucket: pulumi.output(args.processingBucket), repositoryArns: args.repositoryArns },
       child(),
     );
-    const target = pulumi
-      .all([args.processingBucket, this.sageMakerRole.arn, pulumi.all(args.images), args.notifyFunctionArn])
-      .apply(([b, roleArn, images, notifyArn]) => ({ bucket: b, roleArn, images, notifyFunction: notifyArn }));
-    this.definitionJson = target.apply((names) => compileFor(pipeline, environment, args.config, names).definitionJson);
     this.compileTarget = target.apply((names) => JSON.stringify({ environment, names }));
-    const role = this.stateMachineRole(args);
+    const role = this.stateMachineRole(args, roleArns);
     this.stateMachine = new aws.sfn.StateMachine(
       ...transformed(
         `${context.name}-states`,
@@ -81,28 +76,21 @@ export class JobStateMachine extends pulumi.ComponentResource {
           tags: context.tags,
         },
         // The role must hold its permissions before Step Functions checks logging and the tasks.
-        child({ dependsOn: [role.policy, sageMakerPolicy] }),
+        child({ dependsOn: [role.policy, ...sageMakerPolicies], deleteBeforeReplace: true }),
         args.transform?.stateMachine,
       ),
     );
     this.registerOutputs({ stateMachineArn: this.stateMachine.arn });
   }
 
-  private stateMachineRole(args: JobStateMachineArgs) {
+  private stateMachineRole(args: JobStateMachineArgs, sageMakerRoleArns: pulumi.Output<Record<string, string>>) {
     const { context, pipeline } = args;
     const child = () => childOptions(this, args.formerParent);
     const role = new aws.iam.Role(
       `${context.name}-states`,
       {
         description: `${context.prefix} state machine`,
-        assumeRolePolicy: args.aws.apply((c) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              { Effect: "Allow", Principal: { Service: "states.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": c.accountId } } },
-            ],
-          }),
-        ),
+        assumeRolePolicy: args.aws.apply((c) => serviceTrustPolicy("states.amazonaws.com", c.accountId)),
         tags: context.tags,
       },
       child(),
@@ -113,8 +101,10 @@ export class JobStateMachine extends pulumi.ComponentResource {
         role: role.id,
         policy: json(
           pulumi
-            .all([args.aws, this.sageMakerRole.arn, args.notifyFunctionArn])
-            .apply(([c, sageMakerRoleArn, notifyFunctionArn]) => stateMachinePolicy({ ctx: c, pipeline, sageMakerRoleArn, notifyFunctionArn })),
+            .all([args.aws, sageMakerRoleArns, args.notifyFunctionArn])
+            .apply(([c, arns, notifyFunctionArn]) =>
+              stateMachinePolicy({ ctx: c, pipeline, environment: args.environment, sageMakerRoleArns: Object.values(arns), notifyFunctionArn }),
+            ),
         ),
       },
       child(),
@@ -122,7 +112,7 @@ export class JobStateMachine extends pulumi.ComponentResource {
     const logs = new aws.cloudwatch.LogGroup(
       `${context.name}-states-logs`,
       { name: `/aws/vendedlogs/states/${args.stateMachineName}`, retentionInDays: args.logRetentionDays, tags: context.tags },
-      child(),
+      childOptions(this, args.formerParent, { deleteBeforeReplace: true }),
     );
     return { role, policy, logs };
   }

@@ -17,6 +17,8 @@ export interface JobStorageArgs {
   readonly corsOrigins: readonly string[];
   /** Days uploads, inputs and deliveries live (at least 7). */
   readonly deliveryRetentionDays: number;
+  /** Days an upload stays: start-job copies it into the job at submission. */
+  readonly uploadRetentionDays: number;
   /** Days intermediate artifacts live (capped at deliveryRetentionDays). */
   readonly intermediateRetentionDays: number;
   /** Folders outside `jobs/` where the API keeps records, each with how long its objects live. */
@@ -56,8 +58,8 @@ export class JobStorage extends pulumi.ComponentResource {
       // The website uploads ZIPs straight from the browser (presigned PUT).
       [{ allowedMethods: ["PUT", "POST", "GET", "HEAD"], allowedOrigins: [...args.corsOrigins], allowedHeaders: ["*"], exposeHeaders: ["ETag"], maxAgeSeconds: 3600 }],
       [
-        // Submitted ZIPs are copied into the job (jobs/<id>/input/) at submission; the upload is kept as long as deliveries.
-        { id: "expire-uploads", status: "Enabled", filter: { prefix: "" }, expiration: { days: args.deliveryRetentionDays } },
+        // Submitted ZIPs are copied into the job (jobs/<id>/input/) at submission: the upload is needed only until then.
+        { id: "expire-uploads", status: "Enabled", filter: { prefix: "" }, expiration: { days: args.uploadRetentionDays } },
         ABORT_UPLOADS,
       ],
     );
@@ -88,7 +90,8 @@ export class JobStorage extends pulumi.ComponentResource {
     );
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-${id}-encryption`,
-      { bucket: b.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
+      // SSE-S3: a bucket key only saves KMS requests, and SSE-S3 makes none.
+      { bucket: b.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
       opts(),
     );
     new aws.s3.BucketCorsConfiguration(`${name}-${id}-cors`, { bucket: b.id, corsRules: cors }, opts());
