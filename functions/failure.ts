@@ -41,12 +41,34 @@ export function isTransient(reason: string): boolean {
   return TRANSIENT_JOB_FAILURES.some((pattern) => reason.includes(pattern.replace(/\*/g, "")));
 }
 
-/** What the submitter can do about it, for the email and job-status. */
-export function failureAdvice(pipeline: Pick<Pipeline, "stages">, stage: string | undefined, error: string | undefined, reason: string): string {
-  if (error === "States.Timeout") return 'Submit it again with quality "preview", or with fewer photos of a smaller area.';
+/** Failures of the platform running the job, not of the job's photos or settings. */
+const PLATFORM_ERRORS = ["Spaceport.RuntimeStopped", "States.Runtime"];
+const KILLED = /was killed by (SIGKILL|SIGSEGV|SIGABRT|SIGTERM)/;
+const OUT_OF_MEMORY = /killed by SIGKILL|out of (GPU |CUDA )?memory|MemoryError|OutOfMemory/i;
+const GENERIC_ADVICE = "Submit the job again; if it fails the same way, reply to this email with the job id.";
+
+/**
+ * What the submitter can do about it, for the email and job-status: advice that fits the failure
+ * (a crash of the runtime is not a problem with the ZIP; the failed stage declares its own
+ * `failureAdvice` for its own failures) and the job (never "try quality X" to a job that ran at X).
+ */
+export function failureAdvice(
+  pipeline: Pick<Pipeline, "stages">,
+  stage: string | undefined,
+  error: string | undefined,
+  reason: string,
+  options: Readonly<Record<string, string>> = {},
+): string {
+  const quality = options["quality"];
+  const suggestsOwnQuality = (advice: string) => quality !== undefined && advice.includes(`quality "${quality}"`);
+  const smaller = quality === "preview" ? "with fewer photos of a smaller area" : 'with quality "preview", or with fewer photos of a smaller area';
+  if (PLATFORM_ERRORS.includes(error ?? "")) return "This was a problem on our side, not with your photos: submit the same job again.";
+  if (error === "States.Timeout") return `Submit it again ${smaller}.`;
   if (isTransient(reason) || QUOTA_ERRORS.includes(error ?? "")) return "This was a temporary problem on our side: submit the same job again.";
+  if (OUT_OF_MEMORY.test(reason)) return `The stage ran out of memory: submit it again ${smaller}.`;
+  if (KILLED.test(reason)) return "The stage was stopped from outside or crashed: submit the same job again; if it fails the same way, reply with the job id.";
   const declared = pipeline.stages.find((s) => s.name === stage)?.failureAdvice;
-  return declared ?? "Submit the job again; if it fails the same way, reply to this email with the job id.";
+  return declared && !suggestsOwnQuality(declared) ? declared : GENERIC_ADVICE;
 }
 
 /** A stage's name as a customer reads it (`Stage.label`), or the name itself. */

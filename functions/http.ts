@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { authenticate, type ApiKey } from "./auth.js";
 import { ApiError } from "./errors.js";
 import type { Logger } from "./log.js";
+import { jsonNestingDepth } from "../pipeline/json.js";
 import { TokenBuckets } from "./rate-limit.js";
 import { USER_PREFIX, userClient, verifiedUser, type VerifiedUser } from "./users.js";
 
@@ -211,6 +212,7 @@ function parseJsonBody(request: HttpRequest, maxBytes: number): unknown {
     throw new ApiError(400, "body", "the body is not valid UTF-8");
   }
   if (text.trim() === "") throw new ApiError(400, "body", "the body is empty: send a JSON object");
+  if (jsonNestingDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new ApiError(400, "body", `the body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text, function (key, value) {
@@ -221,18 +223,10 @@ function parseJsonBody(request: HttpRequest, maxBytes: number): unknown {
     if (error instanceof ApiError) throw error;
     throw new ApiError(400, "body", `the body is not valid JSON: ${(error as Error).message.slice(0, 120)}`);
   }
-  if (depth(parsed) > MAX_JSON_DEPTH) throw new ApiError(400, "body", `the body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new ApiError(400, "body", "the body must be a JSON object");
   }
   return parsed;
-}
-
-function depth(value: unknown, level = 0): number {
-  if (level > MAX_JSON_DEPTH || typeof value !== "object" || value === null) return level;
-  let max = level + 1;
-  for (const child of Object.values(value)) max = Math.max(max, depth(child, level + 1));
-  return max;
 }
 
 export function json(status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): HttpResponse {

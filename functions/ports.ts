@@ -24,7 +24,12 @@ export interface ObjectStore {
    * so two concurrent retries of one request cannot both win.
    */
   putTextIfAbsent(bucket: string, key: string, body: string, contentType?: string): Promise<boolean>;
-  copy(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<void>;
+  /**
+   * Copies an object only if the target key has no object yet (S3 `If-None-Match: *` on
+   * CopyObject, a local hard link). Returns false, writing nothing, when the target exists:
+   * concurrent retries of one request copy a job's input once.
+   */
+  copyIfAbsent(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<boolean>;
   list(bucket: string, prefix: string): Promise<{ key: string; size: number }[]>;
   /** A link a browser can open for at least `days` days (CloudFront URL, or local HTTP URL). */
   publicUrl(bucket: string, key: string): Promise<string>;

@@ -127,6 +127,20 @@ const LAMBDA_RETRY: AslRetrier = {
   JitterStrategy: "FULL",
 };
 
+/**
+ * The notify function could not send its email (SMTP/SES refused or unreachable): asked again
+ * with backoff, 10 s doubling, 5 more times (about 5 minutes in all). The function records each
+ * attempt, so job-status shows `notification: retrying` meanwhile and `failed` after the last.
+ */
+export const EMAIL_NOT_SENT = "Spaceport.EmailNotSent";
+export const EMAIL_RETRY: AslRetrier = {
+  ErrorEquals: [EMAIL_NOT_SENT],
+  IntervalSeconds: 10,
+  BackoffRate: 2,
+  MaxAttempts: 5,
+  JitterStrategy: "FULL",
+};
+
 /** Longest a stage's job may take: its spot wait when it runs on spot, else its timeout. */
 export function stageMaxWaitSeconds(compiled: CompiledStage): number {
   return compiled.kind === "training" && compiled.request.EnableManagedSpotTraining
@@ -240,7 +254,7 @@ function notifyState(target: CompileTarget, outcome: "succeeded" | "failed", pip
     Parameters: { FunctionName: target.notifyFunction, Payload: payload },
     ResultSelector: { "statusCode.$": "$.StatusCode" },
     ResultPath: "$.notification",
-    Retry: [LAMBDA_RETRY],
+    Retry: [LAMBDA_RETRY, EMAIL_RETRY],
     // A notification that cannot be sent must not undo the job: its outputs stay, the
     // notify function's error alarm makes it visible.
     Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.notificationError", Next: next }],

@@ -5,8 +5,10 @@
  * CloudFront function that types deliveries on AWS all read it. The viewer page is an ES module
  * served with `X-Content-Type-Options: nosniff`, so a script sent as octet-stream blanks it.
  *
- * Dependency-free on purpose: the compressor image copies this file alone.
+ * Only Node's own modules on purpose: the compressor image copies this file alone.
  */
+import { posix } from "node:path";
+
 export const CONTENT_TYPES: Readonly<Record<string, string>> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -33,9 +35,7 @@ export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
 
 /** The extension of a key or path (lower case, with the dot), or "" when it has none. */
 export function extensionOf(key: string): string {
-  const name = key.slice(key.lastIndexOf("/") + 1);
-  const dot = name.lastIndexOf(".");
-  return dot > 0 ? name.slice(dot).toLowerCase() : "";
+  return posix.extname(key).toLowerCase();
 }
 
 export function contentTypeFor(key: string): string {

@@ -42,6 +42,13 @@ export function instanceSpec(type: InstanceType): InstanceSpec {
   return INSTANCE_TYPES[type];
 }
 
+/** The accelerator a stage on this instance type gets: every GPU type in the table is NVIDIA's. */
+export type AcceleratorKind = "nvidia" | "none";
+
+export function acceleratorOf(type: InstanceType): AcceleratorKind {
+  return INSTANCE_TYPES[type].gpus > 0 ? "nvidia" : "none";
+}
+
 export function supportsJobKind(type: InstanceType, kind: JobKind): boolean {
   return (INSTANCE_TYPES[type] as InstanceSpec).hourlyUsd[kind] !== undefined;
 }

@@ -1,4 +1,8 @@
-/** Safe JSON parsing: text from files, events and other processes, which may not be JSON at all. */
+/**
+ * Safe JSON parsing: text from files, events and other processes, which may not be JSON at all;
+ * and nesting measured on the text before JSON.parse runs, so a body nested thousands deep is
+ * answered as too deep instead of overflowing the stack of a recursive reviver or walker.
+ */
 
 /** The parsed value, or undefined when the text is missing or not JSON. */
 export function parseJson(text: string | undefined): unknown {
@@ -24,4 +28,26 @@ export function valueAt(obj: unknown, ...path: string[]): unknown {
     current = (current as Record<string, unknown>)[key];
   }
   return current;
+}
+
+/** How deep `[`/`{` nest in `text`, counted outside strings; stops counting once past `limit`. */
+export function jsonNestingDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > max) max = depth;
+      if (max > limit) return max;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
 }

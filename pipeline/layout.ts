@@ -74,3 +74,12 @@ export function parseS3Uri(uri: string): { bucket: string; key: string } {
   if (!match) throw new Error(`not an s3:// URI: ${uri}`);
   return { bucket: match[1]!, key: match[2]! };
 }
+
+/**
+ * The only objects anyone may fetch without a key: a job's delivery (`jobs/<id>/<delivery>/...`),
+ * what the AWS stack's CDN serves (its `jobs/*\/<delivery>/*` behaviour) and `/files` locally.
+ */
+export function isDeliveryKey(key: string, deliveryOutput: string): boolean {
+  const parts = key.split("/");
+  return parts.length >= 4 && parts[0] === "jobs" && JOB_ID.test(parts[1]!) && parts[2] === deliveryOutput && parts.slice(3).every((p) => p !== "");
+}

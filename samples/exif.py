@@ -31,6 +31,7 @@ class PhotoMeta:
     gimbal_yaw: float  # degrees clockwise from north
     gimbal_pitch: float  # degrees, negative below the horizon
     flight_yaw: float
+    exposure_time_s: float = 1 / 800  # shutter; the surveys' aperture and ISO stay fixed
 
 
 def _dms(value: float, denominator: int = 10000) -> tuple[IFDRational, IFDRational, IFDRational]:
@@ -59,7 +60,7 @@ def build_exif(meta: PhotoMeta, with_gps: bool = True) -> Image.Exif:
     ex = exif.get_ifd(ExifTags.IFD.Exif)
     ex[ExifTags.Base.DateTimeOriginal] = meta.taken.strftime("%Y:%m:%d %H:%M:%S")
     ex[ExifTags.Base.DateTimeDigitized] = meta.taken.strftime("%Y:%m:%d %H:%M:%S")
-    ex[ExifTags.Base.ExposureTime] = IFDRational(1, 800)
+    ex[ExifTags.Base.ExposureTime] = IFDRational(1, max(1, round(1 / meta.exposure_time_s)))
     ex[ExifTags.Base.FNumber] = IFDRational(28, 10)
     ex[ExifTags.Base.ISOSpeedRatings] = 100
     ex[ExifTags.Base.FocalLength] = IFDRational(int(FOCAL_MM * 10), 10)

@@ -97,6 +97,11 @@ class SceneConfig:
     far_extent: float = 320.0
     sun_azimuth: float = 140.0  # degrees clockwise from north
     sun_elevation: float = 50.0
+    # harder surveys: texture_contrast < 1 pulls every surface's albedo toward its mean (low
+    # texture); texture_repeat = n > 1 tiles the ground with one patch of 1/n of its size, n x n
+    # times (repeated patterns)
+    texture_contrast: float = 1.0
+    texture_repeat: int = 0
 
 
 def build_surfaces(cfg: SceneConfig) -> list[Surface]:
@@ -278,6 +283,19 @@ AMBIENT = 0.32
 SUN = 1.0
 
 
+def _harder(albedo: F32, cfg: SceneConfig, ground: bool) -> F32:
+    """The low-texture and repeated-pattern variants (SceneConfig), applied before lighting."""
+    if cfg.texture_contrast != 1.0:
+        mean = albedo.reshape(-1, 3).mean(0)
+        albedo = (mean + (albedo - mean) * np.float32(cfg.texture_contrast)).astype(np.float32)
+    n = cfg.texture_repeat
+    if ground and n > 1:
+        h, w = albedo.shape[:2]
+        patch = albedo[: max(1, math.ceil(h / n)), : max(1, math.ceil(w / n))]
+        albedo = np.ascontiguousarray(np.tile(patch, (n, n, 1))[:h, :w])
+    return albedo
+
+
 def build_scene(cfg: SceneConfig) -> Scene:
     surfaces = build_surfaces(cfg)
     geoms = [PolyGeom.of(s) for s in surfaces]
@@ -287,7 +305,7 @@ def build_scene(cfg: SceneConfig) -> Scene:
     for idx, s in enumerate(surfaces):
         rng = np.random.default_rng([cfg.seed, idx])
         h, w = tx.texture_size(s.size_u, s.size_v, s.texel)
-        albedo = np.array(s.material(rng, h, w, s.texel), np.float32)
+        albedo = _harder(np.array(s.material(rng, h, w, s.texel), np.float32), cfg, s.ground)
         # shadows on a coarse grid (about 8 cm, or the texel if coarser), upsampled
         step = max(s.texel, 0.08)
         sh, sw = max(2, int(math.ceil(s.size_v / step))), max(2, int(math.ceil(s.size_u / step)))

@@ -11,7 +11,7 @@
  * stages shared the machine's cores), as the baseline in the same run.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -47,12 +47,11 @@ async function runJobs(label: string, zip: string, work: string, count: number, 
   try {
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
-      const copy = join(work, `survey-${label.replace(/\W+/g, "-")}-${i}.zip`);
-      copyFileSync(zip, copy);
+      // Each upload is its own input key, so each submission is a job of its own.
       const response = await fetch(`${services.baseUrl}/jobs`, {
         method: "POST",
         headers,
-        body: JSON.stringify({ input: services.upload(copy), email: `bench-${i}@example.com`, options: { quality } }),
+        body: JSON.stringify({ input: services.upload(zip), email: `bench-${i}@example.com`, options: { quality } }),
       });
       if (response.status !== 202) throw new Error(`POST /jobs answered ${response.status}: ${await response.text()}`);
       ids.push(((await response.json()) as { jobId: string }).jobId);

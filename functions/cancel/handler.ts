@@ -13,7 +13,8 @@ import type { RouteContext, RouteResult } from "../http.js";
 import { deriveJobStatus } from "../job-status/derive.js";
 import { ownExecution } from "../job-status/handler.js";
 import { maskEmail, type Logger } from "../log.js";
-import { cancelledMarkerKey, notificationMarkerKey, redriveCountOf } from "../markers.js";
+import { cancelledMarkerKey, redriveCountOf } from "../markers.js";
+import { notificationKey, readNotification, type NotificationRecord } from "../notify/state.js";
 import { renderCancelledEmail } from "../notify/templates.js";
 import type { ExecutionInput, Executions, JobControl, Mailer, ObjectStore } from "../ports.js";
 
@@ -60,19 +61,26 @@ export async function cancelJob(context: RouteContext, deps: CancelDeps, config:
   return answer(running?.name ?? null);
 }
 
-/** The cancellation email; its marker keeps a retried request from sending it twice. */
+/** The cancellation email; its notification record keeps a retried request from sending it twice. */
 async function emailOnce(jobId: string, executionInput: string, stage: string | undefined, round: number, deps: CancelDeps, config: FunctionConfig): Promise<void> {
-  const marker = notificationMarkerKey(jobId, "cancelled", round);
-  if ((await deps.store.getText(config.processingBucket, marker)) !== undefined) return;
+  const bucket = config.processingBucket;
+  const previous = await readNotification(deps.store, bucket, jobId, "cancelled", round);
+  if (previous?.state === "sent") return;
+  const at = () => (deps.now?.() ?? new Date()).toISOString();
+  const record = (fields: Omit<NotificationRecord, "attempts" | "updatedAt">) =>
+    deps.store.putText(bucket, notificationKey(jobId, "cancelled", round), JSON.stringify({ ...fields, attempts: (previous?.attempts ?? 0) + 1, updatedAt: at() }), "application/json");
   const { email } = JSON.parse(executionInput) as ExecutionInput;
   const rendered = renderCancelledEmail({ jobId, ...(stage ? { stage: stageLabel(config.pipeline, stage) } : {}) });
   try {
     const { messageId } = await deps.mailer.send({ to: email, subject: rendered.subject, html: rendered.html, text: rendered.text, jobId });
-    await deps.store.putText(config.processingBucket, marker, JSON.stringify({ messageId, sentAt: (deps.now?.() ?? new Date()).toISOString() }), "application/json");
+    await record({ state: "sent", messageId, sentAt: at() });
     deps.log("info", "email_sent", { jobId, status: "cancelled", email: maskEmail(email), messageId });
   } catch (error) {
-    // The job is cancelled either way; the send failure is logged for the alarm, not answered as a 5xx.
-    deps.log("error", "email_send_failed", { jobId, status: "cancelled", email: maskEmail(email), error: (error as Error)?.name, message: String((error as Error)?.message ?? error) });
+    // The job is cancelled either way; the send failure is logged for the alarm and shown as
+    // the job's notification, not answered as a 5xx.
+    const message = String((error as Error)?.message ?? error);
+    await record({ state: "failed", lastError: message.slice(0, 300) });
+    deps.log("error", "email_send_failed", { jobId, status: "cancelled", email: maskEmail(email), error: (error as Error)?.name, message });
   }
 }
 

@@ -8,6 +8,7 @@ import { deliveryLinks, type Pipeline } from "../../pipeline/define.js";
 import { parseJsonObject as parseJson, valueAt as at } from "../../pipeline/json.js";
 import { sageMakerJobName, stageOutputPrefix } from "../../pipeline/layout.js";
 import { failureAdvice, failureReason } from "../failure.js";
+import type { NotificationState } from "../notify/state.js";
 import type { ExecutionEvent, ExecutionRecord, ObjectStore, StageProgress } from "../ports.js";
 import { readDeliveryWarnings, type JobWarning } from "../warnings.js";
 
@@ -53,8 +54,13 @@ export interface JobStatus {
   readonly failure?: JobFailure;
   /** When a cancel request stopped the job. */
   readonly cancelledAt?: string;
+  /** Whether the submitter was told of the outcome, apart from the outcome itself (functions/notify/state.ts). */
+  readonly notification?: NotificationState;
 }
 
+const NOTIFY_STATES: readonly string[] = [STATE.notifySuccess, STATE.notifyFailure];
+/** Events of sending the outcome's email (kept for histories recorded before notification had its own record). */
+const isNotificationEvent = (e: ExecutionEvent) => NOTIFY_STATES.includes(e.stateName ?? "") || e.type === "NotificationFailed";
 const entered = (e: ExecutionEvent, name: string) => e.stateName === name && e.type.endsWith("StateEntered");
 const exited = (e: ExecutionEvent, name: string) => e.stateName === name && e.type.endsWith("StateExited");
 const iso = (d: Date | undefined) => (d ? d.toISOString() : undefined);
@@ -108,7 +114,7 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
     return { ...result, stages: shown, ...(options.cancelledAt ? { cancelledAt: options.cancelledAt } : {}) };
   }
   if (state === "failed") {
-    return { ...result, failure: describeFailure(pipeline, record, events, failedStage) };
+    return { ...result, failure: describeFailure(pipeline, record, events, failedStage, jobOptions) };
   }
   if (state === "succeeded" && options.store && options.bucket) {
     const prefix = stageOutputPrefix(jobId, pipeline.delivery.output);
@@ -220,6 +226,7 @@ function describeFailure(
   record: ExecutionRecord,
   events: readonly ExecutionEvent[],
   failed: { name: string; key: string; recordIndex: number } | undefined,
+  options: Readonly<Record<string, string>>,
 ): JobFailure {
   let error: string | undefined;
   let cause: string | undefined;
@@ -232,18 +239,19 @@ function describeFailure(
   }
   if (error === undefined && cause === undefined) {
     const upTo = failed && failed.recordIndex >= 0 ? failed.recordIndex : events.length;
+    // The job's own failure: not the execution's summary, and not a failure to notify about it.
     const failure = events
       .slice(0, upTo)
-      .findLast((e) => (e.error !== undefined || e.cause !== undefined) && e.type !== "ExecutionFailed");
+      .findLast((e) => (e.error !== undefined || e.cause !== undefined) && e.type !== "ExecutionFailed" && !isNotificationEvent(e));
     error = failure?.error;
     cause = failure?.cause;
   }
   if (error === undefined && cause === undefined) {
-    if (record.status === "TIMED_OUT") return { ...(failed ? { stage: failed.name } : {}), error: "States.Timeout", reason: "the job ran longer than the pipeline allows and was stopped", advice: failureAdvice(pipeline, failed?.name, "States.Timeout", "") };
+    if (record.status === "TIMED_OUT") return { ...(failed ? { stage: failed.name } : {}), error: "States.Timeout", reason: "the job ran longer than the pipeline allows and was stopped", advice: failureAdvice(pipeline, failed?.name, "States.Timeout", "", options) };
     if (record.status === "ABORTED") return { ...(failed ? { stage: failed.name } : {}), reason: "the job was cancelled", advice: "Submit the job again if you still need it." };
     error = record.error;
     cause = record.cause;
   }
   const reason = failureReason(error, cause);
-  return { ...(failed ? { stage: failed.name } : {}), ...(error ? { error } : {}), reason, advice: failureAdvice(pipeline, failed?.name, error, reason) };
+  return { ...(failed ? { stage: failed.name } : {}), ...(error ? { error } : {}), reason, advice: failureAdvice(pipeline, failed?.name, error, reason, options) };
 }

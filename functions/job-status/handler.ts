@@ -6,6 +6,7 @@ import { ApiError } from "../errors.js";
 import type { RouteContext, RouteResult } from "../http.js";
 import type { Logger } from "../log.js";
 import { cancelledMarkerKey, redriveCountOf } from "../markers.js";
+import { notificationState } from "../notify/state.js";
 import type { ExecutionRecord, Executions, ObjectStore, StageProgress } from "../ports.js";
 import { deriveJobStatus } from "./derive.js";
 
@@ -34,7 +35,8 @@ export async function jobStatus(context: RouteContext, deps: JobStatusDeps, conf
   const events = await deps.executions.history(record.name);
   // Only an ended execution can be a cancelled job: the marker of this round (retries are rounds).
   const ended = record.status === "ABORTED" || record.status === "FAILED";
-  const cancelled = ended ? await deps.store.getText(config.processingBucket, cancelledMarkerKey(record.name, redriveCountOf(events))) : undefined;
+  const round = redriveCountOf(events);
+  const cancelled = ended ? await deps.store.getText(config.processingBucket, cancelledMarkerKey(record.name, round)) : undefined;
   const status = await deriveJobStatus(record, events, {
     pipeline: config.pipeline,
     ...(deps.progress ? { progress: deps.progress } : {}),
@@ -42,9 +44,10 @@ export async function jobStatus(context: RouteContext, deps: JobStatusDeps, conf
     bucket: config.processingBucket,
     ...(cancelled !== undefined ? { cancelledAt: cancelledAt(cancelled) } : {}),
   });
+  const notification = await notificationState(deps.store, config.processingBucket, record.name, status.state, round);
   // The address the job's emails go to: the caller's own job, so its own data.
   const email = (JSON.parse(record.input) as { email?: unknown }).email;
-  return { status: 200, body: { ...status, ...(typeof email === "string" ? { email } : {}) } };
+  return { status: 200, body: { ...status, ...(notification ? { notification } : {}), ...(typeof email === "string" ? { email } : {}) } };
 }
 
 function cancelledAt(marker: string): string {

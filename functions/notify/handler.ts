@@ -1,25 +1,30 @@
 /**
  * notify: called by the state machine (Lambda invoke payload, pipeline/compile.ts
  * `notifyState`) once on success and once on failure. Sends one email; a failure to send is
- * logged as an error with an `EmailSendFailures` metric and rethrown (the state machine catches
- * it, so the job and its outputs are unaffected). A marker under `jobs/<id>/status/` keeps a
- * retried invocation from mailing twice. Logs carry the job id, never the full address.
+ * logged as an error with an `EmailSendFailures` metric, recorded (`notification: retrying`, or
+ * `failed` after the last attempt; ./state.ts) and thrown as `Spaceport.EmailNotSent`, which the
+ * state machine retries with backoff and finally catches, so the job and its outputs are
+ * unaffected. The same record keeps a retried invocation from mailing twice; a retried job
+ * (redriven) is a new round with its own record. A failure of a round that a cancel request
+ * stopped is not mailed: the cancel told the submitter. Logs carry the job id, never the full address.
  */
 import * as v from "valibot";
 import { seconds, type Duration } from "../../pipeline/duration.js";
 import { estimateCost } from "../../pipeline/cost.js";
 import { deliveryLinks } from "../../pipeline/define.js";
 import { parseJson } from "../../pipeline/json.js";
-import { JOB_ID, parseS3Uri, stageOutputPrefix, statusPrefix } from "../../pipeline/layout.js";
+import { JOB_ID, parseS3Uri, stageOutputPrefix } from "../../pipeline/layout.js";
 import type { NotifyPayload as PipelineNotifyPayload } from "../../pipeline/notify-payload.js";
 import type { FunctionConfig } from "../config.js";
 import { failureAdvice, failureReason, stageLabel } from "../failure.js";
 import { deriveJobStatus } from "../job-status/derive.js";
-import { cancelledMarkerKey, notificationMarkerKey } from "../markers.js";
+import { cancelledMarkerKey } from "../markers.js";
 import { maskEmail, metricLine, type Logger } from "../log.js";
 import type { Executions, Mailer, ObjectStore } from "../ports.js";
 import { warningsOf } from "../warnings.js";
+import { afterFailedAttempt, notificationKey, readNotification, type NotificationRecord } from "./state.js";
 import { renderFailureEmail, renderSuccessEmail, type RenderedEmail } from "./templates.js";
+import { EMAIL_NOT_SENT } from "../../pipeline/compile.js";
 
 export const NotifyPayloadSchema = v.looseObject({
   jobId: v.pipe(v.string(), v.regex(JOB_ID, "must be a job id")),
@@ -62,7 +67,10 @@ export interface NotifyResult {
   readonly messageId?: string;
 }
 
-export { notificationMarkerKey } from "../markers.js";
+/** The email could not be sent; its name is what the state machine's email retrier matches. */
+export class EmailNotSent extends Error {
+  override readonly name = EMAIL_NOT_SENT;
+}
 
 export async function notify(event: unknown, deps: NotifyDeps, config: FunctionConfig): Promise<NotifyResult> {
   const parsed = v.safeParse(NotifyPayloadSchema, event);
@@ -75,32 +83,40 @@ export async function notify(event: unknown, deps: NotifyDeps, config: FunctionC
   const payload = parsed.output;
   const { jobId } = payload;
   const bucket = config.processingBucket;
-  const marker = notificationMarkerKey(jobId, payload.status, payload.redriveCount);
+  const round = payload.redriveCount;
+  const marker = notificationKey(jobId, payload.status, round);
   const logFields = { jobId, status: payload.status, email: maskEmail(payload.email) };
+  const at = () => (deps.now?.() ?? new Date()).toISOString();
 
   // A cancel stops the stage, which ends the job through its failure branch: the cancel
   // request has already told the submitter, so no failure email.
-  if (payload.status === "failed" && (await deps.store.getText(bucket, cancelledMarkerKey(jobId, payload.redriveCount))) !== undefined) {
+  if (payload.status === "failed" && (await deps.store.getText(bucket, cancelledMarkerKey(jobId, round))) !== undefined) {
     deps.log("info", "notify_skipped_cancelled", logFields);
     return { jobId, status: payload.status, sent: false };
   }
 
-  const previous = await deps.store.getText(bucket, marker);
-  if (previous !== undefined) {
+  const previous = await readNotification(deps.store, bucket, jobId, payload.status, round);
+  if (previous?.state === "sent") {
     deps.log("info", "notify_already_sent", logFields);
     return { jobId, status: payload.status, sent: false };
   }
+  const attempts = (previous?.attempts ?? 0) + 1;
+  const record = (fields: Omit<NotificationRecord, "attempts" | "updatedAt">) =>
+    deps.store.putText(bucket, marker, JSON.stringify({ ...fields, attempts, updatedAt: at() }), "application/json");
 
   const email = payload.status === "succeeded" ? await successEmail(payload, deps, config) : failureEmail(payload, config);
   let messageId: string;
   try {
     ({ messageId } = await deps.mailer.send({ to: payload.email, subject: email.subject, html: email.html, text: email.text, jobId }));
   } catch (error) {
-    deps.log("error", "email_send_failed", { ...logFields, error: (error as Error)?.name, message: String((error as Error)?.message ?? error) });
+    const message = String((error as Error)?.message ?? error);
+    const state = afterFailedAttempt(attempts);
+    deps.log("error", "email_send_failed", { ...logFields, error: (error as Error)?.name, message, attempts, notification: state });
     (deps.metric ?? ((line) => process.stdout.write(line + "\n")))(metricLine("EmailSendFailures", 1, { Environment: config.environment }));
-    throw error;
+    await record({ state, lastError: message.slice(0, 300) });
+    throw new EmailNotSent(`the email to the submitter could not be sent (attempt ${attempts}, ${state}): ${message}`, { cause: error });
   }
-  await deps.store.putText(bucket, marker, JSON.stringify({ messageId, sentAt: (deps.now?.() ?? new Date()).toISOString() }), "application/json");
+  await record({ state: "sent", messageId, sentAt: at() });
   deps.log("info", "email_sent", { ...logFields, messageId });
   return { jobId, status: payload.status, sent: true, messageId };
 }
@@ -109,7 +125,7 @@ function failureEmail(payload: NotifyPayload, config: FunctionConfig): RenderedE
   const error = payload.failure?.error?.Error;
   const reason = failureReason(error, payload.failure?.error?.Cause);
   const stage = payload.failure?.stage;
-  const advice = failureAdvice(config.pipeline, stage, error, reason);
+  const advice = failureAdvice(config.pipeline, stage, error, reason, payload.options);
   const retryUrl = config.appUrl ? retryLink(config.appUrl, payload.jobId) : undefined;
   return renderFailureEmail({ jobId: payload.jobId, ...(stage ? { stage: stageLabel(config.pipeline, stage) } : {}), reason, advice, ...(retryUrl ? { retryUrl } : {}) });
 }

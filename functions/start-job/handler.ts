@@ -6,7 +6,10 @@
  * body from the same client within `dedupeWindowSeconds`, maps to one job id through a record
  * `idempotency/<sha256(client, key)>.json` created with `putTextIfAbsent`; the execution name
  * is the job id, and its input is rebuilt from the record, so retries cannot start a second
- * execution.
+ * execution. A repeat is answered with the job while it runs or once it succeeded; a job that
+ * failed, timed out or was cancelled does not block a new one: the repeat takes the record's
+ * next generation (`<hash>.<n>.json`, created the same way) and starts a new job, saying which
+ * job it reruns.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { admissionLimit, queueWarning } from "../../pipeline/capacity.js";
@@ -14,7 +17,8 @@ import { jobInputKey, newJobId } from "../../pipeline/layout.js";
 import type { FunctionConfig } from "../config.js";
 import { ApiError } from "../errors.js";
 import { maskEmail, type Logger } from "../log.js";
-import type { ExecutionInput, Executions, ObjectStore } from "../ports.js";
+import { deriveJobStatus } from "../job-status/derive.js";
+import type { ExecutionInput, ExecutionRecord, Executions, ObjectStore } from "../ports.js";
 import type { RouteContext, RouteResult } from "../http.js";
 import { parseInputLocation, type InputLocation } from "./input-location.js";
 import { parseStartJobBody } from "./schema.js";
@@ -42,9 +46,13 @@ export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** Folders of the processing bucket, outside `jobs/`, where start-job keeps its own records. */
 export const IDEMPOTENCY_PREFIX = "idempotency/";
 export const DAILY_COUNT_PREFIX = "quota/";
-export const idempotencyRecordKey = (client: string, key: string): string =>
-  `${IDEMPOTENCY_PREFIX}${createHash("sha256").update(`${client}\n${key}`).digest("hex")}.json`;
+/** Generation 0 is the first job of a key; each rerun after a failure takes the next. */
+export const idempotencyRecordKey = (client: string, key: string, generation = 0): string =>
+  `${IDEMPOTENCY_PREFIX}${createHash("sha256").update(`${client}\n${key}`).digest("hex")}${generation > 0 ? `.${generation}` : ""}.json`;
 export const dailyCountPrefix = (client: string, day: string): string => `${DAILY_COUNT_PREFIX}${client}/${day}/`;
+/** Reruns of one request under one key (a bound on the walk, far above what a person retries). */
+const MAX_GENERATIONS = 100;
+const ENDED_UNSUCCESSFULLY: ReadonlySet<string> = new Set(["FAILED", "TIMED_OUT", "ABORTED"]);
 
 export async function startJob(context: RouteContext, deps: StartJobDeps, config: FunctionConfig, legacy = false): Promise<RouteResult> {
   const now = deps.now?.() ?? new Date();
@@ -66,17 +74,11 @@ export async function startJob(context: RouteContext, deps: StartJobDeps, config
     headerKey !== undefined
       ? `key:${headerKey}`
       : `auto:${requestHash}:${Math.floor(now.getTime() / 1000 / config.dedupeWindowSeconds)}`;
-  const recordKey = idempotencyRecordKey(context.client, idemKey);
   const bucket = config.processingBucket;
-
-  let record = await readRecord(deps.store, bucket, recordKey);
-  if (record && record.requestHash !== requestHash) {
-    throw new ApiError(409, "Idempotency-Key", `this Idempotency-Key was used for a different request (job ${record.jobId})`);
-  }
-  if (record) {
-    const existing = await deps.executions.describe(record.jobId);
-    if (existing) return replayed(record, config, deps, context);
-  }
+  const current = await currentGeneration(deps, config, context.client, idemKey, requestHash);
+  if (current.live) return replayed(current.live.record, current.live.status, config, deps, context);
+  const { recordKey, rerunOf } = current;
+  let record = current.record;
 
   // Checks that cost nothing, before anything is written.
   const info = await deps.store.head(location.bucket, location.key);
@@ -91,7 +93,8 @@ export async function startJob(context: RouteContext, deps: StartJobDeps, config
   const jobId = record.jobId;
   const inputKey = jobInputKey(jobId);
   const warning = await backlogWarning(deps, config);
-  await deps.store.copy({ bucket: record.input.bucket, key: record.input.key }, { bucket, key: inputKey });
+  // Every concurrent retry gets here; the first copy wins and the others write nothing.
+  await deps.store.copyIfAbsent({ bucket: record.input.bucket, key: record.input.key }, { bucket, key: inputKey });
   const executionInput: ExecutionInput = {
     jobId,
     inputUri: `s3://${bucket}/${inputKey}`,
@@ -116,6 +119,8 @@ export async function startJob(context: RouteContext, deps: StartJobDeps, config
       ...(started ? { state: "queued" } : {}),
       statusUrl: statusUrl(config, jobId),
       options: record.options,
+      // Which job this one reruns (the same request, whose job failed or was cancelled).
+      ...(rerunOf ? { rerunOf } : {}),
       ...(started && warning ? { warning } : {}),
     },
     headers: { location: statusUrl(config, jobId), ...(started ? {} : { "idempotent-replayed": "true" }) },
@@ -177,14 +182,50 @@ async function claimJobId({ deps, config, context, now, recordKey, requestHash, 
   return record;
 }
 
-function replayed(record: IdempotencyRecord, config: FunctionConfig, deps: StartJobDeps, context: RouteContext): RouteResult {
+function replayed(record: IdempotencyRecord, status: string, config: FunctionConfig, deps: StartJobDeps, context: RouteContext): RouteResult {
   deps.log("info", "job_request_replayed", { jobId: record.jobId, client: context.client, requestId: context.requestId });
   return {
     status: 200,
-    // The job may be anywhere by now: the status URL tells; this answer only names it.
-    body: { jobId: record.jobId, statusUrl: statusUrl(config, record.jobId), options: record.options },
+    // The same job, still running or already delivered: the status URL tells the rest.
+    body: { jobId: record.jobId, replayed: true, state: status === "SUCCEEDED" ? "succeeded" : "running", statusUrl: statusUrl(config, record.jobId), options: record.options },
     headers: { location: statusUrl(config, record.jobId), "idempotent-replayed": "true" },
   };
+}
+
+interface Generation {
+  readonly recordKey: string;
+  /** The record of this generation, when one exists (its job not started yet: a retry after a crash). */
+  readonly record?: IdempotencyRecord;
+  /** The job of the previous generation, which failed or was cancelled. */
+  readonly rerunOf?: string;
+  /** A job that runs or succeeded: the answer is that job. */
+  readonly live?: { readonly record: IdempotencyRecord; readonly status: string };
+}
+
+/** The first generation of a key whose job did not end unsuccessfully (or the first free one). */
+async function currentGeneration(deps: StartJobDeps, config: FunctionConfig, client: string, idemKey: string, requestHash: string): Promise<Generation> {
+  const bucket = config.processingBucket;
+  let rerunOf: string | undefined;
+  for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
+    const recordKey = idempotencyRecordKey(client, idemKey, generation);
+    const record = await readRecord(deps.store, bucket, recordKey);
+    if (record && record.requestHash !== requestHash) {
+      throw new ApiError(409, "Idempotency-Key", `this Idempotency-Key was used for a different request (job ${record.jobId})`);
+    }
+    const execution = record ? await deps.executions.describe(record.jobId) : undefined;
+    if (!record || !execution) return { recordKey, ...(record ? { record } : {}), ...(rerunOf ? { rerunOf } : {}) };
+    if (!(await endedUnsuccessfully(deps, config, execution))) return { recordKey, record, live: { record, status: execution.status } };
+    rerunOf = record.jobId;
+  }
+  throw new ApiError(429, "Idempotency-Key", `this request was rerun ${MAX_GENERATIONS} times; send it with a new Idempotency-Key`, "rate_limited");
+}
+
+/** The job failed, timed out or was cancelled: also while its execution still sends the failure email. */
+async function endedUnsuccessfully(deps: StartJobDeps, config: FunctionConfig, execution: ExecutionRecord): Promise<boolean> {
+  if (ENDED_UNSUCCESSFULLY.has(execution.status)) return true;
+  if (execution.status !== "RUNNING") return false;
+  const status = await deriveJobStatus(execution, await deps.executions.history(execution.name), { pipeline: config.pipeline });
+  return status.state === "failed";
 }
 
 async function readRecord(store: ObjectStore, bucket: string, key: string): Promise<IdempotencyRecord | undefined> {

@@ -13,5 +13,7 @@ if [ "${SPACEPORT_IN_IMAGE:-0}" != 1 ] && [ -f "$ROOT/scripts/env.sh" ]; then
   ensure_python >&2 || true
   ensure_chromium >&2 || true
 fi
-cd "$ROOT"
+# From the stage's folder, `--import tsx` resolves in the image's images/compressor/node_modules
+# (its own lockfile) and natively in the repository's node_modules above it.
+cd "$HERE"
 exec node --import tsx "$HERE/src/main.ts" "$@"

@@ -1,17 +1,23 @@
-"""Caliterra training benchmark (npm run bench:train), CPU backend vs OpenSplat's CPU figures.
+"""Caliterra training benchmark (npm run bench:train): the two CPU backends side by side.
 
-Setting (the issue's OpenSplat run): the first 16 caliterra photos (IMG_9354-IMG_9369),
-downscaled to 400x300, IMG_9361 held out, 300 and 2000 steps. The SfM model comes from the
-SfM stage's own entry program (images/sfm/entrypoint.sh), run once and cached under
-.bench/gaussian-splatting/; --sfm DIR uses another SfM output folder instead.
+Data: the first 16 caliterra photos (IMG_9354-IMG_9369), IMG_9361 held out. The SfM model
+comes from the SfM stage's own entry program (images/sfm/entrypoint.sh), run once and cached
+under .bench/gaussian-splatting/; --sfm DIR uses another SfM output folder instead.
 
-OpenSplat trains coarse-to-fine by default (--num-downscales 2, --resolution-schedule 3000):
-for its first 3000 steps it trains, and renders its validation image, at 1/4 of the input,
-here 100x75. So the same setting here is num_downscales=2, resolution_schedule=3000, and the
-held-out image is scored both at that resolution (OpenSplat's validation render) and at
-400x300. `--set num_downscales=0` trains at 400x300 throughout.
+Settings (--settings, comma-separated):
+  opensplat  OpenSplat's defaults on 400x300 input: coarse-to-fine (--num-downscales 2,
+             --resolution-schedule 3000), so below step 3000 it trains, and renders its
+             validation image, at 100x75; scored at 100x75 and at 400x300
+  400        400x300 throughout (num_downscales=0)
+  800        800x600 throughout
+Both use OpenSplat's other defaults (densify from step 500 every 100, opacity reset every
+3000, SH degree +1 every 1000, 0.2 D-SSIM). Each backend (--backends cpp,torch) runs the same
+setting and seed one after the other, so their ratio is measured under the same machine load;
+--seeds N repeats every run with seeds 0..N-1 and prints mean and spread (min-max).
+OpenSplat itself is not run by this script (no constants are printed in its place).
 
-    python images/gaussian-splatting/bench.py [--steps 300,2000] [--sfm DIR] [--threads N] [--set KEY=VALUE]
+    python images/gaussian-splatting/bench.py [--steps 300] [--settings opensplat,400,800]
+        [--backends cpp,torch] [--seeds 1] [--sfm DIR] [--threads N] [--set KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -31,8 +38,11 @@ ROOT = HERE.parent.parent
 BENCH = ROOT / ".bench" / "gaussian-splatting"
 PHOTOS = [f"IMG_{i}.jpg" for i in range(9354, 9370)]
 HELD_OUT = "IMG_9361"
-# OpenSplat (C++, CPU build) on this kind of machine, from the issue
-OPENSPLAT = {300: {"wall_s": 87.0, "psnr": 28.5}, 2000: {"wall_s": 13.5 * 60, "s_per_step": 0.41, "psnr": 32.97, "ssim": 0.914, "peak_mb": 354.0}}
+SETTINGS: dict[str, dict[str, str]] = {
+    "opensplat": {"max_image_size": "400", "num_downscales": "2", "resolution_schedule": "3000"},
+    "400": {"max_image_size": "400", "num_downscales": "0"},
+    "800": {"max_image_size": "800", "num_downscales": "0"},
+}
 
 
 def dataset() -> Path:
@@ -75,8 +85,8 @@ def sfm_model() -> Path:
     return out
 
 
-def train(sfm: Path, steps: int, threads: int, extra: dict[str, str], tag: str = "") -> dict[str, Any]:
-    opt = BENCH / f"train-{steps}{tag}"
+def train(sfm: Path, steps: int, setting: str, backend: str, seed: int, threads: int, extra: dict[str, str]) -> dict[str, Any]:
+    opt = BENCH / f"train-{setting}-{steps}-{backend}-s{seed}"
     (opt / "input" / "data").mkdir(parents=True, exist_ok=True)
     (opt / "input" / "config").mkdir(parents=True, exist_ok=True)
     link = opt / "input" / "data" / "sfm"
@@ -89,11 +99,8 @@ def train(sfm: Path, steps: int, threads: int, extra: dict[str, str], tag: str =
         "quality": "preview",
         "steps": str(steps),
         "resolution_scale": "1",
-        "max_image_size": "400",
-        # OpenSplat's defaults: coarse-to-fine (see above), densification from step 500 every 100
-        # until 15000, opacity reset every 3000, SH degree +1 every 1000, 0.2 D-SSIM
-        "num_downscales": "2",
         "resolution_schedule": "3000",
+        # OpenSplat's defaults (see above)
         "refine_start": "500",
         "refine_every": "100",
         "refine_stop": "15000",
@@ -105,15 +112,19 @@ def train(sfm: Path, steps: int, threads: int, extra: dict[str, str], tag: str =
         "max_gaussians": "1000000",
         "checkpoint_every": "0",
         "log_every": "50",
-        "eval_every": "100",
         "num_renders": "1",
         "threads": str(threads),
+        "backend": backend,
+        "seed": str(seed),
+        **SETTINGS[setting],
         **extra,
     }
     (opt / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hyper))
     env = {**os.environ, "SPACEPORT_OPT_ML": str(opt), "SPACEPORT_PYTHON": sys.executable}
+    print(f"bench: {setting} {steps} steps, backend {backend}, seed {seed}", flush=True)
     t = time.perf_counter()
-    r = subprocess.run(["bash", str(HERE / "entrypoint.sh"), "train"], env=env)
+    with (opt / "train.log").open("w") as log:  # the trainer's progress lines, for a look while it runs
+        r = subprocess.run(["bash", str(HERE / "entrypoint.sh"), "train"], env=env, stdout=log)
     wall = time.perf_counter() - t
     if r.returncode != 0:
         fail = opt / "output" / "failure"
@@ -123,37 +134,76 @@ def train(sfm: Path, steps: int, threads: int, extra: dict[str, str], tag: str =
     return m
 
 
+def figures(m: dict[str, Any]) -> dict[str, float]:
+    """The figures a row prints; PSNR/SSIM also at the resolution training ended at, if coarser."""
+    low = m.get("at_training_resolution") or {"psnr": m["psnr"], "ssim": m["ssim"]}
+    return {
+        "s_step": m["s_per_step"], "cpu_s_step": m["cpu_s_per_step"], "psnr": m["psnr"], "ssim": m["ssim"],
+        "psnr_low": low["psnr"], "ssim_low": low["ssim"], "gaussians": m["gaussians"], "peak_mb": m["peak_memory_mb"],
+    }
+
+
+def spread(vals: list[float], fmt: str) -> str:
+    mean = statistics.fmean(vals)
+    if len(vals) == 1:
+        return format(mean, fmt)
+    return f"{format(mean, fmt)} ({format(min(vals), fmt)}-{format(max(vals), fmt)})"
+
+
+def print_table(title: str, runs: dict[str, list[dict[str, float]]], coarse: bool) -> None:
+    print(f"\n== {title}")
+    cols = ["s/step", "CPU s/step", "PSNR", "SSIM"] + (["PSNR@train res", "SSIM"] if coarse else []) + ["Gaussians", "peak MB"]
+    print(" | ".join(["backend".ljust(7)] + [c.rjust(14) for c in cols]))
+    for backend, rows in runs.items():
+        def col(key: str, fmt: str) -> str:
+            return spread([r[key] for r in rows], fmt).rjust(14)
+        cells = [col("s_step", ".3f"), col("cpu_s_step", ".3f"), col("psnr", ".2f"), col("ssim", ".3f")]
+        if coarse:
+            cells += [col("psnr_low", ".2f"), col("ssim_low", ".3f")]
+        cells += [col("gaussians", ".0f"), col("peak_mb", ".0f")]
+        print(" | ".join([backend.ljust(7)] + cells))
+    if "cpp" in runs and "torch" in runs:
+        # per seed: the two backends ran back to back under the same load
+        sp = [t["s_step"] / c["s_step"] for c, t in zip(runs["cpp"], runs["torch"])]
+        cpu = [t["cpu_s_step"] / c["cpu_s_step"] for c, t in zip(runs["cpp"], runs["torch"])]
+        dp = [c["psnr"] - t["psnr"] for c, t in zip(runs["cpp"], runs["torch"])]
+        print(f"compiled/torch: steps/s x{spread(sp, '.2f')} (wall), x{spread(cpu, '.2f')} (CPU time); "
+              f"PSNR difference {spread(dp, '+.2f')} dB")
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--steps", default="300,2000", help="comma-separated step counts (default 300,2000)")
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    ap.add_argument("--steps", type=int, default=300, help="training steps per run (default 300)")
+    ap.add_argument("--settings", default="opensplat,400,800", help=f"comma-separated, of {', '.join(SETTINGS)}")
+    ap.add_argument("--backends", default="cpp,torch", help="comma-separated CPU backends (default cpp,torch)")
+    ap.add_argument("--seeds", type=int, default=1, help="seeds per run, 0..N-1 (default 1)")
     ap.add_argument("--sfm", type=Path, help="an SfM output folder (sparse/0 + images/) instead of running the SfM stage")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra hyperparameter")
-    ap.add_argument("--tag", default="", help="suffix for the work folders and result files (variants)")
     a = ap.parse_args()
+    settings = [s for s in a.settings.split(",") if s]
+    bad = [s for s in settings if s not in SETTINGS]
+    if bad:
+        sys.exit(f"bench: unknown setting '{bad[0]}' (known: {', '.join(SETTINGS)})")
     extra = dict(kv.split("=", 1) for kv in a.set)
     sfm = a.sfm if a.sfm else sfm_model()
-    rows = []
-    for steps in [int(s) for s in a.steps.split(",")]:
-        m = train(sfm, steps, a.threads, extra, a.tag)
-        rows.append((steps, m))
-        (BENCH / f"result-{steps}{a.tag}.json").write_text(json.dumps(m, indent=1))
-    print("\n== caliterra IMG_9354-IMG_9369 at 400x300, held out IMG_9361, CPU")
-    print(
-        f"{'steps':>6} | {'ours s/step':>11} {'wall':>6} {'trained at':>10} {'PSNR':>6} {'SSIM':>6} {'@full':>8} {'SSIM':>6} "
-        f"{'peak MB':>7} {'gaussians':>9} | {'OpenSplat s/step':>16} {'wall':>6} {'PSNR':>6} {'SSIM':>6}"
-    )
-    for steps, m in rows:
-        o = OPENSPLAT.get(steps, {})
-        o_sps = o.get("s_per_step", o["wall_s"] / steps if o else float("nan"))
-        low = m.get("at_training_resolution") or {"resolution": m["resolution"], "psnr": m["psnr"], "ssim": m["ssim"]}
-        res = "x".join(str(x) for x in low["resolution"])
-        print(
-            f"{steps:>6} | {m['s_per_step']:>11.3f} {m['bench_wall_s']:>5.0f}s {res:>10} {low['psnr']:>6.2f} {low['ssim']:>6.3f} "
-            f"{m['psnr']:>8.2f} {m['ssim']:>6.3f} {m['peak_memory_mb']:>7.0f} {m['gaussians']:>9} | "
-            f"{o_sps:>16.3f} {o.get('wall_s', float('nan')):>5.0f}s {o.get('psnr', float('nan')):>6.2f} {o.get('ssim', float('nan')):>6.3f}"
-        )
-    print("PSNR/SSIM: the held-out image at the resolution training ended at (OpenSplat's validation render), then at full size (400x300).")
+    backends = [b for b in a.backends.split(",") if b]
+    results: dict[str, dict[str, list[dict[str, float]]]] = {}
+    for setting in settings:
+        results[setting] = {b: [] for b in backends}
+        for seed in range(a.seeds):
+            for backend in backends:
+                m = train(sfm, a.steps, setting, backend, seed, a.threads, extra)
+                results[setting][backend].append(figures(m))
+    (BENCH / f"result-{a.steps}.json").write_text(json.dumps(results, indent=1))
+    for setting, runs in results.items():
+        what = {"opensplat": "OpenSplat's setting (400x300 input, trained at 100x75 below step 3000)",
+                "400": "400x300 throughout", "800": "800x600 throughout"}[setting]
+        print_table(f"caliterra 16 photos, {what}, {a.steps} steps, {a.seeds} seed(s), held out {HELD_OUT}", runs, setting == "opensplat")
+    print("\nPSNR/SSIM: the held-out photo at full size; 'at train res': at the resolution training ended at "
+          "(OpenSplat's validation render). s/step: wall clock; CPU s/step: process CPU time (all threads), "
+          "steadier on a shared machine. Spread over seeds: mean (min-max).")
+
 
 if __name__ == "__main__":
     main()

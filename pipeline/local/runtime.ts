@@ -11,11 +11,13 @@ import { compile } from "../compile.js";
 import type { Pipeline } from "../define.js";
 import type { EnvironmentConfig } from "../environment.js";
 import { parseJsonObject } from "../json.js";
+import { redriveCountOf } from "../../functions/markers.js";
 import type { NotifyPayload } from "../notify-payload.js";
 import { DataDir } from "./data.js";
 import { LocalExecutions, type TaskHandler } from "./executions.js";
 import { currentProcess, isAlive, isStageProcess, type ProcessIdentity } from "./process.js";
 import { SageMakerEmulator } from "./sagemaker/emulator.js";
+import { NotificationRetrier, type NotificationOutcome } from "./notify-retry.js";
 import { JobStore } from "./store.js";
 import { localTarget, readEnvironment } from "./target.js";
 
@@ -31,6 +33,11 @@ export interface RetryIntervals {
   readonly throttleMs?: number;
   /** Notify (Lambda) retrier. Default 500 ms. */
   readonly lambdaMs?: number;
+  /**
+   * First wait of the email retrier (an email that could not be sent), doubling after each
+   * attempt. Default: the compiled retrier's own backoff (10 s, 20 s, 40 s, ...).
+   */
+  readonly emailMs?: number;
 }
 
 export interface LocalRuntimeOptions {
@@ -60,6 +67,8 @@ export interface RecoveredJob {
   readonly jobId: string;
   readonly stage?: string;
   readonly reason: string;
+  /** Whether the submitter was told (first attempt; a failed one is retried with backoff). */
+  readonly notification: NotificationOutcome;
 }
 
 class NamedError extends Error {
@@ -82,6 +91,7 @@ export class LocalRuntime {
   readonly executions: LocalExecutions;
   readonly repoRoot: string;
   private readonly notify: NotifyFunction;
+  private readonly notifications: NotificationRetrier;
 
   constructor(options: LocalRuntimeOptions) {
     this.repoRoot = options.repoRoot ?? REPO_ROOT;
@@ -95,6 +105,7 @@ export class LocalRuntime {
     this.store = new JobStore(this.data.database);
     this.owner = currentProcess();
     this.notify = options.notify;
+    this.notifications = new NotificationRetrier(this.store, this.notify, options.retry?.emailMs);
     this.emulator = new SageMakerEmulator({
       data: this.data,
       store: this.store,
@@ -121,7 +132,8 @@ export class LocalRuntime {
         retryIntervalOverrides[state] = [retry.quotaMs, retry.throttleMs];
       } else {
         handlers[state] = (input) => this.invokeNotify(input as unknown as { Payload?: unknown }) as Promise<never>;
-        retryIntervalOverrides[state] = [retry.lambdaMs];
+        // Retriers in the compiled order: Lambda errors, then the email retrier (-1: its own backoff).
+        retryIntervalOverrides[state] = [retry.lambdaMs, retry.emailMs ?? -1];
       }
     }
     this.executions = new LocalExecutions({
@@ -181,7 +193,6 @@ export class LocalRuntime {
       const at = new Date();
       this.store.appendEvent(execution.name, { timestamp: at, type: "ExecutionFailed", error: "Spaceport.RuntimeStopped", cause: reason });
       if (!this.store.finishExecution(execution.name, "FAILED", at, { error: "Spaceport.RuntimeStopped", cause: reason })) continue;
-      recovered.push({ jobId: execution.name, ...(stage ? { stage } : {}), reason });
       // The state's own fields, unchecked: the notify function validates what it receives.
       const payload: NotifyPayload = {
         jobId: (state["jobId"] as string | undefined) ?? execution.name,
@@ -190,14 +201,14 @@ export class LocalRuntime {
         stages: (state["stages"] as Record<string, unknown> | undefined) ?? {},
         pipeline: this.pipeline.name,
         status: "failed",
+        redriveCount: redriveCountOf(history),
         failure: { stage: stage ?? "(runtime)", error: { Error: "Spaceport.RuntimeStopped", Cause: reason } },
       };
-      try {
-        await this.notify(payload);
-      } catch (error) {
-        this.store.appendEvent(execution.name, { timestamp: new Date(), type: "NotificationFailed", error: (error as Error).name, cause: (error as Error).message });
-      }
+      // Whether it was sent is the notification's own record, never an event of the job's history.
+      const notification = await this.notifications.deliver(execution.name, payload, { schedule: !options.includeOwn });
+      recovered.push({ jobId: execution.name, ...(stage ? { stage } : {}), reason, notification });
     }
+    if (!options.includeOwn) this.notifications.resume();
     return recovered;
   }
 
@@ -210,6 +221,7 @@ export class LocalRuntime {
     await this.executions.close();
     await this.emulator.close();
     const recovered = await this.recover({ includeOwn: true });
+    await this.notifications.close();
     this.store.close();
     return recovered;
   }

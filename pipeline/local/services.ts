@@ -8,7 +8,7 @@
  * the handlers come from the caller (the composition root, stages/cli.ts).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { hashApiKey, type ApiKey } from "../../functions/auth.js";
@@ -97,12 +97,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
 
   const objectStore = new LocalObjectStore(data.buckets, { publicBaseUrl: `${baseUrl}/files` });
   const mailer = localMailer(env, { outbox: data.outbox, from: config.sesSender });
-  // Signed with a secret derived from the local key, so part URLs outlive a restart (resumed uploads).
-  const multipart = new LocalMultipartUploads(objectStore, join(data.root, "multipart"), {
-    baseUrl,
-    secret: createHash("sha256").update(`multipart\n${apiKey}`).digest(),
-    maxPartBytes: config.maxInputBytes,
-  });
+  const multipart = localMultipart(objectStore, data, { baseUrl, apiKey, maxPartBytes: config.maxInputBytes });
   const apiKeys: ApiKey[] = [{ client: "local", sha256: hashApiKey(apiKey) }];
   const functionConfig: FunctionConfig = { ...functionDefaults, environment, env: config, processingBucket: buckets.processing, uploadsBucket: buckets.uploads, apiKeys, apiBaseUrl: baseUrl, appUrl: `${baseUrl}/app/`, pipeline };
   let runtime: LocalRuntime | undefined;
@@ -127,17 +122,10 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const control = new LocalJobControl(rt.executions, rt.emulator);
   const router = options.handlers.api({ store: objectStore, executions: rt.executions, progress: rt.executions, uploads: multipart, control, mailer, log }, functionConfig);
 
-  const upload = (zipPath: string): string => {
-    const name = zipPath.split("/").pop()!.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "") || "photos.zip";
-    const key = uploadKey(name.endsWith(".zip") ? name : `${name}.zip`);
-    const file = objectStore.path(buckets.uploads, key);
-    mkdirSync(join(file, ".."), { recursive: true });
-    copyFileSync(zipPath, file);
-    return `s3://${buckets.uploads}/${key}`;
-  };
-
   const webApp = webAppRoute({ port: () => Number(new URL(baseUrl).port), apiKey });
-  server.on("request", localRequestHandler({ baseUrl, objectStore, router, apiKeys, maxBodyBytes: functionConfig.maxBodyBytes, maxInputBytes: config.maxInputBytes, uploadsBucket: buckets.uploads, multipart, webApp }));
+  const publicFiles = { bucket: buckets.processing, deliveryOutput: pipeline.delivery.output };
+  const limits = { maxBodyBytes: functionConfig.maxBodyBytes, maxInputBytes: config.maxInputBytes };
+  server.on("request", localRequestHandler({ baseUrl, objectStore, router, apiKeys, ...limits, uploadsBucket: buckets.uploads, publicFiles, log, multipart, webApp }));
 
   const recovered = await rt.recover();
   await multipart.sweep();
@@ -155,7 +143,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     router,
     recovered,
     viewerUrl: (jobId) => fileUrl(baseUrl, buckets.processing, `${stageOutputPrefix(jobId, pipeline.delivery.output)}${viewerFile(pipeline)}`),
-    upload,
+    upload: (zipPath) => uploadLocalZip(objectStore, buckets.uploads, zipPath),
     close() {
       closing ??= (async () => {
         const stopped = await rt.close();
@@ -169,6 +157,20 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       return closing;
     },
   };
+}
+
+/** The uploads API's local parts, signed with a secret derived from the local key, so part URLs outlive a restart (resumed uploads). */
+function localMultipart(objectStore: LocalObjectStore, data: DataDir, options: { baseUrl: string; apiKey: string; maxPartBytes: number }): LocalMultipartUploads {
+  const secret = createHash("sha256").update(`multipart\n${options.apiKey}`).digest();
+  return new LocalMultipartUploads(objectStore, join(data.root, "multipart"), { baseUrl: options.baseUrl, secret, maxPartBytes: options.maxPartBytes });
+}
+
+/** A local ZIP copied into the uploads bucket under a fresh key; its `s3://` URI. */
+function uploadLocalZip(objectStore: LocalObjectStore, bucket: string, zipPath: string): string {
+  const name = zipPath.split("/").pop()!.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "") || "photos.zip";
+  const key = uploadKey(name.endsWith(".zip") ? name : `${name}.zip`);
+  objectStore.putFileSync(bucket, key, zipPath);
+  return `s3://${bucket}/${key}`;
 }
 
 /** The email's links point at this server: remembered so `spaceport open` serves them later. */

@@ -29,6 +29,15 @@ export interface ExecutionRow extends ExecutionRecord {
   readonly owner: ProcessIdentity;
 }
 
+export interface PendingNotificationRow {
+  readonly execution: string;
+  /** The notify payload (JSON). */
+  readonly payload: string;
+  /** Attempts made so far. */
+  readonly attempts: number;
+  readonly next: Date;
+}
+
 export interface ProgressRow {
   readonly jobName: string;
   readonly kind: "processing" | "training";
@@ -50,6 +59,13 @@ CREATE TABLE IF NOT EXISTS sagemaker_jobs (
   name TEXT PRIMARY KEY, kind TEXT NOT NULL, stage TEXT NOT NULL, execution TEXT NOT NULL, status TEXT NOT NULL,
   instance_type TEXT NOT NULL, instance_count INTEGER NOT NULL, created_ms INTEGER NOT NULL, ended_ms INTEGER,
   describe TEXT, pid INTEGER, owner_pid INTEGER NOT NULL, owner_start TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quota_waiters (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, instance_type TEXT NOT NULL,
+  execution TEXT NOT NULL, seen_ms INTEGER NOT NULL, owner_pid INTEGER NOT NULL, owner_start TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending_notifications (
+  execution TEXT PRIMARY KEY, payload TEXT NOT NULL, attempts INTEGER NOT NULL, next_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS progress (
   job_name TEXT PRIMARY KEY, kind TEXT NOT NULL, percent REAL NOT NULL, what TEXT NOT NULL, updated_ms INTEGER NOT NULL
@@ -207,18 +223,31 @@ export class JobStore {
 
   /**
    * Creates a job if the quota allows: counts InProgress instances of the same type and job
-   * kind (in every process sharing this data directory) in one write transaction.
+   * kind (in every process sharing this data directory) in one write transaction. Jobs that
+   * find the quota in use queue first come, first served (`quota_waiters`): a job is created only
+   * when no live job of the same type and kind has waited longer. A waiter is live while its
+   * process is (`isLive`), its execution runs, and it asked within `staleMs`.
    */
   createSageMakerJob(
     job: Omit<SageMakerJobRow, "status" | "ended" | "describe" | "pid">,
     quota: number,
+    queue: { readonly isLive: (owner: ProcessIdentity) => boolean; readonly staleMs: number } = { isLive: () => true, staleMs: 60_000 },
   ): { created: true } | { created: false; reason: "exists" } | { created: false; reason: "quota"; inUse: number } {
     return this.transaction(() => {
       if (this.db.prepare("SELECT 1 FROM sagemaker_jobs WHERE name = ?").get(job.name)) return { created: false as const, reason: "exists" as const };
       const used = this.db
         .prepare("SELECT COALESCE(SUM(instance_count), 0) AS n FROM sagemaker_jobs WHERE status = 'InProgress' AND instance_type = ? AND kind = ?")
         .get(job.instanceType, job.kind) as { n: number };
-      if (used.n + job.instanceCount > quota) return { created: false as const, reason: "quota" as const, inUse: used.n };
+      const ahead = this.waitersAhead(job, queue);
+      if (ahead > 0 || used.n + job.instanceCount > quota) {
+        this.db
+          .prepare(
+            "INSERT INTO quota_waiters (name, kind, instance_type, execution, seen_ms, owner_pid, owner_start) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET seen_ms = excluded.seen_ms",
+          )
+          .run(job.name, job.kind, job.instanceType, job.execution, Date.now(), job.owner.pid, job.owner.start);
+        return { created: false as const, reason: "quota" as const, inUse: used.n };
+      }
+      this.db.prepare("DELETE FROM quota_waiters WHERE name = ?").run(job.name);
       this.db
         .prepare(
           "INSERT INTO sagemaker_jobs (name, kind, stage, execution, status, instance_type, instance_count, created_ms, owner_pid, owner_start) VALUES (?, ?, ?, ?, 'InProgress', ?, ?, ?, ?, ?)",
@@ -226,6 +255,25 @@ export class JobStore {
         .run(job.name, job.kind, job.stage, job.execution, job.instanceType, job.instanceCount, job.created.getTime(), job.owner.pid, job.owner.start);
       return { created: true as const };
     });
+  }
+
+  /** Live waiters queued before `job` for the same instance type and kind; dead ones are dropped. */
+  private waitersAhead(job: { name: string; kind: string; instanceType: string }, queue: { isLive: (owner: ProcessIdentity) => boolean; staleMs: number }): number {
+    const mine = this.db.prepare("SELECT seq FROM quota_waiters WHERE name = ?").get(job.name) as { seq: number } | undefined;
+    const rows = this.db
+      .prepare(
+        "SELECT w.seq, w.seen_ms, w.owner_pid, w.owner_start, e.status FROM quota_waiters w LEFT JOIN executions e ON e.name = w.execution " +
+          "WHERE w.kind = ? AND w.instance_type = ? AND w.seq < ? ORDER BY w.seq",
+      )
+      .all(job.kind, job.instanceType, mine?.seq ?? Number.MAX_SAFE_INTEGER) as Row[];
+    let ahead = 0;
+    for (const row of rows) {
+      const owner = { pid: row["owner_pid"] as number, start: row["owner_start"] as string };
+      const running = row["status"] === null || row["status"] === undefined || row["status"] === "RUNNING";
+      if (running && Date.now() - (row["seen_ms"] as number) <= queue.staleMs && queue.isLive(owner)) ahead++;
+      else this.db.prepare("DELETE FROM quota_waiters WHERE seq = ?").run(row["seq"]);
+    }
+    return ahead;
   }
 
   setSageMakerJobPid(name: string, pid: number): void {
@@ -249,6 +297,29 @@ export class JobStore {
 
   runningSageMakerJobs(): SageMakerJobRow[] {
     return (this.db.prepare("SELECT * FROM sagemaker_jobs WHERE status = 'InProgress'").all() as Row[]).map(toJob);
+  }
+
+  // --- notifications the runtime sends itself (recovery), until sent or given up ------------
+
+  savePendingNotification(row: PendingNotificationRow): void {
+    this.db
+      .prepare(
+        "INSERT INTO pending_notifications (execution, payload, attempts, next_ms) VALUES (?, ?, ?, ?) ON CONFLICT(execution) DO UPDATE SET payload = excluded.payload, attempts = excluded.attempts, next_ms = excluded.next_ms",
+      )
+      .run(row.execution, row.payload, row.attempts, row.next.getTime());
+  }
+
+  pendingNotifications(): PendingNotificationRow[] {
+    return (this.db.prepare("SELECT * FROM pending_notifications ORDER BY next_ms").all() as Row[]).map((row) => ({
+      execution: row["execution"] as string,
+      payload: row["payload"] as string,
+      attempts: row["attempts"] as number,
+      next: new Date(row["next_ms"] as number),
+    }));
+  }
+
+  deletePendingNotification(execution: string): void {
+    this.db.prepare("DELETE FROM pending_notifications WHERE execution = ?").run(execution);
   }
 
   // --- progress ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 import type { Channel, CreateProcessingJobRequest, CreateTrainingJobRequest, ProcessingInput } from "@aws-sdk/client-sagemaker";
 import type { CompileTarget } from "../compile-target.js";
 import { effectiveInstance, type Pipeline } from "../define.js";
+import { acceleratorOf, type InstanceType } from "../instances.js";
 import { checkpointPrefix, stageOutputUri, TAGS } from "../layout.js";
 import { ref } from "../references.js";
 import { stageCapacity } from "../quotas.js";
@@ -21,6 +22,12 @@ function outputUri(target: CompileTarget, pipeline: Pipeline, input: InputRef): 
   const source = pipeline.stages.find((s) => s.name === input.stage)!;
   if (source.kind === "training") return ref(`$.stages.${stageKey(source.name)}.modelArtifacts`);
   return stageOutputUri(target.bucket, ref("$.jobId"), input.output);
+}
+
+/** What every stage reads besides its own settings: the job, and the instance's accelerator
+ *  (a GPU stage refuses to train on CPU when its instance type has a GPU it cannot see). */
+function stageEnvironment(instanceType: InstanceType): Record<string, string> {
+  return { SPACEPORT_JOB_ID: ref("$.jobId"), SPACEPORT_ACCELERATOR: acceleratorOf(instanceType) };
 }
 
 function commonTags(pipeline: Pipeline, stage: Stage, target: CompileTarget) {
@@ -70,7 +77,7 @@ export function processingRequest(pipeline: Pipeline, stage: ProcessingStage, ta
         AppManaged: false,
       })),
     },
-    Environment: { ...stage.environment, SPACEPORT_JOB_ID: ref("$.jobId") },
+    Environment: { ...stage.environment, ...stageEnvironment(instance.type) },
     // No network for the container: SageMaker itself moves the declared inputs and outputs.
     NetworkConfig: { EnableNetworkIsolation: stage.networkAccess === undefined },
     Tags: commonTags(pipeline, stage, target),
@@ -108,7 +115,7 @@ export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target
       MaxRuntimeInSeconds: stage.timeout.seconds,
       ...(spot ? { MaxWaitTimeInSeconds: spot.maxWait.seconds } : {}),
     },
-    Environment: { ...stage.environment, SPACEPORT_JOB_ID: ref("$.jobId") },
+    Environment: { ...stage.environment, ...stageEnvironment(instance.type) },
     EnableNetworkIsolation: stage.networkAccess === undefined,
     Tags: commonTags(pipeline, stage, target),
   };

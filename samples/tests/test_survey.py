@@ -178,3 +178,34 @@ def test_ground_variant_walks_around_the_house_at_eye_height_without_gps(tmp_pat
     # all the way around: consecutive stands about 60 degrees apart
     steps = np.diff(np.unwrap(np.array(angles)))
     assert np.allclose(steps, 2 * np.pi / 6, atol=0.1)
+
+
+def test_exposure_change_moves_pixels_and_shutter_together(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    generate(base, SurveyConfig(seed=1, count=4, width=64, height=48, pattern="orbit"), log=lambda _: None)
+    generate(tmp_path / "x", SurveyConfig(seed=1, count=4, width=64, height=48, pattern="orbit", exposure_stops=1.0), log=lambda _: None)
+    truth = json.loads((tmp_path / "x" / "truth.json").read_text())
+    stops = [im["exposure_stops"] for im in truth["images"]]
+    assert truth["generator"]["exposure_stops"] == 1.0 and len(set(stops)) == 4 and max(map(abs, stops)) <= 2.0
+    for im, s in zip(truth["images"], stops):
+        with Image.open(tmp_path / "x" / "photos" / im["name"]) as photo:
+            shutter = float(photo.getexif().get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.ExposureTime])
+        assert shutter == pytest.approx(2.0**s / 800, rel=0.02)
+        brighter = _pixels(tmp_path / "x" / "photos" / im["name"]).mean() > _pixels(base / "photos" / im["name"]).mean()
+        assert brighter == (s > 0)
+    with Image.open(base / "photos" / photo_name(0)) as photo:  # the default survey: one shutter
+        assert float(photo.getexif().get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.ExposureTime]) == pytest.approx(1 / 800)
+
+
+def test_low_texture_and_repeated_pattern_variants(tmp_path: Path) -> None:
+    kw = {"seed": 1, "count": 1, "width": 96, "height": 72, "pattern": "grid"}
+    for name, extra in (("base", {}), ("flat", {"texture_contrast": 0.2}), ("rep", {"texture_repeat": 8})):
+        generate(tmp_path / name, SurveyConfig(**kw, **extra), log=lambda _: None)  # type: ignore[arg-type]
+    px = {n: _pixels(tmp_path / n / "photos" / photo_name(0)) for n in ("base", "flat", "rep")}
+    # low texture: far less local detail (high-pass energy) than the normal survey
+    def detail(a: np.ndarray) -> float:
+        return float(np.abs(np.diff(a, axis=1)).mean())
+    assert detail(px["flat"]) < 0.5 * detail(px["base"])
+    assert not np.array_equal(px["rep"], px["base"])  # the ground pattern changed
+    with pytest.raises(ValueError, match="texture contrast"):
+        SurveyConfig(texture_contrast=0.0)

@@ -52,15 +52,17 @@ describe("S3ObjectStore", () => {
     ]);
   });
 
-  it("copy: CopyObject with a URL-encoded CopySource, dropping the source's tags", async () => {
-    s3.on(CopyObjectCommand).resolves({});
-    await store().copy({ bucket: "up", key: "in/Site 2 (north)+é.zip" }, { bucket: "proc", key: "jobs/j/input/photos.zip" });
+  it("copyIfAbsent: a conditional CopyObject with a URL-encoded CopySource, dropping the source's tags", async () => {
+    s3.on(CopyObjectCommand).resolvesOnce({}).rejectsOnce(Object.assign(new Error("At least one of the pre-conditions you specified did not hold"), { name: "PreconditionFailed", $metadata: { httpStatusCode: 412 } }));
+    expect(await store().copyIfAbsent({ bucket: "up", key: "in/Site 2 (north)+é.zip" }, { bucket: "proc", key: "jobs/j/input/photos.zip" })).toBe(true);
     expect(s3.commandCalls(CopyObjectCommand)[0]!.args[0].input).toEqual({
       Bucket: "proc",
       Key: "jobs/j/input/photos.zip",
       CopySource: "up/in/Site%202%20(north)%2B%C3%A9.zip",
       TaggingDirective: "REPLACE",
+      IfNoneMatch: "*",
     });
+    expect(await store().copyIfAbsent({ bucket: "up", key: "in/a.zip" }, { bucket: "proc", key: "jobs/j/input/photos.zip" })).toBe(false);
   });
 
   it("list: ListObjectsV2 through every page", async () => {

@@ -39,7 +39,7 @@ describe("S3 requests carry the stack's account as the expected bucket owner", (
     await store.putText("p", "k", "x");
     await store.putTextIfAbsent("p", "k2", "x");
     await store.list("p", "quota/");
-    await store.copy({ bucket: "partner-surveys", key: "a.zip" }, { bucket: "p", key: "jobs/j/input/photos.zip" });
+    await store.copyIfAbsent({ bucket: "partner-surveys", key: "a.zip" }, { bucket: "p", key: "jobs/j/input/photos.zip" });
     for (const command of [HeadObjectCommand, GetObjectCommand, PutObjectCommand, ListObjectsV2Command, CopyObjectCommand]) {
       for (const call of s3.commandCalls(command as never)) expect((call.args[0] as { input: Record<string, unknown> }).input["ExpectedBucketOwner"]).toBe("123456789012");
     }

@@ -77,11 +77,13 @@ export class MemoryStore implements ObjectStore {
     await this.putText(bucket, key, body);
     return true;
   }
-  async copy(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<void> {
+  async copyIfAbsent(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<boolean> {
     this.calls.push(`copy ${from.bucket}/${from.key} -> ${to.bucket}/${to.key}`);
     const o = this.objects.get(`${from.bucket}/${from.key}`);
     if (!o) throw Object.assign(new Error("NoSuchKey"), { name: "NoSuchKey" });
+    if (this.objects.has(`${to.bucket}/${to.key}`)) return false;
     this.objects.set(`${to.bucket}/${to.key}`, { ...o });
+    return true;
   }
   async list(bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {
     return [...this.objects.entries()]

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@jest/globals";
 import { FakeProgress, harness, type Harness } from "./helpers.js";
 import { JOB, Script, processingCause, trainingCause } from "./scripts.js";
 import { deriveJobStatus } from "../../functions/job-status/derive.js";
+import { notificationKey } from "../../functions/notify/state.js";
 import { spaceport } from "../../stages/spaceport.js";
 
 function withJob(h: Harness, script: Script, status: "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED", input = {}) {
@@ -121,6 +122,31 @@ describe("job-status", () => {
     const status = await deriveJobStatus(s.record("FAILED"), s.events, { pipeline: spaceport });
     expect(status.failure?.reason).toMatch(/time limit/);
     expect(status.failure?.advice).toMatch(/preview/);
+  });
+
+  it("a failed notification is shown apart from the job's outcome, never as its reason", async () => {
+    const h = harness();
+    const script = new Script().begin().run("sfm").submitted();
+    const reason = "the local runtime stopped (process 4242 exited) while this job was running in stage sfm";
+    const at = new Date(script.now.getTime() + 1000);
+    script.events.push(
+      { id: script.events.length + 1, timestamp: at, type: "ExecutionFailed", error: "Spaceport.RuntimeStopped", cause: reason },
+      // What an older runtime recorded when the email could not be sent during recovery.
+      { id: script.events.length + 2, timestamp: at, type: "NotificationFailed", error: "Error", cause: "Can't send mail - all recipients were rejected: 550 5.1.1" },
+    );
+    h.executions.records.set(JOB, { ...script.record("FAILED"), error: "Spaceport.RuntimeStopped", cause: reason });
+    h.executions.histories.set(JOB, script.events);
+    h.store.add(h.config.processingBucket, notificationKey(JOB, "failed"), 0, JSON.stringify({ state: "retrying", attempts: 1, lastError: "550", updatedAt: at.toISOString() }));
+    const res = await get(h);
+    expect(res.data.state).toBe("failed");
+    expect(res.data.failure.reason).toBe(reason);
+    expect(res.data.notification).toBe("retrying");
+
+    // A Notify failure Task that failed does not become the reason either.
+    const notified = new Script().begin().run("sfm").submitted().fail("sfm", 60, "States.TaskFailed", processingCause("the ZIP holds no photos"));
+    notified.events.push({ id: 99, timestamp: notified.now, type: "TaskFailed", stateName: "Notify failure", error: "Spaceport.EmailNotSent", cause: "550" });
+    const status = await deriveJobStatus(notified.record("RUNNING"), notified.events, { pipeline: spaceport });
+    expect(status.failure?.reason).toBe("the ZIP holds no photos");
   });
 
   it("unknown ids give 404, ids of the wrong shape 400, another client's job 404", async () => {

@@ -63,7 +63,7 @@ describe("start-job Lambda", () => {
     expect(result.headers["x-request-id"]).toBe("req-1");
 
     expect(s3.commandCalls(HeadObjectCommand)[0]!.args[0].input).toEqual({ Bucket: "sp-uploads", Key: "a/site.zip" });
-    expect(s3.commandCalls(CopyObjectCommand)[0]!.args[0].input).toEqual({ Bucket: "sp-processing", Key: `jobs/${body.jobId}/input/photos.zip`, CopySource: "sp-uploads/a/site.zip", TaggingDirective: "REPLACE" });
+    expect(s3.commandCalls(CopyObjectCommand)[0]!.args[0].input).toEqual({ Bucket: "sp-processing", Key: `jobs/${body.jobId}/input/photos.zip`, CopySource: "sp-uploads/a/site.zip", TaggingDirective: "REPLACE", IfNoneMatch: "*" });
     const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
     expect(puts[0]).toMatchObject({ Bucket: "sp-processing", Key: expect.stringMatching(/^idempotency\/[0-9a-f]{64}\.json$/), IfNoneMatch: "*" });
     expect(puts[1]).toMatchObject({ Bucket: "sp-processing", Key: `quota/website/${body.jobId.slice(0, 4)}-${body.jobId.slice(4, 6)}-${body.jobId.slice(6, 8)}/${body.jobId}` });

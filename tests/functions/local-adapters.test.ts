@@ -26,7 +26,7 @@ describe("LocalObjectStore (real files)", () => {
     expect(await store.getText("uploads", "surveys/site 1.zip")).toBe("PK\x03\x04zip");
     expect(await store.getText("nobucket", "x")).toBeUndefined();
 
-    await store.copy({ bucket: "uploads", key: "surveys/site 1.zip" }, { bucket: "processing", key: "jobs/j1/input/photos.zip" });
+    expect(await store.copyIfAbsent({ bucket: "uploads", key: "surveys/site 1.zip" }, { bucket: "processing", key: "jobs/j1/input/photos.zip" })).toBe(true);
     expect(await store.getText("processing", "jobs/j1/input/photos.zip")).toBe("PK\x03\x04zip");
     expect(await store.getText("uploads", "surveys/site 1.zip")).toBe("PK\x03\x04zip"); // input kept
 
@@ -48,6 +48,39 @@ describe("LocalObjectStore (real files)", () => {
     const winner = results.indexOf(true);
     expect(await store.getText("processing", "idempotency/k.json")).toBe(`{"n":${winner}}`);
     expect(await readdir(join(root, "race", "processing", "idempotency"))).toEqual(["k.json"]); // no temp files left
+  });
+
+  it("copyIfAbsent copies once when racing, and no temporary file is ever inside a bucket", async () => {
+    const store = new LocalObjectStore(join(root, "copies"));
+    await store.putText("uploads", "in.zip", "x".repeat(200_000));
+    const seen = new Set<string>();
+    const watch = setInterval(() => void readdir(join(root, "copies", "processing", "jobs", "j", "input")).then((names) => names.forEach((n) => seen.add(n)), () => {}), 1);
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => store.copyIfAbsent({ bucket: "uploads", key: "in.zip" }, { bucket: "processing", key: "jobs/j/input/photos.zip" })),
+    );
+    clearInterval(watch);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await readdir(join(root, "copies", "processing", "jobs", "j", "input"))).toEqual(["photos.zip"]);
+    expect([...seen].filter((n) => n !== "photos.zip")).toEqual([]);
+    expect((await store.list("processing", "jobs/j/input/photos.zip")).map((o) => o.key)).toEqual(["jobs/j/input/photos.zip"]);
+    expect(await readdir(join(root, "copies", ".incoming"))).toEqual([]);
+  });
+
+  it("putStream: an upload cut off halfway leaves nothing under its name", async () => {
+    const store = new LocalObjectStore(join(root, "streams"));
+    async function* cutOff() {
+      yield Buffer.alloc(100_000, 1);
+      throw new Error("aborted");
+    }
+    await expect(store.putStream("uploads", "local/a.zip", cutOff())).rejects.toThrow("aborted");
+    expect(await store.head("uploads", "local/a.zip")).toBeUndefined();
+    expect(await readdir(join(root, "streams", ".incoming"))).toEqual([]);
+    async function* whole() {
+      yield Buffer.alloc(1000, 2);
+      yield Buffer.alloc(24, 3);
+    }
+    expect(await store.putStream("uploads", "local/b.zip", whole())).toBe(1024);
+    expect(await store.head("uploads", "local/b.zip")).toMatchObject({ size: 1024 });
   });
 
   it("refuses keys and buckets that would leave the data folder", async () => {

@@ -2,8 +2,9 @@ import { describe, expect, it } from "@jest/globals";
 import { estimateCost } from "../../pipeline/cost.js";
 import { seconds } from "../../pipeline/duration.js";
 import { spaceport } from "../../stages/spaceport.js";
-import { notify, notificationMarkerKey, type NotifyDeps } from "../../functions/notify/handler.js";
-import { failureReason } from "../../functions/failure.js";
+import { notify, type NotifyDeps } from "../../functions/notify/handler.js";
+import { MAX_NOTIFY_ATTEMPTS, notificationKey, readNotification } from "../../functions/notify/state.js";
+import { failureAdvice, failureReason } from "../../functions/failure.js";
 import { FakeExecutions, MemoryStore, PROCESSING, RecordingLogger, RecordingMailer, testConfig } from "./helpers.js";
 import { JOB, Script, processingCause, trainingCause } from "./scripts.js";
 
@@ -97,7 +98,7 @@ describe("notify: success email", () => {
     const again = await notify(success, t.deps, t.config);
     expect(again.sent).toBe(false);
     expect(t.mailer.sent).toHaveLength(1);
-    expect(t.store.objects.has(`${PROCESSING}/${notificationMarkerKey(JOB, "succeeded")}`)).toBe(true);
+    expect(t.store.objects.has(`${PROCESSING}/${notificationKey(JOB, "succeeded")}`)).toBe(true);
   });
 
   it("a delivery URI that is not the job's is refused", async () => {
@@ -133,7 +134,7 @@ describe("notify: failure email", () => {
   it("a send failure is logged as an error with a metric, and rethrown; outputs stay", async () => {
     const t = setup(new RecordingMailer(Object.assign(new Error("Email address is not verified"), { name: "MessageRejected" })));
     const before = new Map(t.store.objects);
-    await expect(notify(success, t.deps, t.config)).rejects.toThrow(/not verified/);
+    await expect(notify(success, t.deps, t.config)).rejects.toMatchObject({ name: "Spaceport.EmailNotSent", message: expect.stringMatching(/not verified/) });
     const error = t.logger.lines.find((l) => l.level === "error");
     expect(error).toMatchObject({ event: "email_send_failed", fields: { jobId: JOB, error: "MessageRejected" } });
     expect(t.metrics).toHaveLength(1);
@@ -141,7 +142,23 @@ describe("notify: failure email", () => {
     expect(metric._aws.CloudWatchMetrics[0]).toEqual({ Namespace: "Spaceport", Dimensions: [["Environment"]], Metrics: [{ Name: "EmailSendFailures", Unit: "Count" }] });
     expect(metric.EmailSendFailures).toBe(1);
     for (const [key, value] of before) expect(t.store.objects.get(key)).toEqual(value);
-    expect(t.store.objects.has(`${PROCESSING}/${notificationMarkerKey(JOB, "succeeded")}`)).toBe(false); // a later retry may send
+    // A later retry may send: the record says retrying, not sent.
+    expect(await readNotification(t.store, PROCESSING, JOB, "succeeded")).toMatchObject({ state: "retrying", attempts: 1, lastError: "Email address is not verified" });
+  });
+
+  it("counts attempts: retrying until the last, then failed; a later success is sent once", async () => {
+    const rejecting = new RecordingMailer(Object.assign(new Error("Can't send mail - all recipients were rejected: 550 5.1.1"), { name: "Error" }));
+    const t = setup(rejecting);
+    for (let attempt = 1; attempt <= MAX_NOTIFY_ATTEMPTS; attempt++) {
+      await expect(notify(success, t.deps, t.config)).rejects.toThrow(/could not be sent/);
+      expect((await readNotification(t.store, PROCESSING, JOB, "succeeded"))?.state).toBe(attempt < MAX_NOTIFY_ATTEMPTS ? "retrying" : "failed");
+    }
+    const working = new RecordingMailer();
+    const later = { ...t.deps, mailer: working };
+    await notify(success, later, t.config);
+    await notify(success, later, t.config);
+    expect(working.sent).toHaveLength(1);
+    expect(await readNotification(t.store, PROCESSING, JOB, "succeeded")).toMatchObject({ state: "sent", attempts: MAX_NOTIFY_ATTEMPTS + 1 });
   });
 
   it("an invalid payload is refused naming the field", async () => {
@@ -169,5 +186,28 @@ describe("failure reasons", () => {
     const reason = failureReason(error, cause);
     if (typeof expected === "string") expect(reason).toBe(expected);
     else expect(reason).toMatch(expected);
+  });
+});
+
+describe("failure advice fits the failure and the job", () => {
+  it("a crash of the runtime is not a problem with the ZIP", () => {
+    const advice = failureAdvice(spaceport, "sfm", "Spaceport.RuntimeStopped", "the local runtime stopped (process 7 exited) while this job was running in stage sfm");
+    expect(advice).toMatch(/on our side, not with your photos/);
+    expect(advice).not.toMatch(/Check the ZIP/);
+  });
+
+  it("no \"try preview\" for a job that already ran at preview", () => {
+    for (const [stage, error, reason] of [
+      ["gaussian-splatting", "States.TaskFailed", "training diverged"],
+      ["compressor", "States.Timeout", ""],
+      ["gaussian-splatting", "States.TaskFailed", "stage gaussian-splatting was killed by SIGKILL (out of memory?) without writing a reason"],
+    ] as const) {
+      expect(failureAdvice(spaceport, stage, error, reason, { quality: "preview" })).not.toMatch(/preview/);
+      expect(failureAdvice(spaceport, stage, error, reason, { quality: "standard" })).toMatch(/preview/);
+    }
+  });
+
+  it("a stage killed for memory says so instead of blaming the photos", () => {
+    expect(failureAdvice(spaceport, "sfm", "States.TaskFailed", "stage sfm was killed by SIGKILL (out of memory?) without writing a reason")).toMatch(/ran out of memory/);
   });
 });

@@ -6,6 +6,7 @@ import { parseInputLocation } from "../../functions/start-job/input-location.js"
 import { ApiError } from "../../functions/errors.js";
 import { testTarget } from "../pipeline/fixtures.js";
 import { harness, KEYS, PARTNER, PROCESSING, UPLOADS, validBody } from "./helpers.js";
+import { Script, processingCause } from "./scripts.js";
 
 const JOB = "20261126-093012-1a2b3c4d";
 
@@ -162,6 +163,55 @@ describe("start-job: idempotency", () => {
     expect(second.data.jobId).toBe(first.data.jobId);
     expect(h.executions.records.size).toBe(1);
     expect(h.executions.starts).toHaveLength(1);
+  });
+
+  it("a repeat replays a running or succeeded job; a failed or cancelled job does not block a new one", async () => {
+    const h = harness();
+    const headers = { "idempotency-key": "upload-7f3a" };
+    const end = (id: string, status: "FAILED" | "ABORTED" | "TIMED_OUT" | "SUCCEEDED") => h.executions.records.set(id, { ...h.executions.records.get(id)!, status });
+    const first = await h.call({ json: validBody, headers });
+    const running = await h.call({ json: validBody, headers });
+    expect([running.status, running.data.jobId, running.data.replayed, running.data.state]).toEqual([200, first.data.jobId, true, "running"]);
+
+    end(first.data.jobId, "FAILED");
+    const rerun = await h.call({ json: validBody, headers });
+    expect(rerun.status).toBe(202);
+    expect(rerun.data.jobId).not.toBe(first.data.jobId);
+    expect(rerun.data.rerunOf).toBe(first.data.jobId);
+    expect(rerun.headers["idempotent-replayed"]).toBeUndefined();
+    const again = await h.call({ json: validBody, headers });
+    expect([again.status, again.data.jobId]).toEqual([200, rerun.data.jobId]);
+
+    for (const status of ["ABORTED", "TIMED_OUT"] as const) {
+      const last = [...h.executions.records.keys()].at(-1)!;
+      end(last, status);
+      const next = await h.call({ json: validBody, headers });
+      expect([next.status, next.data.rerunOf]).toEqual([202, last]);
+    }
+    const last = [...h.executions.records.keys()].at(-1)!;
+    end(last, "SUCCEEDED");
+    const done = await h.call({ json: validBody, headers });
+    expect([done.status, done.data.jobId, done.data.state]).toEqual([200, last, "succeeded"]);
+    expect(h.executions.starts.filter((s) => JSON.parse(s.input).jobId).length).toBe(4);
+    expect(new Set(h.executions.records.keys()).size).toBe(4);
+  });
+
+  it("a job that failed but is still sending its failure email does not block a rerun", async () => {
+    const h = harness();
+    const a = await h.call({ json: validBody });
+    const script = new Script(a.data.jobId).begin().run("sfm").submitted().fail("sfm", 60, "States.TaskFailed", processingCause("no photos")).notify("failed");
+    h.executions.histories.set(a.data.jobId, script.events);
+    const b = await h.call({ json: validBody });
+    expect([b.status, b.data.rerunOf]).toEqual([202, a.data.jobId]);
+  });
+
+  it("without a key, resubmitting a failed job within the window starts a new one", async () => {
+    const h = harness();
+    const a = await h.call({ json: validBody });
+    h.executions.records.set(a.data.jobId, { ...h.executions.records.get(a.data.jobId)!, status: "FAILED" });
+    const b = await h.call({ json: validBody });
+    expect(b.status).toBe(202);
+    expect(b.data.rerunOf).toBe(a.data.jobId);
   });
 
   it("the same key from another client is a different job", async () => {

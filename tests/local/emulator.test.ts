@@ -11,6 +11,7 @@ import { compile, resolveReferences, type CompiledProcessingStage, type Pipeline
 import { DataDir } from "../../pipeline/local/data.js";
 import { currentProcess } from "../../pipeline/local/process.js";
 import { missingDependencyHint, SageMakerEmulator } from "../../pipeline/local/sagemaker/emulator.js";
+import { exitReason } from "../../pipeline/local/sagemaker/exit-reason.js";
 import { JobStore } from "../../pipeline/local/store.js";
 import { localTarget } from "../../pipeline/local/target.js";
 import { tempDir, testConfig, testPipeline, writeZip } from "./fixtures.js";
@@ -223,7 +224,7 @@ case "$1" in
   build) echo "Successfully built" ;;
   run) shift; envs=()
     while [ $# -gt 0 ]; do case "$1" in
-      --rm) shift ;; --name|--gpus) shift 2 ;; -v) mount="$2"; shift 2 ;; -e) envs+=("$2"); shift 2 ;; *) break ;;
+      --rm) shift ;; --name|--gpus|--network|--cpus|--memory|--memory-swap) shift 2 ;; -v) mount="$2"; shift 2 ;; -e) envs+=("$2"); shift 2 ;; *) break ;;
     esac; done
     shift # the image tag
     exec env "\${envs[@]}" SPACEPORT_OPT_ML="\${mount%:/opt/ml}" bash "$FAKE_DOCKER_ENTRY" "$@" ;;
@@ -251,13 +252,17 @@ esac
       for (const n of [1, 2]) expect((await emulator.processingJob(request(n)))["ProcessingJobStatus"]).toBe("Completed");
       expect(readFileSync(data.objectPath(target.bucket, `jobs/${JOB}/prepared/listing.txt`), "utf8").trim()).toBe("photos.zip");
       const calls = readFileSync(log, "utf8").trim().split("\n");
-      expect(calls.filter((c) => c.startsWith("build"))).toEqual(["build --platform linux/amd64 -f images/test-prep/Dockerfile -t spaceport-local/prep:latest ."]);
+      // the stand-in engine has a bridge network (`network inspect bridge` answers), so no --network host
+      expect(calls.filter((c) => c.startsWith("build"))).toEqual(["build --platform linux/amd64 --build-arg ACCELERATOR=none -f images/test-prep/Dockerfile -t spaceport-local/prep:cpu ."]);
       const run = calls.find((c) => c.startsWith("run"))!;
-      expect(run).toContain(`--name ${JOB}-prep-1 -v ${join(data.jobDir(`${JOB}-prep-1`), "opt", "ml")}:/opt/ml`);
+      expect(run).toContain(`--name ${JOB}-prep-1 `);
+      expect(run).toContain(` -v ${join(data.jobDir(`${JOB}-prep-1`), "opt", "ml")}:/opt/ml`);
       expect(run).toContain(`-e SPACEPORT_JOB_ID=${JOB}`);
       expect(run).not.toContain("SPACEPORT_OPT_ML"); // in the container it is /opt/ml itself
       expect(run).not.toContain("--gpus"); // a CPU instance type
-      expect(run.trimEnd().endsWith("spaceport-local/prep:latest")).toBe(true);
+      expect(run).toContain("--network none");
+      expect(run).toMatch(/--cpus [0-9]+ --memory [0-9]+g --memory-swap [0-9]+g/);
+      expect(run.trimEnd().endsWith("spaceport-local/prep:cpu")).toBe(true);
     } finally {
       await emulator.close();
       store.close();
@@ -267,6 +272,22 @@ esac
         else process.env[key] = value;
       }
     }
+  });
+  it("names the signal that killed a stage, with its last lines", async () => {
+    const t = setup("killed", { prep: 'echo "loading 75 photos"\necho "matching features"\nkill -KILL $$\n' });
+    try {
+      const cause = JSON.parse((await rejection(t.emulator.processingJob(t.prepRequest()))).message) as { FailureReason: string };
+      expect(cause.FailureReason).toBe(
+        "AlgorithmError: stage prep was killed by SIGKILL (out of memory?) without writing a reason to /opt/ml/output/failure; its last output: loading 75 photos | matching features",
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("reads docker's 128 + signal exit codes as signals", () => {
+    expect(exitReason("sfm", { exitCode: 137, docker: true }, [])).toMatch(/^stage sfm was killed by SIGKILL \(out of memory\?\).*it printed nothing$/);
+    expect(exitReason("sfm", { exitCode: 137 }, ["x"])).toMatch(/^stage sfm exited with code 137 .*its last output: x$/);
   });
 });
 

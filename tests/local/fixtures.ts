@@ -126,6 +126,8 @@ export function testConfig(processingQuota = 1): EnvironmentConfig {
     quotas: [
       { instanceType: "ml.c6i.xlarge", jobKind: "processing", count: processingQuota },
       { instanceType: "ml.g4dn.xlarge", jobKind: "training", count: 1 },
+      // The test pipeline's training stage asks for spot (checkpoints): the account has the quota.
+      { instanceType: "ml.g4dn.xlarge", jobKind: "spot-training", count: 1 },
     ],
     sesSender: "jobs@spaceport.example.com",
     alarmEmail: "ops@spaceport.example.com",
@@ -192,13 +194,17 @@ export interface ReceivedMail {
 }
 
 /** A real SMTP server on 127.0.0.1 (smtp-server), collecting what it receives. */
-export async function startSmtp(): Promise<{ url: string; messages: ReceivedMail[]; waitFor: (n: number, timeoutMs?: number) => Promise<ReceivedMail[]>; close: () => Promise<void> }> {
+export async function startSmtp(options: { rejectRecipient?: (address: string) => boolean } = {}): Promise<{ url: string; messages: ReceivedMail[]; waitFor: (n: number, timeoutMs?: number) => Promise<ReceivedMail[]>; close: () => Promise<void> }> {
   const { SMTPServer } = createRequire(import.meta.url)("smtp-server") as { SMTPServer: typeof SMTPServerType };
   const messages: ReceivedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS", "AUTH"],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      if (options.rejectRecipient?.(address.address)) return callback(Object.assign(new Error("5.1.1 mailbox unavailable"), { responseCode: 550 }));
+      callback();
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on("data", (c: Buffer) => chunks.push(c));

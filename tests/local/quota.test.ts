@@ -66,4 +66,41 @@ describe("local runtime: quotas", () => {
       await services.close();
     }
   });
+  it("jobs waiting for the quota start first come, first served", async () => {
+    const dir = tempDir("quota-fifo");
+    const services = await startLocalServices({
+      handlers,
+      dataDir: join(dir, "data"),
+      environment: "test",
+      config: testConfig(1),
+      pipeline: testPipeline(dir, {}, { environment: { PREP_SLEEP: "0.25" } }),
+      port: 0,
+      env: {},
+      // Short holds: waiters keep leaving (ResourceLimitExceeded) and coming back through the Retry.
+      retry: { quotaMs: 30, throttleMs: 50, lambdaMs: 50 },
+      quotaHoldMs: 120,
+    });
+    try {
+      const jobIds: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const input = services.upload(writeZip(join(dir, `fifo-${i}.zip`)));
+        const response = await fetch(`${services.baseUrl}/jobs`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${services.apiKey}`, "content-type": "application/json" },
+          body: JSON.stringify({ input, email: `fifo${i}@example.com` }),
+        });
+        jobIds.push(((await response.json()) as { jobId: string }).jobId);
+        // Each job asks for the instance before the next is submitted.
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      await Promise.all(jobIds.map((id) => services.runtime.executions.wait(id)));
+      const started = jobIds
+        .map((id) => ({ id, created: services.runtime.store.sageMakerJobsOf(id).find((j) => j.stage === "prep")!.created.getTime() }))
+        .sort((a, b) => a.created - b.created)
+        .map((j) => j.id);
+      expect(started).toEqual(jobIds);
+    } finally {
+      await services.close();
+    }
+  }, 60_000);
 });

@@ -78,19 +78,26 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async copy(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<void> {
+  async copyIfAbsent(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<boolean> {
     // REPLACE with no tags: a copied input must not inherit a retention tag (e.g. the
     // intermediate-artifact tag) from its source, or the job's input could expire early.
-    await this.s3.send(
-      new CopyObjectCommand({
-        Bucket: to.bucket,
-        Key: to.key,
-        CopySource: copySource(from.bucket, from.key),
-        TaggingDirective: "REPLACE",
-        ...this.owner,
-        ...(this.options.expectedBucketOwner ? { ExpectedSourceBucketOwner: this.options.expectedBucketOwner } : {}),
-      }),
-    );
+    try {
+      await this.s3.send(
+        new CopyObjectCommand({
+          Bucket: to.bucket,
+          Key: to.key,
+          CopySource: copySource(from.bucket, from.key),
+          TaggingDirective: "REPLACE",
+          IfNoneMatch: "*",
+          ...this.owner,
+          ...(this.options.expectedBucketOwner ? { ExpectedSourceBucketOwner: this.options.expectedBucketOwner } : {}),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (named(error, "PreconditionFailed", "ConditionalRequestConflict") || status(error) === 412 || status(error) === 409) return false;
+      throw error;
+    }
   }
 
   async list(bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {

@@ -2,9 +2,13 @@
  * ObjectStore on the file system: one folder per bucket under a data directory
  * (`<root>/<bucket>/<key>`). Keys are checked so that no key can leave its bucket folder.
  * Writes go to a temporary file and are renamed into place, so readers never see half a file.
+ * Temporary files live in `<root>/.incoming/`, outside every bucket (bucket names cannot start
+ * with "."), so no listing, prefix download or /files request can see one.
  */
 import { constants, createReadStream } from "node:fs";
 import { copyFile, link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { pipeline as pipe } from "node:stream/promises";
+import { copyFileSync, createWriteStream, mkdirSync, renameSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,6 +17,8 @@ import type { ObjectInfo, ObjectStore } from "../../ports.js";
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const TEMP_SUFFIX = ".spaceport-tmp";
+/** Beside the bucket folders, never inside one. */
+export const INCOMING_DIR = ".incoming";
 
 
 export class LocalObjectStore implements ObjectStore {
@@ -26,6 +32,13 @@ export class LocalObjectStore implements ObjectStore {
     } = {},
   ) {
     this.root = resolve(root);
+  }
+
+  /** A fresh temporary file on the same file system as the buckets (so rename is atomic), outside them. */
+  private async tempFile(): Promise<string> {
+    const dir = join(this.root, INCOMING_DIR);
+    await mkdir(dir, { recursive: true });
+    return join(dir, `${Date.now()}-${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
   }
 
   /** The file of an object; throws for bucket names or keys that are not allowed. */
@@ -66,7 +79,7 @@ export class LocalObjectStore implements ObjectStore {
   async putText(bucket: string, key: string, body: string): Promise<void> {
     const file = this.path(bucket, key);
     await mkdir(dirname(file), { recursive: true });
-    const temp = `${file}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`;
+    const temp = await this.tempFile();
     await writeFile(temp, body, "utf8");
     await rename(temp, file);
   }
@@ -76,7 +89,7 @@ export class LocalObjectStore implements ObjectStore {
     await mkdir(dirname(file), { recursive: true });
     // Write a complete temporary file, then hard-link it into place: link() fails if the
     // name exists, atomically, and readers never see a partial record.
-    const temp = `${file}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`;
+    const temp = await this.tempFile();
     await writeFile(temp, body, "utf8");
     try {
       await link(temp, file);
@@ -101,14 +114,64 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async copy(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<void> {
+  async copyIfAbsent(from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<boolean> {
     const source = this.path(from.bucket, from.key);
     const target = this.path(to.bucket, to.key);
-    if (source === target) return;
+    if (source === target) return false;
     await mkdir(dirname(target), { recursive: true });
-    const temp = `${target}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`;
-    await copyFile(source, temp);
-    await rename(temp, target);
+    const temp = await this.tempFile();
+    try {
+      await copyFile(source, temp);
+      await link(temp, target); // fails with EEXIST, atomically, when another copy won
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw error;
+    } finally {
+      await unlink(temp).catch(() => {});
+    }
+  }
+
+  /** Copies a local file in as an object (temporary file, then rename: never half an object). */
+  putFileSync(bucket: string, key: string, source: string): void {
+    const file = this.path(bucket, key);
+    mkdirSync(dirname(file), { recursive: true });
+    const temp = join(this.root, INCOMING_DIR, `${Date.now()}-${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
+    mkdirSync(dirname(temp), { recursive: true });
+    try {
+      copyFileSync(source, temp);
+      renameSync(temp, file);
+    } finally {
+      rmSync(temp, { force: true });
+    }
+  }
+
+  /**
+   * Streams `source` into a temporary file and renames it into place only once the stream ended
+   * whole: an upload cut off halfway leaves nothing under its name (and no temporary file).
+   */
+  async putStream(bucket: string, key: string, source: AsyncIterable<Uint8Array>): Promise<number> {
+    const file = this.path(bucket, key);
+    await mkdir(dirname(file), { recursive: true });
+    const temp = await this.tempFile();
+    let size = 0;
+    try {
+      await pipe(
+        source,
+        async function* (chunks: AsyncIterable<Uint8Array>) {
+          for await (const chunk of chunks) {
+            size += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(temp, { flags: "wx" }),
+      );
+      await rename(temp, file);
+      return size;
+    } catch (error) {
+      await unlink(temp).catch(() => {});
+      throw error;
+    }
   }
 
   async list(bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {

@@ -122,11 +122,7 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
     const errors = attributeErrors(splats, decoded, sog.order);
     lap("readback_s", t);
 
-    const cameras = await readCameras(input.cameras);
-    const { camera, capture } = firstView(splats, cameras);
-    const upstream = await readUpstream(input.upstream, input.metrics);
-    const scale = scaleNotice(upstream.georeference);
-    await writeViewer(cfg.deliveryDir, cfg.title, viewerSettings(camera), scale);
+    const { cameras, camera, capture, upstream, scale } = await writeViewerPage(cfg, splats, input);
     cfg.progress(80, "viewer written");
 
     let preview: Record<string, unknown> = { written: false };
@@ -166,6 +162,16 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** The viewer page: its first camera from the photos' poses, its scale line from the georeference. */
+async function writeViewerPage(cfg: CompressConfig, splats: Parameters<typeof firstView>[0], input: { cameras: string | null; upstream: string | null; metrics: string | null }) {
+  const cameras = await readCameras(input.cameras);
+  const { camera, capture } = firstView(splats, cameras);
+  const upstream = await readUpstream(input.upstream, input.metrics);
+  const scale = scaleNotice(upstream.georeference);
+  await writeViewer(cfg.deliveryDir, cfg.title, viewerSettings(camera), scale);
+  return { cameras, camera, capture, upstream, scale };
 }
 
 /** scene.spz beside the SOG (an extra format for other viewers); its size, or null when none was made. */

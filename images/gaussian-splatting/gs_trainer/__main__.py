@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import traceback
 
+from . import accelerator
 from .colmap import ColmapError
 from .config import ConfigError, load_hyperparameters
 from .contract import Paths, StageError, write_failure
@@ -24,6 +25,11 @@ def main(argv: list[str]) -> int:
     try:
         cfg = load_hyperparameters(paths.hyperparameters)
         print(f"hyperparameters: {cfg.to_json()}", flush=True)
+        if cfg.device == "auto" and accelerator.required():
+            # the instance type has a GPU: never fall back to days of CPU training by accident
+            reason = accelerator.missing_cuda(paths.hyperparameters.parent)
+            if reason:
+                raise StageError(reason)
         run(paths, cfg)
         carry_upstream(paths.sfm, paths.model, stage="sfm")
         return 0

@@ -49,7 +49,7 @@ class Config:
     max_gaussians: int = 1_500_000
     sh_degree: int = 3
     sh_degree_interval: int = 1_000
-    backend: str = "auto"  # auto | torch | gsplat
+    backend: str = "auto"  # auto | cpp | torch | gsplat
     device: str = "auto"  # auto | cpu | cuda
     seed: int = 0
     holdout_every: int = 8  # every 8th image (by name, starting with the first) is held out; 0 = none
@@ -59,6 +59,9 @@ class Config:
     eval_every: int = 0  # held-out PSNR every N steps (0 = only at the end)
     num_renders: int = 4
     densify: bool = True
+    # densification: "default" (gsplat's DefaultStrategy: clone/split/prune) or "mcmc" (gsplat's
+    # MCMCStrategy: relocate dead Gaussians, grow 5% per refinement up to the memory-derived cap)
+    strategy: str = "default"
     refine_start: int = 500
     refine_stop: int = 15_000
     refine_every: int = 100
@@ -79,6 +82,9 @@ class Config:
     lr_sh0: float = 2.5e-3
     lr_exposure: float = 1e-3
     threads: int = 0  # torch CPU threads; 0 = torch's default
+    # held-out quality below these adds a warning to metrics.json (0 = no check); quality.py
+    psnr_floor: float = 20.0
+    coverage_floor: float = 0.75
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -177,7 +183,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "max_gaussians": _int(1, 50_000_000),
     "sh_degree": _int(0, 3),
     "sh_degree_interval": _int(1),
-    "backend": _choice("auto", "torch", "gsplat"),
+    "backend": _choice("auto", "cpp", "torch", "gsplat"),
     "device": _choice("auto", "cpu", "cuda"),
     "seed": _int(0),
     "holdout_every": _int(0),
@@ -187,6 +193,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "eval_every": _int(0),
     "num_renders": _int(0, 1000),
     "densify": _bool,
+    "strategy": _choice("default", "mcmc"),
     "refine_start": _int(0),
     "refine_stop": _int(0),
     "refine_every": _int(1),
@@ -204,6 +211,8 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "lr_sh0": _float(0.0),
     "lr_exposure": _float(0.0),
     "threads": _int(0, 1024),
+    "psnr_floor": _float(0.0, 100.0),
+    "coverage_floor": _float(0.0, 1.0),
 }
 assert set(PARSERS) == {f.name for f in fields(Config)}
 

@@ -19,7 +19,7 @@ import torch
 
 from .backends.torch_tiles import rasterize_torch
 from .gaussians import activated, read_ply, sh_degree_of
-from .train import save_png
+from .outputs import save_png
 
 
 def camera_matrices(cam: dict[str, Any], max_size: int) -> tuple[torch.Tensor, torch.Tensor, int, int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import resource
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image as PILImage
 from torch import Tensor
 
 from .backends import Backend, RenderOutput, rasterize, resolve_backend
@@ -22,11 +20,14 @@ from .contract import Paths, StageError, progress
 from .data import Scene, View, load_scene
 from .exposure import choose_model
 from .gaussians import activated, init_params, write_ply
+from .mcmc import MCMCStrategy, memory_cap, regularisers
 from .metrics import loss_fn, psnr, ssim
+from .outputs import cameras_json, peak_memory_mb, save_png
+from .quality import COVERED_ALPHA, warnings_for
 from .strategy import DefaultStrategy, StrategyState
 
 CKPT_PREFIX = "ckpt-"
-TRAINING_KEYS = ("steps", "resolution_scale", "max_image_size", "num_downscales", "resolution_schedule", "max_gaussians", "sh_degree", "seed", "holdout_every", "holdout", "exposure_compensation")
+TRAINING_KEYS = ("steps", "resolution_scale", "max_image_size", "num_downscales", "resolution_schedule", "max_gaussians", "sh_degree", "seed", "holdout_every", "holdout", "exposure_compensation", "strategy")
 
 
 @dataclass
@@ -164,6 +165,11 @@ class Trainer:
         cfg = self.cfg
         assert self.state is not None
         strategy = DefaultStrategy(cfg, self.scene.scene_scale)
+        mcmc = None
+        if cfg.strategy == "mcmc" and cfg.densify:
+            cap = memory_cap(cfg.max_gaussians, self.device)
+            print(f"densification: MCMC, cap {cap} Gaussians (max_gaussians {cfg.max_gaussians}, instance memory)", flush=True)
+            mcmc = MCMCStrategy(cfg.refine_start, cfg.refine_stop, cfg.refine_every, cap, self.device)
         gamma = 0.01 ** (1.0 / cfg.steps)
         seg_start = time.perf_counter()
         elapsed0 = self.elapsed
@@ -188,6 +194,8 @@ class Trainer:
                 A = self.exposure[view.index] * self.exposure_mask
                 img = img @ A[:, :3].T + A[:, 3]
             loss = loss_fn(img, gt, cfg.ssim_lambda)
+            if mcmc is not None:
+                loss = loss + regularisers(self.params)
             loss.backward()
             for o in self.optims.values():
                 o.step()
@@ -196,9 +204,12 @@ class Trainer:
                 self.exposure_opt.step()
                 self.exposure_opt.zero_grad(set_to_none=True)
             self.step = step + 1
-            strategy.step_post_backward(
-                self.params, self.optims, self.state, step, out.means2d.grad, out.radii, view.width, view.height
-            )
+            if mcmc is not None:
+                mcmc.step_post_backward(self.params, self.optims, self.state, step, self.optims["means"].param_groups[0]["lr"])
+            else:
+                strategy.step_post_backward(
+                    self.params, self.optims, self.state, step, out.means2d.grad, out.radii, view.width, view.height
+                )
             self.elapsed = elapsed0 + time.perf_counter() - seg_start
             if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                 n = self.params["means"].shape[0]
@@ -261,56 +272,20 @@ class Trainer:
                 img = img @ mean_exposure[:, :3].T + mean_exposure[:, 3]
             img = img.clamp(0, 1)
             gt = view.image(self.device)
-            rows.append({"image": view.name, "psnr": psnr(img, gt), "ssim": float(ssim(img, gt))})
+            covered = float((out.alpha >= COVERED_ALPHA).float().mean())
+            rows.append({"image": view.name, "psnr": psnr(img, gt), "ssim": float(ssim(img, gt)), "coverage": covered})
             if render_dir is not None and i < num_renders:
                 render_dir.mkdir(parents=True, exist_ok=True)
                 save_png(render_dir / f"{view.stem}.png", img)
                 save_png(render_dir / f"{view.stem}.gt.png", gt)
         if not rows:
-            return {"psnr": float("nan"), "ssim": float("nan"), "images": []}
+            return {"psnr": float("nan"), "ssim": float("nan"), "coverage": float("nan"), "images": []}
         return {
             "psnr": float(np.mean([r["psnr"] for r in rows])),
             "ssim": float(np.mean([r["ssim"] for r in rows])),
+            "coverage": float(np.mean([r["coverage"] for r in rows])),
             "images": rows,
         }
-
-
-def save_png(path: Path, img: Tensor) -> None:
-    arr = (img.detach().clamp(0, 1).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
-    PILImage.fromarray(arr).save(path)
-
-
-def cameras_json(scene: Scene) -> list[dict[str, Any]]:
-    """Like the 3DGS reference's cameras.json (camera-to-world rotation, position), plus
-    cx, cy and held_out. Intrinsics are for the full-resolution SfM images."""
-    out = []
-    for v in scene.views:
-        w2c = v.viewmat.double().numpy()
-        R = w2c[:3, :3]
-        c2w_rot = R.T
-        pos = -R.T @ w2c[:3, 3]
-        out.append(
-            {
-                "id": v.index,
-                "img_name": v.stem,
-                "width": v.full_width,
-                "height": v.full_height,
-                "position": [float(x) for x in pos],
-                "rotation": [[float(x) for x in row] for row in c2w_rot],
-                "fx": float(v.full_K[0, 0]),
-                "fy": float(v.full_K[1, 1]),
-                "cx": float(v.full_K[0, 2]),
-                "cy": float(v.full_K[1, 2]),
-                "held_out": v.held_out,
-            }
-        )
-    return out
-
-
-def peak_memory_mb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 def pick_device(cfg: Config) -> torch.device:
@@ -321,19 +296,26 @@ def pick_device(cfg: Config) -> torch.device:
     return torch.device("cpu")
 
 
-def run(paths: Paths, cfg: Config) -> dict[str, Any]:
-    """The whole stage: load, train (resuming if a checkpoint exists), evaluate, write outputs."""
-    t0 = time.perf_counter()
+def _device_and_backend(cfg: Config) -> tuple[torch.device, Backend]:
+    """Threads and seed set, the device and rasterizer chosen (the choice printed), or a StageError."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg)
     try:
-        backend = resolve_backend(cfg.backend, device)
+        backend, why = resolve_backend(cfg.backend, device)
     except ValueError as e:
         raise StageError(str(e)) from None
+    print(why, flush=True)
     if device.type != "cpu" and backend == "torch":
         raise StageError("the torch backend runs on CPU only here; use backend=gsplat or device=cpu")
+    return device, backend
+
+
+def run(paths: Paths, cfg: Config) -> dict[str, Any]:
+    """The whole stage: load, train (resuming if a checkpoint exists), evaluate, write outputs."""
+    t0 = time.perf_counter()
+    device, backend = _device_and_backend(cfg)
     progress(0.0, "loading")
     scene = load_scene(paths.sfm, cfg)
     v0 = scene.views[0]
@@ -347,7 +329,7 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
     print(f"initialised {trainer.params['means'].shape[0]} Gaussians", flush=True)
     trainer.try_resume(paths.checkpoints)
     steps_before = trainer.step
-    t_train = time.perf_counter()
+    t_train, cpu_train = time.perf_counter(), time.process_time()
     try:
         trainer.train(paths.checkpoints)
     except torch.OutOfMemoryError:
@@ -356,7 +338,7 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
             f"{'CUDA' if device.type == 'cuda' else 'CPU'} out of memory at {n / 1e6:.2f}M Gaussians: "
             f"lower max_gaussians (now {cfg.max_gaussians}) or resolution_scale"
         ) from None
-    train_s = time.perf_counter() - t_train
+    train_s, train_cpu_s = time.perf_counter() - t_train, time.process_time() - cpu_train
     progress(100.0, "training")
     paths.model.mkdir(parents=True, exist_ok=True)
     progress(100.0, "evaluating")
@@ -371,16 +353,24 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
     write_ply(paths.model / "point_cloud.ply", trainer.params)  # type: ignore[arg-type]
     (paths.model / "cameras.json").write_text(json.dumps(cameras_json(scene), indent=1))
     steps_run = trainer.step - steps_before
+    warnings = warnings_for(ev, cfg.quality, cfg.psnr_floor, cfg.coverage_floor)
+    for w in warnings:
+        print(f"warning: {w['message']}", flush=True)
     metrics = {
         "psnr": ev["psnr"] if not math.isnan(ev["psnr"]) else None,
         "ssim": ev["ssim"] if not math.isnan(ev["ssim"]) else None,
+        "coverage": ev["coverage"] if not math.isnan(ev["coverage"]) else None,
         "held_out": ev["images"],
+        # the stages' shared "succeeded, but" channel (code + message), carried to the delivery
+        "warnings": warnings,
         "gaussians": int(trainer.params["means"].shape[0]),
         "steps": trainer.step,
         "resumed_from_step": trainer.resumed_from,
         "wall_time_s": round(time.perf_counter() - t0, 3),
         "train_time_s": round(trainer.elapsed, 3),
         "s_per_step": round(train_s / steps_run, 4) if steps_run else None,
+        # CPU seconds (all threads) per step: comparable between runs on a busy shared machine
+        "cpu_s_per_step": round(train_cpu_s / steps_run, 4) if steps_run else None,
         "peak_memory_mb": round(peak_memory_mb(device), 1),
         "backend": backend,
         "device": str(device),
@@ -392,7 +382,7 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
     }
     (paths.model / "metrics.json").write_text(json.dumps(metrics, indent=1))
     print(
-        f"held-out psnr={metrics['psnr']} ssim={metrics['ssim']} gaussians={metrics['gaussians']} "
+        f"held-out psnr={metrics['psnr']} ssim={metrics['ssim']} coverage={metrics['coverage']} gaussians={metrics['gaussians']} "
         f"steps={metrics['steps']} s_per_step={metrics['s_per_step']}",
         flush=True,
     )

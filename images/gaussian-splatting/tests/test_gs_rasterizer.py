@@ -7,7 +7,8 @@ import torch
 from torch import Tensor
 
 from gs_trainer.backends import rasterize
-from gs_trainer.backends.torch_tiles import rasterize_torch, reference_render
+from gs_trainer.backends.reference import reference_render
+from gs_trainer.backends.torch_tiles import rasterize_torch
 
 from gs_scenes import camera, random_scene
 

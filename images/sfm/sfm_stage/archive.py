@@ -10,6 +10,8 @@ from pathlib import Path, PurePosixPath
 from .errors import StageError
 
 _CHUNK = 1 << 20
+# Entries smaller than this may compress as well as they like (a text file of zeros is no bomb).
+RATIO_FREE_BYTES = 1 << 20
 
 
 @dataclass
@@ -18,6 +20,8 @@ class Budget:
 
     max_files: int
     max_bytes: int
+    # Uncompressed : compressed. Photos barely compress (JPEG ~1.01, PNG ~1, TIFF a few times).
+    max_ratio: float = 100.0
     files: int = 0
     bytes: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
@@ -52,6 +56,21 @@ def _ignored(path: PurePosixPath) -> bool:
     return path.parts[0] == "__MACOSX" or path.name.startswith("._") or path.name in (".DS_Store", "Thumbs.db")
 
 
+def _check_entry(display: str, info: zipfile.ZipInfo, size: int, total: int, budget: Budget) -> None:
+    """StageError naming the entry when `size` bytes of it (or `total` for the job) pass a limit."""
+    if size > RATIO_FREE_BYTES and size > budget.max_ratio * max(info.compress_size, 1):
+        raise StageError(
+            f"{display}: entry {info.filename!r} unpacks to more than {budget.max_ratio:g} times its compressed size "
+            f"({info.compress_size} bytes; limit SFM_MAX_COMPRESSION_RATIO); it looks like a ZIP bomb and was refused. "
+            "Photos barely compress: zip the original photo files."
+        )
+    if total > budget.max_bytes:
+        raise StageError(
+            f"{display}: entry {info.filename!r} would bring the unpacked upload to {total / 1e9:.2f} GB, above the limit of "
+            f"{budget.max_bytes / 1e9:.2f} GB (SFM_MAX_UNCOMPRESSED_BYTES); it was refused."
+        )
+
+
 def extract_zip(zip_path: Path, dest: Path, budget: Budget, display: str) -> None:
     """Extract `zip_path` under `dest` after checking every entry; never writes outside `dest`."""
     try:
@@ -80,12 +99,10 @@ def extract_zip(zip_path: Path, dest: Path, budget: Budget, display: str) -> Non
                 f"The upload holds more than {budget.max_files} files (limit SFM_MAX_FILES); "
                 "split the survey into smaller jobs."
             )
-        declared = sum(i.file_size for i, _ in planned)
-        if budget.bytes + declared > budget.max_bytes:
-            raise StageError(
-                f"{display} would unpack to {declared / 1e9:.2f} GB, above the limit of "
-                f"{budget.max_bytes / 1e9:.2f} GB (SFM_MAX_UNCOMPRESSED_BYTES); it was refused."
-            )
+        declared = budget.bytes
+        for info, _ in planned:
+            declared += info.file_size
+            _check_entry(display, info, info.file_size, declared, budget)
         dest.mkdir(parents=True, exist_ok=True)
         root = dest.resolve()
         for info, rel in planned:
@@ -105,12 +122,13 @@ def extract_zip(zip_path: Path, dest: Path, budget: Budget, display: str) -> Non
                 with zf.open(info) as src, open(target, "xb") as out:
                     while chunk := src.read(_CHUNK):
                         written += len(chunk)
-                        # Headers can lie: count real bytes against both the entry and the job limit.
-                        if written > info.file_size or budget.bytes + written > budget.max_bytes:
+                        # Headers can lie: count real bytes against the entry, the ratio and the job limit.
+                        if written > info.file_size:
                             raise StageError(
                                 f"{display} unpacks to more data than it declares (entry {info.filename!r}); "
                                 "it looks like a ZIP bomb and was refused."
                             )
+                        _check_entry(display, info, written, budget.bytes + written, budget)
                         out.write(chunk)
             except StageError:
                 target.unlink(missing_ok=True)

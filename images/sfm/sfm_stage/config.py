@@ -21,6 +21,7 @@ class Config:
     max_features: int = 4096
     max_files: int = 5000
     max_uncompressed_bytes: int = 20 * 1024**3
+    max_compression_ratio: float = 100.0
     max_image_pixels: int = 120_000_000
     min_photos: int = 3
     min_placed_share: float = 0.6
@@ -46,6 +47,11 @@ class Config:
     @property
     def work_dir(self) -> Path:
         return self.opt_ml / "processing" / "work" / "sfm"
+
+    @property
+    def log_dir(self) -> Path:
+        """COLMAP's own log files (glog): kept with the job, never in the system's temp folder."""
+        return self.opt_ml / "logs" / "colmap"
 
     @property
     def failure_dir(self) -> Path:
@@ -107,6 +113,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         max_features=_int(e, "SFM_MAX_FEATURES", 4096, 100),
         max_files=_int(e, "SFM_MAX_FILES", 5000, 1),
         max_uncompressed_bytes=_int(e, "SFM_MAX_UNCOMPRESSED_BYTES", 20 * 1024**3, 1),
+        max_compression_ratio=_float(e, "SFM_MAX_COMPRESSION_RATIO", 100.0, 1.0, 1e6),
         max_image_pixels=_int(e, "SFM_MAX_IMAGE_PIXELS", 120_000_000, 1),
         min_photos=_int(e, "SFM_MIN_PHOTOS", 3, 2),
         min_placed_share=_float(e, "SFM_MIN_PLACED_SHARE", 0.6, 0.0, 1.0),

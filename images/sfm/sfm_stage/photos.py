@@ -130,7 +130,7 @@ def ingest(config: Config, images_dir: Path, extract_dir: Path, result: Ingested
     if not config.input_dir.is_dir():
         raise StageError(f"No input was found: the folder {config.input_dir} does not exist. Upload a ZIP of photos.")
     result = Ingested() if result is None else result
-    budget = Budget(max_files=config.max_files, max_bytes=config.max_uncompressed_bytes)
+    budget = Budget(max_files=config.max_files, max_bytes=config.max_uncompressed_bytes, max_ratio=config.max_compression_ratio)
     candidates: list[tuple[Path, str]] = []
     for n, path in enumerate(_walk(config.input_dir)):
         shown = path.relative_to(config.input_dir).as_posix()
@@ -167,17 +167,30 @@ def ingest(config: Config, images_dir: Path, extract_dir: Path, result: Ingested
 
     usable = len(result.photos)
     if usable < config.min_photos:
-        detail = ""
-        if result.received == 0:
-            detail = " The upload contains no JPEG, PNG or TIFF photos."
-        elif result.skipped:
-            reasons = sorted({r.split(":")[0] for _, r in result.skipped})
-            detail = f" {result.received} photo file(s) were found; skipped as {', '.join(reasons)}."
         raise StageError(
             f"Only {usable} usable photo(s) were found; at least {config.min_photos} are needed "
-            f"(SFM_MIN_PHOTOS).{detail}"
+            f"(SFM_MIN_PHOTOS).{_too_few_detail(result)}"
         )
     return result
+
+
+_NAMED_SKIPS = 5
+
+
+def _too_few_detail(result: Ingested) -> str:
+    """Which files were skipped and why (the first few by name), for the too-few-photos reason."""
+    nested = [name for name, reason in result.skipped if reason == "unsupported: nested archive"]
+    detail = ""
+    if nested:
+        detail += f" Archives inside the ZIP are not opened ({', '.join(nested[:_NAMED_SKIPS])}): put the photos themselves in the uploaded ZIP."
+    if result.received == 0:
+        return detail + " The upload contains no JPEG, PNG or TIFF photos."
+    skipped = [(name, reason) for name, reason in result.skipped if reason != "unsupported: nested archive"]
+    if skipped:
+        named = "; ".join(f"{name} ({reason})" for name, reason in skipped[:_NAMED_SKIPS])
+        more = f"; and {len(skipped) - _NAMED_SKIPS} more (see report.json)" if len(skipped) > _NAMED_SKIPS else ""
+        detail += f" {result.received} photo file(s) were found; skipped: {named}{more}."
+    return detail
 
 
 def _check_and_copy(

@@ -14,9 +14,9 @@ from stage_contract import opt_ml, write_failure
 
 from .config import Config, choose_working_size, load_config
 from .errors import StageError
-from .georef import GeoFigures, assess
+from .georef import Assessment, GeoFigures, assess
 from .monitor import StepMonitor, progress
-from .photos import Ingested, ingest
+from .photos import Ingested, Photo, ingest
 from .reconstruct import choose_matching, extract_features, georeference, make_upright, map_photos, match, undistort
 
 
@@ -28,10 +28,29 @@ def _placed_failure(placed: int, usable: int) -> str:
     )
 
 
+def _georeference_into(report: dict[str, Any], model: pycolmap.Reconstruction, photos: list[Photo], config: Config) -> Assessment:
+    """Aligns the model to the photos' GPS (or makes it upright without GPS), puts the fit in
+    the report's `gps`, and returns the quality gate's verdict on the frame."""
+    geo = georeference(model, photos, config)
+    if geo is None:
+        report["gps"] = None
+        return assess(None, config, no_gps_frame=make_upright(model))
+    report["gps"] = {
+        "origin": {"lat": geo.origin[0], "lon": geo.origin[1], "alt": geo.origin[2]},
+        "residual_m": round(geo.residual_m, 3),
+        "max_residual_m": round(geo.max_residual_m, 3),
+        "photos_used": geo.photos_used,
+        "method": geo.method,
+    }
+    return assess(GeoFigures(geo.residual_m, geo.extent_m, geo.gps_accuracy_m), config, no_gps_frame="")
+
+
 def run(config: Config) -> dict[str, Any]:
     """Run the stage; returns the report (also written to output/report.json)."""
     work = config.work_dir
     out = config.output_dir
+    config.log_dir.mkdir(parents=True, exist_ok=True)
+    pycolmap.logging.log_dir = str(config.log_dir)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -73,19 +92,7 @@ def run(config: Config) -> dict[str, Any]:
         if model is None or placed < max(3, config.min_placed_share * usable):
             raise StageError(_placed_failure(placed, usable))
         with monitor.step("georeference", 88):
-            geo = georeference(model, photos, config)
-            if geo is None:
-                report["gps"] = None
-                assessed = assess(None, config, no_gps_frame=make_upright(model))
-            else:
-                report["gps"] = {
-                    "origin": {"lat": geo.origin[0], "lon": geo.origin[1], "alt": geo.origin[2]},
-                    "residual_m": round(geo.residual_m, 3),
-                    "max_residual_m": round(geo.max_residual_m, 3),
-                    "photos_used": geo.photos_used,
-                    "method": geo.method,
-                }
-                assessed = assess(GeoFigures(geo.residual_m, geo.extent_m, geo.gps_accuracy_m), config, no_gps_frame="")
+            assessed = _georeference_into(report, model, photos, config)
             report["frame"] = assessed.frame
             report["georeference"] = assessed.georeference
             warnings.extend(assessed.warnings)

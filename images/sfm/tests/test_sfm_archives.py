@@ -56,9 +56,28 @@ def test_zip_bomb_is_refused_before_unpacking(tmp_path: Path) -> None:
     job = make_job(tmp_path)
     write_zip(job.photos / "bomb.zip", {f"z{i}.jpg": bytes(8 * 1024 * 1024) for i in range(4)})
     assert (job.photos / "bomb.zip").stat().st_size < 200_000  # 32 MB of zeros in a few KB
-    failure = _fails_with(job, tmp_path, "bomb.zip", "SFM_MAX_UNCOMPRESSED_BYTES", env={"SFM_MAX_UNCOMPRESSED_BYTES": str(10 * 1024 * 1024)})
-    assert "0.03 GB" in failure
+    env = {"SFM_MAX_UNCOMPRESSED_BYTES": str(10 * 1024 * 1024), "SFM_MAX_COMPRESSION_RATIO": "1000000"}
+    failure = _fails_with(job, tmp_path, "bomb.zip", "SFM_MAX_UNCOMPRESSED_BYTES", "entry 'z1.jpg'", env=env)
+    assert "0.02 GB" in failure
     assert sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file()) < 1_000_000
+
+
+def test_high_ratio_entry_is_refused_by_name_before_any_byte_is_written(tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    # Well under the size limit, but 64 MiB of zeros in a few KB: no photo compresses like that.
+    write_zip(job.photos / "bomb.zip", {"a.jpg": noise_jpeg(1), "b.jpg": noise_jpeg(2), "zeros.jpg": bytes(64 * 1024 * 1024)})
+    failure = _fails_with(job, tmp_path, "bomb.zip", "entry 'zeros.jpg'", "SFM_MAX_COMPRESSION_RATIO", "zip bomb")
+    assert "corrupt" not in failure
+    assert sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file()) < 1_000_000
+
+
+def test_nested_archive_is_named_as_not_opened(tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    inner = tmp_path / "inner.zip"
+    write_zip(inner, {f"IMG_{i}.jpg": noise_jpeg(i) for i in range(3)})
+    write_zip(job.photos / "survey.zip", {"photos/inner.zip": inner.read_bytes()})
+    inner.unlink()
+    failure = _fails_with(job, tmp_path, "archives inside the zip are not opened", "survey.zip:photos/inner.zip")
 
 
 def test_lying_zip_header_never_writes_more_than_declared(tmp_path: Path) -> None:
@@ -92,7 +111,10 @@ def test_only_corrupt_images_fails(tmp_path: Path) -> None:
     entries = {f"IMG_{i}.jpg": noise_jpeg(i)[:300] for i in range(4)}  # truncated JPEGs
     entries["bad.png"] = b"\x89PNG\r\n\x1a\n not really"
     write_zip(job.photos / "survey.zip", entries)
-    _fails_with(job, tmp_path, "only 0 usable photo", "corrupt")
+    failure = _fails_with(job, tmp_path, "only 0 usable photo", "corrupt")
+    # Which files, and why: the first few by name, the rest counted.
+    assert "survey.zip:IMG_0.jpg (corrupt:" in failure
+    assert "and 0 more" not in failure and "more (see report.json)" not in failure
 
 
 def test_not_a_zip_fails(tmp_path: Path) -> None:
@@ -120,5 +142,8 @@ def test_three_unrelated_photos_fail_with_overlap_advice(tmp_path: Path) -> None
     job = make_job(tmp_path)
     write_zip(job.photos / "survey.zip", {f"IMG_{i}.jpg": noise_jpeg(100 + i, (320, 240)) for i in range(3)})
     _fails_with(job, tmp_path, "of 3 photos could be placed", "overlap")
+    # COLMAP's glog files stay with the job, not in the temp folder the stage was given.
+    assert not [p.name for p in (job.root / "tmp").rglob("*") if ".log." in p.name]
+    assert [p.name for p in (job.opt_ml / "logs" / "colmap").iterdir() if ".log.INFO" in p.name]
     report = (job.output / "report.json").read_text()
     assert '"status": "failed"' in report

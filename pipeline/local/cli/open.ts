@@ -30,7 +30,7 @@ export async function open(args: string[]): Promise<number> {
   const prefix = `${jobPrefix(id)}${sub}/`;
   // Where this job's emailed links point, so they work again; else the data dir's port.
   const port = portOf(values.port, linkPortOf(data, id) ?? preferredPort(data));
-  const server = await startFileServer(new LocalObjectStore(data.buckets), port).catch((error: NodeJS.ErrnoException) => {
+  const server = await startFileServer(new LocalObjectStore(data.buckets), { bucket, deliveryOutput: sub, jobId: id }, port).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== "EADDRINUSE") throw error;
     throw new Error(
       `port ${port}, where this job's links point, is in use: if \`spaceport dev\` serves ${data.root} there, the links already work; otherwise stop what listens on ${port}, or pass --port N for a link of its own`,

@@ -6,10 +6,12 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { failureReason } from "../../../functions/failure.js";
+import type { NotificationRecord } from "../../../functions/notify/state.js";
 import type { ExecutionEvent, ExecutionRecord } from "../../../functions/ports.js";
 import { formatBytes, formatClock, formatTable } from "../../format.js";
 import { parseJsonObject, valueAt } from "../../json.js";
 import { jobPrefix, stageOutputPrefix } from "../../layout.js";
+import { notificationText } from "../notification-text.js";
 import type { LocalServices } from "../services.js";
 import { viewerFile } from "../services.js";
 import type { JobStore } from "../store.js";
@@ -26,6 +28,8 @@ export interface SummaryContext {
   /** The viewer is being served: print its URL rather than its file. */
   readonly serving?: boolean;
   readonly figures?: StageSummary;
+  /** The notification of the job's outcome, as recorded (run): what the email line says. */
+  readonly notified?: NotificationRecord;
 }
 
 const FAILED = new Set(["FAILED", "ABORTED", "TIMED_OUT"]);
@@ -59,7 +63,7 @@ export function summarize(store: JobStore, jobId: string, context: SummaryContex
     lines.push(...warningLines(warnings));
     if (context.services) lines.push(...deliveryLines(context.services, jobId, context.serving === true));
   }
-  if (context.services) lines.push(emailLine(context.services, jobId));
+  if (context.services) lines.push(emailLine(context.services, jobId, context.notified));
   return lines.join("\n");
 }
 
@@ -84,7 +88,8 @@ function deliveryLines(services: LocalServices, jobId: string, serving: boolean)
   return lines;
 }
 
-function emailLine(services: LocalServices, jobId: string): string {
+function emailLine(services: LocalServices, jobId: string, notified: NotificationRecord | undefined): string {
+  if (notified?.state !== "sent") return `email: ${notificationText({ state: notified?.state, error: notified?.lastError })}`;
   if (services.mailTo === "smtp") return "email: sent over SMTP";
   const emails = existsSync(services.mailTo) ? readdirSync(services.mailTo).filter((f) => f.includes(jobId) && f.endsWith(".eml")).sort() : [];
   return `email: ${emails.length > 0 ? join(services.mailTo, emails.at(-1)!) : `see ${services.mailTo}`}`;

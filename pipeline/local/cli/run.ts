@@ -7,6 +7,8 @@ import { preferredPort, rememberPort } from "../links.js";
 import type { LocalServices } from "../services.js";
 import { help, parse, portOf } from "./help.js";
 import { inputZip } from "./input.js";
+import { readNotification } from "../../../functions/notify/state.js";
+import { notificationText } from "../notification-text.js";
 import { summarize } from "./output.js";
 import { startServices, untilStopped, type CliRoot } from "./start.js";
 import { COMMANDS } from "./usage.mjs";
@@ -54,8 +56,8 @@ export async function run(args: string[], root: CliRoot): Promise<number> {
   let outcome: string | undefined;
   void untilStopped().then(async () => {
     events.display?.stop();
-    if (!outcome) console.log("\nstopping: the job is marked failed and its submitter notified");
-    await services.close();
+    if (!outcome) console.log("\nstopping: the job is marked failed");
+    for (const job of await services.close()) console.log(`job ${job.jobId}: ${notificationText(job.notification)}`);
     process.exit(outcome === "SUCCEEDED" ? 0 : outcome ? 1 : 130);
   });
   try {
@@ -71,7 +73,8 @@ export async function run(args: string[], root: CliRoot): Promise<number> {
     outcome = record?.status ?? "FAILED";
     display.stop();
     const { runtime } = services;
-    console.log(summarize(runtime.store, jobId, { services, sagemakerDir: runtime.data.sagemaker, serving: serve, ...(root.summary ? { figures: root.summary } : {}) }));
+    const notified = await readNotification(services.objectStore, services.buckets.processing, jobId, outcome === "SUCCEEDED" ? "succeeded" : "failed");
+    console.log(summarize(runtime.store, jobId, { services, sagemakerDir: runtime.data.sagemaker, serving: serve, ...(root.summary ? { figures: root.summary } : {}), ...(notified ? { notified } : {}) }));
     if (outcome === "SUCCEEDED" && serve) {
       console.log(`\nserving the viewer at ${services.viewerUrl(jobId)} until Ctrl-C`);
       await new Promise(() => {}); // the stop handler exits

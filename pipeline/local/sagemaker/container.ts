@@ -78,7 +78,8 @@ export function layOutTraining(data: DataDir, optMl: string, request: CreateTrai
   writeJson(join(config, "hyperparameters.json"), Object.fromEntries(Object.entries(request.HyperParameters ?? {}).map(([k, v]) => [k, String(v)])), 2);
   const channels = (request.InputDataConfig ?? []).map((c) => [c.ChannelName, { TrainingInputMode: c.InputMode ?? "File", S3DistributionType: "FullyReplicated", RecordWrapperType: "None" }]);
   writeJson(join(config, "inputdataconfig.json"), Object.fromEntries(channels), 2);
-  writeJson(join(config, "resourceconfig.json"), { current_host: "algo-1", hosts: ["algo-1"], network_interface_name: "lo" });
+  const resources = { current_host: "algo-1", current_instance_type: request.ResourceConfig?.InstanceType, hosts: ["algo-1"], network_interface_name: "lo" };
+  writeJson(join(config, "resourceconfig.json"), resources);
   mkdirSync(join(optMl, "model"), { recursive: true });
   mkdirSync(join(optMl, "output"), { recursive: true });
   const checkpoints = reroot(optMl, CHECKPOINTS_PATH);

@@ -17,12 +17,13 @@ import { INSTANCE_TYPES, isInstanceType, type InstanceType } from "../../instanc
 import { TAGS } from "../../layout.js";
 import type { Stage } from "../../stage.js";
 import type { DataDir } from "../data.js";
-import type { ProcessIdentity } from "../process.js";
+import { isAlive, type ProcessIdentity } from "../process.js";
 import type { JobStore } from "../store.js";
 import { prepareJobFolder, type JobFolder } from "./container.js";
 import { CorePool, threadEnvironment } from "./cores.js";
 import { clientFailure, jobArn, NamedError, type JobKind, type JobSpec, type RunOutcome } from "./job-spec.js";
 import { processingContract, trainingContract, type JobKindContract } from "./kinds.js";
+import { hasNvidia, localAccelerator } from "./docker.js";
 import { DockerLauncher, NativeLauncher, type Launcher } from "./launchers.js";
 import { failureReason } from "./logs.js";
 import { killStage, runStageProcess, type RunningProcess } from "./stage-process.js";
@@ -52,6 +53,9 @@ export interface JobEvent {
   readonly status: "InProgress" | "Completed" | "Failed" | "Stopped";
   readonly failureReason?: string;
 }
+
+/** How long a waiter may be away between asks (the state machine's quota Retry interval) and keep its place. */
+const QUOTA_QUEUE_GRACE_MS = 30_000;
 
 /** A create call found the quota in use and holds for a free instance. */
 export interface QuotaWait {
@@ -110,13 +114,14 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
   private readonly stopped = new Set<string>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly cores: CorePool | undefined;
+  private readonly nvidiaHere = hasNvidia();
 
   constructor(readonly options: SageMakerEmulatorOptions) {
     super();
     this.cores = options.cores === "unshared" ? undefined : new CorePool(options.cores);
     this.releases.setMaxListeners(0);
     this.launcher = options.docker
-      ? new DockerLauncher(options.repoRoot, (job) => options.store.getSageMakerJob(job)?.instanceType)
+      ? new DockerLauncher(options.repoRoot, (job) => options.store.getSageMakerJob(job)?.instanceType, options.pipeline.stages.map((s) => s.name), this.nvidiaHere)
       : new NativeLauncher(options.repoRoot, options.python ?? process.env["SPACEPORT_PYTHON"] ?? "python3");
   }
 
@@ -181,7 +186,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     const vcpus = instanceType && isInstanceType(instanceType) ? INSTANCE_TYPES[instanceType].vcpu : this.cores.total;
     if (this.cores.inUse >= this.cores.total || this.cores.waiting > 0) {
       const line = `waiting for a free CPU core (${this.cores.inUse} of ${this.cores.total} in use by other stages)`;
-      createWriteStream(join(spec.optMl, "..", "..", "log.txt"), { flags: "a" }).end(`${line}\n`);
+      createWriteStream(jobLogPath(spec), { flags: "a" }).end(`${line}\n`);
       this.emit("log", { stage: spec.stage.name, jobName: spec.name, stream: "runtime", line });
     }
     const grant = await this.cores.acquire(Math.min(vcpus, this.cores.total));
@@ -196,12 +201,19 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
 
   /** Starts the stage's program for a job and waits for it; its log goes to `<job>/log.txt` and out as events. */
   private async launch(spec: JobSpec): Promise<RunOutcome> {
-    const logFile = createWriteStream(join(spec.optMl, "..", "..", "log.txt"), { flags: "a" });
+    const logFile = createWriteStream(jobLogPath(spec), { flags: "a" });
     const log = (stream: LogLine["stream"], line: string) => {
       logFile.write(`${stream === "stderr" ? "! " : ""}${line}\n`);
       this.emit("log", { stage: spec.stage.name, jobName: spec.name, stream, line });
     };
-    const environment = { SPACEPORT_SAGEMAKER_JOB: spec.name, SPACEPORT_STAGE: spec.stage.name, ...spec.environment };
+    const environment: Record<string, string> = { SPACEPORT_SAGEMAKER_JOB: spec.name, SPACEPORT_STAGE: spec.stage.name, ...spec.environment };
+    // Like SageMaker, a GPU instance's GPUs reach the stage where this machine has them; without
+    // them here the stage runs on CPU, and says so (on AWS it would refuse to).
+    const instanceType = this.options.store.getSageMakerJob(spec.name)?.instanceType;
+    if (environment["SPACEPORT_ACCELERATOR"] === "nvidia" && localAccelerator(instanceType, this.nvidiaHere) === "none") {
+      environment["SPACEPORT_ACCELERATOR"] = "none";
+      log("runtime", `${instanceType} has an NVIDIA GPU and this machine has none: the stage runs on CPU (SPACEPORT_ACCELERATOR=none)`);
+    }
     try {
       const launch = await this.launcher.prepare(spec, environment, (line) => log("runtime", line));
       log("runtime", `${spec.kind} job ${spec.name}: ${launch.docker ? "docker" : "native"} run of ${spec.stage.name} (${[launch.command, ...launch.args].join(" ")})`);
@@ -278,7 +290,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     return stage;
   }
 
-  /** Creates the job record within quota, holding up to quotaHoldMs for a free instance. */
+  /** Creates the job record within quota, holding up to quotaHoldMs for a free instance; waiters queue first come, first served. */
   private async acquire(job: JobKindContract, stage: Stage): Promise<void> {
     if (this.closed) throw new NamedError("SageMaker.ServiceUnavailable", "the local runtime is shutting down");
     const { name, kind, instance } = job;
@@ -289,7 +301,8 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     let announced = false;
     for (;;) {
       const record = { name, kind, stage: stage.name, execution, instanceType: instance.type, instanceCount: instance.count, created: new Date(), owner: this.options.owner };
-      const result = this.options.store.createSageMakerJob(record, quota);
+      // A waiter between two asks (the state machine's Retry interval) keeps its place in the queue.
+      const result = this.options.store.createSageMakerJob(record, quota, { isLive: isAlive, staleMs: (this.options.quotaHoldMs ?? 120_000) + QUOTA_QUEUE_GRACE_MS });
       if (result.created) break;
       if (result.reason === "exists") {
         throw new NamedError("SageMaker.ResourceInUse", `Job name must be unique within an AWS account and region, and a job with this name already exists (${jobArn(kind, name)})`);
@@ -335,3 +348,6 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
 function executionOf(tags: readonly Tag[]): string {
   return tags.find((t) => t.Key === TAGS.job)?.Value ?? "";
 }
+
+/** `<data>/sagemaker/<job>/log.txt`: beside the job's opt/ml folder. */
+const jobLogPath = (spec: JobSpec): string => join(spec.optMl, "..", "..", "log.txt");

@@ -23,6 +23,8 @@ export interface JobSpec {
   readonly optMl: string;
   /** Arguments of the entry program (`train` for training jobs). */
   readonly args: readonly string[];
+  /** ContainerEntrypoint's program: replaces the image's ENTRYPOINT in a container (`args` follow it). */
+  readonly entrypoint?: string;
   readonly environment: Readonly<Record<string, string>>;
   readonly maxRuntimeSeconds?: number;
   readonly metricDefinitions: readonly Metric[];
@@ -31,6 +33,10 @@ export interface JobSpec {
 export interface RunOutcome {
   readonly ok: boolean;
   readonly exitCode: number | null;
+  /** The signal that ended the program, when one did. */
+  readonly signal?: NodeJS.Signals | null;
+  /** The program ran in a container (`docker run` reports signals as exit codes 128 + n). */
+  readonly docker?: boolean;
   readonly timedOut: boolean;
   readonly lastLines: readonly string[];
   /** The job never ran its program properly: a reason on our side or the request's (ClientError). */

@@ -30,7 +30,7 @@ export interface JobKindContract {
   readonly tags: readonly Tag[];
   readonly maxRuntimeSeconds?: number;
   /** Lays out /opt/ml; answers the entry program's arguments, environment and metrics to read. */
-  layOut(folder: JobFolder): { args: string[]; environment: Record<string, string>; metricDefinitions: readonly Metric[] };
+  layOut(folder: JobFolder): { args: string[]; entrypoint?: string; environment: Record<string, string>; metricDefinitions: readonly Metric[] };
   /** After the run: outputs back to the buckets. */
   collect(folder: JobFolder, ok: boolean): Promise<void>;
   describe(folder: JobFolder, end: JobEnd): Record<string, unknown>;
@@ -57,7 +57,12 @@ export function processingContract(data: DataDir, input: CreateProcessingJobRequ
     instance: { type: cluster.InstanceType!, count: cluster.InstanceCount! },
     tags: request.Tags ?? [],
     ...(request.StoppingCondition?.MaxRuntimeInSeconds !== undefined ? { maxRuntimeSeconds: request.StoppingCondition.MaxRuntimeInSeconds } : {}),
-    layOut: (folder) => ({ args: layOutProcessing(data, folder.optMl, request), environment: { ...(request.Environment ?? {}) }, metricDefinitions: [] }),
+    layOut: (folder) => ({
+      args: layOutProcessing(data, folder.optMl, request),
+      ...(request.AppSpecification?.ContainerEntrypoint?.[0] ? { entrypoint: request.AppSpecification.ContainerEntrypoint[0] } : {}),
+      environment: { ...(request.Environment ?? {}) },
+      metricDefinitions: [],
+    }),
     collect: async (folder, ok) => {
       if (ok) collectProcessing(data, folder.optMl, request);
     },

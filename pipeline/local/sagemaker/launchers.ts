@@ -6,8 +6,9 @@ import { spawn, spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { INSTANCE_TYPES, isInstanceType } from "../../instances.js";
+import type { AcceleratorKind } from "../../instances.js";
 import type { Stage } from "../../stage.js";
+import { assertDocker, buildArgOverrides, buildCommand, buildNetwork, BUILD_ARGS_ENV, containerLimits, localAccelerator, localImageTag, runCommand } from "./docker.js";
 import { ClientError, type JobSpec } from "./job-spec.js";
 
 /** A command to spawn for a job, and how to stop what it started. */
@@ -81,44 +82,57 @@ function interpreterFor(program: string, args: readonly string[]): [string, stri
   return [program, [...args]];
 }
 
-/** Runs the stage's image with `docker run`, /opt/ml mounted, the instance's GPUs passed on where there are any. */
+/**
+ * Runs the stage's image with `docker run` under SageMaker's container contract (docker.ts): no
+ * network, the instance type's CPUs and memory, its GPUs where this machine has them. A GPU
+ * image is built as its CPU variant on a machine without an NVIDIA GPU.
+ */
 export class DockerLauncher implements Launcher {
   // tag -> its build, shared by jobs that start while it runs; a failed build is forgotten (retried)
   private readonly images = new Map<string, Promise<string>>();
+  private readonly overrides: Record<string, Record<string, string>>;
+  private readonly network: "host" | undefined;
 
-  constructor(private readonly repoRoot: string, private readonly instanceTypeOf: (job: string) => string | undefined) {
+  constructor(
+    private readonly repoRoot: string,
+    private readonly instanceTypeOf: (job: string) => string | undefined,
+    stages: readonly string[],
+    private readonly nvidiaHere: boolean,
+  ) {
     assertDocker();
+    this.overrides = buildArgOverrides(process.env[BUILD_ARGS_ENV], stages);
+    this.network = buildNetwork();
   }
 
   async prepare(spec: JobSpec, environment: Readonly<Record<string, string>>, log: (line: string) => void): Promise<Launch> {
-    const tag = await this.ensureImage(spec.stage, log);
-    // Like SageMaker: the instance's GPUs go to the container (where this machine has NVIDIA's runtime).
     const instanceType = this.instanceTypeOf(spec.name);
-    const gpus = instanceType && isInstanceType(instanceType) && INSTANCE_TYPES[instanceType].gpus > 0 && hasNvidia() ? ["--gpus", "all"] : [];
-    const variables = Object.entries(environment).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-    return {
-      command: "docker",
-      args: ["run", "--rm", "--name", spec.name, ...gpus, "-v", `${spec.optMl}:/opt/ml`, ...variables, tag, ...spec.args],
-      docker: true,
-      extraEnvironment: {},
-    };
+    const accelerator = localAccelerator(instanceType, this.nvidiaHere);
+    const tag = await this.ensureImage(spec.stage, accelerator, log);
+    const limits = containerLimits(instanceType);
+    if (limits?.note) log(`container limits: ${limits.cpus} CPUs, ${limits.memoryGiB} GiB (${limits.note})`);
+    const args = runCommand({
+      name: spec.name, tag, optMl: spec.optMl, env: environment, accelerator, args: spec.args,
+      ...(limits ? { limits } : {}), ...(spec.entrypoint ? { entrypoint: spec.entrypoint } : {}),
+    });
+    return { command: "docker", args, docker: true, extraEnvironment: {} };
   }
 
   /** Builds the stage's image once per runtime (asynchronously: the runtime keeps serving meanwhile). */
-  private ensureImage(stage: Stage, log: (line: string) => void): Promise<string> {
-    const tag = `spaceport-local/${stage.name}:latest`;
+  private ensureImage(stage: Stage, accelerator: AcceleratorKind, log: (line: string) => void): Promise<string> {
+    const tag = localImageTag(stage.name, accelerator);
     let build = this.images.get(tag);
     if (!build) {
-      build = this.buildImage(stage, tag, log);
+      const args = buildCommand({ stage, tag, accelerator, repoRoot: this.repoRoot, overrides: this.overrides, ...(this.network ? { network: this.network } : {}) });
+      build = this.buildImage(stage, tag, args, log);
       this.images.set(tag, build);
       build.catch(() => this.images.delete(tag));
     }
     return build;
   }
 
-  private async buildImage(stage: Stage, tag: string, log: (line: string) => void): Promise<string> {
-    log(`building ${tag} from ${stage.image.dockerfile} (context ${stage.image.context})`);
-    const build = spawn("docker", ["build", "--platform", stage.image.platform, "-f", stage.image.dockerfile, "-t", tag, stage.image.context], {
+  private async buildImage(stage: Stage, tag: string, args: string[], log: (line: string) => void): Promise<string> {
+    log(`building ${tag} from ${stage.image.dockerfile} (docker ${args.join(" ")})`);
+    const build = spawn("docker", args, {
       cwd: this.repoRoot,
       env: process.env, // the current environment (PATH included), not the one the process started with
       stdio: ["ignore", "pipe", "pipe"],
@@ -137,18 +151,5 @@ export class DockerLauncher implements Launcher {
     });
     if (code !== 0) throw new ClientError(`docker build of ${stage.image.dockerfile} failed: ${tail.join(" ")}`);
     return tag;
-  }
-}
-
-function hasNvidia(): boolean {
-  return spawnSync("nvidia-smi", ["-L"], { stdio: "ignore", env: process.env }).status === 0;
-}
-
-function assertDocker(): void {
-  const result = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8", env: process.env });
-  if (result.error || result.status !== 0) {
-    throw new Error(
-      `--docker needs a running Docker engine, and \`docker version\` failed: ${(result.error?.message ?? result.stderr).trim()}. Install Docker (https://docs.docker.com/engine/install/) or run without --docker to use the stages' native entry programs.`,
-    );
   }
 }

@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { FAILURE_FILES, PROGRESS_LINE, truncateReason } from "../../stage-contract.js";
+import { exitReason } from "./exit-reason.js";
 import type { Metric, RunOutcome } from "./job-spec.js";
 
 /** How many of a process's last lines a failure reason may quote. */
@@ -54,12 +55,7 @@ export function failureReason(stage: string, outcome: RunOutcome, optMl: string,
   if (outcome.clientError) return truncateReason(`ClientError: ${outcome.clientError}`);
   const written = FAILURE_FILES.map((name) => readReason(optMl, name)).find((text) => text !== undefined);
   if (written) return truncateReason(`AlgorithmError: ${written}`);
-  const hint = missingDependencyHint(outcome.lastLines);
-  const last = outcome.lastLines.at(-1);
-  return truncateReason(
-    `AlgorithmError: stage ${stage} exited with code ${outcome.exitCode} without writing a reason to /opt/ml/output/failure` +
-      (hint ? `; ${hint}` : last ? `; its last output: ${last}` : ""),
-  );
+  return truncateReason(`AlgorithmError: ${exitReason(stage, outcome, outcome.lastLines, missingDependencyHint(outcome.lastLines))}`);
 }
 
 /** Turns the usual "not installed" messages of a log into a reason with the install command. */

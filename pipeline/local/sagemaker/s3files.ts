@@ -5,14 +5,20 @@ import type { DataDir } from "../data.js";
 
 /**
  * SageMaker's `S3Prefix` download: every object whose key starts with the prefix, placed
- * under `dest` by its key after the prefix's last `/` (so `.../input/photos.zip` lands as
- * `photos.zip`, `.../sfm/` copies the folder's contents). Returns how many entries matched.
+ * under `dest` by its key after the prefix's last `/` (so `.../sfm/` copies the folder's
+ * contents). A URI that names one object exactly (`.../input/photos.zip`) downloads that object
+ * alone: a stage must never be handed `photos.zip.bak` beside the input it asked for. Returns
+ * how many entries were copied.
  */
 export function downloadPrefix(data: DataDir, uri: string, dest: string): number {
   const path = data.uriToPath(uri);
+  mkdirSync(dest, { recursive: true });
+  if (!uri.endsWith("/") && existsSync(path) && statSync(path).isFile()) {
+    cpSync(path, join(dest, basename(path)));
+    return 1;
+  }
   const folder = uri.endsWith("/") ? path : dirname(path);
   const start = uri.endsWith("/") ? "" : basename(path);
-  mkdirSync(dest, { recursive: true });
   if (!existsSync(folder) || !statSync(folder).isDirectory()) return 0;
   let matched = 0;
   for (const entry of readdirSync(folder)) {

@@ -72,16 +72,16 @@ export async function runStageProcess(spec: JobSpec, launch: Launch, environment
       }, limit * 1000),
     );
   }
-  const exit = await new Promise<{ code: number | null; error?: Error }>((done) => {
+  const exit = await new Promise<{ code: number | null; signal?: NodeJS.Signals | null; error?: Error }>((done) => {
     child.once("error", (error) => done({ code: null, error }));
-    child.once("exit", (code) => done({ code }));
+    child.once("exit", (code, signal) => done({ code, signal }));
   });
   timers.forEach(clearTimeout);
   await closed;
-  hooks.log("runtime", exit.error ? `could not start: ${exit.error.message}` : `exited with code ${exit.code}`);
+  hooks.log("runtime", exit.error ? `could not start: ${exit.error.message}` : exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`);
   const common = { timedOut, lastLines: reader.lastLines, metrics: reader.metrics };
   if (exit.error) {
     return { ...common, ok: false, exitCode: null, clientError: `could not start the entry program of stage ${spec.stage.name}: ${exit.error.message}` };
   }
-  return { ...common, ok: exit.code === 0 && !timedOut, exitCode: exit.code };
+  return { ...common, ok: exit.code === 0 && !timedOut, exitCode: exit.code, signal: exit.signal ?? null, docker: running.docker };
 }

@@ -1,10 +1,11 @@
 """Rasterizer backends behind one interface.
 
-``rasterize(backend, ...)`` renders one camera. Both backends take the same inputs
+``rasterize(backend, ...)`` renders one camera. Every backend takes the same inputs
 (activated parameters: unit-free quaternions, positive scales, opacities in (0,1), SH
-coefficients [N, K, 3]) and return a :class:`RenderOutput`. ``torch`` is the pure-PyTorch
-tile rasterizer (CPU, any device); ``gsplat`` calls gsplat's CUDA ``rasterization``
-(imported lazily, so CPU installs never need gsplat).
+coefficients [N, K, 3]) and returns a :class:`RenderOutput`. ``cpp`` is the compiled CPU tile
+rasterizer (C++/OpenMP, built on first use; ``compiled.py``), ``torch`` the pure-PyTorch one
+(its fallback), ``gsplat`` gsplat's CUDA ``rasterization`` (imported lazily, so CPU installs
+never need gsplat).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-Backend = Literal["torch", "gsplat"]
+Backend = Literal["cpp", "torch", "gsplat"]
 
 
 @dataclass
@@ -28,24 +29,40 @@ class RenderOutput:
     height: int
 
 
-def resolve_backend(requested: str, device: torch.device) -> Backend:
-    """``auto`` picks gsplat on CUDA when it is importable, the torch backend otherwise."""
+def resolve_backend(requested: str, device: torch.device) -> tuple[Backend, str]:
+    """The backend for ``requested`` (auto | cpp | torch | gsplat) on ``device``, and one line
+    saying what was chosen and why. ``auto``: gsplat on CUDA when importable; on CPU the compiled
+    backend, or the PyTorch one when it cannot be built (the line says why)."""
     if requested == "auto":
         if device.type == "cuda":
             try:
                 import gsplat  # noqa: F401
 
-                return "gsplat"
+                return "gsplat", "rasterizer: gsplat (CUDA)"
             except ImportError:
-                return "torch"
-        return "torch"
+                return "torch", "rasterizer: PyTorch tiles (gsplat is not installed)"
+        from .compiled import load
+
+        st = load()
+        if st.ok:
+            return "cpp", f"rasterizer: compiled C++/OpenMP CPU backend ({st.message})"
+        return "torch", f"rasterizer: PyTorch CPU backend; the compiled one is not available: {st.message}"
     if requested == "gsplat":
         if device.type != "cuda":
-            raise ValueError("backend=gsplat needs a CUDA device; use backend=torch or auto on CPU")
-        return "gsplat"
+            raise ValueError("backend=gsplat needs a CUDA device; use backend=cpp, torch or auto on CPU")
+        return "gsplat", "rasterizer: gsplat (CUDA)"
+    if requested == "cpp":
+        if device.type != "cpu":
+            raise ValueError("backend=cpp runs on CPU only; use backend=gsplat or auto on CUDA")
+        from .compiled import load
+
+        st = load()
+        if not st.ok:
+            raise ValueError(f"backend=cpp: the compiled CPU rasterizer could not be built ({st.message}); use backend=torch")
+        return "cpp", f"rasterizer: compiled C++/OpenMP CPU backend ({st.message})"
     if requested == "torch":
-        return "torch"
-    raise ValueError(f"unknown backend '{requested}' (expected auto, torch or gsplat)")
+        return "torch", "rasterizer: PyTorch CPU backend (as requested)"
+    raise ValueError(f"unknown backend '{requested}' (expected auto, cpp, torch or gsplat)")
 
 
 def rasterize(
@@ -62,6 +79,10 @@ def rasterize(
     sh_degree: int,
     background: Tensor | None = None,
 ) -> RenderOutput:
+    if backend == "cpp":
+        from .cpp_tiles import rasterize_cpp
+
+        return rasterize_cpp(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background)
     if backend == "torch":
         from .torch_tiles import rasterize_torch
 

@@ -1,13 +1,8 @@
 """Pure-PyTorch tile rasterizer for 3D Gaussians (forward and backward), CPU-friendly.
 
-Same maths as gsplat's ``rasterization`` in ``classic`` mode:
+Same maths as gsplat's ``rasterization`` in ``classic`` mode (projection, culling and tile
+binning in ``cpu_common.py``);
 
-* projection: EWA splatting with the Jacobian's clamp to 1.3x the field of view and a
-  0.3 px^2 low-pass added to the 2D covariance;
-* culling: behind the near plane (0.01), outside the image, or degenerate;
-* tiling: 16x16 px tiles; a Gaussian is listed in every tile where its alpha reaches 1/255
-  at some pixel centre (box of sqrt(2 ln(255 o)) sigma per axis, then an exact ellipse-vs-tile
-  test), so the tile lists never change a pixel's value (gsplat instead cuts at 3 sigma);
 * compositing: front-to-back by camera depth, alpha = min(0.99, o exp(-d^T Sigma^-1 d / 2)),
   alphas under 1/255 skipped, stop when the transmittance would fall under 1e-4.
 
@@ -22,100 +17,18 @@ front-to-back compositing (suffix sums instead of a Python loop).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from ..sh import eval_sh
 from . import RenderOutput
-from .projection import extents, project, quat_to_rotmat
+from .cpu_common import ALPHA_MAX, ALPHA_MIN, TILE, T_MIN, TileLists, prepare
 
-__all__ = ["quat_to_rotmat", "rasterize_torch", "reference_render"]
-
-TILE = 16
-ALPHA_MIN = 1.0 / 255.0
-ALPHA_MAX = 0.99
-T_MIN = 1e-4
 # elements of one [tiles, pixels, K] tensor per chunk: bounds peak memory of a step.
 CHUNK_ELEMS = 1 << 21
 LOG2E = 1.0 / math.log(2.0)
 LN2 = math.log(2.0)
-
-
-@dataclass
-class TileLists:
-    """Which Gaussians (visible-subset indices, depth-sorted) each tile composites."""
-
-    gauss: Tensor  # [M] visible-subset index of each (tile, Gaussian) pair, sorted by tile then depth
-    tile: Tensor  # [M] tile of each pair
-    start: Tensor  # [tiles] offset of each tile's list in ``gauss``
-    count: Tensor  # [tiles]
-    tiles_x: int
-    tiles_y: int
-
-
-def _rect_min_quadratic(d0x: Tensor, d0y: Tensor, a: Tensor, b: Tensor, c: Tensor, h: float) -> Tensor:
-    """min of a x^2 + 2 b x y + c y^2 over x in [d0x-h, d0x+h], y in [d0y-h, d0y+h] (a, c > 0)."""
-    inside = (d0x.abs() <= h) & (d0y.abs() <= h)
-    best = torch.full_like(d0x, float("inf"))
-    for sx in (-h, h):  # vertical edges: x fixed, minimise over y
-        x = d0x + sx
-        y = (-b * x / c).clamp(d0y - h, d0y + h)
-        best = torch.minimum(best, a * x * x + 2 * b * x * y + c * y * y)
-    for sy in (-h, h):  # horizontal edges: y fixed
-        y = d0y + sy
-        x = (-b * y / a).clamp(d0x - h, d0x + h)
-        best = torch.minimum(best, a * x * x + 2 * b * x * y + c * y * y)
-    return torch.where(inside, torch.zeros_like(best), best)
-
-
-def bin_tiles(
-    means2d: Tensor, ext: Tensor, depths: Tensor, conics: Tensor, opacities: Tensor, width: int, height: int
-) -> TileLists:
-    """(tile, Gaussian) pairs: every tile the extent's bounding box touches, kept only if the
-    Gaussian's alpha reaches 1/255 at some pixel centre of the tile (exact ellipse-vs-tile test)."""
-    tiles_x = (width + TILE - 1) // TILE
-    tiles_y = (height + TILE - 1) // TILE
-    n = means2d.shape[0]
-    if n == 0:
-        z = torch.zeros(tiles_x * tiles_y, dtype=torch.long)
-        e = torch.zeros(0, dtype=torch.long)
-        return TileLists(e, e.clone(), z, z.clone(), tiles_x, tiles_y)
-    lo = torch.floor((means2d - ext) / TILE).long()
-    hi = torch.floor((means2d + ext) / TILE).long() + 1
-    x0 = lo[:, 0].clamp(0, tiles_x)
-    x1 = hi[:, 0].clamp(0, tiles_x)
-    y0 = lo[:, 1].clamp(0, tiles_y)
-    y1 = hi[:, 1].clamp(0, tiles_y)
-    w = (x1 - x0).clamp_min(0)
-    h = (y1 - y0).clamp_min(0)
-    per = w * h
-    total = int(per.sum())
-    order = torch.argsort(depths)  # depth rank of each Gaussian
-    rank = torch.empty_like(order)
-    rank[order] = torch.arange(n)
-    gid = torch.repeat_interleave(torch.arange(n), per, output_size=total)
-    first = torch.cumsum(per, 0) - per
-    local = torch.arange(total) - first[gid]
-    wg = w[gid]
-    tx = x0[gid] + local % wg
-    ty = y0[gid] + local // wg
-    # exact test against the tile's pixel centres
-    half = TILE / 2
-    d0x = (tx.to(means2d.dtype) * TILE + half) - means2d[gid, 0]
-    d0y = (ty.to(means2d.dtype) * TILE + half) - means2d[gid, 1]
-    con = conics[gid]
-    qmin = _rect_min_quadratic(d0x, d0y, con[:, 0], con[:, 1], con[:, 2], half - 0.5)
-    ok = -0.5 * qmin + torch.log(opacities[gid]) >= math.log(ALPHA_MIN)
-    gid, tx, ty = gid[ok], tx[ok], ty[ok]
-    tile = ty * tiles_x + tx
-    key = tile * n + rank[gid]
-    srt = torch.argsort(key)
-    count = torch.bincount(tile, minlength=tiles_x * tiles_y)
-    start = torch.cumsum(count, 0) - count
-    return TileLists(gid[srt], tile[srt], start, count, tiles_x, tiles_y)
 
 
 def pair_coefficients(means2d: Tensor, conics: Tensor, opacities: Tensor, lists: TileLists) -> Tensor:
@@ -311,83 +224,7 @@ def rasterize_torch(
     sh_degree: int,
     background: Tensor | None = None,
 ) -> RenderOutput:
-    dtype = means.dtype
-    bg = background if background is not None else torch.zeros(3, dtype=dtype)
-    proj = project(means, quats, scales, viewmat, K, width, height)
-    means2d = proj.means2d
-    if means2d.requires_grad:
-        means2d.retain_grad()
-    with torch.no_grad():
-        ext = extents(proj.cov2d, opacities)
-        inside = (
-            (means2d[:, 0] + ext[:, 0] > 0)
-            & (means2d[:, 0] - ext[:, 0] < width)
-            & (means2d[:, 1] + ext[:, 1] > 0)
-            & (means2d[:, 1] - ext[:, 1] < height)
-        )
-        vis = proj.visible & inside & (opacities >= ALPHA_MIN)
-        ids = torch.nonzero(vis).flatten()
-        lists = bin_tiles(
-            means2d[ids], ext[ids], proj.depths[ids], proj.conics[ids], opacities[ids], width, height
-        )
-        radii = torch.zeros(means.shape[0], dtype=torch.long)
-        radii[ids] = torch.ceil(ext[ids].max(dim=-1).values).long().clamp_min(1)
-    cam_center = -viewmat[:3, :3].T @ viewmat[:3, 3]
-    dirs = means[ids] - cam_center
-    colors = torch.clamp_min(eval_sh(sh_degree, sh[ids], dirs) + 0.5, 0.0)
-    coef = pair_coefficients(means2d[ids], proj.conics[ids], opacities[ids], lists)
-    image, alpha = composite(coef, colors, bg, lists, width, height)
-    return RenderOutput(image=image, alpha=alpha, means2d=means2d, radii=radii, width=width, height=height)
-
-
-def reference_render(
-    means: Tensor,
-    quats: Tensor,
-    scales: Tensor,
-    opacities: Tensor,
-    sh: Tensor,
-    viewmat: Tensor,
-    K: Tensor,
-    width: int,
-    height: int,
-    sh_degree: int,
-    background: Tensor | None = None,
-) -> tuple[Tensor, Tensor]:
-    """Naive per-pixel renderer with plain autograd: every pixel against every Gaussian.
-
-    No tiles, no chunking, no custom backward; for tests on small scenes only.
-    """
-    dtype = means.dtype
-    bg = background if background is not None else torch.zeros(3, dtype=dtype)
-    proj = project(means, quats, scales, viewmat, K, width, height)
-    cam_center = -viewmat[:3, :3].T @ viewmat[:3, 3]
-    colors = torch.clamp_min(eval_sh(sh_degree, sh, means - cam_center) + 0.5, 0.0)
-    order = torch.argsort(proj.depths.detach())
-    order = order[proj.visible[order]]
-    m, con, col, op = proj.means2d[order], proj.conics[order], colors[order], opacities[order]
-    ys, xs = torch.meshgrid(torch.arange(height, dtype=dtype), torch.arange(width, dtype=dtype), indexing="ij")
-    px = torch.stack([xs.flatten(), ys.flatten()], dim=-1) + 0.5  # [P, 2]
-    dx = px[:, None, 0] - m[None, :, 0]
-    dy = px[:, None, 1] - m[None, :, 1]
-    power = -0.5 * (con[None, :, 0] * dx * dx + con[None, :, 2] * dy * dy) - con[None, :, 1] * dx * dy
-    raw = op[None] * torch.exp(power)
-    alpha = torch.where((power <= 0) & (raw >= ALPHA_MIN), raw.clamp_max(ALPHA_MAX), torch.zeros_like(raw))
-    # sequential over Gaussians (front to back), every pixel at once; per pixel this is
-    # gsplat's loop: skip alphas under 1/255, stop before the transmittance drops under 1e-4
-    T = torch.ones(px.shape[0], dtype=dtype)
-    C = torch.zeros(px.shape[0], 3, dtype=dtype)
-    done = torch.zeros(px.shape[0], dtype=torch.bool)
-    for i in range(alpha.shape[1]):
-        a = alpha[:, i]
-        nt = T * (1 - a)
-        hit = (a > 0) & ~done
-        stop = hit & (nt < T_MIN)
-        use = hit & ~stop
-        C = C + torch.where(use, a * T, torch.zeros_like(a))[:, None] * col[i]
-        T = torch.where(use, nt, T)
-        done = done | stop
-    return (C + T[:, None] * bg).reshape(height, width, 3), (1 - T).reshape(height, width)
-
-
-def ceil_div(a: int, b: int) -> int:
-    return int(math.ceil(a / b))
+    p = prepare(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background)
+    coef = pair_coefficients(p.means2d[p.ids], p.conics, p.opacities, p.lists)
+    image, alpha = composite(coef, p.colors, p.background, p.lists, width, height)
+    return RenderOutput(image=image, alpha=alpha, means2d=p.means2d, radii=p.radii, width=width, height=height)

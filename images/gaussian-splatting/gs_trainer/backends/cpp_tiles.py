@@ -1,0 +1,81 @@
+"""The compiled CPU backend: the PyTorch backend's projection, culling, binning and SH colours
+(``cpu_common.prepare``, plain autograd), with compositing and its backward in C++/OpenMP
+(``csrc/tiles.cpp``). Same inputs and outputs as ``rasterize_torch``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from . import RenderOutput
+from .compiled import load
+from .cpu_common import TileLists, prepare
+
+
+def _ops() -> Any:
+    st = load()
+    if not st.ok:
+        raise RuntimeError(f"the compiled CPU rasterizer is not available: {st.message}")
+    return torch.ops.spaceport_gs
+
+
+def _lists_args(lists: TileLists) -> tuple[Tensor, Tensor, Tensor, int]:
+    return lists.start.contiguous(), lists.count.contiguous(), lists.gauss.contiguous(), lists.tiles_x
+
+
+class _CompositeCpp(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: Any,
+        means2d: Tensor,
+        conics: Tensor,
+        opacities: Tensor,
+        colors: Tensor,
+        background: Tensor,
+        ext: Tensor,
+        lists: TileLists,
+        width: int,
+        height: int,
+    ) -> tuple[Tensor, Tensor]:
+        ins = tuple(t.contiguous() for t in (means2d, conics, opacities, colors, ext))
+        color, t_final, last = _ops().tiles_forward(*ins, *_lists_args(lists), width, height)
+        ctx.save_for_backward(*ins, background, t_final, last)
+        ctx.lists, ctx.size = lists, (width, height)
+        return color + t_final[..., None] * background, 1.0 - t_final
+
+    @staticmethod
+    def backward(ctx: Any, g_img: Tensor, g_alpha: Tensor) -> tuple[Tensor | None, ...]:
+        means2d, conics, opacities, colors, ext, background, t_final, last = ctx.saved_tensors
+        lists: TileLists = ctx.lists
+        width, height = ctx.size
+        g_img, g_alpha = g_img.contiguous(), g_alpha.contiguous()
+        g_pair = _ops().tiles_backward(
+            means2d, conics, opacities, colors, ext, *_lists_args(lists), width, height,
+            background.contiguous(), t_final, last, g_img, g_alpha,
+        )
+        # per-pair rows summed per Gaussian in the lists' fixed order: deterministic
+        g = torch.zeros(means2d.shape[0], 9, dtype=g_pair.dtype).index_add_(0, lists.gauss, g_pair)
+        d_bg = (t_final[..., None] * g_img).sum((0, 1))
+        return g[:, :2], g[:, 2:5], g[:, 5], g[:, 6:9], d_bg, None, None, None, None
+
+
+def rasterize_cpp(
+    means: Tensor,
+    quats: Tensor,
+    scales: Tensor,
+    opacities: Tensor,
+    sh: Tensor,
+    viewmat: Tensor,
+    K: Tensor,
+    width: int,
+    height: int,
+    sh_degree: int,
+    background: Tensor | None = None,
+) -> RenderOutput:
+    p = prepare(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background)
+    image, alpha = _CompositeCpp.apply(
+        p.means2d[p.ids], p.conics, p.opacities, p.colors, p.background, p.ext, p.lists, width, height
+    )
+    return RenderOutput(image=image, alpha=alpha, means2d=p.means2d, radii=p.radii, width=width, height=height)
