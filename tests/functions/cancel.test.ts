@@ -68,6 +68,7 @@ describe("POST /jobs/{id}/cancel", () => {
     expect(status.data.state).toBe("cancelled");
     expect(status.data.cancelledAt).toBe("2026-11-26T09:40:00.000Z");
     expect(status.data.failure).toBeUndefined();
+    expect(status.data.notification).toBe("sent");
     expect(status.data.stages.map((s: { state: string }) => s.state)).toEqual(["succeeded", "cancelled", "pending"]);
 
     // Again: same answer, nothing stopped or sent twice.
@@ -107,7 +108,7 @@ describe("POST /jobs/{id}/cancel", () => {
     const { call, logger } = setup(new Script().begin().run("sfm"), "RUNNING", new RecordingMailer(new Error("SMTP down")));
     expect((await call("POST", `/jobs/${JOB}/cancel`)).status).toBe(202);
     expect(logger.lines.find((l) => l.event === "email_send_failed")?.level).toBe("error");
-    expect((await call("GET", `/jobs/${JOB}`)).data.state).toBe("cancelled");
+    expect((await call("GET", `/jobs/${JOB}`)).data).toMatchObject({ state: "cancelled", notification: "failed" });
   });
 });
 
