@@ -11,6 +11,7 @@ import { compile } from "../compile.js";
 import type { Pipeline } from "../define.js";
 import type { EnvironmentConfig } from "../environment.js";
 import { parseJsonObject } from "../json.js";
+import { redriveCountOf } from "../../functions/markers.js";
 import type { NotifyPayload } from "../notify-payload.js";
 import { DataDir } from "./data.js";
 import { LocalExecutions, type TaskHandler } from "./executions.js";
@@ -200,6 +201,7 @@ export class LocalRuntime {
         stages: (state["stages"] as Record<string, unknown> | undefined) ?? {},
         pipeline: this.pipeline.name,
         status: "failed",
+        redriveCount: redriveCountOf(history),
         failure: { stage: stage ?? "(runtime)", error: { Error: "Spaceport.RuntimeStopped", Cause: reason } },
       };
       // Whether it was sent is the notification's own record, never an event of the job's history.
