@@ -37,7 +37,7 @@ describe("compressor stage on a generated SH3 scene", () => {
     expect({ code: run.code, stderr: run.code ? run.stderr.slice(-2000) : "" }).toEqual({ code: 0, stderr: "" });
     expect(run.stdout).toMatch(/^progress: 100\.0% done$/m);
     const files = listFiles(job.delivery);
-    for (const f of ["scene.sog", "scene.spz", "index.html", "index.js", "index.css", "preview.webp", "report.json"]) expect(files[f]).toBeGreaterThan(0);
+    for (const f of ["scene.sog", "scene.spz", "index.html", "index.js", "index.css", "measure.js", "preview.webp", "report.json"]) expect(files[f]).toBeGreaterThan(0);
     // nothing but the delivery and nothing in the sandbox's temp folder
     expect(Object.keys(listFiles(join(job.optMl, "processing", "output"))).every((f) => f.startsWith("delivery/"))).toBe(true);
     expect(listFiles(job.tmp)).toEqual({});

@@ -91,17 +91,6 @@ export class MeasureSession {
     return (await this.result()).points.at(-1)!;
   }
 
-  /** Focuses the orbit on `p` (a click with the tool off) and zooms in with the wheel, as a user would. */
-  async zoomTo(p: Enu, notches: number): Promise<void> {
-    const s = await this.project(p);
-    await this.page.mouse.click(s.x, s.y);
-    await this.settle();
-    const t = await this.project(p);
-    await this.page.mouse.move(t.x, t.y);
-    for (let i = 0; i < notches; i++) { await this.page.mouse.wheel(0, -200); await this.page.waitForTimeout(80); }
-    await this.settle();
-  }
-
   /** Orbits the view by dragging the mouse `dx` pixels sideways. */
   async orbit(dx: number): Promise<void> {
     const size = this.page.viewportSize()!;
