@@ -21,6 +21,8 @@ function summarize(key: string, value: unknown): unknown {
   if (key === "tags" || key === "tagsAll") return undefined;
   // The bundle itself is identified by the function's sourceCodeHash (sha256 of index.mjs).
   if (key === "code") return "index.mjs (esbuild bundle, see sourceCodeHash)";
+  // The page's bundle (an S3 object's content): by size and hash; its config.json is shown as it is.
+  if (key === "content" && typeof value === "string" && value.length > 2000) return { bytes: Buffer.byteLength(value), sha256: sha256(value) };
   if (key === "definition" && typeof value === "string") {
     const asl = JSON.parse(value) as { States: Record<string, { Type: string }> };
     return { sha256: sha256(value), bytes: Buffer.byteLength(value), states: Object.keys(asl.States) };

@@ -22,7 +22,7 @@ beforeAll(async () => {
       environment: "dev",
       config,
       root: ROOT,
-      functions: { startJob: "stages/lambda/start-job.ts", jobStatus: "stages/lambda/job-status.ts", notify: "stages/lambda/notify.ts" },
+      functions: { startJob: "stages/lambda/start-job.ts", jobStatus: "stages/lambda/job-status.ts", notify: "stages/lambda/notify.ts", uploads: "stages/lambda/uploads.ts", cancel: "stages/lambda/cancel.ts", retry: "stages/lambda/retry.ts" },
       apiState: [],
       transform: {
         bucket: (args, _opts, name) => {
