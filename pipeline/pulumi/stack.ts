@@ -168,6 +168,7 @@ export class PipelineStack extends pulumi.ComponentResource {
     const alarms = new JobAlarms(`${name}-alarms`, {
       context, alarmEmail: config.alarmEmail, stateMachineArn: machine.stateMachine.arn, notifyFunctionName: functions.notify.name,
       startJobFunctionName: functions.startJob.name, jobStatusFunctionName: functions.jobStatus.name,
+      pageFunctionNames: { uploads: functions.uploads.name, cancel: functions.cancel.name, retry: functions.retry.name },
       formerParent, ...(t.alarm ? { transform: { alarm: t.alarm } } : {}),
     }, parent);
 

@@ -83,7 +83,7 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
       "aws:cloudfront/distribution:Distribution": 2,
       "aws:cloudfront/originAccessControl:OriginAccessControl": 1,
       "aws:cloudfront/function:Function": 2,
-      "aws:cloudwatch/metricAlarm:MetricAlarm": 5,
+      "aws:cloudwatch/metricAlarm:MetricAlarm": 8,
       "aws:sns/topic:Topic": 1,
       "aws:sns/topicSubscription:TopicSubscription": 1,
     });
@@ -95,10 +95,10 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
     expect(String((machine.inputs["loggingConfiguration"] as { logDestination: string }).logDestination)).toMatch(/^arn:aws:logs:.*:log-group:\/aws\/vendedlogs\/states\/spaceport-ml-/);
     // Alarms: failed and timed-out executions, notify, start-job and job-status errors, all to the topic mailing the alarm email.
     const alarms = ofType(run(), "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => `${a.inputs["namespace"]}/${a.inputs["metricName"]}`).sort();
-    expect(alarms).toEqual(["AWS/Lambda/Errors", "AWS/Lambda/Errors", "AWS/Lambda/Errors", "AWS/States/ExecutionsFailed", "AWS/States/ExecutionsTimedOut"]);
+    expect(alarms).toEqual([...Array(6).fill("AWS/Lambda/Errors"), "AWS/States/ExecutionsFailed", "AWS/States/ExecutionsTimedOut"]);
     const lambdaAlarms = ofType(run(), "aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => a.inputs["namespace"] === "AWS/Lambda");
     expect(lambdaAlarms.map((a) => (a.inputs["dimensions"] as { FunctionName: string }).FunctionName).sort()).toEqual(
-      ["job-status", "notify", "start-job"].map((f) => `spaceport-ml-${env}-${f}`),
+      ["cancel", "job-status", "notify", "retry", "start-job", "uploads"].map((f) => `spaceport-ml-${env}-${f}`),
     );
     const topic = state(one(run(), "aws:sns/topic:Topic"), "arn");
     for (const a of ofType(run(), "aws:cloudwatch/metricAlarm:MetricAlarm")) expect(a.inputs["alarmActions"]).toEqual([topic]);
