@@ -116,7 +116,8 @@ async function main(): Promise<void> {
     const machine = run.resources.find((r) => r.type === "aws:sfn/stateMachine:StateMachine");
     result["definition"] = machine ? JSON.parse(String(machine.inputs["definition"])) : null;
   }
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  // Written in full before the exit below: to a pipe, stdout is asynchronous and process.exit would cut it.
+  await new Promise<void>((done, fail) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`, (error) => (error ? fail(error) : done())));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
