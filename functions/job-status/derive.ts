@@ -5,6 +5,7 @@
  */
 import { QUOTA_ERRORS, STATE, stageKey } from "../../pipeline/compile.js";
 import { deliveryLinks, type Pipeline } from "../../pipeline/define.js";
+import { expectedDuration } from "../../pipeline/expected-duration.js";
 import { parseJsonObject as parseJson, valueAt as at } from "../../pipeline/json.js";
 import { sageMakerJobName, stageOutputPrefix } from "../../pipeline/layout.js";
 import { failureAdvice, failureReason } from "../failure.js";
@@ -95,7 +96,7 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
   else if (ended || failedStage) state = "failed";
   else if (stages.every((s) => s.state === "pending" || (s.state === "running" && s.waitingFor === "quota" && s === stages[0]))) state = "queued";
   else state = "running";
-  const progress = state === "succeeded" ? 100 : overallProgress(pipeline, stages);
+  const progress = state === "succeeded" ? 100 : overallProgress(pipeline, stages, jobOptions);
 
   const result: JobStatus = {
     jobId,
@@ -213,9 +214,9 @@ async function withRunningProgress(stages: StageStatus[], events: readonly Execu
   return runningIndex;
 }
 
-/** Overall 0–100, stages weighted by their expected duration. */
-function overallProgress(pipeline: Pipeline, stages: readonly StageStatus[]): number {
-  const weights = pipeline.stages.map((s) => (s.expectedDuration ?? s.timeout).seconds);
+/** Overall 0–100, stages weighted by their expected duration for the job's options. */
+function overallProgress(pipeline: Pipeline, stages: readonly StageStatus[], choices: Readonly<Record<string, string>>): number {
+  const weights = pipeline.stages.map((s) => expectedDuration(s, choices).seconds);
   const total = weights.reduce((a, b) => a + b, 0) || 1;
   const done = stages.reduce((sum, s, i) => sum + (weights[i]! * (s.state === "succeeded" ? 100 : s.state === "running" ? (s.progress ?? 0) : 0)) / 100, 0);
   return Math.round((1000 * done) / total) / 10;

@@ -50,7 +50,8 @@ describe("job-status", () => {
     expect(body.stages[1].endedAt).toBeUndefined();
     expect(body.stages[2]).toMatchObject({ name: "compressor", state: "pending", attempts: 0 });
     // weights: sfm 30 min done, training 2 h at 40 %, compressor 15 min → (30 + 48) / 165
-    expect(body.progress).toBeCloseTo((100 * (30 + 0.4 * 120)) / 165, 1);
+    // weights: the job's quality (standard): sfm 30 min, training 30 min, compressor 15 min
+    expect(body.progress).toBeCloseTo((100 * (30 + 0.4 * 30)) / 75, 1);
     expect(body.delivery).toBeUndefined();
   });
 
