@@ -8,6 +8,10 @@ sample of the rows (all rows when there are few), then every row is assigned onc
 centroids get a final update from the full assignment. The palette is then quantised to
 a 256-entry codebook (1D k-means over all its values) as the SOG format stores it.
 
+The k-means itself: ``COMPRESS_KMEANS=faiss`` (the default on CPU) runs faiss's k-means with an
+inverted-file assignment and stops at convergence (faiss_kmeans.py); ``torch`` (the default
+when CUDA is present) is the exact blocked-matrix-product Lloyd below, for a fixed count.
+
 ``psnr``: PSNR between two folders of renders with the same file names.
 
 Binary files are raw little-endian arrays (float32 / uint32 / uint8), row-major.
@@ -26,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from faiss_kmeans import kmeans_faiss
+
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -36,6 +42,16 @@ def _device() -> torch.device:
     if wanted == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(wanted)
+
+
+def _method(dev: torch.device) -> str:
+    """COMPRESS_KMEANS: faiss, torch, or auto (torch on CUDA, faiss on CPU)."""
+    wanted = os.environ.get("COMPRESS_KMEANS", "auto")
+    if wanted not in ("auto", "faiss", "torch"):
+        raise SystemExit(f"COMPRESS_KMEANS={wanted} is not one of auto, faiss, torch")
+    if wanted == "auto":
+        return "torch" if dev.type == "cuda" else "faiss"
+    return wanted
 
 
 def assign(points: torch.Tensor, centroids: torch.Tensor, row_block: int = 4096,
@@ -151,8 +167,22 @@ def cmd_kmeans(args: argparse.Namespace) -> None:
     if pts.size != args.rows * args.dims:
         raise SystemExit(f"kmeans input has {pts.size} values, expected {args.rows}x{args.dims}")
     pts = pts.reshape(args.rows, args.dims)
+    method = _method(dev)
+    if method == "faiss":
+        import faiss
+
+        faiss.omp_set_num_threads(torch.get_num_threads())
     t0 = time.time()
-    centroids, labels = kmeans(pts, args.k, args.iterations, args.sample, args.seed, dev)
+    extra: dict[str, object] = {"method": method}
+    if method == "faiss":
+        centroids, labels, stats = kmeans_faiss(pts, args.k, args.iterations, args.sample, args.tolerance,
+                                                args.seed, args.nprobe, _log)
+        extra.update(iterations=stats.iterations, converged=stats.converged, index=stats.index,
+                     objectives=stats.objectives, fit_seconds=round(stats.fit_seconds, 3),
+                     assign_seconds=round(stats.assign_seconds, 3))
+    else:
+        centroids, labels = kmeans(pts, args.k, args.iterations, args.sample, args.seed, dev)
+        extra.update(iterations=args.iterations, converged=False, index="exact")
     t_kmeans = time.time() - t0
     codebook, cb_labels = quantize_1d(centroids)
     out = Path(args.out)
@@ -164,8 +194,25 @@ def cmd_kmeans(args: argparse.Namespace) -> None:
     sse = float(((pts - centroids[labels]) ** 2).sum())
     info = {"centroids": int(centroids.shape[0]), "device": str(dev), "threads": torch.get_num_threads(),
             "sse_per_row": sse / max(1, args.rows),
-            "seconds": round(t_kmeans, 3)}
+            "seconds": round(t_kmeans, 3), **extra}
     (out / "info.json").write_text(json.dumps(info))
+
+
+def cmd_time_assign(args: argparse.Namespace) -> None:
+    """Times the exact PyTorch assignment of the first --probe rows against --k centroids drawn
+    from the rows (the unit of work the torch k-means repeats), for projecting it by FLOPs."""
+    threads = os.environ.get("COMPRESS_THREADS") or "0"
+    torch.set_num_threads(int(threads) or (os.cpu_count() or 1))
+    pts = np.fromfile(args.input, dtype=np.float32).reshape(args.rows, args.dims)
+    gen = torch.Generator().manual_seed(args.seed)
+    x = torch.from_numpy(np.ascontiguousarray(pts[:args.probe]))
+    c = torch.from_numpy(pts)[torch.randperm(args.rows, generator=gen)[:args.k]].clone()
+    t0 = time.time()
+    assign(x, c)
+    seconds = time.time() - t0
+    flop = 2.0 * x.shape[0] * c.shape[0] * args.dims
+    print(json.dumps({"rows": int(x.shape[0]), "k": int(c.shape[0]), "seconds": seconds,
+                      "gflops": flop / seconds / 1e9, "threads": torch.get_num_threads()}))
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -207,15 +254,22 @@ def main(argv: list[str] | None = None) -> None:
     k.add_argument("--iterations", type=int, default=10)
     k.add_argument("--sample", type=int, default=262144)
     k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--tolerance", type=float, default=0.005, help="stop when the objective improves less (relative)")
+    k.add_argument("--nprobe", type=int, default=16, help="inverted-file cells searched per row (faiss)")
     k.add_argument("--out", required=True)
+    ta = sub.add_parser("time-assign")
+    ta.add_argument("--input", required=True)
+    ta.add_argument("--rows", type=int, required=True)
+    ta.add_argument("--dims", type=int, required=True)
+    ta.add_argument("--k", type=int, required=True)
+    ta.add_argument("--probe", type=int, default=32768)
+    ta.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("psnr")
     p.add_argument("--reference", required=True)
     p.add_argument("--test", required=True)
     args = parser.parse_args(argv)
-    if args.cmd == "kmeans":
-        cmd_kmeans(args)
-    else:
-        cmd_psnr(args)
+    commands = {"kmeans": cmd_kmeans, "time-assign": cmd_time_assign, "psnr": cmd_psnr}
+    commands[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ export type CompressConfig = {
   title: string;
   clean: CleanOptions;
   shIterations: number;
+  shTolerance: number;
   shSample: number;
   shPaletteMax: number;
   spz: boolean;
@@ -59,7 +60,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv, optMl: string, progress: C
       removeFloaters: flag(env.COMPRESS_REMOVE_FLOATERS, true),
       maxInvalidFraction: num(env.COMPRESS_MAX_INVALID_FRACTION, 0.5, "COMPRESS_MAX_INVALID_FRACTION"),
     },
-    shIterations: num(env.COMPRESS_SH_ITERATIONS, 10, "COMPRESS_SH_ITERATIONS"),
+    shIterations: count(env.COMPRESS_SH_ITERATIONS, 20, "COMPRESS_SH_ITERATIONS"),
+    shTolerance: num(env.COMPRESS_SH_TOLERANCE, 0.005, "COMPRESS_SH_TOLERANCE"),
     shSample: num(env.COMPRESS_SH_SAMPLE, 262144, "COMPRESS_SH_SAMPLE"),
     shPaletteMax: num(env.COMPRESS_SH_PALETTE_MAX, 65536, "COMPRESS_SH_PALETTE_MAX"),
     spz: flag(env.COMPRESS_SPZ, true),
@@ -102,7 +104,7 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
     t = Date.now();
     const table = await toPlySpace(splats);
     const sog = await encodeSog(table, {
-      iterations: cfg.shIterations, sample: cfg.shSample, paletteMax: cfg.shPaletteMax, workDir: join(work, "sog"),
+      iterations: cfg.shIterations, tolerance: cfg.shTolerance, sample: cfg.shSample, paletteMax: cfg.shPaletteMax, workDir: join(work, "sog"),
       onProgress: (f, what) => cfg.progress(10 + 60 * f, what),
     });
     await writeFile(join(cfg.deliveryDir, "scene.sog"), sog.bytes);
