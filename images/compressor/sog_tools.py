@@ -12,7 +12,8 @@ The k-means itself: ``COMPRESS_KMEANS=faiss`` (the default on CPU) runs faiss's 
 inverted-file assignment and stops at convergence (faiss_kmeans.py); ``torch`` (the default
 when CUDA is present) is the exact blocked-matrix-product Lloyd below, for a fixed count.
 
-``psnr``: PSNR between two folders of renders with the same file names.
+``thumbnail``: the email's small JPEG of the preview. ``time-assign``: the benchmark's timing
+of the exact assignment. ``psnr``: PSNR between two folders of renders with the same file names.
 
 Binary files are raw little-endian arrays (float32 / uint32 / uint8), row-major.
 """
@@ -215,6 +216,22 @@ def cmd_time_assign(args: argparse.Namespace) -> None:
                       "gflops": flop / seconds / 1e9, "threads": torch.get_num_threads()}))
 
 
+def cmd_thumbnail(args: argparse.Namespace) -> None:
+    """A JPEG at most --width wide and under --max-bytes (quality stepped down until it fits)."""
+    from PIL import Image
+
+    img = Image.open(args.input).convert("RGB")
+    if img.width > args.width:
+        img = img.resize((args.width, max(1, round(img.height * args.width / img.width))), Image.Resampling.LANCZOS)
+    for quality in (85, 75, 65, 55, 45, 35):
+        img.save(args.out, "JPEG", quality=quality, optimize=True, progressive=True)
+        if Path(args.out).stat().st_size <= args.max_bytes:
+            break
+    else:
+        raise SystemExit(f"thumbnail stays over {args.max_bytes} bytes even at JPEG quality 35")
+    print(json.dumps({"width": img.width, "height": img.height, "quality": quality}))
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR in dB of two uint8 images of the same shape (inf when identical)."""
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
@@ -264,11 +281,16 @@ def main(argv: list[str] | None = None) -> None:
     ta.add_argument("--k", type=int, required=True)
     ta.add_argument("--probe", type=int, default=32768)
     ta.add_argument("--seed", type=int, default=0)
+    th = sub.add_parser("thumbnail")
+    th.add_argument("--input", required=True)
+    th.add_argument("--out", required=True)
+    th.add_argument("--width", type=int, default=480)
+    th.add_argument("--max-bytes", type=int, default=60 * 1024)
     p = sub.add_parser("psnr")
     p.add_argument("--reference", required=True)
     p.add_argument("--test", required=True)
     args = parser.parse_args(argv)
-    commands = {"kmeans": cmd_kmeans, "time-assign": cmd_time_assign, "psnr": cmd_psnr}
+    commands = {"kmeans": cmd_kmeans, "time-assign": cmd_time_assign, "thumbnail": cmd_thumbnail, "psnr": cmd_psnr}
     commands[args.cmd](args)
 
 

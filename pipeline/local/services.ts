@@ -93,7 +93,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const objectStore = new LocalObjectStore(data.buckets, { publicBaseUrl: `${baseUrl}/files` });
   const mailer = localMailer(env, { outbox: data.outbox, from: config.sesSender });
   const apiKeys: ApiKey[] = [{ client: "local", sha256: hashApiKey(apiKey) }];
-  const functionConfig: FunctionConfig = { ...functionDefaults, environment, env: config, processingBucket: buckets.processing, uploadsBucket: buckets.uploads, apiKeys, apiBaseUrl: baseUrl, pipeline };
+  const functionConfig: FunctionConfig = { ...functionDefaults, environment, env: config, processingBucket: buckets.processing, uploadsBucket: buckets.uploads, apiKeys, apiBaseUrl: baseUrl, pipeline, linksWhileServed: true };
   let runtime: LocalRuntime | undefined;
   try {
     runtime = new LocalRuntime({
