@@ -13,8 +13,8 @@ import type { ExecutionEvent, ExecutionRecord, ObjectStore, StageProgress } from
 import { readDeliveryReport, warningsOf, type JobWarning } from "../warnings.js";
 import { deliveryFacts, linkLifetimeWords, type DeliveryFacts, type LinkLifetime } from "../../pipeline/delivery-facts.js";
 
-export type JobState = "queued" | "running" | "succeeded" | "failed";
-export type StageState = "pending" | "running" | "succeeded" | "failed";
+export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export type StageState = "pending" | "running" | "succeeded" | "failed" | "cancelled";
 
 export interface StageStatus {
   readonly name: string;
@@ -55,6 +55,8 @@ export interface JobStatus {
   /** On a succeeded job: what the buyer gets (held-out quality, place, size) and how long the links work. */
   readonly about?: DeliveryFacts & { readonly links?: string };
   readonly failure?: JobFailure;
+  /** When a cancel request stopped the job. */
+  readonly cancelledAt?: string;
   /** Whether the submitter was told of the outcome, apart from the outcome itself (functions/notify/state.ts). */
   readonly notification?: NotificationState;
 }
@@ -75,6 +77,8 @@ export interface DeriveOptions {
   readonly now?: Date;
   /** How long the delivery links work (functions/config.ts `linkLifetimeOf`); without it the status does not say. */
   readonly linkLifetime?: LinkLifetime;
+  /** A cancel request was recorded for this round (its time): the job, and the stage it stopped, read `cancelled`. */
+  readonly cancelledAt?: string;
 }
 
 export async function deriveJobStatus(record: ExecutionRecord, events: readonly ExecutionEvent[], options: DeriveOptions): Promise<JobStatus> {
@@ -92,6 +96,7 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
   const ended = record.status !== "RUNNING";
   let state: JobState;
   if (record.status === "SUCCEEDED" || (notifiedSuccess && !failedStage)) state = "succeeded";
+  else if (options.cancelledAt !== undefined && ended) state = "cancelled";
   else if (ended || failedStage) state = "failed";
   else if (stages.every((s) => s.state === "pending" || (s.state === "running" && s.waitingFor === "quota" && s === stages[0]))) state = "queued";
   else state = "running";
@@ -108,6 +113,11 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
     stages,
   };
 
+  if (state === "cancelled") {
+    // The stage that was stopped reads cancelled, not failed.
+    const shown = stages.map((s) => (s.name === failedStage?.name ? { ...s, state: "cancelled" as const } : s));
+    return { ...result, stages: shown, ...(options.cancelledAt ? { cancelledAt: options.cancelledAt } : {}) };
+  }
   if (state === "failed") {
     return { ...result, failure: describeFailure(pipeline, record, events, failedStage, jobOptions) };
   }
@@ -151,8 +161,10 @@ function stageStatuses(pipeline: Pipeline, record: ExecutionRecord, events: read
     const lastRun = runs[runs.length - 1]!;
     const jobName = (at(parseJson(lastRun.json), "runs", key, "jobName") as string | undefined) || sageMakerJobName(jobId, stage.name, runs.length);
     const startedAt = runs[0]!.timestamp;
-    const recordIndex = index((e) => entered(e, STATE.record(stage.name)));
-    const nextIndex = index((e) => entered(e, nextMilestone));
+    // After this stage's latest attempt: a retried job (redriven) has older rounds' events before it.
+    const lastRunIndex = events.lastIndexOf(lastRun);
+    const recordIndex = events.findIndex((e, i) => i > lastRunIndex && entered(e, STATE.record(stage.name)));
+    const nextIndex = events.findIndex((e, i) => i > lastRunIndex && entered(e, nextMilestone));
     const exitIndex = lastIndex((e) => exited(e, runState));
     let state: StageState;
     let endedAt: Date | undefined;

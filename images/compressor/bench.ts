@@ -10,7 +10,7 @@
 // parallel fraction p (Amdahl), which scales the measured k-means time to 8 cores (the
 // instance's physical cores; its 16 vCPUs are hyperthreads) and, optimistically, to 16.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { ourVariant, prepareScene, projectSeconds, splatTransformVariant, threadScaling, torchAssignRate, type VariantRow } from "./bench-variants.js";
 import { paletteSizeFor, toPlySpace } from "./src/sog.js";
@@ -76,5 +76,8 @@ console.log(`\n| scene | Gaussians | k-means | palette | passes | converged | k-
 console.log(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
 for (const r of rows) console.log(`| ${r.scene} | ${r.gaussians} | ${r.variant} | ${r.palette} | ${r.iterations} | ${r.converged ?? "-"} | ${r.kmeansS} | ${r.sogS} | ${r.sogBytes ? (r.sogBytes / 1e6).toFixed(2) : "-"} | ${r.shRmse ?? "-"} | ${r.renderPsnrDb?.toFixed(2) ?? "-"} | ${r.note} |`);
 console.log(`\nthread scaling (faiss k-means, ${scaling.rows} rows, palette ${k}): ${scaling.perPass[1]?.toFixed(2)} s/pass on 1 thread, ${scaling.perPass[2]?.toFixed(2)} s on 2 -> ${scaling.speedup2}x, parallel fraction p = ${scaling.parallelFraction} (Amdahl: p = 2(1 - 1/S))`);
+if (scaling.speedup2 < 1) {
+  console.log(`NOTE: 2 threads were slower than 1 here (load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} vCPUs: oversubscribed), so the parallel fraction could not be measured; the projection below then uses p = 0, i.e. no speed-up from more cores, an upper bound on the time`);
+}
 console.log(`ml.c6i.4xlarge projection for ${N} Gaussians: k-means ${bigNew.kmeansS} s here on ${cpus().length} threads -> ${projection.kmeansS8Cores} s on 8 cores (16 vCPU = 8 cores x 2 hyperthreads; p from above), ${projection.kmeansS16} s if all 16 vCPUs counted; plus ${projection.restS} s of the rest of the SOG path (taken as serial, not scaled) -> ${(projection.kmeansS8Cores + projection.restS).toFixed(0)} s total (same per-core speed assumed)`);
 console.log(`results in ${join(out, `compress-bench${tag}.json`)}`);
