@@ -134,8 +134,7 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
       preview = await writePreview(cfg.deliveryDir);
       lap("preview_s", t);
     }
-    cfg.progress(90, "preview done");
-    t = Date.now();
+    cfg.progress(90, "preview done"); t = Date.now();
     const heldOut = (cameras ?? []).filter((c) => c.held_out).map((c) => c.img_name).slice(0, cfg.fidelityMaxViews);
     const fidelity = cfg.fidelity ? await renderFidelity(splats, decoded, input.cameras, work, cfg.renderMaxSize, heldOut) : { available: false as const, reason: "disabled (COMPRESS_FIDELITY=0)" };
     lap("fidelity_s", t);
@@ -151,9 +150,7 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
         compressionRatio: plySize / sogBytes,
         spzCompressionRatio: spzBytes ? plySize / spzBytes : null,
       },
-      sh: sog.sh,
-      quality: facts.quality,
-      place: facts.place,
+      sh: sog.sh, quality: facts.quality, place: facts.place,
       fidelity: { attributes: errors, renders: fidelity },
       viewer: { camera, capture, scale, file: "index.html", content: "scene.sog" },
       georeference: upstream.georeference,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tar from "tar";
+import { formatBytes } from "../../../pipeline/format.js";
 import { captureViewer, chromiumPath } from "../src/browser.js";
 import { attributeErrors } from "../src/fidelity.js";
 import { encodePly } from "../src/ply.js";
@@ -95,7 +96,7 @@ describe("compressor stage on a generated SH3 scene", () => {
     expect(report.place).toEqual({ lat: 38.29471, lon: -122.45812, words: "38.29471° N, 122.45812° W" });
     const html = readFileSync(join(job.delivery, "index.html"), "utf8");
     const line = /<div id="spaceport-facts"[^>]*>([^<]*)<\/div>/.exec(html)?.[1];
-    expect(line).toBe(`Quality: sharp (25.6 dB PSNR on 2 held-out photos) · 38.29471° N, 122.45812° W · scene ${(report.output.sogBytes / 1024 ** 2).toFixed(1)} MB`);
+    expect(line).toBe(`Quality: sharp (25.6 dB PSNR on 2 held-out photos) · 38.29471° N, 122.45812° W · scene ${formatBytes(report.output.sogBytes)}`);
     expect(report.sh).toMatchObject({ method: "faiss", converged: expect.any(Boolean) });
     expect(report.sh.iterations).toBeLessThanOrEqual(6);
     const thumb = readFileSync(join(job.delivery, "thumbnail.jpg"));
