@@ -260,25 +260,27 @@ def cmd_psnr(args: argparse.Namespace) -> None:
                       "per_image": {k: (v if math.isfinite(v) else None) for k, v in per.items()}}))
 
 
+def _rows_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", name: str) -> argparse.ArgumentParser:
+    """A sub-command reading --rows x --dims float32 rows from --input, for --k centroids."""
+    p = sub.add_parser(name)
+    p.add_argument("--input", required=True)
+    p.add_argument("--rows", type=int, required=True)
+    p.add_argument("--dims", type=int, required=True)
+    p.add_argument("--k", type=int, required=True)
+    return p
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
-    k = sub.add_parser("kmeans")
-    k.add_argument("--input", required=True)
-    k.add_argument("--rows", type=int, required=True)
-    k.add_argument("--dims", type=int, required=True)
-    k.add_argument("--k", type=int, required=True)
+    k = _rows_parser(sub, "kmeans")
     k.add_argument("--iterations", type=int, default=10)
     k.add_argument("--sample", type=int, default=262144)
     k.add_argument("--seed", type=int, default=0)
     k.add_argument("--tolerance", type=float, default=0.005, help="stop when the objective improves less (relative)")
     k.add_argument("--nprobe", type=int, default=16, help="inverted-file cells searched per row (faiss)")
     k.add_argument("--out", required=True)
-    ta = sub.add_parser("time-assign")
-    ta.add_argument("--input", required=True)
-    ta.add_argument("--rows", type=int, required=True)
-    ta.add_argument("--dims", type=int, required=True)
-    ta.add_argument("--k", type=int, required=True)
+    ta = _rows_parser(sub, "time-assign")
     ta.add_argument("--probe", type=int, default=32768)
     ta.add_argument("--seed", type=int, default=0)
     th = sub.add_parser("thumbnail")
