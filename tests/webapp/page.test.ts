@@ -91,10 +91,16 @@ ${SCRIPTS.train}`;
     await page.setInputFiles("#pick-zip", zip);
     await page.waitForSelector("#upload-status[data-state=uploaded]", { timeout: 30_000 });
     if (shot) await page.screenshot({ path: join(shots, shot) });
-    const before = await page.$$eval("#jobs li", (l) => l.length);
     await page.click("#submit");
-    await page.waitForFunction((n) => document.querySelectorAll("#jobs li").length > n, before);
-    return (await page.$eval("#jobs li", (li) => (li as HTMLElement).dataset["jobId"]!))!;
+    return submittedJob(page);
+  }
+
+  /** The job the page just submitted (its status line names it; the list also holds the server's earlier jobs). */
+  async function submittedJob(page: Page): Promise<string> {
+    await page.waitForFunction(() => /Job \S+ submitted/.test(document.getElementById("submit-status")?.textContent ?? ""));
+    const jobId = /Job (\S+) submitted/.exec((await page.textContent("#submit-status")) ?? "")![1]!;
+    await page.waitForSelector(jobRow(page, jobId));
+    return jobId;
   }
 
   const jobRow = (page: Page, jobId: string) => `#jobs li[data-job-id="${jobId}"]`;
@@ -193,8 +199,7 @@ ${SCRIPTS.train}`;
     await page.waitForSelector("#upload-status[data-state=uploaded]", { timeout: 30_000 });
     await page.screenshot({ path: join(shots, "09-folder-uploaded.png") });
     await page.click("#submit");
-    await page.waitForSelector("#jobs li");
-    const jobId = (await page.$eval("#jobs li", (li) => (li as HTMLElement).dataset["jobId"]!))!;
+    const jobId = await submittedJob(page);
     const zip = services.objectStore.path(services.buckets.processing, `jobs/${jobId}/input/photos.zip`);
     expect(await zipEntries(zip)).toEqual(names);
     expect(consoleErrors).toEqual([]);

@@ -6,7 +6,7 @@
  */
 import { call, type ApiConfig } from "./api.js";
 import { signedIn, signIn, type CognitoConfig } from "./cognito.js";
-import { duration, fetchJob, knownJobs, rememberJob, STATE_WORDS, timing, type JobView } from "./jobs.js";
+import { duration, fetchJob, jobIds, rememberJob, STATE_WORDS, timing, type JobView } from "./jobs.js";
 import { folderSource, pickedFolder, readDroppedFolder, zipFileSource } from "./sources.js";
 import { upload, type UploadSource } from "./uploader.js";
 
@@ -122,7 +122,7 @@ function wireDrop(start: (source: UploadSource) => Promise<void>): void {
 
 async function refresh(config: ApiConfig, expectedSeconds: number): Promise<void> {
   const list = $("jobs");
-  const jobs = await Promise.all(knownJobs().map((id) => fetchJob(config, id).catch(() => undefined)));
+  const jobs = await Promise.all((await jobIds(config)).map((id) => fetchJob(config, id).catch(() => undefined)));
   const rows = jobs.filter((j): j is JobView => j !== undefined).map((job) => row(config, job, expectedSeconds));
   list.replaceChildren(...rows);
 }
