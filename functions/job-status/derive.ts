@@ -11,7 +11,8 @@ import { sageMakerJobName, stageOutputPrefix } from "../../pipeline/layout.js";
 import { failureAdvice, failureReason } from "../failure.js";
 import type { NotificationState } from "../notify/state.js";
 import type { ExecutionEvent, ExecutionRecord, ObjectStore, StageProgress } from "../ports.js";
-import { readDeliveryWarnings, type JobWarning } from "../warnings.js";
+import { readDeliveryReport, warningsOf, type JobWarning } from "../warnings.js";
+import { deliveryFacts, linkLifetimeWords, type DeliveryFacts, type LinkLifetime } from "../../pipeline/delivery-facts.js";
 
 export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 export type StageState = "pending" | "running" | "succeeded" | "failed" | "cancelled";
@@ -52,6 +53,8 @@ export interface JobStatus {
   readonly delivery?: Readonly<Record<string, string>>;
   /** On a succeeded job: what its stages warned about (empty when nothing). */
   readonly warnings?: readonly JobWarning[];
+  /** On a succeeded job: what the buyer gets (held-out quality, place, size) and how long the links work. */
+  readonly about?: DeliveryFacts & { readonly links?: string };
   readonly failure?: JobFailure;
   /** When a cancel request stopped the job. */
   readonly cancelledAt?: string;
@@ -73,6 +76,8 @@ export interface DeriveOptions {
   readonly store?: ObjectStore;
   readonly bucket?: string;
   readonly now?: Date;
+  /** How long the delivery links work (functions/config.ts `linkLifetimeOf`); without it the status does not say. */
+  readonly linkLifetime?: LinkLifetime;
   /** A cancel request was recorded for this round (its time): the job, and the stage it stopped, read `cancelled`. */
   readonly cancelledAt?: string;
 }
@@ -122,8 +127,9 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
     const delivery: Record<string, string> = {};
     const links = deliveryLinks(pipeline);
     for (const [name, file] of Object.entries(links)) delivery[name] = await options.store.publicUrl(options.bucket, prefix + file);
-    const warnings = links["report"] ? await readDeliveryWarnings(options.store, options.bucket, prefix + links["report"]) : [];
-    return { ...result, delivery, warnings };
+    const report = links["report"] ? await readDeliveryReport(options.store, options.bucket, prefix + links["report"]) : undefined;
+    const about = { ...deliveryFacts(report), ...(options.linkLifetime ? { links: linkLifetimeWords(options.linkLifetime) } : {}) };
+    return { ...result, delivery, warnings: warningsOf(report), about };
   }
   return result;
 }

@@ -512,6 +512,7 @@ describe("delivery files get their real Content-Type on AWS", () => {
       "index.css": "text/css; charset=utf-8",
       "report.json": "application/json",
       "preview.webp": "image/webp",
+      "thumbnail.jpg": "image/jpeg",
       "scene.sog": "application/octet-stream",
       "scene.spz": "application/octet-stream",
     };
