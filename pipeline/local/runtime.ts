@@ -17,14 +17,13 @@ import { DataDir } from "./data.js";
 import { LocalExecutions, type TaskHandler } from "./executions.js";
 import { currentProcess, isAlive, isStageProcess, type ProcessIdentity } from "./process.js";
 import { SageMakerEmulator } from "./sagemaker/emulator.js";
-import { NotificationRetrier, type NotificationOutcome } from "./notify-retry.js";
+import { NotificationRetrier, type NotificationOutcome, type NotifyFunction } from "./notify-retry.js";
 import { JobStore } from "./store.js";
 import { localTarget, readEnvironment } from "./target.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** The notify function: what the state machine's `lambda:invoke` sends it (a NotifyPayload, validated by the function). */
-export type NotifyFunction = (payload: unknown) => Promise<unknown>;
+export type { NotifyFunction };
 
 export interface RetryIntervals {
   /** Wait between asks while the quota is in use (the quota retrier). Default 1000 ms. */
