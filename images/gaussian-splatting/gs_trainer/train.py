@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,15 @@ class Trainer:
             torch.zeros(3, device=self.device),
         )
 
+    def training_ssim(self) -> Callable[[Tensor, Tensor], Tensor]:
+        """The loss's SSIM: the compiled backend's fused one with that backend (the same value
+        as metrics.ssim, which scores every backend's held-out views)."""
+        if self.backend == "cpp":
+            from .backends.cpp_ssim import ssim_cpp
+
+            return ssim_cpp
+        return ssim
+
     def view_order(self, step: int) -> View:
         train = self.scene.train
         epoch, i = divmod(step, len(train))
@@ -193,7 +203,7 @@ class Trainer:
             if self.exposure is not None and self.exposure_mask is not None:
                 A = self.exposure[view.index] * self.exposure_mask
                 img = img @ A[:, :3].T + A[:, 3]
-            loss = loss_fn(img, gt, cfg.ssim_lambda)
+            loss = loss_fn(img, gt, cfg.ssim_lambda, self.training_ssim())
             if mcmc is not None:
                 loss = loss + regularisers(self.params)
             loss.backward()
