@@ -32,7 +32,7 @@ def test_score_equals_the_trainers_evaluation(tmp_path: Path) -> None:
         trainer.params["shN"].normal_(0.0, 0.2, generator=torch.Generator().manual_seed(0))
     trainer.step = cfg.sh_degree_interval
     ev = trainer.evaluate()
-    write_ply(tmp_path / "m.ply", trainer.params)
+    write_ply(tmp_path / "m.ply", trainer.params)  # type: ignore[arg-type]
     got = score_ply(tmp_path / "sfm", tmp_path / "m.ply", {k: v for k, v in HYPER.items() if k != "sh_degree"})
     assert got["sh_degree"] == 3  # the PLY layout always carries 45 f_rest (zeros past degree 1)
     assert got["gaussians"] == trainer.params["means"].shape[0]
