@@ -1,6 +1,6 @@
 /**
- * The API's routes: start-job (`POST /jobs`, legacy `POST /start-job`) and job-status
- * (`GET /jobs/{id}`), bound to their ports. The Lambda wrappers take the routes they serve,
+ * The API's routes: start-job (`POST /jobs`, legacy `POST /start-job`), job-status
+ * (`GET /jobs/{id}`) and uploads (`/uploads…`), bound to their ports. The Lambda wrappers take the routes they serve,
  * the local runtime takes them all: `createApi(deps, config)`.
  */
 import type { FunctionConfig } from "./config.js";
@@ -8,8 +8,12 @@ import { createRouter, type Route, type Router } from "./http.js";
 import { jobStatus, type JobStatusDeps } from "./job-status/handler.js";
 import type { Logger } from "./log.js";
 import { startJob, type StartJobDeps } from "./start-job/handler.js";
+import { cancelJob, type CancelDeps } from "./cancel/handler.js";
+import { estimates } from "./estimates/handler.js";
+import { retryJob } from "./retry/handler.js";
+import { abortUpload, completeUpload, startUpload, uploadPartUrls, uploadStatus, type UploadsDeps } from "./uploads/handler.js";
 
-export type ApiDeps = StartJobDeps & JobStatusDeps & { readonly log: Logger; readonly clock?: () => number };
+export type ApiDeps = StartJobDeps & JobStatusDeps & Partial<Pick<UploadsDeps, "uploads">> & Partial<Pick<CancelDeps, "control" | "mailer">> & { readonly log: Logger; readonly clock?: () => number };
 
 export function startJobRoutes(deps: StartJobDeps, config: FunctionConfig): Route[] {
   return [
@@ -19,7 +23,28 @@ export function startJobRoutes(deps: StartJobDeps, config: FunctionConfig): Rout
 }
 
 export function jobStatusRoutes(deps: JobStatusDeps, config: FunctionConfig): Route[] {
-  return [{ method: "GET", path: "/jobs/{id}", handle: (context) => jobStatus(context, deps, config) }];
+  return [
+    { method: "GET", path: "/jobs/{id}", handle: (context) => jobStatus(context, deps, config) },
+    { method: "GET", path: "/estimates", handle: async () => estimates(config) },
+  ];
+}
+
+export function uploadRoutes(deps: UploadsDeps, config: FunctionConfig): Route[] {
+  return [
+    { method: "POST", path: "/uploads", json: true, handle: (context) => startUpload(context, deps, config) },
+    { method: "GET", path: "/uploads/{id}", handle: (context) => uploadStatus(context, deps, config) },
+    { method: "DELETE", path: "/uploads/{id}", handle: (context) => abortUpload(context, deps, config) },
+    { method: "POST", path: "/uploads/{id}/parts", json: true, handle: (context) => uploadPartUrls(context, deps, config) },
+    { method: "POST", path: "/uploads/{id}/complete", handle: (context) => completeUpload(context, deps, config) },
+  ];
+}
+
+/** Cancel and retry: both act on a job's execution through JobControl. */
+export function jobControlRoutes(deps: CancelDeps, config: FunctionConfig): Route[] {
+  return [
+    { method: "POST", path: "/jobs/{id}/cancel", handle: (context) => cancelJob(context, deps, config) },
+    { method: "POST", path: "/jobs/{id}/retry", handle: (context) => retryJob(context, deps, config) },
+  ];
 }
 
 export function createRouterFor(routes: readonly Route[], deps: { log: Logger; clock?: () => number }, config: FunctionConfig): Router {
@@ -33,7 +58,17 @@ export function createRouterFor(routes: readonly Route[], deps: { log: Logger; c
   });
 }
 
-/** Every route behind one router (the local runtime's server). */
+/** Every route behind one router (the local runtime's server); uploads and cancel where their adapters are given. */
 export function createApi(deps: ApiDeps, config: FunctionConfig): Router {
-  return createRouterFor([...startJobRoutes(deps, config), ...jobStatusRoutes(deps, config)], deps, config);
+  const routes = [
+    ...startJobRoutes(deps, config),
+    ...jobStatusRoutes(deps, config),
+    ...(deps.uploads ? uploadRoutes({ ...deps, uploads: deps.uploads }, config) : []),
+    ...(deps.control && deps.mailer ? jobControlRoutes({ ...deps, control: deps.control, mailer: deps.mailer }, config) : []),
+  ];
+  return createRouterFor(
+    routes,
+    deps,
+    config,
+  );
 }

@@ -32,6 +32,8 @@ export interface FunctionConfig {
   readonly apiKeys: readonly ApiKey[];
   /** Absolute base of the API (`https://api.example.com`), for `statusUrl`; relative links without it. */
   readonly apiBaseUrl?: string;
+  /** The operator's page (`https://app.example.com/`): failure emails link to its Retry for the job. */
+  readonly appUrl?: string;
   /** Largest accepted request body, bytes. */
   readonly maxBodyBytes: number;
   /** Requests with the same body from the same client within this window are one job (no Idempotency-Key). */
@@ -83,6 +85,7 @@ export function configFromEnv(vars: NodeJS.ProcessEnv, pipeline: Pipeline): Func
   const apiKeysText = vars["SPACEPORT_API_KEYS"] ?? "";
   const uploads = vars["SPACEPORT_UPLOADS_BUCKET"];
   const apiBase = vars["SPACEPORT_API_BASE_URL"];
+  const appUrl = vars["SPACEPORT_APP_URL"];
   return {
     environment,
     env,
@@ -93,6 +96,7 @@ export function configFromEnv(vars: NodeJS.ProcessEnv, pipeline: Pipeline): Func
       ...parseApiKeys(apiKeysText, "SPACEPORT_API_KEYS"),
     ],
     ...(apiBase ? { apiBaseUrl: apiBase.replace(/\/+$/, "") } : {}),
+    ...(appUrl ? { appUrl } : {}),
     maxBodyBytes: positive("SPACEPORT_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
     dedupeWindowSeconds: positive("SPACEPORT_DEDUPE_WINDOW_SECONDS", DEFAULT_DEDUPE_WINDOW_SECONDS),
     pipeline,

@@ -10,6 +10,7 @@ import { ApiError } from "./errors.js";
 import type { Logger } from "./log.js";
 import { jsonNestingDepth } from "../pipeline/json.js";
 import { TokenBuckets } from "./rate-limit.js";
+import { USER_PREFIX, userClient, verifiedUser, type VerifiedUser } from "./users.js";
 
 export interface HttpRequest {
   readonly method: string;
@@ -20,6 +21,8 @@ export interface HttpRequest {
   readonly body?: string | Uint8Array;
   readonly sourceIp?: string;
   readonly requestId?: string;
+  /** A signed-in user the API gateway verified (JWT authorizer); only for `/me/...` paths. */
+  readonly user?: VerifiedUser;
 }
 
 export interface HttpResponse {
@@ -44,7 +47,7 @@ export interface RouteResult {
 }
 
 export interface Route {
-  readonly method: "GET" | "POST";
+  readonly method: "GET" | "POST" | "DELETE";
   /** `/jobs/{id}`: `{name}` matches one path segment. */
   readonly path: string;
   /** The route takes a JSON body. */
@@ -111,7 +114,9 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
   }
 
   async function dispatch(request: HttpRequest, requestId: string): Promise<HttpResponse> {
-    const path = request.path;
+    // `/me/<route>`: the same route for a user the gateway signed in (functions/users.ts).
+    const asUser = request.path.startsWith(USER_PREFIX);
+    const path = asUser ? request.path.slice(USER_PREFIX.length - 1) : request.path;
     if (path.length > MAX_PATH) throw new ApiError(404, "path", "no such resource");
     const matching = compiled.filter((r) => r.regex.test(path));
     if (matching.length === 0) throw new ApiError(404, "path", "no such resource");
@@ -125,7 +130,7 @@ export function createRouter(routes: readonly Route[], options: RouterOptions): 
 
     let client: string;
     try {
-      client = authenticate(request.headers, options.apiKeys);
+      client = asUser ? userClient(request.user) : authenticate(request.headers, options.apiKeys);
     } catch (error) {
       limit(`ip:${request.sourceIp ?? "unknown"}`);
       throw error;
@@ -241,6 +246,8 @@ export interface ApiGatewayV2Event {
   readonly requestContext?: {
     readonly requestId?: string;
     readonly http?: { readonly method?: string; readonly path?: string; readonly sourceIp?: string };
+    /** Present after the route's JWT authorizer verified the token. */
+    readonly authorizer?: { readonly jwt?: { readonly claims?: Record<string, unknown> } };
   };
 }
 export interface ApiGatewayV2Result {
@@ -260,6 +267,7 @@ export function fromApiGatewayV2(event: ApiGatewayV2Event): HttpRequest {
     ...(event.body !== undefined ? { body: event.isBase64Encoded ? Buffer.from(event.body, "base64") : event.body } : {}),
     ...(http?.sourceIp ? { sourceIp: http.sourceIp } : {}),
     ...(event.requestContext?.requestId ? { requestId: event.requestContext.requestId } : {}),
+    ...(verifiedUser(event) ? { user: verifiedUser(event)! } : {}),
   };
 }
 

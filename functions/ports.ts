@@ -112,3 +112,46 @@ export interface OutgoingEmail {
 export interface Mailer {
   send(message: OutgoingEmail): Promise<{ messageId: string }>;
 }
+
+/** Where a multipart upload writes: the object it becomes and the store's own upload id. */
+export interface MultipartTarget {
+  readonly bucket: string;
+  readonly key: string;
+  readonly uploadId: string;
+}
+
+export interface UploadedPart {
+  readonly partNumber: number;
+  readonly size: number;
+  readonly etag: string;
+}
+
+/**
+ * Multipart uploads straight from a browser (S3 multipart + presigned part URLs, or the local
+ * server's signed part route). The object exists only after `complete`; `abort` leaves nothing.
+ */
+export interface MultipartUploads {
+  /** Starts an upload of `key`; answers the store's upload id. */
+  create(bucket: string, key: string, contentType: string): Promise<string>;
+  /** One URL per part number that a browser PUTs that part's bytes to, valid for `expiresSeconds`. */
+  partUrls(target: MultipartTarget, partNumbers: readonly number[], expiresSeconds: number): Promise<string[]>;
+  /** The parts received so far (by part number); undefined when the upload is unknown, completed or aborted. */
+  listParts(target: MultipartTarget): Promise<UploadedPart[] | undefined>;
+  /** Joins the parts, in part-number order, into the object. */
+  complete(target: MultipartTarget, parts: readonly UploadedPart[]): Promise<void>;
+  /** Drops the upload and every part received; unknown uploads are fine. */
+  abort(target: MultipartTarget): Promise<void>;
+}
+
+/** Stopping a job: its execution and the SageMaker job of the stage that is running. */
+export interface JobControl {
+  /** Stops a running execution (Step Functions StopExecution: ABORTED, no Catch or notify runs). */
+  stopExecution(name: string, cause: string): Promise<void>;
+  /**
+   * Stops a SageMaker job (StopProcessingJob / StopTrainingJob). False when there was no such
+   * job to stop (not created yet); one that has already ended is fine (true).
+   */
+  stopStageJob(kind: "processing" | "training", jobName: string): Promise<boolean>;
+  /** RedriveExecution: reruns a failed, aborted or timed-out execution from the state that did not finish. */
+  redrive(name: string): Promise<void>;
+}

@@ -22,6 +22,7 @@ export interface AslChoiceRule {
   StringMatches?: string;
   StringEquals?: string;
   NumericLessThan?: number;
+  NumericGreaterThanPath?: string;
   IsPresent?: boolean;
   Next?: string;
 }

@@ -202,10 +202,33 @@ function stageStates(compiled: CompiledStage, next: string): Record<string, AslS
     },
     [STATE.record(name)]: {
       Type: "Pass",
-      Parameters: { stage: name, "error.$": `$.errors.${key}` },
+      // The redrive count at failure: a later redrive (a retry) is how "Job failed" knows to go on.
+      Parameters: { stage: name, "error.$": `$.errors.${key}`, "redriveCount.$": "$$.Execution.RedriveCount" },
       ResultPath: "$.failure",
       Next: STATE.notifyFailure,
     },
+  };
+}
+
+/**
+ * Where a failed job ends, and where a retry picks it up. RedriveExecution reruns the state
+ * that failed with its original input; a Fail state would just fail again, and a redriven
+ * "Run" would reuse a SageMaker job name (unique forever). So the job fails *here*: a Choice
+ * without Default fails (States.NoChoiceMatched) until the execution has been redriven since the
+ * failure was recorded, then sends the failed stage to its "Prepare" state: the next attempt
+ * number, a fresh job name, and every finished stage's output reused.
+ */
+function retryGate(stages: readonly CompiledStage[]): AslState {
+  return {
+    Type: "Choice",
+    Comment: "Failed; a retry (RedriveExecution) reruns the failed stage under a new attempt",
+    Choices: stages.map((s) => ({
+      And: [
+        { Variable: "$.failure.stage", StringEquals: s.name },
+        { Variable: "$$.Execution.RedriveCount", NumericGreaterThanPath: "$.failure.redriveCount" },
+      ],
+      Next: STATE.prepare(s.name),
+    })),
   };
 }
 
@@ -223,6 +246,7 @@ function notifyState(target: CompileTarget, outcome: "succeeded" | "failed", pip
     payload["deliveryUri.$"] = `States.Format('${stageOutputUri(target.bucket, "{}", delivery.output)}', $.jobId)`;
   } else {
     payload["failure.$"] = "$.failure";
+    payload["redriveCount.$"] = "$$.Execution.RedriveCount";
   }
   return {
     Type: "Task",
@@ -280,7 +304,7 @@ export function compile(pipeline: Pipeline, target: CompileTarget): CompiledPipe
   states[STATE.notifySuccess] = notifyState(target, "succeeded", pipeline, STATE.succeeded);
   states[STATE.notifyFailure] = notifyState(target, "failed", pipeline, STATE.failed);
   states[STATE.succeeded] = { Type: "Succeed" };
-  states[STATE.failed] = { Type: "Fail", Error: "StageFailed", CausePath: "$.failure.stage" };
+  states[STATE.failed] = retryGate(stages);
 
   const totalSeconds = stages.reduce((sum, s) => sum + stageMaxWaitSeconds(s) + TASK_MARGIN_SECONDS, 0);
   const definition: AslStateMachine = {

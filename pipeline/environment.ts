@@ -7,7 +7,9 @@ import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
 import { INSTANCE_TYPES, type InstanceType } from "./instances.js";
-import { QUOTA_KINDS } from "./quotas.js";
+
+/** The quota kinds of `spaceport:quotas` (`jobKind`); what each means is pipeline/quotas.ts's. */
+export const QUOTA_KINDS = ["processing", "training", "spot-training"] as const;
 
 const instanceTypeNames = Object.keys(INSTANCE_TYPES) as [InstanceType, ...InstanceType[]];
 
@@ -164,5 +166,3 @@ export function fromPulumiKeys(config: Record<string, unknown>): Record<string, 
   }
   return out;
 }
-
-export { quotaFor } from "./quotas.js";

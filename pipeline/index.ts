@@ -6,7 +6,7 @@ export * from "./stage.js";
 export * from "./errors.js";
 export * from "./define.js";
 export * from "./environment.js";
-export { QUOTA_KINDS, quotaName, quotaRequestHint, stageCapacity, type QuotaKind, type StageCapacity } from "./quotas.js";
+export { QUOTA_KINDS, quotaFor, quotaName, quotaRequestHint, stageCapacity, type QuotaKind, type StageCapacity } from "./quotas.js";
 export * from "./layout.js";
 export * from "./compile.js";
 export * from "./cost.js";

@@ -15,11 +15,15 @@ export interface NotifyPayload {
   readonly deliveryUri?: string;
   /** The failed stage and Step Functions' error (`$.failure`). */
   readonly failure?: NotifyFailure;
+  /** `$$.Execution.RedriveCount` on failure: which round of a retried job failed. */
+  readonly redriveCount?: number;
 }
 
 export interface NotifyFailure {
   readonly stage?: string;
   readonly error?: { readonly Error?: string; readonly Cause?: string };
+  /** The redrive count when the failure was recorded (the retry gate compares against it). */
+  readonly redriveCount?: number;
 }
 
 /** Step Functions Parameters for a `T`: each field as a value (`key`) or a JSONPath (`key.$`). */

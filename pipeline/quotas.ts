@@ -5,12 +5,11 @@
  * runs there (spot or on demand), is decided here once: the compile check, the compiled
  * request, the cost model and `describe` all read `stageCapacity`.
  */
-import type { EnvironmentConfig, Quota } from "./environment.js";
+import { QUOTA_KINDS, type EnvironmentConfig, type Quota } from "./environment.js";
 import type { InstanceType, JobKind } from "./instances.js";
 import type { Stage } from "./stage.js";
 
-/** The quota kinds of `spaceport:quotas` (`jobKind`). */
-export const QUOTA_KINDS = ["processing", "training", "spot-training"] as const;
+export { QUOTA_KINDS };
 export type QuotaKind = (typeof QUOTA_KINDS)[number];
 
 /** The quota's name exactly as the Service Quotas console and SageMaker's errors spell it. */

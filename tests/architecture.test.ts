@@ -3,7 +3,8 @@
  *
  *   DSL core       pipeline/*.ts, pipeline/sagemaker/    imports no runtime, no handler, no stage
  *   handlers       functions/                            the core only (and their own adapters)
- *   runtimes       pipeline/local/, pipeline/pulumi/     core and handlers, never a stage
+ *   runtimes       pipeline/local/, pipeline/pulumi/     core, handlers and the page, never a stage
+ *   page           webapp/                               its own modules only (it runs in the browser)
  *   stages         stages/<stage>.ts, spaceport.ts       the core only
  *   roots          index.ts, stages/cli.ts, stages/lambda/, describe.ts, bench*.ts, summary.ts
  *
@@ -30,7 +31,7 @@ function files(dir: string, ends: readonly string[]): string[] {
   return out;
 }
 
-const SOURCE_DIRS = ["pipeline", "functions", "stages", "images", "samples", "scripts", "bin"];
+const SOURCE_DIRS = ["pipeline", "functions", "stages", "images", "samples", "scripts", "bin", "webapp"];
 const tsSources = [...SOURCE_DIRS.flatMap((d) => files(d, [".ts"])), "index.ts"];
 
 /** Every module a file imports (static, dynamic, re-exports), as repository paths without extension. */
@@ -43,7 +44,7 @@ function importsOf(file: string): string[] {
     .map((s) => relative(ROOT, resolve(ROOT, dirname(file), s)).replace(/\.(js|ts)$/, ""));
 }
 
-type Layer = "core" | "handlers" | "runtime" | "stage" | "root" | "image" | "other";
+type Layer = "core" | "handlers" | "runtime" | "stage" | "root" | "image" | "page" | "other";
 
 const ROOTS = new Set(["index", "stages/cli", "stages/describe", "stages/summary"]);
 
@@ -54,6 +55,7 @@ function layerOf(module: string): Layer {
   if (module.startsWith("pipeline/")) return "core";
   if (module.startsWith("functions/")) return "handlers";
   if (module.startsWith("images/")) return "image";
+  if (module.startsWith("webapp/")) return "page";
   return "other";
 }
 
@@ -61,11 +63,12 @@ function layerOf(module: string): Layer {
 const ALLOWED: Record<Layer, readonly Layer[]> = {
   core: ["core"],
   handlers: ["core", "handlers"],
-  runtime: ["core", "handlers", "runtime"],
+  runtime: ["core", "handlers", "runtime", "page"],
   stage: ["core", "stage"],
   root: ["core", "handlers", "runtime", "stage", "root"],
   image: ["image", "core"],
-  other: ["core", "handlers", "runtime", "stage", "root", "image", "other"],
+  page: ["page"],
+  other: ["core", "handlers", "runtime", "stage", "root", "image", "page", "other"],
 };
 
 describe("architecture", () => {

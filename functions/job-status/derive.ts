@@ -12,8 +12,8 @@ import type { NotificationState } from "../notify/state.js";
 import type { ExecutionEvent, ExecutionRecord, ObjectStore, StageProgress } from "../ports.js";
 import { readDeliveryWarnings, type JobWarning } from "../warnings.js";
 
-export type JobState = "queued" | "running" | "succeeded" | "failed";
-export type StageState = "pending" | "running" | "succeeded" | "failed";
+export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export type StageState = "pending" | "running" | "succeeded" | "failed" | "cancelled";
 
 export interface StageStatus {
   readonly name: string;
@@ -52,6 +52,8 @@ export interface JobStatus {
   /** On a succeeded job: what its stages warned about (empty when nothing). */
   readonly warnings?: readonly JobWarning[];
   readonly failure?: JobFailure;
+  /** When a cancel request stopped the job. */
+  readonly cancelledAt?: string;
   /** Whether the submitter was told of the outcome, apart from the outcome itself (functions/notify/state.ts). */
   readonly notification?: NotificationState;
 }
@@ -70,6 +72,8 @@ export interface DeriveOptions {
   readonly store?: ObjectStore;
   readonly bucket?: string;
   readonly now?: Date;
+  /** A cancel request was recorded for this round (its time): the job, and the stage it stopped, read `cancelled`. */
+  readonly cancelledAt?: string;
 }
 
 export async function deriveJobStatus(record: ExecutionRecord, events: readonly ExecutionEvent[], options: DeriveOptions): Promise<JobStatus> {
@@ -87,6 +91,7 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
   const ended = record.status !== "RUNNING";
   let state: JobState;
   if (record.status === "SUCCEEDED" || (notifiedSuccess && !failedStage)) state = "succeeded";
+  else if (options.cancelledAt !== undefined && ended) state = "cancelled";
   else if (ended || failedStage) state = "failed";
   else if (stages.every((s) => s.state === "pending" || (s.state === "running" && s.waitingFor === "quota" && s === stages[0]))) state = "queued";
   else state = "running";
@@ -103,6 +108,11 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
     stages,
   };
 
+  if (state === "cancelled") {
+    // The stage that was stopped reads cancelled, not failed.
+    const shown = stages.map((s) => (s.name === failedStage?.name ? { ...s, state: "cancelled" as const } : s));
+    return { ...result, stages: shown, ...(options.cancelledAt ? { cancelledAt: options.cancelledAt } : {}) };
+  }
   if (state === "failed") {
     return { ...result, failure: describeFailure(pipeline, record, events, failedStage, jobOptions) };
   }
@@ -145,8 +155,10 @@ function stageStatuses(pipeline: Pipeline, record: ExecutionRecord, events: read
     const lastRun = runs[runs.length - 1]!;
     const jobName = (at(parseJson(lastRun.json), "runs", key, "jobName") as string | undefined) || sageMakerJobName(jobId, stage.name, runs.length);
     const startedAt = runs[0]!.timestamp;
-    const recordIndex = index((e) => entered(e, STATE.record(stage.name)));
-    const nextIndex = index((e) => entered(e, nextMilestone));
+    // After this stage's latest attempt: a retried job (redriven) has older rounds' events before it.
+    const lastRunIndex = events.lastIndexOf(lastRun);
+    const recordIndex = events.findIndex((e, i) => i > lastRunIndex && entered(e, STATE.record(stage.name)));
+    const nextIndex = events.findIndex((e, i) => i > lastRunIndex && entered(e, nextMilestone));
     const exitIndex = lastIndex((e) => exited(e, runState));
     let state: StageState;
     let endedAt: Date | undefined;

@@ -12,6 +12,8 @@
 import * as v from "valibot";
 import { STATE } from "../../pipeline/compile.js";
 import type { FunctionConfig } from "../config.js";
+import { redriveCountOf } from "../markers.js";
+import type { ExecutionEvent } from "../ports.js";
 import { notify, type NotifyDeps, type NotifyResult } from "./handler.js";
 import { readNotification } from "./state.js";
 
@@ -59,14 +61,17 @@ export async function notifyExecutionEnded(event: unknown, deps: NotifyDeps, con
     throw new Error(`execution ${detail.name}: its input is not JSON`);
   }
   const jobId = typeof input.jobId === "string" ? input.jobId : detail.name;
+  const events = await historyOf(deps, jobId);
+  // A retried job (redriven) is a new round: its own notifications (../markers.ts).
+  const round = redriveCountOf(events);
   for (const status of ["failed", "succeeded"] as const) {
     // Sent already (a "retrying" or "failed" record is a notification still owed: send it).
-    if ((await readNotification(deps.store, config.processingBucket, jobId, status))?.state === "sent") {
+    if ((await readNotification(deps.store, config.processingBucket, jobId, status, round))?.state === "sent") {
       deps.log("info", "notify_already_sent", { jobId, status, via: "execution-event" });
       return { jobId, status: "failed", sent: false };
     }
   }
-  const stage = await runningStage(deps, jobId);
+  const stage = runningStage(events);
   const error = endingError(detail.status, detail.error);
   return notify(
     {
@@ -74,6 +79,7 @@ export async function notifyExecutionEnded(event: unknown, deps: NotifyDeps, con
       email: input.email,
       options: input.options ?? {},
       status: "failed",
+      redriveCount: round,
       failure: { ...(stage ? { stage } : {}), error: { Error: error, Cause: detail.cause ?? ENDING_CAUSE[detail.status] ?? "" } },
     },
     deps,
@@ -81,16 +87,20 @@ export async function notifyExecutionEnded(event: unknown, deps: NotifyDeps, con
   );
 }
 
-/** The stage whose "Run" state was entered last, from the execution's history (if readable). */
-async function runningStage(deps: NotifyDeps, jobId: string): Promise<string | undefined> {
-  if (!deps.executions) return undefined;
+/** The execution's history, if readable (empty otherwise: round 0, no stage named). */
+async function historyOf(deps: NotifyDeps, jobId: string): Promise<readonly ExecutionEvent[]> {
+  if (!deps.executions) return [];
   try {
-    const events = await deps.executions.history(jobId);
-    const prefix = STATE.run("");
-    const last = [...events].reverse().find((e) => e.type === "TaskStateEntered" && e.stateName?.startsWith(prefix));
-    return last?.stateName?.slice(prefix.length);
+    return await deps.executions.history(jobId);
   } catch (error) {
     deps.log("warn", "notify_history_unavailable", { jobId, message: String((error as Error)?.message ?? error) });
-    return undefined;
+    return [];
   }
+}
+
+/** The stage whose "Run" state was entered last. */
+function runningStage(events: readonly ExecutionEvent[]): string | undefined {
+  const prefix = STATE.run("");
+  const last = [...events].reverse().find((e) => e.type === "TaskStateEntered" && e.stateName?.startsWith(prefix));
+  return last?.stateName?.slice(prefix.length);
 }

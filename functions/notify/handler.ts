@@ -4,8 +4,9 @@
  * logged as an error with an `EmailSendFailures` metric, recorded (`notification: retrying`, or
  * `failed` after the last attempt; ./state.ts) and thrown as `Spaceport.EmailNotSent`, which the
  * state machine retries with backoff and finally catches, so the job and its outputs are
- * unaffected. The same record keeps a retried invocation from mailing twice. Logs carry the job
- * id, never the full address.
+ * unaffected. The same record keeps a retried invocation from mailing twice; a retried job
+ * (redriven) is a new round with its own record. A failure of a round that a cancel request
+ * stopped is not mailed: the cancel told the submitter. Logs carry the job id, never the full address.
  */
 import * as v from "valibot";
 import { seconds, type Duration } from "../../pipeline/duration.js";
@@ -17,6 +18,7 @@ import type { NotifyPayload as PipelineNotifyPayload } from "../../pipeline/noti
 import type { FunctionConfig } from "../config.js";
 import { failureAdvice, failureReason, stageLabel } from "../failure.js";
 import { deriveJobStatus } from "../job-status/derive.js";
+import { cancelledMarkerKey } from "../markers.js";
 import { maskEmail, metricLine, type Logger } from "../log.js";
 import type { Executions, Mailer, ObjectStore } from "../ports.js";
 import { warningsOf } from "../warnings.js";
@@ -31,6 +33,8 @@ export const NotifyPayloadSchema = v.looseObject({
   stages: v.optional(v.record(v.string(), v.unknown()), {}),
   pipeline: v.optional(v.string()),
   status: v.picklist(["succeeded", "failed"]),
+  /** `$$.Execution.RedriveCount`: which round of a retried job this is. */
+  redriveCount: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
   deliveryUri: v.optional(v.pipe(v.string(), v.startsWith("s3://"))),
   failure: v.optional(
     v.looseObject({
@@ -79,11 +83,19 @@ export async function notify(event: unknown, deps: NotifyDeps, config: FunctionC
   const payload = parsed.output;
   const { jobId } = payload;
   const bucket = config.processingBucket;
-  const marker = notificationKey(jobId, payload.status);
+  const round = payload.redriveCount;
+  const marker = notificationKey(jobId, payload.status, round);
   const logFields = { jobId, status: payload.status, email: maskEmail(payload.email) };
   const at = () => (deps.now?.() ?? new Date()).toISOString();
 
-  const previous = await readNotification(deps.store, bucket, jobId, payload.status);
+  // A cancel stops the stage, which ends the job through its failure branch: the cancel
+  // request has already told the submitter, so no failure email.
+  if (payload.status === "failed" && (await deps.store.getText(bucket, cancelledMarkerKey(jobId, round))) !== undefined) {
+    deps.log("info", "notify_skipped_cancelled", logFields);
+    return { jobId, status: payload.status, sent: false };
+  }
+
+  const previous = await readNotification(deps.store, bucket, jobId, payload.status, round);
   if (previous?.state === "sent") {
     deps.log("info", "notify_already_sent", logFields);
     return { jobId, status: payload.status, sent: false };
@@ -114,8 +126,12 @@ function failureEmail(payload: NotifyPayload, config: FunctionConfig): RenderedE
   const reason = failureReason(error, payload.failure?.error?.Cause);
   const stage = payload.failure?.stage;
   const advice = failureAdvice(config.pipeline, stage, error, reason, payload.options);
-  return renderFailureEmail({ jobId: payload.jobId, ...(stage ? { stage: stageLabel(config.pipeline, stage) } : {}), reason, advice });
+  const retryUrl = config.appUrl ? retryLink(config.appUrl, payload.jobId) : undefined;
+  return renderFailureEmail({ jobId: payload.jobId, ...(stage ? { stage: stageLabel(config.pipeline, stage) } : {}), reason, advice, ...(retryUrl ? { retryUrl } : {}) });
 }
+
+/** The page, opened on this job with its Retry offered (webapp/src/main.ts reads the fragment). */
+export const retryLink = (appUrl: string, jobId: string): string => `${appUrl.replace(/#.*$/, "")}#retry=${encodeURIComponent(jobId)}`;
 
 async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: FunctionConfig): Promise<RenderedEmail> {
   const { jobId } = payload;

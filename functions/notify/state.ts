@@ -1,15 +1,16 @@
 /**
- * Whether a job's submitter was told, kept apart from the job's outcome: one record per job and
- * outcome, `jobs/<id>/status/notification-<outcome>.json`, written by the notify function after
- * every attempt. job-status shows its state (`notification: sent | retrying | failed`); the
+ * Whether a job's submitter was told, kept apart from the job's outcome: one record per job,
+ * outcome and round, `jobs/<id>/status/notification-<outcome>[-r<round>].json`, written by the
+ * notify function (or the cancel request) after every attempt. job-status shows its state (`notification: sent | retrying | failed`); the
  * same record keeps a retried invocation from mailing twice.
  */
 import { EMAIL_RETRY } from "../../pipeline/compile.js";
-import { statusPrefix } from "../../pipeline/layout.js";
+import { notificationMarkerKey } from "../markers.js";
 import type { ObjectStore } from "../ports.js";
 
 export type NotificationState = "sent" | "retrying" | "failed";
-export type NotifiedOutcome = "succeeded" | "failed";
+/** What an email told: notify sends the first two, a cancel request the third (functions/cancel). */
+export type NotifiedOutcome = "succeeded" | "failed" | "cancelled";
 
 export interface NotificationRecord {
   readonly state: NotificationState;
@@ -30,10 +31,11 @@ export function notifyRetryDelayMs(attempt: number, baseMs = (EMAIL_RETRY.Interv
   return baseMs * (EMAIL_RETRY.BackoffRate ?? 2) ** Math.max(0, attempt - 1);
 }
 
-export const notificationKey = (jobId: string, outcome: NotifiedOutcome): string => `${statusPrefix(jobId)}notification-${outcome}.json`;
+/** The record of one round's notification: a retried job (redriven) is a new round (../markers.ts). */
+export const notificationKey = (jobId: string, outcome: NotifiedOutcome, round = 0): string => notificationMarkerKey(jobId, outcome, round);
 
-export async function readNotification(store: ObjectStore, bucket: string, jobId: string, outcome: NotifiedOutcome): Promise<NotificationRecord | undefined> {
-  const text = await store.getText(bucket, notificationKey(jobId, outcome));
+export async function readNotification(store: ObjectStore, bucket: string, jobId: string, outcome: NotifiedOutcome, round = 0): Promise<NotificationRecord | undefined> {
+  const text = await store.getText(bucket, notificationKey(jobId, outcome, round));
   if (text === undefined) return undefined;
   try {
     const parsed = JSON.parse(text) as Partial<NotificationRecord>;
@@ -44,10 +46,10 @@ export async function readNotification(store: ObjectStore, bucket: string, jobId
   }
 }
 
-/** The notification of a job's outcome: the failure one for a failed job, the success one otherwise. */
-export async function notificationState(store: ObjectStore, bucket: string, jobId: string, jobState: string): Promise<NotificationState | undefined> {
-  if (jobState !== "succeeded" && jobState !== "failed") return undefined;
-  return (await readNotification(store, bucket, jobId, jobState))?.state;
+/** The notification of a job's outcome in its current round (none while it runs). */
+export async function notificationState(store: ObjectStore, bucket: string, jobId: string, jobState: string, round = 0): Promise<NotificationState | undefined> {
+  if (jobState !== "succeeded" && jobState !== "failed" && jobState !== "cancelled") return undefined;
+  return (await readNotification(store, bucket, jobId, jobState, round))?.state;
 }
 
 /** The state after a failed attempt `attempts`: retrying until the last one. */

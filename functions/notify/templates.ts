@@ -30,6 +30,8 @@ export interface FailureEmailData {
   readonly stage?: string;
   readonly reason: string;
   readonly advice: string;
+  /** The page's Retry for this job (reruns it from the failed stage), where the deployment has a page. */
+  readonly retryUrl?: string;
 }
 
 export interface RenderedEmail {
@@ -132,6 +134,7 @@ export function renderFailureEmail(data: FailureEmailData): RenderedEmail {
     `What went wrong: ${reason}`,
     "",
     `What to do: ${data.advice}`,
+    ...(data.retryUrl ? ["", `Retry from the failed stage (finished stages are kept): ${data.retryUrl}`] : []),
     "",
     "Your uploaded photos have not been changed or deleted.",
   ].join("\n");
@@ -142,7 +145,36 @@ export function renderFailureEmail(data: FailureEmailData): RenderedEmail {
       `<p>Job <code>${escapeHtml(data.jobId)}</code> stopped${escapeHtml(where)}.</p>`,
       `<p><strong>What went wrong:</strong> ${escapeHtml(reason)}</p>`,
       `<p><strong>What to do:</strong> ${escapeHtml(data.advice)}</p>`,
+      ...(data.retryUrl
+        ? [`<p><a href="${escapeHtml(data.retryUrl)}" style="display:inline-block;background:#2563eb;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none">Retry from the failed stage</a> <span style="color:#6b7280">(finished stages are kept)</span></p>`]
+        : []),
       `<p style="color:#6b7280">Your uploaded photos have not been changed or deleted.</p>`,
+    ].join("\n"),
+  );
+  return { subject, html, text };
+}
+
+export interface CancelledEmailData {
+  readonly jobId: string;
+  /** The stage that was running when the job was stopped (its label). */
+  readonly stage?: string;
+}
+
+export function renderCancelledEmail(data: CancelledEmailData): RenderedEmail {
+  const subject = `Your job was cancelled (job ${data.jobId})`;
+  const where = data.stage ? ` during ${data.stage.toLowerCase()}` : "";
+  const text = [
+    `Job ${data.jobId} was cancelled${where}, as requested.`,
+    "",
+    "Nothing more will run or be charged for this job. Your uploaded photos and the stages that had finished are kept: retry the job to continue from where it stopped.",
+  ].join("\n");
+  const html = layout(
+    subject,
+    [
+      `<h1 style="font-size:20px;margin:0 0 16px">Your job was cancelled</h1>`,
+      `<p>Job <code>${escapeHtml(data.jobId)}</code> was cancelled${escapeHtml(where)}, as requested.</p>`,
+      `<p>Nothing more will run or be charged for this job.</p>`,
+      `<p style="color:#6b7280">Your uploaded photos and the stages that had finished are kept: retry the job to continue from where it stopped.</p>`,
     ].join("\n"),
   );
   return { subject, html, text };

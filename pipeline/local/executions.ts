@@ -28,6 +28,12 @@ export interface LocalExecutionsOptions {
 export class ExecutionAlreadyExists extends Error {
   override readonly name = "ExecutionAlreadyExists";
 }
+export class ExecutionDoesNotExist extends Error {
+  override readonly name = "ExecutionDoesNotExist";
+}
+export class ExecutionNotRedrivable extends Error {
+  override readonly name = "ExecutionNotRedrivable";
+}
 
 /** Step Functions accepts 1–80 characters of these. */
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
@@ -68,13 +74,44 @@ export class LocalExecutions implements Executions, StageProgress {
       throw new ExecutionAlreadyExists(`Execution Already Exists: '${name}' was started with a different input`);
     }
     this.record(name, { timestamp: startDate, type: "ExecutionStarted", json: input });
-    const execution = this.machine.run(parsed, {
+    this.launch(name, this.machine, parsed, { Id: name, Name: name, Input: parsed, StartTime: startDate.toISOString(), RedriveCount: 0 });
+    return { started: true };
+  }
+
+  /**
+   * RedriveExecution: an execution that failed, was aborted or timed out runs again from the
+   * state that did not finish, with the input that state had, in the same history (an
+   * `ExecutionRedriven` event) and with `$$.Execution.RedriveCount` one higher. States that
+   * finished are not run again.
+   */
+  async redrive(name: string): Promise<{ redriveCount: number }> {
+    if (this.closing) throw new Error("the local runtime is stopping: no redrives");
+    const row = this.options.store.getExecution(name);
+    if (!row) throw new ExecutionDoesNotExist(`Execution Does Not Exist: '${name}'`);
+    if (row.status === "RUNNING" || row.status === "SUCCEEDED") throw new ExecutionNotRedrivable(`Execution is ${row.status} and cannot be redriven`);
+    const history = this.options.store.history(name);
+    const from = history.findLast((e) => e.type.endsWith("StateEntered") && e.stateName !== undefined);
+    if (!from?.stateName) throw new ExecutionNotRedrivable("the execution never entered a state");
+    const redriveCount = history.filter((e) => e.type === "ExecutionRedriven").length + 1;
+    if (!this.options.store.reopenExecution(name, this.options.owner)) throw new ExecutionNotRedrivable(`Execution '${name}' is not in a redrivable state`);
+    const at = new Date();
+    this.record(name, { timestamp: at, type: "ExecutionRedriven", json: JSON.stringify({ redriveCount, from: from.stateName }) });
+    // The same states (validated when this runtime started), entered at the one that did not finish.
+    const definition = JSON.parse(this.definitionJson) as ConstructorParameters<typeof StateMachine>[0];
+    const machine = new StateMachine({ ...definition, StartAt: from.stateName }, { validationOptions: { noValidate: true } });
+    const input = JSON.parse(from.json ?? row.input) as Json;
+    this.launch(name, machine, input, { Id: name, Name: name, Input: JSON.parse(row.input) as Json, StartTime: row.startDate.toISOString(), RedriveCount: redriveCount, RedriveTime: at.toISOString() });
+    return { redriveCount };
+  }
+
+  private launch(name: string, machine: StateMachine, input: Json, context: Record<string, unknown>): void {
+    const execution = machine.run(input, {
       overrides: {
         taskResourceLocalHandlers: this.options.handlers as Record<string, (input: Json) => Promise<Json>>,
         ...(this.options.retryIntervalOverrides ? { retryIntervalOverrides: this.options.retryIntervalOverrides } : {}),
       },
       noThrowOnAbort: true,
-      context: { Execution: { Id: name, Name: name, Input: parsed, StartTime: startDate.toISOString() } },
+      context: { Execution: context },
     });
     const done = this.follow(name, execution).catch((error: unknown) => {
       // The store could not record (disk full, database locked too long): say so, keep serving.
@@ -82,7 +119,6 @@ export class LocalExecutions implements Executions, StageProgress {
     });
     this.active.set(name, { abort: execution.abort, done });
     void done.finally(() => this.active.delete(name));
-    return { started: true };
   }
 
   async describe(name: string): Promise<ExecutionRecord | undefined> {
@@ -104,6 +140,17 @@ export class LocalExecutions implements Executions, StageProgress {
   async wait(name: string): Promise<ExecutionRecord | undefined> {
     await this.active.get(name)?.done;
     return this.describe(name);
+  }
+
+  /**
+   * Stops one execution running here, as Step Functions' StopExecution does: ABORTED, and no
+   * further state (Catch, notify) runs. The Task it was waiting on is the caller's to stop.
+   */
+  async stop(name: string): Promise<void> {
+    const run = this.active.get(name);
+    if (!run) return;
+    run.abort();
+    await run.done;
   }
 
   get running(): string[] {

@@ -1,8 +1,8 @@
 /**
  * The local server's requests: files (file-server.ts), `PUT /uploads/<name>.zip` (the local
- * stand-in for a presigned upload) and everything else to the functions' router, with the body
- * read up to its limit as API Gateway would (http-edge.ts). Anything unexpected is a bare 500,
- * logged with a request id.
+ * stand-in for a presigned upload), the uploads API's part PUTs (multipart-route.ts), the page,
+ * and everything else to the functions' router, with the body read up to its limit as API
+ * Gateway would (http-edge.ts). Anything unexpected is a bare 500, logged with a request id.
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -10,9 +10,11 @@ import type { LocalObjectStore } from "../../functions/adapters/local/object-sto
 import { authenticate, type ApiKey } from "../../functions/auth.js";
 import { ApiError } from "../../functions/errors.js";
 import type { HttpRequest, Router } from "../../functions/http.js";
+import type { LocalMultipartUploads } from "../../functions/adapters/local/multipart-uploads.js";
 import type { Logger } from "../../functions/log.js";
 import { isFileRequest, serveFile, type PublicFiles } from "./file-server.js";
 import { answerInternalError, decodePathPart, headersOf, limitBytes, readLimitedBody } from "./http-edge.js";
+import { isPartUpload, receivePart } from "./multipart-route.js";
 
 export interface LocalServer {
   readonly baseUrl: string;
@@ -27,6 +29,10 @@ export interface LocalServer {
   /** What `/files` serves: deliveries only. */
   readonly publicFiles: PublicFiles;
   readonly log: Logger;
+  /** The uploads API's part route (`PUT /multipart/<id>/<n>`). */
+  readonly multipart?: LocalMultipartUploads;
+  /** The operator's page (`/`, `/app/...`); true when it answered. */
+  readonly webApp?: (pathname: string, req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 /** Key of a local upload in the uploads bucket: unique, sortable by time. */
@@ -44,6 +50,8 @@ async function handle(server: LocalServer, req: IncomingMessage, res: ServerResp
   const url = new URL(req.url ?? "/", server.baseUrl);
   if (isFileRequest(url.pathname, req.method)) return serveFile(server.objectStore, server.publicFiles, url.pathname, req, res);
   if (url.pathname.startsWith("/uploads/") && req.method === "PUT") return receiveUpload(server, url.pathname, req, res);
+  if (server.multipart && isPartUpload(url.pathname, req.method)) return receivePart(server.multipart, url, req, res);
+  if (server.webApp?.(url.pathname, req, res)) return;
   // Read before the body: a request whose body is cut short has no socket left afterwards.
   const sourceIp = req.socket?.remoteAddress;
   // The router answers 413 for anything above its limit.

@@ -7,8 +7,10 @@
  */
 import { afterFailedAttempt, notifyRetryDelayMs, type NotificationState } from "../../functions/notify/state.js";
 import type { NotifyPayload } from "../notify-payload.js";
-import type { NotifyFunction } from "./runtime.js";
 import type { JobStore } from "./store.js";
+
+/** The notify function: what the state machine's `lambda:invoke` sends it (a NotifyPayload, validated by the function). */
+export type NotifyFunction = (payload: unknown) => Promise<unknown>;
 
 export interface NotificationOutcome {
   readonly state: NotificationState;

@@ -11,19 +11,19 @@ import { compile } from "../compile.js";
 import type { Pipeline } from "../define.js";
 import type { EnvironmentConfig } from "../environment.js";
 import { parseJsonObject } from "../json.js";
+import { redriveCountOf } from "../../functions/markers.js";
 import type { NotifyPayload } from "../notify-payload.js";
 import { DataDir } from "./data.js";
 import { LocalExecutions, type TaskHandler } from "./executions.js";
 import { currentProcess, isAlive, isStageProcess, type ProcessIdentity } from "./process.js";
 import { SageMakerEmulator } from "./sagemaker/emulator.js";
-import { NotificationRetrier, type NotificationOutcome } from "./notify-retry.js";
+import { NotificationRetrier, type NotificationOutcome, type NotifyFunction } from "./notify-retry.js";
 import { JobStore } from "./store.js";
 import { localTarget, readEnvironment } from "./target.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** The notify function: what the state machine's `lambda:invoke` sends it (a NotifyPayload, validated by the function). */
-export type NotifyFunction = (payload: unknown) => Promise<unknown>;
+export type { NotifyFunction };
 
 export interface RetryIntervals {
   /** Wait between asks while the quota is in use (the quota retrier). Default 1000 ms. */
@@ -200,6 +200,7 @@ export class LocalRuntime {
         stages: (state["stages"] as Record<string, unknown> | undefined) ?? {},
         pipeline: this.pipeline.name,
         status: "failed",
+        redriveCount: redriveCountOf(history),
         failure: { stage: stage ?? "(runtime)", error: { Error: "Spaceport.RuntimeStopped", Cause: reason } },
       };
       // Whether it was sent is the notification's own record, never an event of the job's history.

@@ -1,12 +1,13 @@
 /**
  * `spaceport dev` in one call: a node:http server on 127.0.0.1 with the functions' own router
- * (start-job, job-status: same routes, same API-key check), the local buckets served under
+ * (start-job, job-status, uploads, cancel, retry: same routes, same API-key check), the
+ * operator's page at `/app/`, the local buckets served under
  * `/files/<bucket>/<key>` (delivery links and the viewer, file-server.ts), and the local runtime
  * whose notify tasks call the functions' notify handler with the local adapters (folder
  * ObjectStore; SMTP when SPACEPORT_SMTP_URL is set, else the outbox folder). The pipeline and
  * the handlers come from the caller (the composition root, stages/cli.ts).
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
@@ -15,6 +16,7 @@ import { DEFAULT_DEDUPE_WINDOW_SECONDS, DEFAULT_MAX_BODY_BYTES, type FunctionCon
 import type { Handlers } from "../../functions/handlers.js";
 import type { Router } from "../../functions/http.js";
 import { localMailer } from "../../functions/adapters/local/mailer.js";
+import { LocalMultipartUploads } from "../../functions/adapters/local/multipart-uploads.js";
 import { LocalObjectStore } from "../../functions/adapters/local/object-store.js";
 import { silentLogger, type Logger } from "../../functions/log.js";
 import type { Mailer } from "../../functions/ports.js";
@@ -23,9 +25,11 @@ import { JOB_ID, stageOutputPrefix } from "../layout.js";
 import { DataDir } from "./data.js";
 import { fileUrl, listen } from "./file-server.js";
 import { localRequestHandler, uploadKey } from "./http-server.js";
+import { LocalJobControl } from "./job-control.js";
 import { recordLinkBase } from "./links.js";
 import { LocalRuntime, REPO_ROOT, type LocalRuntimeOptions, type RecoveredJob } from "./runtime.js";
 import { localBuckets, localTarget, readEnvironment } from "./target.js";
+import { webAppRoute } from "./webapp-route.js";
 
 export interface LocalServicesOptions extends Omit<LocalRuntimeOptions, "notify"> {
   readonly pipeline: Pipeline;
@@ -46,6 +50,7 @@ export interface LocalServices {
   readonly baseUrl: string;
   readonly apiKey: string;
   readonly objectStore: LocalObjectStore;
+  readonly multipart: LocalMultipartUploads;
   readonly mailer: Mailer;
   /** Where emails go: "smtp" or the outbox folder. */
   readonly mailTo: string;
@@ -92,8 +97,9 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
 
   const objectStore = new LocalObjectStore(data.buckets, { publicBaseUrl: `${baseUrl}/files` });
   const mailer = localMailer(env, { outbox: data.outbox, from: config.sesSender });
+  const multipart = localMultipart(objectStore, data, { baseUrl, apiKey, maxPartBytes: config.maxInputBytes });
   const apiKeys: ApiKey[] = [{ client: "local", sha256: hashApiKey(apiKey) }];
-  const functionConfig: FunctionConfig = { ...functionDefaults, environment, env: config, processingBucket: buckets.processing, uploadsBucket: buckets.uploads, apiKeys, apiBaseUrl: baseUrl, pipeline };
+  const functionConfig: FunctionConfig = { ...functionDefaults, environment, env: config, processingBucket: buckets.processing, uploadsBucket: buckets.uploads, apiKeys, apiBaseUrl: baseUrl, appUrl: `${baseUrl}/app/`, pipeline };
   let runtime: LocalRuntime | undefined;
   try {
     runtime = new LocalRuntime({
@@ -113,26 +119,23 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     throw error;
   }
   const rt = runtime;
-  const router = options.handlers.api({ store: objectStore, executions: rt.executions, progress: rt.executions, log }, functionConfig);
+  const control = new LocalJobControl(rt.executions, rt.emulator);
+  const router = options.handlers.api({ store: objectStore, executions: rt.executions, progress: rt.executions, uploads: multipart, control, mailer, log }, functionConfig);
 
-  const upload = (zipPath: string): string => {
-    const name = zipPath.split("/").pop()!.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "") || "photos.zip";
-    const key = uploadKey(name.endsWith(".zip") ? name : `${name}.zip`);
-    objectStore.putFileSync(buckets.uploads, key, zipPath);
-    return `s3://${buckets.uploads}/${key}`;
-  };
-
+  const webApp = webAppRoute({ port: () => Number(new URL(baseUrl).port), apiKey });
   const publicFiles = { bucket: buckets.processing, deliveryOutput: pipeline.delivery.output };
   const limits = { maxBodyBytes: functionConfig.maxBodyBytes, maxInputBytes: config.maxInputBytes };
-  server.on("request", localRequestHandler({ baseUrl, objectStore, router, apiKeys, ...limits, uploadsBucket: buckets.uploads, publicFiles, log }));
+  server.on("request", localRequestHandler({ baseUrl, objectStore, router, apiKeys, ...limits, uploadsBucket: buckets.uploads, publicFiles, log, multipart, webApp }));
 
   const recovered = await rt.recover();
+  await multipart.sweep();
   let closing: Promise<RecoveredJob[]> | undefined;
   return {
     runtime: rt,
     baseUrl,
     apiKey,
     objectStore,
+    multipart,
     mailer,
     mailTo: env["SPACEPORT_SMTP_URL"] ? "smtp" : data.outbox,
     functionConfig,
@@ -140,7 +143,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     router,
     recovered,
     viewerUrl: (jobId) => fileUrl(baseUrl, buckets.processing, `${stageOutputPrefix(jobId, pipeline.delivery.output)}${viewerFile(pipeline)}`),
-    upload,
+    upload: (zipPath) => uploadLocalZip(objectStore, buckets.uploads, zipPath),
     close() {
       closing ??= (async () => {
         const stopped = await rt.close();
@@ -154,6 +157,20 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       return closing;
     },
   };
+}
+
+/** The uploads API's local parts, signed with a secret derived from the local key, so part URLs outlive a restart (resumed uploads). */
+function localMultipart(objectStore: LocalObjectStore, data: DataDir, options: { baseUrl: string; apiKey: string; maxPartBytes: number }): LocalMultipartUploads {
+  const secret = createHash("sha256").update(`multipart\n${options.apiKey}`).digest();
+  return new LocalMultipartUploads(objectStore, join(data.root, "multipart"), { baseUrl: options.baseUrl, secret, maxPartBytes: options.maxPartBytes });
+}
+
+/** A local ZIP copied into the uploads bucket under a fresh key; its `s3://` URI. */
+function uploadLocalZip(objectStore: LocalObjectStore, bucket: string, zipPath: string): string {
+  const name = zipPath.split("/").pop()!.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "") || "photos.zip";
+  const key = uploadKey(name.endsWith(".zip") ? name : `${name}.zip`);
+  objectStore.putFileSync(bucket, key, zipPath);
+  return `s3://${bucket}/${key}`;
 }
 
 /** The email's links point at this server: remembered so `spaceport open` serves them later. */

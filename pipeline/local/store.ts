@@ -179,6 +179,14 @@ export class JobStore {
     return Number(result.changes) === 1;
   }
 
+  /** A redrive: the ended execution runs again (same name and history), owned by this process. */
+  reopenExecution(name: string, owner: ProcessIdentity): boolean {
+    const result = this.db
+      .prepare("UPDATE executions SET status = 'RUNNING', stop_ms = NULL, output = NULL, error = NULL, cause = NULL, owner_pid = ?, owner_start = ? WHERE name = ? AND status IN ('FAILED', 'ABORTED', 'TIMED_OUT')")
+      .run(owner.pid, owner.start, name);
+    return Number(result.changes) === 1;
+  }
+
   // --- history ----------------------------------------------------------------------------
 
   appendEvent(execution: string, event: Omit<ExecutionEvent, "id">): ExecutionEvent {

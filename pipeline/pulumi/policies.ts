@@ -263,6 +263,9 @@ export function jobStatusPolicy(input: FunctionPolicyInput & { pipeline: Pipelin
     functionTracing,
     readExecutions(input.stateMachineArn),
     { Sid: "ReadStageProgress", Effect: "Allow", Action: ["logs:FilterLogEvents"], Resource: groups.flatMap((g) => [g, `${g}:*`]) },
+    // A stopped job reads `cancelled` from the marker a cancel request wrote (functions/markers.ts).
+    { Sid: "ReadCancelMarkers", Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${bucketArn(ctx, input.processingBucket)}/${everyJobFolder(JOB_FOLDERS.status)}`] },
+    listBuckets("FindCancelMarkers", [bucketArn(ctx, input.processingBucket)]),
   );
 }
 

@@ -101,6 +101,17 @@ describe("notify: success email", () => {
     expect(t.store.objects.has(`${PROCESSING}/${notificationKey(JOB, "succeeded")}`)).toBe(true);
   });
 
+  it("a retried job's round mails its own outcome, once, under its own record", async () => {
+    const t = setup();
+    const failed = failure("gaussian-splatting", "States.TaskFailed", trainingCause("AlgorithmError: out of memory"));
+    expect((await notify(failed, t.deps, t.config)).sent).toBe(true);
+    expect((await notify({ ...failed, redriveCount: 1 }, t.deps, t.config)).sent).toBe(true);
+    expect((await notify({ ...failed, redriveCount: 1 }, t.deps, t.config)).sent).toBe(false);
+    expect(t.mailer.sent).toHaveLength(2);
+    expect(await readNotification(t.store, PROCESSING, JOB, "failed", 1)).toMatchObject({ state: "sent", attempts: 1 });
+    expect(t.store.objects.has(`${PROCESSING}/${notificationKey(JOB, "failed", 1)}`)).toBe(true);
+  });
+
   it("a delivery URI that is not the job's is refused", async () => {
     const t = setup();
     await expect(notify({ ...success, deliveryUri: `s3://${PROCESSING}/jobs/20261126-000000-00000000/delivery/` }, t.deps, t.config)).rejects.toThrow(/not this job's delivery/);

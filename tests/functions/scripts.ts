@@ -52,7 +52,7 @@ export class Script {
     return this.add("TaskSucceeded", {}, seconds).add("TaskStateExited", { stateName: STATE.run(stage) });
   }
 
-  /** Job failed: Catch → Check → (retry or) Record → Notify failure → Fail. */
+  /** Job failed: Catch → Check → (retry or) Record → Notify failure → the retry gate (fails until redriven). */
   fail(stage: string, seconds: number, error: string, cause: string, options: { retry?: boolean } = {}): this {
     const key = stageKey(stage);
     this.add("TaskFailed", { error, cause }, seconds).add("TaskStateExited", { stateName: STATE.run(stage) });
@@ -69,7 +69,7 @@ export class Script {
 
   finish(outcome: "succeeded" | "failed"): this {
     if (outcome === "succeeded") return this.add("SucceedStateEntered", { stateName: STATE.succeeded }).add("SucceedStateExited", { stateName: STATE.succeeded }).add("ExecutionSucceeded");
-    return this.add("FailStateEntered", { stateName: STATE.failed }).add("ExecutionFailed", { error: "StageFailed", cause: "sfm" });
+    return this.add("ChoiceStateEntered", { stateName: STATE.failed }).add("ExecutionFailed", { error: "States.NoChoiceMatched", cause: "No Choice Rules matched" });
   }
 
   record(status: ExecutionRecord["status"], input: Record<string, unknown> = {}): ExecutionRecord {

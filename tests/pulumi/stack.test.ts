@@ -221,6 +221,8 @@ const ALLOWED_ACTIONS: Record<string, readonly string[]> = {
   "spaceport-job-status-policy": [
     "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
     "states:DescribeExecution", "states:GetExecutionHistory", "logs:FilterLogEvents",
+    // The cancel markers under jobs/<id>/status/ (a stopped job reads `cancelled`).
+    "s3:GetObject", "s3:ListBucket",
   ],
   "spaceport-notify-policy": [
     "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",

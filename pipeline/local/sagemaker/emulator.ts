@@ -12,7 +12,8 @@ import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import type { CreateProcessingJobRequest, CreateTrainingJobRequest, Tag } from "@aws-sdk/client-sagemaker";
 import type { Pipeline } from "../../define.js";
-import { quotaFor, type Quota } from "../../environment.js";
+import type { Quota } from "../../environment.js";
+import { quotaFor } from "../../quotas.js";
 import { INSTANCE_TYPES, isInstanceType, type InstanceType } from "../../instances.js";
 import { TAGS } from "../../layout.js";
 import type { Stage } from "../../stage.js";
@@ -50,7 +51,7 @@ export interface JobEvent {
   readonly jobName: string;
   readonly kind: JobKind;
   readonly execution: string;
-  readonly status: "InProgress" | "Completed" | "Failed";
+  readonly status: "InProgress" | "Completed" | "Failed" | "Stopped";
   readonly failureReason?: string;
 }
 
@@ -110,6 +111,8 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
   private readonly releases = new EventEmitter();
   private readonly launcher: Launcher;
   private closed = false;
+  /** Jobs a stop request ended: they finish `Stopped`, not `Failed`. */
+  private readonly stopped = new Set<string>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly cores: CorePool | undefined;
   private readonly nvidiaHere = hasNvidia();
@@ -153,9 +156,12 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     } catch (error) {
       outcome = clientFailure(error);
     }
-    const reason = outcome.ok ? undefined : this.failureReason(stage, outcome, folder, job.maxRuntimeSeconds);
-    const result = job.describe(folder, { created, ended: new Date(), outcome, ...(reason ? { reason } : {}) });
-    this.finish(job, stage, outcome.ok ? "Completed" : "Failed", result, reason);
+    const stopped = this.stopped.delete(job.name) && !outcome.ok;
+    const reason = outcome.ok ? undefined : stopped ? `stage ${stage.name} was stopped on request` : this.failureReason(stage, outcome, folder, job.maxRuntimeSeconds);
+    const status = outcome.ok ? "Completed" : stopped ? "Stopped" : "Failed";
+    const described = job.describe(folder, { created, ended: new Date(), outcome, ...(reason ? { reason } : {}) });
+    const result = stopped ? { ...described, [job.kind === "processing" ? "ProcessingJobStatus" : "TrainingJobStatus"]: "Stopped" } : described;
+    this.finish(job, stage, status, result, reason);
     if (!outcome.ok) throw new NamedError("States.TaskFailed", JSON.stringify(result));
     return result;
   }
@@ -230,6 +236,23 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
       this.running.delete(spec.name);
       await new Promise((done) => logFile.end(done));
     }
+  }
+
+  /**
+   * StopProcessingJob / StopTrainingJob: SIGTERM to the job's process group, SIGKILL after the
+   * grace period; the job ends `Stopped`. False when no such job runs here.
+   */
+  async stop(jobName: string): Promise<boolean> {
+    const p = this.running.get(jobName);
+    if (!p) return false;
+    this.stopped.add(jobName);
+    await new Promise<void>((done) => {
+      if (p.child.exitCode !== null || p.child.signalCode !== null) return done();
+      p.child.once("close", () => done());
+      killStage(p, "SIGTERM");
+      setTimeout(() => killStage(p, "SIGKILL"), this.options.stopGraceMs ?? 10_000).unref();
+    });
+    return true;
   }
 
   /** Stops every job this emulator runs (SIGTERM to its process group). */
@@ -314,7 +337,7 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     });
   }
 
-  private finish(job: JobKindContract, stage: Stage, status: "Completed" | "Failed", describe: Record<string, unknown>, reason?: string): void {
+  private finish(job: JobKindContract, stage: Stage, status: "Completed" | "Failed" | "Stopped", describe: Record<string, unknown>, reason?: string): void {
     const row = this.options.store.getSageMakerJob(job.name);
     this.options.store.finishSageMakerJob(job.name, status, new Date(), describe);
     this.releases.emit("release");
