@@ -13,7 +13,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { EnvironmentConfig } from "./pipeline/environment.js";
 import { environmentFromPulumiConfig } from "./pipeline/pulumi/config.js";
 import { PipelineStack } from "./pipeline/pulumi/stack.js";
+import { CLIENT_JOBS_PREFIX } from "./functions/job-list/handler.js";
 import { DAILY_COUNT_PREFIX, IDEMPOTENCY_PREFIX } from "./functions/start-job/handler.js";
+import { UPLOAD_RECORD_PREFIX } from "./functions/uploads/handler.js";
 import { spaceport } from "./stages/spaceport.js";
 
 /** Lambda entries: each binds a handler of functions/ to Spaceport's pipeline and bundles to one file exporting `handler`. */
@@ -21,13 +23,20 @@ const FUNCTION_ENTRIES = {
   startJob: "stages/lambda/start-job.ts",
   jobStatus: "stages/lambda/job-status.ts",
   notify: "stages/lambda/notify.ts",
+  uploads: "stages/lambda/uploads.ts",
+  cancel: "stages/lambda/cancel.ts",
+  retry: "stages/lambda/retry.ts",
 } as const;
 
-/** Where start-job keeps its records in the processing bucket, and how long they live. */
+/** Where the API keeps its records in the processing bucket, how long they live, and who writes them. */
 function apiStateFolders(config: EnvironmentConfig) {
   return [
     { prefix: IDEMPOTENCY_PREFIX, expireAfterDays: config.deliveryRetentionDays },
     { prefix: DAILY_COUNT_PREFIX, expireAfterDays: 2 },
+    // The job list lives as long as the jobs it lists.
+    { prefix: CLIENT_JOBS_PREFIX, expireAfterDays: config.deliveryRetentionDays },
+    // An upload session is needed until its ZIP is submitted (the ZIP itself lives uploadRetentionDays).
+    { prefix: UPLOAD_RECORD_PREFIX, expireAfterDays: config.uploadRetentionDays, writer: "uploads" as const },
   ];
 }
 
@@ -51,6 +60,10 @@ export default function program() {
     stateMachineArn: stack.stateMachine.arn,
     deliveryBaseUrl: stack.deliveryBaseUrl,
     alarmTopicArn: stack.alarmTopic.arn,
+    pageUrl: stack.pageUrl,
+    userPoolId: stack.signIn.userPool.id,
+    pageClientId: stack.signIn.client.id,
+    signInUrl: stack.signIn.hostedUiUrl,
     dkimRecords: stack.dkimRecords,
     repositoryUrls: Object.fromEntries(Object.entries(stack.repositories).map(([stage, repo]) => [stage, repo.repositoryUrl])),
     images: stack.images,

@@ -7,6 +7,7 @@
  */
 import { parseEnvironmentConfig, type EnvironmentConfig } from "../pipeline/environment.js";
 import type { Pipeline } from "../pipeline/define.js";
+import type { LinkLifetime } from "../pipeline/delivery-facts.js";
 import { parseApiKeys, type ApiKey } from "./auth.js";
 
 export interface FunctionConfig {
@@ -40,6 +41,13 @@ export interface FunctionConfig {
   readonly dedupeWindowSeconds: number;
   /** The pipeline the jobs run (its options, stages, delivery output). */
   readonly pipeline: Pipeline;
+  /** Set by the local runtime: its deliveries never expire, links work while it serves them. */
+  readonly linksWhileServed?: boolean;
+}
+
+/** How long a job's delivery links work: the stack's delivery expiry, or while served locally. */
+export function linkLifetimeOf(config: Pick<FunctionConfig, "env" | "linksWhileServed">): LinkLifetime {
+  return config.linksWhileServed ? { whileServed: true } : { days: config.env.deliveryRetentionDays };
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;

@@ -32,18 +32,23 @@ export function warningsOf(report: unknown): JobWarning[] {
   return out;
 }
 
-/** Warnings of the delivery report at `key` ([] when it is missing or unreadable). */
-export async function readDeliveryWarnings(store: ObjectStore, bucket: string, key: string): Promise<JobWarning[]> {
+/** The delivery report at `key`, parsed (undefined when it is missing or unreadable). */
+export async function readDeliveryReport(store: ObjectStore, bucket: string, key: string): Promise<unknown> {
   let text: string | undefined;
   try {
     text = await store.getText(bucket, key);
   } catch {
-    return []; // the links still work; a report we cannot read only costs its warnings
+    return undefined; // the links still work; a report we cannot read only costs what it says
   }
-  if (text === undefined) return [];
+  if (text === undefined) return undefined;
   try {
-    return warningsOf(JSON.parse(text));
+    return JSON.parse(text) as unknown;
   } catch {
-    return [];
+    return undefined;
   }
+}
+
+/** Warnings of the delivery report at `key` ([] when it is missing or unreadable). */
+export async function readDeliveryWarnings(store: ObjectStore, bucket: string, key: string): Promise<JobWarning[]> {
+  return warningsOf(await readDeliveryReport(store, bucket, key));
 }

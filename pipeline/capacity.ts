@@ -1,12 +1,14 @@
 /**
  * How many jobs an environment can run in a day: per quota pool (instance type and quota
- * kind), approved instances × 24 h ÷ the instance-time one job takes there (expected
- * duration × instance count, summed over the stages drawing on that pool); the pipeline's
+ * kind), approved instances × 24 h ÷ the instance-time one job takes there (the longest
+ * expected duration any job option gives × instance count, summed over the stages drawing on
+ * that pool: admitted jobs fit even if every submitter picks the slowest); the pipeline's
  * capacity is its tightest pool. The API admits no more jobs a day per client than that, and
  * tells a submitter when the jobs already queued are more than a day of work.
  */
 import { effectiveInstance, type Pipeline } from "./define.js";
 import type { EnvironmentConfig } from "./environment.js";
+import { longestExpectedDuration } from "./expected-duration.js";
 import { quotaName, stageCapacity } from "./quotas.js";
 
 export const DAY_SECONDS = 86_400;
@@ -39,7 +41,7 @@ export function dailyCapacity(pipeline: Pipeline, config: Pick<EnvironmentConfig
     const key = quotaName(instance.type, quotaKind);
     const pool = pools.get(key) ?? { instances: quota ?? 0, stages: [], seconds: 0 };
     pool.stages.push(stage.name);
-    pool.seconds += instance.count * (stage.expectedDuration ?? stage.timeout).seconds;
+    pool.seconds += instance.count * longestExpectedDuration(stage).seconds;
     pools.set(key, pool);
   }
   const list: PoolCapacity[] = [...pools.entries()].map(([quota, p]) => ({

@@ -5,6 +5,7 @@
 import { effectiveInstance, type Pipeline } from "./define.js";
 import type { Duration } from "./duration.js";
 import type { EnvironmentConfig } from "./environment.js";
+import { expectedDuration, type OptionChoices } from "./expected-duration.js";
 import { INSTANCE_TYPES, type InstanceSpec, type InstanceType } from "./instances.js";
 import { stageCapacity } from "./quotas.js";
 
@@ -34,17 +35,18 @@ export interface CostEstimate {
 
 /**
  * With `quotas`, a stage runs on spot only where the environment has the spot quota
- * (quotas.ts `stageCapacity`); without, as the stage asks.
+ * (quotas.ts `stageCapacity`); without, as the stage asks. `choices` are a job's option values
+ * (a stage's expected duration may follow one); an option not given counts at its default.
  */
 export function estimateCost(
   pipeline: Pipeline,
   config: Pick<EnvironmentConfig, "instanceOverrides"> & Partial<Pick<EnvironmentConfig, "quotas">> = { instanceOverrides: {} },
-  options: { durations?: Readonly<Record<string, Duration>>; spot?: boolean } = {},
+  options: { durations?: Readonly<Record<string, Duration>>; spot?: boolean; choices?: OptionChoices } = {},
 ): CostEstimate {
   const stages = pipeline.stages.map((stage): StageCostEstimate => {
     const instance = effectiveInstance(stage, config);
     const hourly = (INSTANCE_TYPES[instance.type] as InstanceSpec).hourlyUsd[stage.kind] ?? 0;
-    const expected = options.durations?.[stage.name] ?? stage.expectedDuration ?? stage.timeout;
+    const expected = options.durations?.[stage.name] ?? expectedDuration(stage, options.choices);
     const asks = stage.kind === "training" && stage.spot !== undefined && options.spot !== false;
     const capacity = config.quotas ? stageCapacity(stage, instance.type, { quotas: config.quotas }) : undefined;
     const spot = asks && (capacity?.spot ?? true);

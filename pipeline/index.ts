@@ -1,5 +1,6 @@
 /** The pipeline DSL: define stages, compile them, estimate their cost. */
 export * from "./duration.js";
+export { byOption, expectedDuration, longestExpectedDuration, type DurationByOption, type ExpectedDuration, type OptionChoices } from "./expected-duration.js";
 export * from "./image.js";
 export * from "./instances.js";
 export * from "./stage.js";

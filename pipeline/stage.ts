@@ -3,6 +3,7 @@
  * Everything else (ASL, SageMaker requests, IAM, local runs, cost) is derived from these.
  */
 import type { Duration } from "./duration.js";
+import type { ExpectedDuration } from "./expected-duration.js";
 import type { ImageRef } from "./image.js";
 import type { InstanceType } from "./instances.js";
 
@@ -46,8 +47,8 @@ interface StageOptionsBase<N extends string, I extends Record<string, InputRef>>
   readonly instance: InstanceConfig;
   /** Hard limit on the job's runtime (SageMaker StoppingCondition). */
   readonly timeout: Duration;
-  /** What a typical job takes on this instance: the cost model's basis. */
-  readonly expectedDuration?: Duration;
+  /** What a typical job takes on this instance: the cost model's basis; `byOption(quality, {...})` where a job option changes it. */
+  readonly expectedDuration?: ExpectedDuration;
   readonly inputs: I;
   /** Environment variables for the container. */
   readonly environment?: Readonly<Record<string, string>>;
@@ -106,7 +107,7 @@ interface StageCommon<N extends string, O extends string> {
   readonly image: ImageRef;
   readonly instance: Required<InstanceConfig>;
   readonly timeout: Duration;
-  readonly expectedDuration?: Duration;
+  readonly expectedDuration?: ExpectedDuration;
   readonly inputs: Readonly<Record<string, InputRef>>;
   readonly outputs: readonly O[];
   readonly environment: Readonly<Record<string, string>>;

@@ -12,6 +12,6 @@ export const compressor = processingStage({
   inputs: { model: gaussianSplatting.output("model") },
   outputs: ["delivery"],
   // What a finished job's status and email link to (images/compressor writes them).
-  links: { viewer: "index.html", scene: "scene.sog", preview: "preview.webp", report: "report.json" },
+  links: { viewer: "index.html", scene: "scene.sog", preview: "preview.webp", thumbnail: "thumbnail.jpg", report: "report.json" },
   label: "Compression and viewer",
 });

@@ -60,7 +60,9 @@ export function describe(pipeline: Pipeline, environment: string, config: Enviro
     table(rows),
     ...(notes.length > 0 ? ["", ...notes] : []),
     "",
-    `Estimated cost per job: ${formatUsd(cost.totalUsd)} (on-demand us-west-2 prices; spot training at ${Math.round(100 * SPOT_DISCOUNT)}% off)`,
+    `Estimated cost per job: ${formatUsd(cost.totalUsd)} (on-demand us-west-2 prices; spot training at ${Math.round(100 * SPOT_DISCOUNT)}% off)` +
+      ` at the options' defaults (${Object.values(pipeline.options).map((o) => `${o.name} ${o.default}`).join(", ")})`,
+    ...byOptionLines(pipeline, config),
     `Capacity: ${capacity.jobsPerDay} jobs a day` +
       (capacity.bottleneck
         ? ` (${capacity.bottleneck.instances} × "${capacity.bottleneck.quota}" × 24 h ÷ ${formatDuration(seconds(capacity.bottleneck.instanceSecondsPerJob))} a job, stage ${capacity.bottleneck.stages.join(", ")})`
@@ -71,6 +73,17 @@ export function describe(pipeline: Pipeline, environment: string, config: Enviro
   ];
   if (showAsl) lines.push("", "State machine (ASL):", compiled.definitionJson);
   return lines.join("\n");
+}
+
+/** A line per job option: each value's total time and cost (the others at their defaults). */
+function byOptionLines(pipeline: Pipeline, config: EnvironmentConfig): string[] {
+  return Object.values(pipeline.options).map((o) => {
+    const each = o.values.map((value) => {
+      const c = estimateCost(pipeline, config, { choices: { [o.name]: value } });
+      return `${value} ${formatDuration(seconds(c.totalSeconds))} ${formatUsd(c.totalUsd)}`;
+    });
+    return `By ${o.name}: ${each.join(" · ")}`;
+  });
 }
 
 function main(): void {

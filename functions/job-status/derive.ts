@@ -5,12 +5,14 @@
  */
 import { QUOTA_ERRORS, STATE, stageKey } from "../../pipeline/compile.js";
 import { deliveryLinks, type Pipeline } from "../../pipeline/define.js";
+import { expectedDuration } from "../../pipeline/expected-duration.js";
 import { parseJsonObject as parseJson, valueAt as at } from "../../pipeline/json.js";
 import { sageMakerJobName, stageOutputPrefix } from "../../pipeline/layout.js";
 import { failureAdvice, failureReason } from "../failure.js";
 import type { NotificationState } from "../notify/state.js";
 import type { ExecutionEvent, ExecutionRecord, ObjectStore, StageProgress } from "../ports.js";
-import { readDeliveryWarnings, type JobWarning } from "../warnings.js";
+import { readDeliveryReport, warningsOf, type JobWarning } from "../warnings.js";
+import { deliveryFacts, linkLifetimeWords, type DeliveryFacts, type LinkLifetime } from "../../pipeline/delivery-facts.js";
 
 export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 export type StageState = "pending" | "running" | "succeeded" | "failed" | "cancelled";
@@ -51,6 +53,8 @@ export interface JobStatus {
   readonly delivery?: Readonly<Record<string, string>>;
   /** On a succeeded job: what its stages warned about (empty when nothing). */
   readonly warnings?: readonly JobWarning[];
+  /** On a succeeded job: what the buyer gets (held-out quality, place, size) and how long the links work. */
+  readonly about?: DeliveryFacts & { readonly links?: string };
   readonly failure?: JobFailure;
   /** When a cancel request stopped the job. */
   readonly cancelledAt?: string;
@@ -72,6 +76,8 @@ export interface DeriveOptions {
   readonly store?: ObjectStore;
   readonly bucket?: string;
   readonly now?: Date;
+  /** How long the delivery links work (functions/config.ts `linkLifetimeOf`); without it the status does not say. */
+  readonly linkLifetime?: LinkLifetime;
   /** A cancel request was recorded for this round (its time): the job, and the stage it stopped, read `cancelled`. */
   readonly cancelledAt?: string;
 }
@@ -95,7 +101,7 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
   else if (ended || failedStage) state = "failed";
   else if (stages.every((s) => s.state === "pending" || (s.state === "running" && s.waitingFor === "quota" && s === stages[0]))) state = "queued";
   else state = "running";
-  const progress = state === "succeeded" ? 100 : overallProgress(pipeline, stages);
+  const progress = state === "succeeded" ? 100 : overallProgress(pipeline, stages, jobOptions);
 
   const result: JobStatus = {
     jobId,
@@ -121,8 +127,9 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
     const delivery: Record<string, string> = {};
     const links = deliveryLinks(pipeline);
     for (const [name, file] of Object.entries(links)) delivery[name] = await options.store.publicUrl(options.bucket, prefix + file);
-    const warnings = links["report"] ? await readDeliveryWarnings(options.store, options.bucket, prefix + links["report"]) : [];
-    return { ...result, delivery, warnings };
+    const report = links["report"] ? await readDeliveryReport(options.store, options.bucket, prefix + links["report"]) : undefined;
+    const about = { ...deliveryFacts(report), ...(options.linkLifetime ? { links: linkLifetimeWords(options.linkLifetime) } : {}) };
+    return { ...result, delivery, warnings: warningsOf(report), about };
   }
   return result;
 }
@@ -213,9 +220,9 @@ async function withRunningProgress(stages: StageStatus[], events: readonly Execu
   return runningIndex;
 }
 
-/** Overall 0–100, stages weighted by their expected duration. */
-function overallProgress(pipeline: Pipeline, stages: readonly StageStatus[]): number {
-  const weights = pipeline.stages.map((s) => (s.expectedDuration ?? s.timeout).seconds);
+/** Overall 0–100, stages weighted by their expected duration for the job's options. */
+function overallProgress(pipeline: Pipeline, stages: readonly StageStatus[], choices: Readonly<Record<string, string>>): number {
+  const weights = pipeline.stages.map((s) => expectedDuration(s, choices).seconds);
   const total = weights.reduce((a, b) => a + b, 0) || 1;
   const done = stages.reduce((sum, s, i) => sum + (weights[i]! * (s.state === "succeeded" ? 100 : s.state === "running" ? (s.progress ?? 0) : 0)) / 100, 0);
   return Math.round((1000 * done) / total) / 10;

@@ -1,7 +1,7 @@
 /** job-status: `GET /jobs/{id}` → the derived status of the caller's own job. */
 import { parseJsonObject } from "../../pipeline/json.js";
 import { JOB_ID } from "../../pipeline/layout.js";
-import type { FunctionConfig } from "../config.js";
+import { linkLifetimeOf, type FunctionConfig } from "../config.js";
 import { ApiError } from "../errors.js";
 import type { RouteContext, RouteResult } from "../http.js";
 import type { Logger } from "../log.js";
@@ -42,6 +42,7 @@ export async function jobStatus(context: RouteContext, deps: JobStatusDeps, conf
     ...(deps.progress ? { progress: deps.progress } : {}),
     store: deps.store,
     bucket: config.processingBucket,
+    linkLifetime: linkLifetimeOf(config),
     ...(cancelled !== undefined ? { cancelledAt: cancelledAt(cancelled) } : {}),
   });
   const notification = await notificationState(deps.store, config.processingBucket, record.name, status.state, round);

@@ -15,7 +15,8 @@ import { deliveryLinks } from "../../pipeline/define.js";
 import { parseJson } from "../../pipeline/json.js";
 import { JOB_ID, parseS3Uri, stageOutputPrefix } from "../../pipeline/layout.js";
 import type { NotifyPayload as PipelineNotifyPayload } from "../../pipeline/notify-payload.js";
-import type { FunctionConfig } from "../config.js";
+import { linkLifetimeOf, type FunctionConfig } from "../config.js";
+import { deliveryFacts, linkLifetimeWords } from "../../pipeline/delivery-facts.js";
 import { failureAdvice, failureReason, stageLabel } from "../failure.js";
 import { deriveJobStatus } from "../job-status/derive.js";
 import { cancelledMarkerKey } from "../markers.js";
@@ -148,7 +149,10 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
     return declared;
   };
   const url = (name: string) => deps.store.publicUrl(bucket, expectedPrefix + file(name));
-  const links = { viewer: await url("viewer"), preview: await url("preview"), scene: await url("scene") };
+  const links = {
+    viewer: await url("viewer"), preview: await url("preview"), scene: await url("scene"),
+    ...(files["thumbnail"] ? { thumbnail: await url("thumbnail") } : {}),
+  };
 
   // Photo counts come from the report of the stage that reads the job's input (sfm).
   const intake = config.pipeline.stages.find((s) => Object.values(s.inputs).some((i) => i.kind === "job-input")) ?? config.pipeline.stages[0]!;
@@ -159,6 +163,7 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
   const photosUsed = pickNumber(sfmReport, ["photos_placed"]);
   const gaussians = pickNumber(deliveryReport, ["gaussians.delivered", "gaussians"]);
   const sceneBytes = scene?.size ?? pickNumber(deliveryReport, ["output.sogBytes"]);
+  const facts = deliveryFacts(deliveryReport);
 
   const durations: { stage: string; seconds: number }[] = [];
   let totalSeconds: number | undefined;
@@ -191,7 +196,9 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
     ...(totalSeconds !== undefined ? { totalSeconds } : {}),
     costUsd: cost.totalUsd,
     ...(payload.options["quality"] ? { quality: payload.options["quality"] } : {}),
-    linkDays: config.env.deliveryRetentionDays,
+    ...(facts.quality ? { heldOut: facts.quality.words } : {}),
+    ...(facts.place ? { place: facts.place.words } : {}),
+    linkLifetime: linkLifetimeWords(linkLifetimeOf(config)),
     warnings: warningsOf(deliveryReport).map((w) => ({ ...w, stage: stageLabel(config.pipeline, w.stage) })),
   });
 }

@@ -7,7 +7,8 @@ import type { JobWarning } from "../warnings.js";
 
 export interface SuccessEmailData {
   readonly jobId: string;
-  readonly links: { readonly viewer: string; readonly preview: string; readonly scene: string };
+  /** `thumbnail`: the small JPEG the email shows (the preview image when the stage makes none). */
+  readonly links: { readonly viewer: string; readonly preview: string; readonly scene: string; readonly thumbnail?: string };
   readonly counts: {
     readonly photosReceived?: number;
     readonly photosUsed?: number;
@@ -18,8 +19,14 @@ export interface SuccessEmailData {
   readonly durations: readonly { readonly stage: string; readonly seconds: number }[];
   readonly totalSeconds?: number;
   readonly costUsd: number;
+  /** The job's quality preset (`preview`, `standard`, `high`). */
   readonly quality?: string;
-  readonly linkDays: number;
+  /** The held-out quality in words, e.g. "sharp (27.4 dB PSNR on 9 held-out photos)". */
+  readonly heldOut?: string;
+  /** Where the site is: its coordinates from the georeference. */
+  readonly place?: string;
+  /** How long the links work, as a sentence (pipeline/delivery-facts.ts `linkLifetimeWords`). */
+  readonly linkLifetime: string;
   /** What the stages warned about: the job "succeeded with warnings" when any. */
   readonly warnings?: readonly JobWarning[];
 }
@@ -81,7 +88,9 @@ export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
   if (data.counts.photosUsed !== undefined) counts.push(["Photos used", number(data.counts.photosUsed)]);
   if (data.counts.gaussians !== undefined) counts.push(["Gaussians", number(data.counts.gaussians)]);
   if (data.counts.sceneBytes !== undefined) counts.push(["File size", formatBytes(data.counts.sceneBytes)]);
-  if (data.quality) counts.push(["Quality", data.quality]);
+  if (data.heldOut) counts.push(["Held-out quality", data.heldOut]);
+  if (data.place) counts.push(["Site", data.place]);
+  if (data.quality) counts.push(["Quality preset", data.quality]);
   const times: [string, string][] = data.durations.map((d) => [d.stage, formatSeconds(d.seconds)]);
   if (data.totalSeconds !== undefined) times.push(["Total", formatSeconds(data.totalSeconds)]);
   const cost = `$${data.costUsd.toFixed(2)}`;
@@ -100,7 +109,7 @@ export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
     ...times.map(([k, v]) => `  ${k}: ${v}`),
     "",
     `Estimated compute cost: ${cost}`,
-    `The links work for ${data.linkDays} days.`,
+    data.linkLifetime,
   ].join("\n");
 
   const row = ([k, v]: [string, string]) =>
@@ -111,14 +120,14 @@ export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
       `<h1 style="font-size:20px;margin:0 0 16px">Your 3D model is ready</h1>`,
       `<p>Job <code>${escapeHtml(data.jobId)}</code> has finished.</p>`,
       ...(warned.html ? [warned.html] : []),
-      `<p><a href="${escapeHtml(data.links.viewer)}"><img src="${escapeHtml(data.links.preview)}" alt="Preview of the 3D model" width="552" style="max-width:100%;border-radius:4px;display:block"></a></p>`,
+      `<p><a href="${escapeHtml(data.links.viewer)}"><img src="${escapeHtml(data.links.thumbnail ?? data.links.preview)}" alt="Preview of the 3D model" width="480" style="max-width:100%;border-radius:4px;display:block"></a></p>`,
       `<p><a href="${escapeHtml(data.links.viewer)}" style="display:inline-block;background:#2563eb;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none">Open the 3D viewer</a></p>`,
       `<p><a href="${escapeHtml(data.links.scene)}">Download the scene (SOG)</a> · <a href="${escapeHtml(data.links.preview)}">Preview image</a></p>`,
       `<table style="border-collapse:collapse;margin:16px 0">${counts.map(row).join("")}</table>`,
       `<h2 style="font-size:16px">Processing time</h2>`,
       `<table style="border-collapse:collapse">${times.map(row).join("")}</table>`,
       `<p>Estimated compute cost: <strong>${escapeHtml(cost)}</strong></p>`,
-      `<p style="color:#6b7280">The links work for ${data.linkDays} days.</p>`,
+      `<p style="color:#6b7280">${escapeHtml(data.linkLifetime)}</p>`,
     ].join("\n"),
   );
   return { subject, html, text };

@@ -14,6 +14,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { admissionLimit, queueWarning } from "../../pipeline/capacity.js";
 import { jobInputKey, newJobId } from "../../pipeline/layout.js";
+import { recordClientJob } from "../job-list/handler.js";
 import type { FunctionConfig } from "../config.js";
 import { ApiError } from "../errors.js";
 import { maskEmail, type Logger } from "../log.js";
@@ -103,6 +104,8 @@ export async function startJob(context: RouteContext, deps: StartJobDeps, config
     client: record.client,
   };
   const { started } = await deps.executions.start(jobId, JSON.stringify(executionInput));
+  // The caller's job list (GET /jobs) finds it from here on.
+  await recordClientJob(deps.store, bucket, record.client, { jobId, submittedAt: record.createdAt });
   deps.log("info", started ? "job_started" : "job_already_started", {
     jobId,
     client: context.client,

@@ -41,7 +41,10 @@ interface UploadRecord extends PartPlan {
 export const UPLOAD_ID = /^[0-9a-f]{32}$/;
 /** Presigned part URLs live this long; the page asks again for parts it has not sent by then. */
 export const PART_URL_SECONDS = 3600;
-export const uploadRecordKey = (id: string): string => `uploads/${id}.json`;
+/** Where the session records are (processing bucket) and the uploaded ZIPs (uploads bucket): the stack's IAM scopes to these. */
+export const UPLOAD_RECORD_PREFIX = "uploads/";
+export const UPLOAD_OBJECT_PREFIX = "uploads/";
+export const uploadRecordKey = (id: string): string => `${UPLOAD_RECORD_PREFIX}${id}.json`;
 
 export async function startUpload(context: RouteContext, deps: UploadsDeps, config: FunctionConfig): Promise<RouteResult> {
   const bucket = config.uploadsBucket;
@@ -52,7 +55,7 @@ export async function startUpload(context: RouteContext, deps: UploadsDeps, conf
   }
   const now = deps.now?.() ?? new Date();
   const id = randomBytes(16).toString("hex");
-  const key = `uploads/${context.client}/${now.toISOString().slice(0, 10)}/${id}/${body.name}`;
+  const key = `${UPLOAD_OBJECT_PREFIX}${context.client}/${now.toISOString().slice(0, 10)}/${id}/${body.name}`;
   const uploadId = await deps.uploads.create(bucket, key, "application/zip");
   const record: UploadRecord = { id, client: context.client, name: body.name, bucket, key, uploadId, createdAt: now.toISOString(), state: "open", ...planParts(body.size) };
   await deps.store.putText(config.processingBucket, uploadRecordKey(id), JSON.stringify(record), "application/json");

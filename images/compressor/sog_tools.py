@@ -8,7 +8,12 @@ sample of the rows (all rows when there are few), then every row is assigned onc
 centroids get a final update from the full assignment. The palette is then quantised to
 a 256-entry codebook (1D k-means over all its values) as the SOG format stores it.
 
-``psnr``: PSNR between two folders of renders with the same file names.
+The k-means itself: ``COMPRESS_KMEANS=faiss`` (the default on CPU) runs faiss's k-means with an
+inverted-file assignment and stops at convergence (faiss_kmeans.py); ``torch`` (the default
+when CUDA is present) is the exact blocked-matrix-product Lloyd below, for a fixed count.
+
+``thumbnail``: the email's small JPEG of the preview. ``time-assign``: the benchmark's timing
+of the exact assignment. ``psnr``: PSNR between two folders of renders with the same file names.
 
 Binary files are raw little-endian arrays (float32 / uint32 / uint8), row-major.
 """
@@ -26,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from faiss_kmeans import kmeans_faiss
+
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -36,6 +43,16 @@ def _device() -> torch.device:
     if wanted == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(wanted)
+
+
+def _method(dev: torch.device) -> str:
+    """COMPRESS_KMEANS: faiss, torch, or auto (torch on CUDA, faiss on CPU)."""
+    wanted = os.environ.get("COMPRESS_KMEANS", "auto")
+    if wanted not in ("auto", "faiss", "torch"):
+        raise SystemExit(f"COMPRESS_KMEANS={wanted} is not one of auto, faiss, torch")
+    if wanted == "auto":
+        return "torch" if dev.type == "cuda" else "faiss"
+    return wanted
 
 
 def assign(points: torch.Tensor, centroids: torch.Tensor, row_block: int = 4096,
@@ -151,8 +168,22 @@ def cmd_kmeans(args: argparse.Namespace) -> None:
     if pts.size != args.rows * args.dims:
         raise SystemExit(f"kmeans input has {pts.size} values, expected {args.rows}x{args.dims}")
     pts = pts.reshape(args.rows, args.dims)
+    method = _method(dev)
+    if method == "faiss":
+        import faiss
+
+        faiss.omp_set_num_threads(torch.get_num_threads())
     t0 = time.time()
-    centroids, labels = kmeans(pts, args.k, args.iterations, args.sample, args.seed, dev)
+    extra: dict[str, object] = {"method": method}
+    if method == "faiss":
+        centroids, labels, stats = kmeans_faiss(pts, args.k, args.iterations, args.sample, args.tolerance,
+                                                args.seed, args.nprobe, _log)
+        extra.update(iterations=stats.iterations, converged=stats.converged, index=stats.index,
+                     objectives=stats.objectives, fit_seconds=round(stats.fit_seconds, 3),
+                     assign_seconds=round(stats.assign_seconds, 3))
+    else:
+        centroids, labels = kmeans(pts, args.k, args.iterations, args.sample, args.seed, dev)
+        extra.update(iterations=args.iterations, converged=False, index="exact")
     t_kmeans = time.time() - t0
     codebook, cb_labels = quantize_1d(centroids)
     out = Path(args.out)
@@ -164,8 +195,41 @@ def cmd_kmeans(args: argparse.Namespace) -> None:
     sse = float(((pts - centroids[labels]) ** 2).sum())
     info = {"centroids": int(centroids.shape[0]), "device": str(dev), "threads": torch.get_num_threads(),
             "sse_per_row": sse / max(1, args.rows),
-            "seconds": round(t_kmeans, 3)}
+            "seconds": round(t_kmeans, 3), **extra}
     (out / "info.json").write_text(json.dumps(info))
+
+
+def cmd_time_assign(args: argparse.Namespace) -> None:
+    """Times the exact PyTorch assignment of the first --probe rows against --k centroids drawn
+    from the rows (the unit of work the torch k-means repeats), for projecting it by FLOPs."""
+    threads = os.environ.get("COMPRESS_THREADS") or "0"
+    torch.set_num_threads(int(threads) or (os.cpu_count() or 1))
+    pts = np.fromfile(args.input, dtype=np.float32).reshape(args.rows, args.dims)
+    gen = torch.Generator().manual_seed(args.seed)
+    x = torch.from_numpy(np.ascontiguousarray(pts[:args.probe]))
+    c = torch.from_numpy(pts)[torch.randperm(args.rows, generator=gen)[:args.k]].clone()
+    t0 = time.time()
+    assign(x, c)
+    seconds = time.time() - t0
+    flop = 2.0 * x.shape[0] * c.shape[0] * args.dims
+    print(json.dumps({"rows": int(x.shape[0]), "k": int(c.shape[0]), "seconds": seconds,
+                      "gflops": flop / seconds / 1e9, "threads": torch.get_num_threads()}))
+
+
+def cmd_thumbnail(args: argparse.Namespace) -> None:
+    """A JPEG at most --width wide and under --max-bytes (quality stepped down until it fits)."""
+    from PIL import Image
+
+    img = Image.open(args.input).convert("RGB")
+    if img.width > args.width:
+        img = img.resize((args.width, max(1, round(img.height * args.width / img.width))), Image.Resampling.LANCZOS)
+    for quality in (85, 75, 65, 55, 45, 35):
+        img.save(args.out, "JPEG", quality=quality, optimize=True, progressive=True)
+        if Path(args.out).stat().st_size <= args.max_bytes:
+            break
+    else:
+        raise SystemExit(f"thumbnail stays over {args.max_bytes} bytes even at JPEG quality 35")
+    print(json.dumps({"width": img.width, "height": img.height, "quality": quality}))
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -196,26 +260,40 @@ def cmd_psnr(args: argparse.Namespace) -> None:
                       "per_image": {k: (v if math.isfinite(v) else None) for k, v in per.items()}}))
 
 
+def _rows_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", name: str) -> argparse.ArgumentParser:
+    """A sub-command reading --rows x --dims float32 rows from --input, for --k centroids."""
+    p = sub.add_parser(name)
+    p.add_argument("--input", required=True)
+    p.add_argument("--rows", type=int, required=True)
+    p.add_argument("--dims", type=int, required=True)
+    p.add_argument("--k", type=int, required=True)
+    return p
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
-    k = sub.add_parser("kmeans")
-    k.add_argument("--input", required=True)
-    k.add_argument("--rows", type=int, required=True)
-    k.add_argument("--dims", type=int, required=True)
-    k.add_argument("--k", type=int, required=True)
+    k = _rows_parser(sub, "kmeans")
     k.add_argument("--iterations", type=int, default=10)
     k.add_argument("--sample", type=int, default=262144)
     k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--tolerance", type=float, default=0.005, help="stop when the objective improves less (relative)")
+    k.add_argument("--nprobe", type=int, default=16, help="inverted-file cells searched per row (faiss)")
     k.add_argument("--out", required=True)
+    ta = _rows_parser(sub, "time-assign")
+    ta.add_argument("--probe", type=int, default=32768)
+    ta.add_argument("--seed", type=int, default=0)
+    th = sub.add_parser("thumbnail")
+    th.add_argument("--input", required=True)
+    th.add_argument("--out", required=True)
+    th.add_argument("--width", type=int, default=480)
+    th.add_argument("--max-bytes", type=int, default=60 * 1024)
     p = sub.add_parser("psnr")
     p.add_argument("--reference", required=True)
     p.add_argument("--test", required=True)
     args = parser.parse_args(argv)
-    if args.cmd == "kmeans":
-        cmd_kmeans(args)
-    else:
-        cmd_psnr(args)
+    commands = {"kmeans": cmd_kmeans, "time-assign": cmd_time_assign, "thumbnail": cmd_thumbnail, "psnr": cmd_psnr}
+    commands[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -99,7 +99,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const mailer = localMailer(env, { outbox: data.outbox, from: config.sesSender });
   const multipart = localMultipart(objectStore, data, { baseUrl, apiKey, maxPartBytes: config.maxInputBytes });
   const apiKeys: ApiKey[] = [{ client: "local", sha256: hashApiKey(apiKey) }];
-  const functionConfig: FunctionConfig = { ...functionDefaults, environment, env: config, processingBucket: buckets.processing, uploadsBucket: buckets.uploads, apiKeys, apiBaseUrl: baseUrl, appUrl: `${baseUrl}/app/`, pipeline };
+  const functionConfig: FunctionConfig = { ...functionDefaults, environment, env: config, processingBucket: buckets.processing, uploadsBucket: buckets.uploads, apiKeys, apiBaseUrl: baseUrl, appUrl: `${baseUrl}/app/`, pipeline, linksWhileServed: true };
   let runtime: LocalRuntime | undefined;
   try {
     runtime = new LocalRuntime({

@@ -3,7 +3,7 @@
  * these defaults per function (a field left out keeps its default). Every value is checked
  * against Lambda's limits here, naming the field, before anything is registered.
  */
-export type FunctionId = "startJob" | "jobStatus" | "notify" | "retentionTagger";
+export type FunctionId = "startJob" | "jobStatus" | "notify" | "retentionTagger" | "uploads" | "cancel" | "retry";
 
 export interface FunctionSettings {
   /** Seconds, 1 to 900. */
@@ -22,6 +22,12 @@ export const DEFAULT_FUNCTION_SETTINGS: Readonly<Record<FunctionId, FunctionSett
   notify: { timeout: 60, memorySize: 512 },
   // One PutObjectTagging per created object.
   retentionTagger: { timeout: 30, memorySize: 128 },
+  // Presigns part URLs (no bytes pass through it); a complete lists up to 10 000 parts.
+  uploads: { timeout: 30, memorySize: 256 },
+  // The execution, one stop, one email.
+  cancel: { timeout: 30, memorySize: 256 },
+  // The execution and one RedriveExecution.
+  retry: { timeout: 15, memorySize: 256 },
 };
 
 export function resolveFunctionSettings(overrides: Partial<Record<FunctionId, Partial<FunctionSettings>>> = {}): Record<FunctionId, FunctionSettings> {

@@ -49,6 +49,16 @@ export function readStackConfig(path: string, environment: string): Record<strin
   return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, encodeConfigValue(v)]));
 }
 
+/** Cognito's ids: a pool id is `<region>_<id>` (the JWT issuer ends with it), a client id 26 characters. */
+function cognitoState(type: string, name: string, inputs: Record<string, unknown>, region: string): { id: string; state: Record<string, unknown> } | undefined {
+  if (type === "aws:cognito/userPool:UserPool") {
+    const id = `${region}_${short(name, 9)}`;
+    return { id, state: { ...inputs, arn: `arn:aws:cognito-idp:${region}:${MOCK_ACCOUNT}:userpool/${id}`, endpoint: `cognito-idp.${region}.amazonaws.com/${id}` } };
+  }
+  if (type === "aws:cognito/userPoolClient:UserPoolClient") return { id: short(name, 26), state: { ...inputs } };
+  return undefined;
+}
+
 /** Outputs the mock cloud gives each resource type (the rest echo their inputs). */
 function mockState(type: string, name: string, inputs: Record<string, unknown>, region: string, environment: string): { id: string; state: Record<string, unknown> } {
   const arnOf = (service: string, resource: string) => `arn:aws:${service}:${region}:${MOCK_ACCOUNT}:${resource}`;
@@ -133,7 +143,8 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
 function mocksFor(environment: string, region: string, resources: MockedResource[]): pulumi.runtime.Mocks {
   return {
     newResource(args) {
-      const { id, state } = mockState(args.type, args.name, args.inputs as Record<string, unknown>, region, environment);
+      const inputs = args.inputs as Record<string, unknown>;
+      const { id, state } = cognitoState(args.type, args.name, inputs, region) ?? mockState(args.type, args.name, inputs, region, environment);
       resources.push({ type: args.type, name: args.name, id, inputs: args.inputs as Record<string, unknown>, state });
       return { id, state };
     },

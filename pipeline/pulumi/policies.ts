@@ -35,7 +35,7 @@ export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
   XRay: "X-Ray trace upload and sampling APIs have no resource-level permissions",
 };
 
-const doc = (...statements: PolicyStatement[]): PolicyDocument => ({ Version: "2012-10-17", Statement: statements });
+export const doc = (...statements: PolicyStatement[]): PolicyDocument => ({ Version: "2012-10-17", Statement: statements });
 
 /** A role's trust policy: one AWS service may assume it, and only on behalf of this account (confused deputy). */
 export function serviceTrustPolicy(service: string, accountId: string): string {
@@ -164,13 +164,13 @@ const STATE_MACHINE_XRAY: PolicyStatement = {
 };
 
 /** Logs of one Lambda function (its own log group only). */
-function functionLogs(ctx: AwsContext, functionName: string): PolicyStatement {
+export function functionLogs(ctx: AwsContext, functionName: string): PolicyStatement {
   const group = `arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:/aws/lambda/${functionName}`;
   return { Sid: "OwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${group}:*`] };
 }
 
 /** X-Ray for an active-tracing Lambda function. */
-const functionTracing: PolicyStatement = {
+export const functionTracing: PolicyStatement = {
   Sid: "XRay",
   Effect: "Allow",
   Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
@@ -193,14 +193,14 @@ export interface FunctionPolicyInput {
  * Listing a bucket is what makes S3 answer 404 (not 403) for a missing key; the handlers rely
  * on that ("input not found", "no idempotency record yet"). Keys hold no personal data.
  */
-const readExecutions = (stateMachineArn: string): PolicyStatement => ({
+export const readExecutions = (stateMachineArn: string): PolicyStatement => ({
   Sid: "ReadExecutions",
   Effect: "Allow",
   Action: ["states:DescribeExecution", "states:GetExecutionHistory"],
   Resource: [executionArns(stateMachineArn)],
 });
 
-const listBuckets = (sid: string, buckets: readonly string[]): PolicyStatement => ({
+export const listBuckets = (sid: string, buckets: readonly string[]): PolicyStatement => ({
   Sid: sid,
   Effect: "Allow",
   Action: ["s3:ListBucket"],
@@ -319,11 +319,14 @@ export function retentionTaggerPolicy(input: Omit<FunctionPolicyInput, "stateMac
   });
 }
 
-/** Bucket policy: TLS only, plus (processing bucket) CloudFront reads of deliveries only. */
+/**
+ * Bucket policy: TLS only, plus CloudFront reads of what it serves only: deliveries (processing
+ * bucket, `deliveryPrefix`) or the page's files (page bucket, `keys`).
+ */
 export function bucketPolicy(input: {
   ctx: AwsContext;
   bucket: string;
-  cloudFront?: { distributionArn: string; deliveryPrefix: string };
+  cloudFront?: { distributionArn: string } & ({ deliveryPrefix: string } | { keys: string });
 }): PolicyDocument {
   const bucket = bucketArn(input.ctx, input.bucket);
   const statements: PolicyStatement[] = [
@@ -338,11 +341,11 @@ export function bucketPolicy(input: {
   ];
   if (input.cloudFront) {
     statements.push({
-      Sid: "CloudFrontReadsDeliveries",
+      Sid: "deliveryPrefix" in input.cloudFront ? "CloudFrontReadsDeliveries" : "CloudFrontReadsPage",
       Effect: "Allow",
       Principal: { Service: "cloudfront.amazonaws.com" },
       Action: ["s3:GetObject"],
-      Resource: [`${bucket}/${everyJobFolder(input.cloudFront.deliveryPrefix)}`],
+      Resource: [`${bucket}/${"deliveryPrefix" in input.cloudFront ? everyJobFolder(input.cloudFront.deliveryPrefix) : input.cloudFront.keys}`],
       Condition: { StringEquals: { "AWS:SourceArn": input.cloudFront.distributionArn } },
     });
   }

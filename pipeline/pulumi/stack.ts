@@ -3,11 +3,15 @@
  * pipeline built with the DSL gets the same infrastructure, made of sub-components (each a
  * `ComponentResource` with documented args and a `transform` hook for its main resources):
  *
- *   JobStorage       the uploads and processing buckets          components/storage.ts
+ *   JobStorage       the uploads, processing and page buckets    components/storage.ts
  *   StageImages      an ECR repository and image per stage       components/images.ts
- *   JobDelivery      the result email (SES) and delivery links   components/delivery.ts
- *   JobApi           the HTTP API, throttling, access logs       components/api.ts
- *   JobFunctions     notify, start-job, job-status, tagger       components/functions.ts
+ *   JobDelivery      the result email (SES), delivery links and  components/delivery.ts
+ *                    the page on CloudFront (/app/*)
+ *   JobSignIn        the page's Cognito user pool and client     components/sign-in.ts
+ *   JobApi           the HTTP API, JWT authorizer, throttling    components/api.ts
+ *   JobFunctions     notify, start-job, job-status, uploads,     components/functions.ts
+ *                    cancel, retry, tagger
+ *   JobPage          the page's files and its config.json        components/page.ts
  *   JobStateMachine  SageMaker roles, the compiled state machine components/state-machine.ts
  *   JobAlarms        failed/timed-out jobs, function errors      components/alarms.ts
  *
@@ -34,7 +38,10 @@ import { dkimRecords, JobDelivery, type DkimRecord } from "./components/delivery
 import { JobFunctions, type FunctionEntries } from "./components/functions.js";
 import { StageImages } from "./components/images.js";
 import { JobStateMachine } from "./components/state-machine.js";
+import { JobPage, PAGE_PATH } from "./components/page.js";
+import { JobSignIn } from "./components/sign-in.js";
 import { JobStorage } from "./components/storage.js";
+import { stackRoutes } from "./routes.js";
 
 export { checkEnvironmentSize, type FunctionEntries } from "./components/functions.js";
 export type { Transform } from "./components/component.js";
@@ -50,9 +57,10 @@ export interface PipelineStackArgs {
   readonly functions: FunctionEntries;
   /**
    * Folders of the processing bucket outside `jobs/` where the API keeps its own records
-   * (idempotency records, daily counts), each with how long its objects live.
+   * (idempotency records, daily counts, job lists, upload sessions), each with how long its
+   * objects live and which function writes them (start-job unless `writer` says uploads).
    */
-  readonly apiState: readonly { readonly prefix: string; readonly expireAfterDays: number }[];
+  readonly apiState: readonly { readonly prefix: string; readonly expireAfterDays: number; readonly writer?: "startJob" | "uploads" }[];
   /** Days CloudWatch keeps logs (default 90). */
   readonly logRetentionDays?: number;
   /** Memory and timeout per function; defaults in function-settings.ts `DEFAULT_FUNCTION_SETTINGS`. */
@@ -79,6 +87,11 @@ function validate(args: PipelineStackArgs): void {
   }
 }
 
+/** One integration per function, shared by its routes (the first three names are the original ones). */
+const INTEGRATION_IDS: Readonly<Record<ReturnType<typeof stackRoutes>[number]["fn"], string>> = {
+  startJob: "start-job", jobStatus: "job-status", uploads: "uploads", cancel: "cancel", retry: "retry",
+};
+
 export class PipelineStack extends pulumi.ComponentResource {
   readonly uploadsBucket: aws.s3.Bucket;
   readonly processingBucket: aws.s3.Bucket;
@@ -87,12 +100,15 @@ export class PipelineStack extends pulumi.ComponentResource {
   /** SageMaker execution role per stage. */
   readonly sageMakerRoles: Record<string, aws.iam.Role>;
   readonly stateMachine: aws.sfn.StateMachine;
-  readonly functions: Record<"startJob" | "jobStatus" | "notify" | "retentionTagger", aws.lambda.Function>;
+  readonly functions: Record<"startJob" | "jobStatus" | "notify" | "retentionTagger" | "uploads" | "cancel" | "retry", aws.lambda.Function>;
   readonly api: aws.apigatewayv2.Api;
   readonly apiUrl: pulumi.Output<string>;
   readonly distribution: aws.cloudfront.Distribution;
   readonly deliveryBaseUrl: pulumi.Output<string>;
   readonly alarmTopic: aws.sns.Topic;
+  /** The operator's page: `https://<distribution>/app/`. */
+  readonly pageUrl: pulumi.Output<string>;
+  readonly signIn: JobSignIn;
   /** DKIM CNAME records to publish (`spaceport:sesDomain` only; empty for a single-address identity). */
   readonly dkimRecords: pulumi.Output<DkimRecord[]>;
   /** The compile target the deployed ASL was compiled from (for the local runtime and reviews). */
@@ -126,20 +142,20 @@ export class PipelineStack extends pulumi.ComponentResource {
       transform: { ...(t.repository ? { repository: t.repository } : {}), ...(t.image ? { image: t.image } : {}) },
     }, parent);
     const delivery = new JobDelivery(`${name}-delivery`, {
-      context, aws: ctx, processing: storage.processing, deliveryOutput: pipeline.delivery.output, corsOrigins: config.corsOrigins,
+      context, aws: ctx, processing: storage.processing, page: storage.page, deliveryOutput: pipeline.delivery.output, corsOrigins: config.corsOrigins,
       sesSender: config.sesSender, ...(config.sesDomain ? { sesDomain: config.sesDomain } : {}), formerParent, ...(t.distribution ? { transform: { distribution: t.distribution } } : {}),
     }, parent);
-    const api = new JobApi(`${name}-api`, {
-      context, corsOrigins: config.corsOrigins, rateLimit: config.apiRateLimit, logRetentionDays, formerParent, ...(t.api ? { transform: { api: t.api } } : {}),
-    }, parent);
+    this.pageUrl = pulumi.interpolate`${delivery.deliveryBaseUrl}${PAGE_PATH}`;
+    const { api, signIn } = this.pageAndApi(args, { context, ctx, storage, delivery, logRetentionDays });
+    this.signIn = signIn;
 
     // Known before the state machine exists (its name is fixed), so the functions can name it.
     const stateMachineName = context.prefix;
     const stateMachineArn = pulumi.interpolate`arn:${partition.partition}:states:${config.region}:${identity.accountId}:stateMachine:${stateMachineName}`;
     const functions = new JobFunctions(`${name}-functions`, {
       context, aws: ctx, pipeline, environment, config, root: args.root, entries: args.functions,
-      uploads: storage.uploads, processing: storage.processing, statePrefixes: args.apiState.map((s) => s.prefix),
-      stateMachineArn, apiBaseUrl: api.apiUrl, deliveryBaseUrl: delivery.deliveryBaseUrl,
+      uploads: storage.uploads, processing: storage.processing, statePrefixes: args.apiState.filter((s) => s.writer !== "uploads").map((s) => s.prefix),
+      stateMachineArn, apiBaseUrl: api.apiUrl, deliveryBaseUrl: delivery.deliveryBaseUrl, appUrl: this.pageUrl,
       email: { identityArn: delivery.emailIdentity.arn, configurationSetArn: delivery.configurationSet.arn, configurationSetName: delivery.configurationSet.configurationSetName },
       logRetentionDays, ...(args.functionSettings ? { settings: args.functionSettings } : {}), formerParent, ...(t.function ? { transform: { function: t.function } } : {}),
     }, parent);
@@ -148,12 +164,11 @@ export class PipelineStack extends pulumi.ComponentResource {
       images: images.images, repositoryArns: Object.fromEntries(Object.entries(images.repositories).map(([stage, r]) => [stage, r.arn])), notifyFunctionArn: functions.notify.arn,
       logRetentionDays, formerParent, ...(t.stateMachine ? { transform: { stateMachine: t.stateMachine } } : {}),
     }, parent);
-    api.route({ key: "POST /jobs", id: "post-jobs", fn: functions.startJob, integrationId: "start-job" });
-    api.route({ key: "POST /start-job", id: "post-start-job", fn: functions.startJob, integrationId: "start-job" });
-    api.route({ key: "GET /jobs/{id}", id: "get-job", fn: functions.jobStatus, integrationId: "job-status" });
+    for (const route of stackRoutes()) api.route({ ...route, fn: functions[route.fn], integrationId: INTEGRATION_IDS[route.fn] });
     const alarms = new JobAlarms(`${name}-alarms`, {
       context, alarmEmail: config.alarmEmail, stateMachineArn: machine.stateMachine.arn, notifyFunctionName: functions.notify.name,
       startJobFunctionName: functions.startJob.name, jobStatusFunctionName: functions.jobStatus.name,
+      pageFunctionNames: { uploads: functions.uploads.name, cancel: functions.cancel.name, retry: functions.retry.name },
       formerParent, ...(t.alarm ? { transform: { alarm: t.alarm } } : {}),
     }, parent);
 
@@ -166,7 +181,10 @@ export class PipelineStack extends pulumi.ComponentResource {
     this.stateMachine = machine.stateMachine;
     this.definitionJson = machine.definitionJson;
     this.compileTarget = machine.compileTarget;
-    this.functions = { startJob: functions.startJob, jobStatus: functions.jobStatus, notify: functions.notify, retentionTagger: functions.retentionTagger };
+    this.functions = {
+      startJob: functions.startJob, jobStatus: functions.jobStatus, notify: functions.notify, retentionTagger: functions.retentionTagger,
+      uploads: functions.uploads, cancel: functions.cancel, retry: functions.retry,
+    };
     this.api = api.api;
     this.apiUrl = api.apiUrl;
     this.distribution = delivery.distribution;
@@ -174,8 +192,37 @@ export class PipelineStack extends pulumi.ComponentResource {
     this.alarmTopic = alarms.topic;
     this.registerOutputs({
       apiUrl: this.apiUrl, uploadsBucket: this.uploadsBucket.bucket, processingBucket: this.processingBucket.bucket, stateMachineArn: this.stateMachine.arn,
-      deliveryBaseUrl: this.deliveryBaseUrl, alarmTopicArn: this.alarmTopic.arn, dkimRecords: this.dkimRecords,
+      deliveryBaseUrl: this.deliveryBaseUrl, alarmTopicArn: this.alarmTopic.arn, dkimRecords: this.dkimRecords, pageUrl: this.pageUrl,
+      userPoolId: this.signIn.userPool.id, pageClientId: this.signIn.client.id, signInUrl: this.signIn.hostedUiUrl,
     });
+  }
+
+  /**
+   * The page's way in: the uploads bucket takes parts from its origin, its Cognito sign-in, the
+   * API (CORS for the page, the JWT authorizer for its users) and its files with their config.json.
+   */
+  private pageAndApi(
+    args: PipelineStackArgs,
+    parts: { context: ComponentContext; ctx: pulumi.Output<AwsContext>; storage: JobStorage; delivery: JobDelivery; logRetentionDays: number },
+  ): { api: JobApi; signIn: JobSignIn } {
+    const { context, ctx, storage, delivery } = parts;
+    const { name } = context;
+    const { config } = args;
+    const parent = { parent: this };
+    const formerParent = this;
+    storage.allowUploadsFrom(delivery.deliveryBaseUrl);
+    const signIn = new JobSignIn(`${name}-sign-in`, { context, aws: ctx, pageUrl: this.pageUrl, formerParent }, parent);
+    const api = new JobApi(`${name}-api`, {
+      context, corsOrigins: delivery.deliveryBaseUrl.apply((origin) => [origin, ...config.corsOrigins]), signIn: { issuer: signIn.issuer, clientId: signIn.client.id },
+      rateLimit: config.apiRateLimit, logRetentionDays: parts.logRetentionDays, formerParent, ...(args.transform?.api ? { transform: { api: args.transform.api } } : {}),
+    }, parent);
+    new JobPage(`${name}-page`, {
+      context, aws: ctx, bucket: storage.page, distributionArn: delivery.distribution.arn, formerParent,
+      config: pulumi.all([api.apiUrl, signIn.hostedUiUrl, signIn.client.id, this.pageUrl]).apply(([apiUrl, domain, clientId, redirectUri]) => ({
+        api: `${apiUrl}/me`, auth: { kind: "cognito" as const, domain, clientId, redirectUri },
+      })),
+    }, parent);
+    return { api, signIn };
   }
 
   /** What no sub-component owns: the rule that mails endings no Catch sees, SageMaker's log groups, the DKIM records. */

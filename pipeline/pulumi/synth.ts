@@ -21,6 +21,8 @@ function summarize(key: string, value: unknown): unknown {
   if (key === "tags" || key === "tagsAll") return undefined;
   // The bundle itself is identified by the function's sourceCodeHash (sha256 of index.mjs).
   if (key === "code") return "index.mjs (esbuild bundle, see sourceCodeHash)";
+  // The page's bundle (an S3 object's content): by size and hash; its config.json is shown as it is.
+  if (key === "content" && typeof value === "string" && value.length > 2000) return { bytes: Buffer.byteLength(value), sha256: sha256(value) };
   if (key === "definition" && typeof value === "string") {
     const asl = JSON.parse(value) as { States: Record<string, { Type: string }> };
     return { sha256: sha256(value), bytes: Buffer.byteLength(value), states: Object.keys(asl.States) };
@@ -114,7 +116,8 @@ async function main(): Promise<void> {
     const machine = run.resources.find((r) => r.type === "aws:sfn/stateMachine:StateMachine");
     result["definition"] = machine ? JSON.parse(String(machine.inputs["definition"])) : null;
   }
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  // Written in full before the exit below: to a pipe, stdout is asynchronous and process.exit would cut it.
+  await new Promise<void>((done, fail) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`, (error) => (error ? fail(error) : done())));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -59,20 +59,20 @@ describe("running executions", () => {
 });
 
 describe("start-job admission", () => {
-  it("jobs per client per day default to what the quotas can run in a day (12 for prod's quotas)", async () => {
+  it("jobs per client per day default to what the quotas can run in a day (16 for prod's quotas)", async () => {
     const h = harness({}, { quotas: PROD_QUOTAS, apiRateLimit: { ratePerSecond: 100, burst: 100 } });
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 16; i++) {
       h.clock.now += 1000;
       expect((await h.call({ json: { ...validBody, options: { quality: i % 2 ? "preview" : "standard" } }, headers: { "idempotency-key": `k${i}` } })).status).toBe(202);
     }
     const refused = await h.call({ json: validBody, headers: { "idempotency-key": "k-last" } });
     expect(refused.status).toBe(429);
-    expect(refused.data.error.message).toMatch(/12 jobs per day/);
+    expect(refused.data.error.message).toMatch(/16 jobs per day/);
   });
 
   it("a configured jobsPerDay above capacity is lowered to capacity", async () => {
     const h = harness({}, { quotas: PROD_QUOTAS, apiRateLimit: { ratePerSecond: 100, burst: 100, jobsPerDay: 50 } });
-    for (let i = 0; i < 12; i++) await h.call({ json: validBody, headers: { "idempotency-key": `k${i}` } });
+    for (let i = 0; i < 16; i++) await h.call({ json: validBody, headers: { "idempotency-key": `k${i}` } });
     expect((await h.call({ json: validBody, headers: { "idempotency-key": "k-last" } })).status).toBe(429);
   });
 
@@ -86,6 +86,6 @@ describe("start-job admission", () => {
     running = 30;
     const long = await h.call({ json: validBody, headers: { "idempotency-key": "b" } });
     expect(long.status).toBe(202);
-    expect(long.data.warning).toMatch(/^30 jobs are queued or running ahead of this one, about 60 h of work .*12 jobs a day.* more than a day/);
+    expect(long.data.warning).toMatch(/^30 jobs are queued or running ahead of this one, about 45 h of work .*16 jobs a day.* more than a day/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { FakeProgress, harness, type Harness } from "./helpers.js";
+import { FakeProgress, PROCESSING, harness, type Harness } from "./helpers.js";
 import { JOB, Script, processingCause, trainingCause } from "./scripts.js";
 import { deriveJobStatus } from "../../functions/job-status/derive.js";
 import { notificationKey } from "../../functions/notify/state.js";
@@ -50,7 +50,8 @@ describe("job-status", () => {
     expect(body.stages[1].endedAt).toBeUndefined();
     expect(body.stages[2]).toMatchObject({ name: "compressor", state: "pending", attempts: 0 });
     // weights: sfm 30 min done, training 2 h at 40 %, compressor 15 min → (30 + 48) / 165
-    expect(body.progress).toBeCloseTo((100 * (30 + 0.4 * 120)) / 165, 1);
+    // weights: the job's quality (standard): sfm 30 min, training 30 min, compressor 15 min
+    expect(body.progress).toBeCloseTo((100 * (30 + 0.4 * 30)) / 75, 1);
     expect(body.delivery).toBeUndefined();
   });
 
@@ -69,8 +70,19 @@ describe("job-status", () => {
     for (const [stage, s] of [["sfm", 1200], ["gaussian-splatting", 5400], ["compressor", 600]] as const) script.run(stage).submitted().succeed(stage, s);
     script.notify("succeeded").finish("succeeded");
     withJob(h, script, "SUCCEEDED");
+    h.store.add(PROCESSING, `jobs/${JOB}/delivery/report.json`, 0, JSON.stringify({
+      output: { sogBytes: 17_050_000 }, quality: { psnrDb: 22.04, ssim: 0.71, views: 8 },
+      georeference: { frame: "enu", metric: true, origin: { lat: -33.86882, lon: 151.20929 } },
+    }));
     const res = await get(h);
     expect(res.data).toMatchObject({ state: "succeeded", stage: null, progress: 100 });
+    // what the buyer gets: the held-out quality in words, where the site is, the size, how long the links work
+    expect(res.data.about).toEqual({
+      quality: { grade: "fair", psnrDb: 22.04, ssim: 0.71, words: "fair (22.0 dB PSNR on 8 held-out photos)" },
+      place: { lat: -33.86882, lon: 151.20929, words: "33.86882° S, 151.20929° E" },
+      sceneBytes: 17_050_000, sceneSize: "16.3 MB",
+      links: "The links work for 90 days.",
+    });
     expect(res.data.finishedAt).toBeDefined();
     expect(res.data.stages.every((s: { state: string }) => s.state === "succeeded")).toBe(true);
     expect(res.data.stages.map((s: { durationSeconds: number }) => s.durationSeconds)).toEqual([1204, 5404, 604]);
@@ -78,6 +90,7 @@ describe("job-status", () => {
       viewer: `https://d123.cloudfront.net/jobs/${JOB}/delivery/index.html`,
       scene: `https://d123.cloudfront.net/jobs/${JOB}/delivery/scene.sog`,
       preview: `https://d123.cloudfront.net/jobs/${JOB}/delivery/preview.webp`,
+      thumbnail: `https://d123.cloudfront.net/jobs/${JOB}/delivery/thumbnail.jpg`,
       report: `https://d123.cloudfront.net/jobs/${JOB}/delivery/report.json`,
     });
   });

@@ -14,7 +14,11 @@ const DELIVERY = `https://d123.cloudfront.net/jobs/${JOB}/delivery/`;
 function setup(mailer = new RecordingMailer()) {
   const store = new MemoryStore();
   store.add(PROCESSING, `jobs/${JOB}/sfm/report.json`, 0, JSON.stringify({ status: "succeeded", photos_received: 75, photos_usable: 74, photos_placed: 72 }));
-  store.add(PROCESSING, `jobs/${JOB}/delivery/report.json`, 0, JSON.stringify({ stage: "compressor", gaussians: { input: 1_400_000, delivered: 1_234_567, removed: {} }, output: { sogBytes: 999 } }));
+  store.add(PROCESSING, `jobs/${JOB}/delivery/report.json`, 0, JSON.stringify({
+    stage: "compressor", gaussians: { input: 1_400_000, delivered: 1_234_567, removed: {} }, output: { sogBytes: 999 },
+    quality: { psnrDb: 26.31, ssim: 0.83, views: 9, grade: "sharp" },
+    georeference: { frame: "enu", metric: true, rms_m: 0.4, extent_m: 120, origin: { lat: 37.774929, lon: -122.419416 } },
+  }));
   store.add(PROCESSING, `jobs/${JOB}/delivery/scene.sog`, 12_900_000);
   const executions = new FakeExecutions();
   const script = new Script().begin();
@@ -41,6 +45,17 @@ function links(email: { html: string; text: string }): string[] {
 }
 
 describe("notify: success email", () => {
+  it("locally the links work while served; a report without quality or GPS adds no such rows", async () => {
+    const t = setup();
+    t.store.add(PROCESSING, `jobs/${JOB}/delivery/report.json`, 0, JSON.stringify({ output: { sogBytes: 999 }, georeference: { frame: "arbitrary", metric: false } }));
+    await notify(success, t.deps, { ...t.config, linksWhileServed: true });
+    const email = t.mailer.sent[0]!;
+    expect(email.text).toContain("The links work while this machine serves them");
+    expect(email.text).not.toContain("days");
+    expect(email.text).not.toMatch(/Held-out quality|Site:/);
+    expect(email.html).toContain(`<img src="${DELIVERY}thumbnail.jpg"`);
+  });
+
   it("renders the viewer, preview, counts, durations and cost", async () => {
     const t = setup();
     const result = await notify(success, t.deps, t.config);
@@ -58,7 +73,13 @@ describe("notify: success email", () => {
     expect(email.text).toContain("3D model training (Gaussian splatting): 1 h 30 min");
     const cost = estimateCost(spaceport, t.config.env, { durations: { sfm: seconds(1200), "gaussian-splatting": seconds(5400), compressor: seconds(600) } });
     expect(email.text).toContain(`Estimated compute cost: $${cost.totalUsd.toFixed(2)}`);
-    expect(email.html).toContain(`<img src="${DELIVERY}preview.webp"`);
+    // what the buyer gets: a thumbnail small enough for email, the held-out quality in words,
+    // where the site is, the file size and how long the links work
+    expect(email.html).toContain(`<img src="${DELIVERY}thumbnail.jpg"`);
+    expect(email.text).toContain("Held-out quality: sharp (26.3 dB PSNR on 9 held-out photos)");
+    expect(email.text).toContain("Site: 37.77493° N, 122.41942° W");
+    expect(email.text).toContain("Quality preset: standard");
+    expect(email.text).toContain("The links work for 90 days.");
     expect({ subject: email.subject, text: email.text, html: email.html }).toMatchSnapshot();
   });
 

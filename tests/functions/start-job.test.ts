@@ -113,7 +113,7 @@ describe("start-job: every rejection names its field", () => {
     ["wrong API key", { json: validBody, headers: { authorization: "Bearer sp_not-a-real-key-000000000" } }, 401, "Authorization"],
     ["wrong x-api-key", { json: validBody, headers: { authorization: undefined, "x-api-key": "sp_not-a-real-key-000000000" } }, 401, "x-api-key"],
     ["Basic auth", { json: validBody, headers: { authorization: "Basic dXNlcjpwYXNz" } }, 401, "Authorization"],
-    ["GET on /jobs", { method: "GET", path: "/jobs" }, 405, "method"],
+    ["DELETE on /jobs", { method: "DELETE", path: "/jobs" }, 405, "method"],
     ["unknown path", { path: "/admin", json: validBody }, 404, "path"],
   ];
 

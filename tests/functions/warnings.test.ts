@@ -60,7 +60,7 @@ describe("GET /jobs/{id}: warnings on a succeeded job", () => {
 });
 
 describe("success email with warnings", () => {
-  const base = { jobId: JOB, links: { viewer: "https://x/v", preview: "https://x/p", scene: "https://x/s" }, counts: {}, durations: [], costUsd: 1, linkDays: 30 };
+  const base = { jobId: JOB, links: { viewer: "https://x/v", preview: "https://x/p", scene: "https://x/s" }, counts: {}, durations: [], costUsd: 1, linkLifetime: "The links work for 30 days." };
 
   it("says the job succeeded with warnings and lists them, escaped, by stage", async () => {
     const store = new MemoryStore();

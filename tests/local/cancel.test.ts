@@ -33,24 +33,30 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
   }
 }
 
+/** `spaceport dev` on a free port over the test pipeline with these stage scripts, and a fetch with its key. */
+async function servicesWith(dir: string, smtpUrl: string, scripts: Parameters<typeof testPipeline>[1]) {
+  const services = await startLocalServices({
+    handlers,
+    dataDir: join(dir, "data"),
+    environment: "test",
+    config: testConfig(),
+    pipeline: testPipeline(dir, scripts),
+    port: 0,
+    env: { SPACEPORT_SMTP_URL: smtpUrl },
+    retry: { quotaMs: 50, throttleMs: 50, lambdaMs: 50 },
+    quotaHoldMs: 0,
+    stopGraceMs: 500,
+  });
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${services.baseUrl}${path}`, { ...init, headers: { authorization: `Bearer ${services.apiKey}`, "content-type": "application/json" } });
+  return { services, api };
+}
+
 describe("local runtime: cancel", () => {
   it("stops the execution and the stage process; cancelled, one email, input kept", async () => {
     const smtp = await startSmtp();
     const dir = tempDir("cancel");
-    const services = await startLocalServices({
-      handlers,
-      dataDir: join(dir, "data"),
-      environment: "test",
-      config: testConfig(),
-      pipeline: testPipeline(dir, { prep: SLOW_PREP }),
-      port: 0,
-      env: { SPACEPORT_SMTP_URL: smtp.url },
-      retry: { quotaMs: 50, throttleMs: 50, lambdaMs: 50 },
-      quotaHoldMs: 0,
-      stopGraceMs: 500,
-    });
-    const api = (path: string, init: RequestInit = {}) =>
-      fetch(`${services.baseUrl}${path}`, { ...init, headers: { authorization: `Bearer ${services.apiKey}`, "content-type": "application/json" } });
+    const { services, api } = await servicesWith(dir, smtp.url, { prep: SLOW_PREP });
     try {
       const input = services.upload(writeZip(join(dir, "photos.zip")));
       const started = (await (await api("/jobs", { method: "POST", body: JSON.stringify({ input, email: "cancel@example.com" }) })).json()) as { jobId: string };
@@ -106,20 +112,7 @@ if [ ! -f "${flag}" ]; then
   exit 1
 fi
 ${SCRIPTS.train}`;
-    const services = await startLocalServices({
-      handlers,
-      dataDir: join(dir, "data"),
-      environment: "test",
-      config: testConfig(),
-      pipeline: testPipeline(dir, { train: FLAKY_TRAIN }),
-      port: 0,
-      env: { SPACEPORT_SMTP_URL: smtp.url },
-      retry: { quotaMs: 50, throttleMs: 50, lambdaMs: 50 },
-      quotaHoldMs: 0,
-      stopGraceMs: 500,
-    });
-    const api = (path: string, init: RequestInit = {}) =>
-      fetch(`${services.baseUrl}${path}`, { ...init, headers: { authorization: `Bearer ${services.apiKey}`, "content-type": "application/json" } });
+    const { services, api } = await servicesWith(dir, smtp.url, { train: FLAKY_TRAIN });
     try {
       const input = services.upload(writeZip(join(dir, "photos.zip")));
       const { jobId } = (await (await api("/jobs", { method: "POST", body: JSON.stringify({ input, email: "retry@example.com" }) })).json()) as { jobId: string };

@@ -124,18 +124,18 @@ describe("daily capacity and admission", () => {
 
   it("quota × 24 h ÷ expected duration, the tightest pool decides", () => {
     const capacity = dailyCapacity(spaceport, prod);
-    // 1 × ml.g4dn.xlarge, 2 h a job → 12; sfm (1 × 30 min) allows 48, compressor (2 × 15 min) 192.
-    expect(capacity.jobsPerDay).toBe(12);
+    // 1 × ml.g4dn.xlarge, 90 min for the slowest quality (high) → 16; sfm (1 × 30 min) allows 48, compressor (2 × 15 min) 192.
+    expect(capacity.jobsPerDay).toBe(16);
     expect(capacity.bottleneck!.quota).toBe("ml.g4dn.xlarge for training job usage");
-    expect(capacity.pools.map((p) => Math.round(p.jobsPerDay)).sort((a, b) => a - b)).toEqual([12, 48, 192]);
+    expect(capacity.pools.map((p) => Math.round(p.jobsPerDay)).sort((a, b) => a - b)).toEqual([16, 48, 192]);
   });
 
   it("the admission limit never exceeds capacity, and is shown by describe", () => {
-    expect(admissionLimit(spaceport, prod)).toEqual({ capacityPerDay: 12, jobsPerDay: 12 });
+    expect(admissionLimit(spaceport, prod)).toEqual({ capacityPerDay: 16, jobsPerDay: 16 });
     const generous = { ...prod, apiRateLimit: { ...prod.apiRateLimit, jobsPerDay: 50 } };
-    expect(admissionLimit(spaceport, generous)).toEqual({ capacityPerDay: 12, jobsPerDay: 12, loweredFrom: 50 });
+    expect(admissionLimit(spaceport, generous)).toEqual({ capacityPerDay: 16, jobsPerDay: 16, loweredFrom: 50 });
     expect(admissionLimit(spaceport, { ...prod, apiRateLimit: { ...prod.apiRateLimit, jobsPerDay: 5 } }).jobsPerDay).toBe(5);
-    expect(describePipeline(spaceport, "prod", generous, false)).toMatch(/Capacity: 12 jobs a day[\s\S]*Admission: 12 jobs per API client per day \(spaceport:apiRateLimit\.jobsPerDay 50 is above capacity\)/);
+    expect(describePipeline(spaceport, "prod", generous, false)).toMatch(/Capacity: 16 jobs a day[\s\S]*Admission: 16 jobs per API client per day \(spaceport:apiRateLimit\.jobsPerDay 50 is above capacity\)/);
   });
 
   it("a submitter is warned once the jobs ahead are a day of work or more", () => {

@@ -235,7 +235,7 @@ describe("definePipeline validation names the stage and the field", () => {
 describe("what stages declare for the layers above them", () => {
   it("the delivery's links, labels and failure advice come from the stages", async () => {
     const { deliveryLinks } = await import("../../pipeline/index.js");
-    expect(deliveryLinks(spaceport)).toEqual({ viewer: "index.html", scene: "scene.sog", preview: "preview.webp", report: "report.json" });
+    expect(deliveryLinks(spaceport)).toEqual({ viewer: "index.html", scene: "scene.sog", preview: "preview.webp", thumbnail: "thumbnail.jpg", report: "report.json" });
     const { failureAdvice, stageLabel } = await import("../../functions/failure.js");
     expect(stageLabel(spaceport, "gaussian-splatting")).toBe("3D model training (Gaussian splatting)");
     expect(stageLabel(spaceport, "unknown")).toBe("unknown");

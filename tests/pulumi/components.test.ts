@@ -22,7 +22,7 @@ beforeAll(async () => {
       environment: "dev",
       config,
       root: ROOT,
-      functions: { startJob: "stages/lambda/start-job.ts", jobStatus: "stages/lambda/job-status.ts", notify: "stages/lambda/notify.ts" },
+      functions: { startJob: "stages/lambda/start-job.ts", jobStatus: "stages/lambda/job-status.ts", notify: "stages/lambda/notify.ts", uploads: "stages/lambda/uploads.ts", cancel: "stages/lambda/cancel.ts", retry: "stages/lambda/retry.ts" },
       apiState: [],
       transform: {
         bucket: (args, _opts, name) => {
@@ -51,24 +51,26 @@ test("one of each sub-component, under the names the stack gives them", () => {
     "spaceport:pipeline:JobApi spaceport-api",
     "spaceport:pipeline:JobDelivery spaceport-delivery",
     "spaceport:pipeline:JobFunctions spaceport-functions",
+    "spaceport:pipeline:JobPage spaceport-page",
+    "spaceport:pipeline:JobSignIn spaceport-sign-in",
     "spaceport:pipeline:JobStateMachine spaceport-state-machine",
     "spaceport:pipeline:JobStorage spaceport-storage",
     "spaceport:pipeline:PipelineStack spaceport",
     "spaceport:pipeline:StageImages spaceport-images",
   ]);
   // The resources themselves keep their names from before the split.
-  expect(named("aws:s3/bucket:Bucket").map((r) => r.name).sort()).toEqual(["spaceport-processing", "spaceport-uploads"]);
+  expect(named("aws:s3/bucket:Bucket").map((r) => r.name).sort()).toEqual(["spaceport-page", "spaceport-processing", "spaceport-uploads"]);
   expect(named("aws:sfn/stateMachine:StateMachine").map((r) => r.name)).toEqual(["spaceport-states"]);
 });
 
 test("transform hooks: a function edits the args of each resource it names, an object is merged in", () => {
   const buckets = Object.fromEntries(named("aws:s3/bucket:Bucket").map((r) => [r.name, r.inputs["forceDestroy"]]));
-  expect(buckets).toEqual({ "spaceport-uploads": true, "spaceport-processing": false });
+  expect(buckets).toEqual({ "spaceport-uploads": true, "spaceport-processing": false, "spaceport-page": false });
   const functions = named("aws:lambda/function:Function");
-  expect(functions).toHaveLength(4);
+  expect(functions).toHaveLength(7);
   for (const fn of functions) expect(fn.inputs["memorySize"]).toBe(1024);
   const alarms = named("aws:cloudwatch/metricAlarm:MetricAlarm");
-  expect(alarms).toHaveLength(5); // failed and timed-out jobs; notify, start-job and job-status errors
+  expect(alarms).toHaveLength(8); // failed and timed-out jobs; notify, start-job, job-status, uploads, cancel and retry errors
   for (const alarm of alarms) expect(alarm.inputs["threshold"]).toBe(2);
   expect(named("aws:sfn/stateMachine:StateMachine")[0]!.inputs["type"]).toBe("EXPRESS");
   // Untouched by any transform: what the stack sets.

@@ -170,7 +170,7 @@ test("function settings are stack options: an override applies, a bad value name
           environment: "prod",
           config: environmentFromPulumiConfig("prod", pulumi.runtime.allConfig()),
           root: ROOT,
-          functions: { startJob: "stages/lambda/start-job.ts", jobStatus: "stages/lambda/job-status.ts", notify: "stages/lambda/notify.ts" },
+          functions: { startJob: "stages/lambda/start-job.ts", jobStatus: "stages/lambda/job-status.ts", notify: "stages/lambda/notify.ts", uploads: "stages/lambda/uploads.ts", cancel: "stages/lambda/cancel.ts", retry: "stages/lambda/retry.ts" },
           apiState: [],
           functionSettings: { startJob: { memorySize: 1024 }, jobStatus: { timeout: 29 } },
         });

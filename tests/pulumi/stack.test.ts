@@ -18,6 +18,7 @@ import { readStackConfig, runUnderMocks, type MockedResource, type MockedRun } f
 import { WILDCARD_REASONS, type PolicyDocument, type PolicyStatement } from "../../pipeline/pulumi/policies.js";
 import { INTERMEDIATE, RETENTION_TAG, intermediateFolders, isIntermediateKey } from "../../pipeline/pulumi/retention.js";
 import { compileTargetFor } from "../../pipeline/pulumi/target.js";
+import { stackRoutes } from "../../pipeline/pulumi/routes.js";
 import { idempotencyRecordKey, dailyCountPrefix } from "../../functions/start-job/handler.js";
 import { spaceport } from "../../stages/spaceport.js";
 import { contentTypeFor } from "../../pipeline/content-types.js";
@@ -59,29 +60,34 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
     for (const r of run().resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
     expect(counts).toMatchObject({
       "spaceport:pipeline:PipelineStack": 1,
-      "aws:s3/bucket:Bucket": 2,
-      "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 2,
-      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 2,
-      "aws:s3/bucketPolicy:BucketPolicy": 2,
+      "aws:s3/bucket:Bucket": 3,
+      "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 3,
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 3,
+      "aws:s3/bucketPolicy:BucketPolicy": 3,
       "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 2,
       "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": 2,
       "aws:ecr/repository:Repository": spaceport.stages.length,
       "docker-build:index:Image": spaceport.stages.length,
       "aws:sfn/stateMachine:StateMachine": 1,
-      "aws:lambda/function:Function": 4,
+      "aws:lambda/function:Function": 7,
       "aws:apigatewayv2/api:Api": 1,
-      "aws:apigatewayv2/route:Route": 3,
+      "aws:apigatewayv2/authorizer:Authorizer": 1,
+      "aws:apigatewayv2/route:Route": stackRoutes().length,
+      "aws:cognito/userPool:UserPool": 1,
+      "aws:cognito/userPoolClient:UserPoolClient": 1,
+      "aws:cognito/userPoolDomain:UserPoolDomain": 1,
+      "aws:s3/bucketObjectv2:BucketObjectv2": 3,
       "aws:apigatewayv2/stage:Stage": 1,
       "aws:sesv2/emailIdentity:EmailIdentity": 1,
       "aws:sesv2/configurationSet:ConfigurationSet": 1,
       "aws:cloudfront/distribution:Distribution": 2,
       "aws:cloudfront/originAccessControl:OriginAccessControl": 1,
-      "aws:cloudfront/function:Function": 1,
-      "aws:cloudwatch/metricAlarm:MetricAlarm": 5,
+      "aws:cloudfront/function:Function": 2,
+      "aws:cloudwatch/metricAlarm:MetricAlarm": 8,
       "aws:sns/topic:Topic": 1,
       "aws:sns/topicSubscription:TopicSubscription": 1,
     });
-    expect(ofType(run(), "aws:apigatewayv2/route:Route").map((r) => r.inputs["routeKey"]).sort()).toEqual(["GET /jobs/{id}", "POST /jobs", "POST /start-job"]);
+    expect(ofType(run(), "aws:apigatewayv2/route:Route").map((r) => r.inputs["routeKey"]).sort()).toEqual(stackRoutes().map((r) => r.key).sort());
     const machine = one(run(), "aws:sfn/stateMachine:StateMachine");
     expect(machine.inputs["name"]).toBe(`spaceport-ml-${env}`);
     expect(machine.inputs["tracingConfiguration"]).toEqual({ enabled: true });
@@ -89,10 +95,10 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
     expect(String((machine.inputs["loggingConfiguration"] as { logDestination: string }).logDestination)).toMatch(/^arn:aws:logs:.*:log-group:\/aws\/vendedlogs\/states\/spaceport-ml-/);
     // Alarms: failed and timed-out executions, notify, start-job and job-status errors, all to the topic mailing the alarm email.
     const alarms = ofType(run(), "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => `${a.inputs["namespace"]}/${a.inputs["metricName"]}`).sort();
-    expect(alarms).toEqual(["AWS/Lambda/Errors", "AWS/Lambda/Errors", "AWS/Lambda/Errors", "AWS/States/ExecutionsFailed", "AWS/States/ExecutionsTimedOut"]);
+    expect(alarms).toEqual([...Array(6).fill("AWS/Lambda/Errors"), "AWS/States/ExecutionsFailed", "AWS/States/ExecutionsTimedOut"]);
     const lambdaAlarms = ofType(run(), "aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => a.inputs["namespace"] === "AWS/Lambda");
     expect(lambdaAlarms.map((a) => (a.inputs["dimensions"] as { FunctionName: string }).FunctionName).sort()).toEqual(
-      ["job-status", "notify", "start-job"].map((f) => `spaceport-ml-${env}-${f}`),
+      ["cancel", "job-status", "notify", "retry", "start-job", "uploads"].map((f) => `spaceport-ml-${env}-${f}`),
     );
     const topic = state(one(run(), "aws:sns/topic:Topic"), "arn");
     for (const a of ofType(run(), "aws:cloudwatch/metricAlarm:MetricAlarm")) expect(a.inputs["alarmActions"]).toEqual([topic]);
@@ -127,6 +133,9 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
       [`spaceport-ml-${env}-job-status`]: "stages/lambda/job-status.ts",
       [`spaceport-ml-${env}-notify`]: "stages/lambda/notify.ts",
       [`spaceport-ml-${env}-retention-tagger`]: "pipeline/pulumi/handlers/retention-tagger.ts",
+      [`spaceport-ml-${env}-uploads`]: "stages/lambda/uploads.ts",
+      [`spaceport-ml-${env}-cancel`]: "stages/lambda/cancel.ts",
+      [`spaceport-ml-${env}-retry`]: "stages/lambda/retry.ts",
     };
     expect(fns.map((f) => f.inputs["name"]).sort()).toEqual(Object.keys(entries).sort());
     for (const fn of fns) {
@@ -141,7 +150,7 @@ describe.each(["prod", "dev"])("%s stack", (env) => {
     const vars = (name: string) => (fns.find((f) => f.inputs["name"] === `spaceport-ml-${env}-${name}`)!.inputs["environment"] as { variables: Record<string, string> }).variables;
     const machineArn = state(one(run(), "aws:sfn/stateMachine:StateMachine"), "arn");
     const processing = run().outputs["processingBucket"];
-    for (const name of ["start-job", "job-status", "notify"]) {
+    for (const name of ["start-job", "job-status", "notify", "cancel", "retry"]) {
       expect(vars(name)).toMatchObject({ SPACEPORT_ENVIRONMENT: env, SPACEPORT_PROCESSING_BUCKET: processing, SPACEPORT_STATE_MACHINE_ARN: machineArn });
       const { apiKeys, ...rest } = config();
       expect(JSON.parse(vars(name)["SPACEPORT_CONFIG"]!)).toEqual(rest);
@@ -229,6 +238,20 @@ const ALLOWED_ACTIONS: Record<string, readonly string[]> = {
     "s3:GetObject", "s3:PutObject", "s3:ListBucket", "states:DescribeExecution", "states:GetExecutionHistory", "ses:SendEmail",
   ],
   "spaceport-retention-tagger-policy": ["logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords", "s3:PutObjectTagging"],
+  // Multipart uploads (Create, the presigned UploadPart and Complete are s3:PutObject), their session records.
+  "spaceport-uploads-policy": [
+    "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+    "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:GetObject", "s3:ListBucket",
+  ],
+  "spaceport-cancel-policy": [
+    "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+    "states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution", "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob",
+    "s3:GetObject", "s3:PutObject", "s3:ListBucket", "ses:SendEmail",
+  ],
+  "spaceport-retry-policy": [
+    "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+    "states:DescribeExecution", "states:GetExecutionHistory", "states:RedriveExecution", "s3:GetObject", "s3:ListBucket",
+  ],
 };
 
 describe.each(["prod", "dev"])("IAM (%s)", (env) => {
@@ -315,7 +338,7 @@ describe.each(["prod", "dev"])("IAM (%s)", (env) => {
       expect(allResources(fn, "states:DescribeExecution")).toEqual([`${machine.replace(":stateMachine:", ":execution:")}:*`]);
     }
     expect(allResources("spaceport-start-job-policy", "s3:PutObject").sort()).toEqual(
-      [`arn:aws:s3:::${processing}/idempotency/*`, `arn:aws:s3:::${processing}/jobs/*/input/*`, `arn:aws:s3:::${processing}/quota/*`].sort(),
+      [`arn:aws:s3:::${processing}/clients/*`, `arn:aws:s3:::${processing}/idempotency/*`, `arn:aws:s3:::${processing}/jobs/*/input/*`, `arn:aws:s3:::${processing}/quota/*`].sort(),
     );
     expect(allResources("spaceport-job-status-policy", "logs:FilterLogEvents").every((r) => /:log-group:\/aws\/sagemaker\/(Processing|Training)Jobs(:\*)?$/.test(r))).toBe(true);
     expect(allResources("spaceport-start-job-policy", "s3:GetObject")).toContain(`arn:aws:s3:::${uploads}/*`);
@@ -372,11 +395,13 @@ describe.each(["prod", "dev"])("buckets (%s)", (env) => {
       }
       const cors = forBucket("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", bucket)[0]!.inputs["corsRules"] as { allowedMethods: string[]; allowedOrigins: string[] }[];
       expect(cors[0]!.allowedMethods).toContain("GET");
-      expect(cors[0]!.allowedOrigins).toEqual(config().corsOrigins);
+      // The uploads bucket also takes parts from the page's origin (the delivery distribution).
+      const page = key === "uploadsBucket" ? [run().outputs["deliveryBaseUrl"] as string] : [];
+      expect(cors[0]!.allowedOrigins).toEqual([...new Set([...page, ...config().corsOrigins])]);
     }
     const cdn = one(run(), "aws:cloudfront/distribution:Distribution", "spaceport-deliveries").inputs as { origins: { originAccessControlId: string }[]; orderedCacheBehaviors: { pathPattern: string; viewerProtocolPolicy: string }[] };
     expect(cdn.origins[0]!.originAccessControlId).toBe(one(run(), "aws:cloudfront/originAccessControl:OriginAccessControl").id);
-    expect(cdn.orderedCacheBehaviors[0]).toMatchObject({ pathPattern: "jobs/*/delivery/*", viewerProtocolPolicy: "redirect-to-https" });
+    expect(cdn.orderedCacheBehaviors.find((b) => b.pathPattern === "jobs/*/delivery/*")).toMatchObject({ viewerProtocolPolicy: "redirect-to-https" });
   });
 
   test("lifecycle: intermediates expire early, inputs and deliveries never before deliveryRetentionDays (>= 7)", () => {
@@ -463,29 +488,31 @@ describe("delivery files get their real Content-Type on AWS", () => {
     return (context as { run: (e: unknown) => typeof response }).run({ request: { uri }, response: structuredClone(response) });
   };
 
-  test("every behavior of the distribution runs the typing function on the viewer response", () => {
-    const fn = one(runs["prod"]!, "aws:cloudfront/function:Function");
+  test("every delivery behavior of the distribution runs the typing function on the viewer response", () => {
+    const fn = one(runs["prod"]!, "aws:cloudfront/function:Function", "spaceport-delivery-types");
     expect(fn.inputs).toMatchObject({ runtime: "cloudfront-js-2.0", publish: true });
     const cdn = one(runs["prod"]!, "aws:cloudfront/distribution:Distribution", "spaceport-deliveries").inputs as {
       defaultCacheBehavior: { functionAssociations: unknown[] };
-      orderedCacheBehaviors: { functionAssociations: unknown[] }[];
+      orderedCacheBehaviors: { pathPattern: string; functionAssociations: unknown[] }[];
     };
-    for (const behavior of [cdn.defaultCacheBehavior, ...cdn.orderedCacheBehaviors]) {
+    // The page's behaviour (/app/*) has its own files and function (tests/pulumi/page.test.ts).
+    for (const behavior of [cdn.defaultCacheBehavior, ...cdn.orderedCacheBehaviors.filter((b) => b.pathPattern !== "/app/*")]) {
       expect(behavior.functionAssociations).toEqual([{ eventType: "viewer-response", functionArn: state(fn, "arn") }]);
     }
     // nosniff stays: the typing is what makes it safe.
-    const policy = one(runs["prod"]!, "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs as { securityHeadersConfig: { contentTypeOptions: { override: boolean } } };
+    const policy = one(runs["prod"]!, "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "spaceport-viewer-cors").inputs as { securityHeadersConfig: { contentTypeOptions: { override: boolean } } };
     expect(policy.securityHeadersConfig.contentTypeOptions.override).toBe(true);
   });
 
   test("each file the compressor writes is served with its type", () => {
-    const code = state(one(runs["prod"]!, "aws:cloudfront/function:Function"), "code");
+    const code = state(one(runs["prod"]!, "aws:cloudfront/function:Function", "spaceport-delivery-types"), "code");
     const expected: Record<string, string> = {
       "index.html": "text/html; charset=utf-8",
       "index.js": "text/javascript; charset=utf-8",
       "index.css": "text/css; charset=utf-8",
       "report.json": "application/json",
       "preview.webp": "image/webp",
+      "thumbnail.jpg": "image/jpeg",
       "scene.sog": "application/octet-stream",
       "scene.spz": "application/octet-stream",
     };

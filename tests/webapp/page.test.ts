@@ -6,7 +6,7 @@
  * link; cancel a job during its first stage; retry a job whose training failed. Screenshots of
  * each state go to $SPACEPORT_SCREENSHOTS (default: a temp folder).
  */
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import yauzl from "yauzl";
@@ -14,6 +14,7 @@ import yazl from "yazl";
 import { CHROMIUM_FLAGS, chromiumPath } from "../../images/compressor/src/browser.js";
 import { handlers } from "../../functions/handlers.js";
 import { startLocalServices, type LocalServices } from "../../pipeline/local/services.js";
+import { PARTS_IN_FLIGHT } from "../../webapp/src/uploader.js";
 import { SCRIPTS, startSmtp, tempDir, testConfig, testPipeline } from "../local/fixtures.js";
 
 const CALITERRA = join(import.meta.dirname, "..", "..", "..", "shared", "datasets", "caliterra");
@@ -91,10 +92,16 @@ ${SCRIPTS.train}`;
     await page.setInputFiles("#pick-zip", zip);
     await page.waitForSelector("#upload-status[data-state=uploaded]", { timeout: 30_000 });
     if (shot) await page.screenshot({ path: join(shots, shot) });
-    const before = await page.$$eval("#jobs li", (l) => l.length);
     await page.click("#submit");
-    await page.waitForFunction((n) => document.querySelectorAll("#jobs li").length > n, before);
-    return (await page.$eval("#jobs li", (li) => (li as HTMLElement).dataset["jobId"]!))!;
+    return submittedJob(page);
+  }
+
+  /** The job the page just submitted (its status line names it; the list also holds the server's earlier jobs). */
+  async function submittedJob(page: Page): Promise<string> {
+    await page.waitForFunction(() => /Job \S+ submitted/.test(document.getElementById("submit-status")?.textContent ?? ""));
+    const jobId = /Job (\S+) submitted/.exec((await page.textContent("#submit-status")) ?? "")![1]!;
+    await page.waitForSelector(jobRow(page, jobId));
+    return jobId;
   }
 
   const jobRow = (page: Page, jobId: string) => `#jobs li[data-job-id="${jobId}"]`;
@@ -184,7 +191,8 @@ ${SCRIPTS.train}`;
   it("zips a picked folder in the browser and uploads it; the job's input is that ZIP with every photo", async () => {
     const folder = join(dir, "survey-folder");
     mkdirSync(folder, { recursive: true });
-    const names = readdirSync(CALITERRA).filter((n) => /\.jpe?g$/i.test(n)).sort().slice(0, 5);
+    // All the photos: about 24 MB, so the streamed ZIP goes up as several parts at once.
+    const names = readdirSync(CALITERRA).filter((n) => /\.jpe?g$/i.test(n)).sort();
     for (const name of names) copyFileSync(join(CALITERRA, name), join(folder, name));
     writeFileSync(join(folder, "notes.txt"), "not a photo");
     const page = await openPage();
@@ -193,10 +201,45 @@ ${SCRIPTS.train}`;
     await page.waitForSelector("#upload-status[data-state=uploaded]", { timeout: 30_000 });
     await page.screenshot({ path: join(shots, "09-folder-uploaded.png") });
     await page.click("#submit");
-    await page.waitForSelector("#jobs li");
-    const jobId = (await page.$eval("#jobs li", (li) => (li as HTMLElement).dataset["jobId"]!))!;
+    const jobId = await submittedJob(page);
     const zip = services.objectStore.path(services.buckets.processing, `jobs/${jobId}/input/photos.zip`);
     expect(await zipEntries(zip)).toEqual(names);
+    const stored = await zipContents(zip);
+    for (const name of names) expect(stored.get(name)?.equals(readFileSync(join(CALITERRA, name)))).toBe(true);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it(`sends up to ${PARTS_IN_FLIGHT} parts at once, each once, and the store joins them in order`, async () => {
+    const parts = PARTS_IN_FLIGHT + 2;
+    const big = join(dir, "many-parts.zip");
+    const bytes = Buffer.alloc((parts - 1) * 8 * 1024 * 1024 + 4096);
+    for (let i = 0; i < bytes.length; i += 4096) bytes.writeUInt32LE(i, i);
+    writeFileSync(big, bytes);
+    const page = await openPage();
+    const sent: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const isPart = (url: string) => /\/multipart\//.test(url);
+    const ended = (request: { url(): string }) => {
+      if (isPart(request.url())) inFlight--;
+    };
+    page.on("requestfinished", ended);
+    page.on("requestfailed", ended);
+    await page.route(/\/multipart\//, async (route) => {
+      sent.push(/\/multipart\/[0-9a-f]+\/(\d+)/.exec(route.request().url())![1]!);
+      most = Math.max(most, ++inFlight);
+      // Held a moment, so that the parts the page sends at once are all seen in flight together.
+      await new Promise((r) => setTimeout(r, 300));
+      return route.continue();
+    });
+    const completed = page.waitForResponse((r) => /\/uploads\/[^/]+\/complete$/.test(r.url()), { timeout: 30_000 });
+    await page.setInputFiles("#pick-zip", big);
+    await page.waitForSelector("#upload-status[data-state=uploaded]", { timeout: 30_000 });
+    expect(most).toBe(PARTS_IN_FLIGHT);
+    expect([...sent].sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: parts }, (_, i) => String(i + 1)));
+    expect(await page.textContent("#upload-status")).toContain("uploaded (");
+    const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(((await (await completed).json()) as { input: string }).input)!;
+    expect(readFileSync(services.objectStore.path(bucket!, key!)).equals(bytes)).toBe(true);
     expect(consoleErrors).toEqual([]);
   });
 
@@ -216,7 +259,8 @@ ${SCRIPTS.train}`;
     await page.fill("#email", "resume@example.com");
     await page.setInputFiles("#pick-zip", big);
     await until(() => (sent.filter((p) => p === "2").length >= 2 ? true : undefined));
-    expect(await page.textContent("#upload-status")).toMatch(/8\.0 MB of 8\.0 MB.*sent again/);
+    // Both parts go at once: the first one's bytes are all in once it has been stored.
+    await page.waitForFunction(() => /8\.0 MB of 8\.0 MB.*sent again/.test(document.getElementById("upload-status")?.textContent ?? ""));
     await page.unrouteAll({ behavior: "ignoreErrors" });
     await page.reload();
     await page.waitForSelector("#quality option", { state: "attached" });
@@ -244,6 +288,31 @@ function zipEntries(path: string): Promise<string[]> {
         zip.readEntry();
       });
       zip.on("end", () => resolve(names));
+      zip.on("error", reject);
+      zip.readEntry();
+    });
+  });
+}
+
+/** Every entry of a ZIP, by name, with its bytes. */
+function zipContents(path: string): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(path, { lazyEntries: true }, (error, zip) => {
+      if (error || !zip) return reject(error);
+      const contents = new Map<string, Buffer>();
+      zip.on("entry", (entry: yauzl.Entry) => {
+        zip.openReadStream(entry, (streamError, stream) => {
+          if (streamError || !stream) return reject(streamError);
+          const chunks: Buffer[] = [];
+          stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+          stream.on("end", () => {
+            contents.set(entry.fileName, Buffer.concat(chunks));
+            zip.readEntry();
+          });
+          stream.on("error", reject);
+        });
+      });
+      zip.on("end", () => resolve(contents));
       zip.on("error", reject);
       zip.readEntry();
     });

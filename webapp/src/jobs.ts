@@ -1,4 +1,4 @@
-/** The job list: each job the page submitted (kept in localStorage), polled through GET /jobs/{id}. */
+/** The job list: the caller's jobs (GET /jobs) and any this browser remembers (kept in localStorage), polled through GET /jobs/{id}. */
 import { call, type ApiConfig } from "./api.js";
 
 export interface JobView {
@@ -26,6 +26,15 @@ export const knownJobs = (): string[] => {
   }
 };
 export const rememberJob = (jobId: string): void => localStorage.setItem(STORE, JSON.stringify([jobId, ...knownJobs().filter((id) => id !== jobId)].slice(0, 50)));
+
+/** Newest first (job ids begin with their submission time); the API's list, else what this browser remembers. */
+export async function jobIds(config: ApiConfig): Promise<string[]> {
+  const listed = await call<{ jobs: { jobId: string }[] }>(config, "GET", "/jobs").then(
+    (answer) => answer.jobs.map((j) => j.jobId),
+    () => [] as string[],
+  );
+  return [...new Set([...knownJobs(), ...listed])].sort().reverse().slice(0, 50);
+}
 
 export const fetchJob = (config: ApiConfig, jobId: string): Promise<JobView> => call<JobView>(config, "GET", `/jobs/${jobId}`);
 

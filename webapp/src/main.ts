@@ -6,14 +6,19 @@
  */
 import { call, type ApiConfig } from "./api.js";
 import { signedIn, signIn, type CognitoConfig } from "./cognito.js";
-import { duration, fetchJob, knownJobs, rememberJob, STATE_WORDS, timing, type JobView } from "./jobs.js";
+import { duration, fetchJob, jobIds, rememberJob, STATE_WORDS, timing, type JobView } from "./jobs.js";
 import { folderSource, pickedFolder, readDroppedFolder, zipFileSource } from "./sources.js";
 import { upload, type UploadSource } from "./uploader.js";
 
 interface Estimates {
   readonly options: Record<string, { values: string[]; default: string; description?: string }>;
   readonly estimate: { seconds: number; usd: number };
+  /** The total per value of each option (the others at their defaults). */
+  readonly byOption?: Record<string, Record<string, { seconds: number; usd: number }>>;
 }
+
+/** A job's expected total seconds from the cost model, by its quality. */
+type ExpectedSeconds = (quality: string | undefined) => number;
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const text = (el: HTMLElement, value: string) => {
@@ -40,7 +45,14 @@ async function main(): Promise<void> {
   const quality = $<HTMLSelectElement>("quality");
   const q = info.options["quality"];
   for (const value of q?.values ?? []) quality.append(new Option(value, value, value === q?.default, value === q?.default));
-  text($("estimate"), `Estimated: ${duration(info.estimate.seconds)} of processing, about $${info.estimate.usd.toFixed(2)} of compute (from the cost model)`);
+  const estimateFor = (value: string | undefined) => info.byOption?.["quality"]?.[value ?? ""] ?? info.estimate;
+  const expectedSeconds: ExpectedSeconds = (value) => estimateFor(value).seconds;
+  const showEstimate = () => {
+    const e = estimateFor(quality.value);
+    text($("estimate"), `Estimated: ${duration(e.seconds)} of processing, about $${e.usd.toFixed(2)} of compute (from the cost model)`);
+  };
+  quality.addEventListener("change", showEstimate);
+  showEstimate();
 
   let input: string | undefined;
   const status = $("upload-status");
@@ -73,7 +85,7 @@ async function main(): Promise<void> {
       const job = await call<{ jobId: string }>(config, "POST", "/jobs", { input, email: $<HTMLInputElement>("email").value, options: { quality: quality.value } });
       rememberJob(job.jobId);
       text($("submit-status"), `Job ${job.jobId} submitted.`);
-      await refresh(config, info.estimate.seconds);
+      await refresh(config, expectedSeconds);
     } catch (error) {
       text($("submit-status"), (error as Error).message);
       submit.disabled = false;
@@ -83,9 +95,9 @@ async function main(): Promise<void> {
   // A failure email's Retry link: #retry=<job id> lists the job and offers its Retry button.
   const linked = /^#retry=([0-9a-f-]{24})$/.exec(location.hash)?.[1];
   if (linked) rememberJob(linked);
-  await refresh(config, info.estimate.seconds);
+  await refresh(config, expectedSeconds);
   if (linked) document.querySelector(`#jobs li[data-job-id="${linked}"]`)?.scrollIntoView();
-  setInterval(() => void refresh(config, info.estimate.seconds), 2000);
+  setInterval(() => void refresh(config, expectedSeconds), 2000);
 }
 
 function wireDrop(start: (source: UploadSource) => Promise<void>): void {
@@ -120,19 +132,19 @@ function wireDrop(start: (source: UploadSource) => Promise<void>): void {
   });
 }
 
-async function refresh(config: ApiConfig, expectedSeconds: number): Promise<void> {
+async function refresh(config: ApiConfig, expectedSeconds: ExpectedSeconds): Promise<void> {
   const list = $("jobs");
-  const jobs = await Promise.all(knownJobs().map((id) => fetchJob(config, id).catch(() => undefined)));
+  const jobs = await Promise.all((await jobIds(config)).map((id) => fetchJob(config, id).catch(() => undefined)));
   const rows = jobs.filter((j): j is JobView => j !== undefined).map((job) => row(config, job, expectedSeconds));
   list.replaceChildren(...rows);
 }
 
-function row(config: ApiConfig, job: JobView, expectedSeconds: number): HTMLElement {
+function row(config: ApiConfig, job: JobView, expectedSeconds: ExpectedSeconds): HTMLElement {
   const li = document.createElement("li");
   li.className = `job ${job.state}`;
   li.dataset["jobId"] = job.jobId;
   li.dataset["state"] = job.state;
-  const { elapsed, left } = timing(job, Date.now(), expectedSeconds);
+  const { elapsed, left } = timing(job, Date.now(), expectedSeconds(job.options["quality"]));
   const stage = job.stages.find((s) => s.name === job.stage);
   const line = (cls: string, value: string) => {
     const el = document.createElement("div");
@@ -161,7 +173,7 @@ function row(config: ApiConfig, job: JobView, expectedSeconds: number): HTMLElem
   return li;
 }
 
-async function act(config: ApiConfig, jobId: string, action: "cancel" | "retry", expectedSeconds: number): Promise<void> {
+async function act(config: ApiConfig, jobId: string, action: "cancel" | "retry", expectedSeconds: ExpectedSeconds): Promise<void> {
   try {
     await call(config, "POST", `/jobs/${jobId}/${action}`);
   } catch (error) {

@@ -3,7 +3,7 @@
  * photos zipped in the browser by client-zip as a stream. The folder's ZIP is stored, not
  * deflated (photos do not compress), so its exact length is known before the first byte
  * (`predictLength`) and announced to the uploads API; parts are cut from the stream as it flows,
- * so the page holds about one part of it at a time.
+ * so the page holds only the parts in flight (the uploader's PARTS_IN_FLIGHT).
  */
 import { makeZip, predictLength } from "client-zip";
 import type { UploadSource } from "./uploader.js";

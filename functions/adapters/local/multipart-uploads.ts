@@ -126,12 +126,11 @@ export class LocalMultipartUploads implements MultipartUploads {
     // The object store's temporary-file suffix: list() never shows it, rename() makes it whole at once.
     const temp = `${file}.${randomBytes(4).toString("hex")}.spaceport-tmp`;
     try {
-      const out = createWriteStream(temp);
-      for (const part of parts) {
-        const name = `${part.partNumber}.${part.etag.replace(/"/g, "")}.part`;
-        await pipe(createReadStream(join(this.dir(target.uploadId), name)), out, { end: false });
-      }
-      await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      const partFiles = parts.map((part) => join(this.dir(target.uploadId), `${part.partNumber}.${part.etag.replace(/"/g, "")}.part`));
+      // One pipeline for all parts, in order: a pipeline per part onto one open stream would leave its listeners behind.
+      await pipe(async function* () {
+        for (const partFile of partFiles) yield* createReadStream(partFile);
+      }, createWriteStream(temp));
       await rename(temp, file);
     } finally {
       await unlink(temp).catch(() => {});

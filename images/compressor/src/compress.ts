@@ -15,6 +15,7 @@ import { parsePly } from "./ply.js";
 import { encodeSog, readSogEnu, toPlySpace } from "./sog.js";
 import type { CameraJson } from "./synthetic.js";
 import { firstView } from "./firstview.js";
+import { addFactsToPage, buyerFacts, writeThumbnail } from "./buyer-facts.js";
 import { readUpstream, scaleNotice } from "./upstream.js";
 import { viewerSettings, writeViewer } from "./viewer.js";
 
@@ -24,6 +25,7 @@ export type CompressConfig = {
   title: string;
   clean: CleanOptions;
   shIterations: number;
+  shTolerance: number;
   shSample: number;
   shPaletteMax: number;
   spz: boolean;
@@ -59,7 +61,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv, optMl: string, progress: C
       removeFloaters: flag(env.COMPRESS_REMOVE_FLOATERS, true),
       maxInvalidFraction: num(env.COMPRESS_MAX_INVALID_FRACTION, 0.5, "COMPRESS_MAX_INVALID_FRACTION"),
     },
-    shIterations: num(env.COMPRESS_SH_ITERATIONS, 10, "COMPRESS_SH_ITERATIONS"),
+    shIterations: count(env.COMPRESS_SH_ITERATIONS, 20, "COMPRESS_SH_ITERATIONS"),
+    shTolerance: num(env.COMPRESS_SH_TOLERANCE, 0.005, "COMPRESS_SH_TOLERANCE"),
     shSample: num(env.COMPRESS_SH_SAMPLE, 262144, "COMPRESS_SH_SAMPLE"),
     shPaletteMax: num(env.COMPRESS_SH_PALETTE_MAX, 65536, "COMPRESS_SH_PALETTE_MAX"),
     spz: flag(env.COMPRESS_SPZ, true),
@@ -102,7 +105,7 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
     t = Date.now();
     const table = await toPlySpace(splats);
     const sog = await encodeSog(table, {
-      iterations: cfg.shIterations, sample: cfg.shSample, paletteMax: cfg.shPaletteMax, workDir: join(work, "sog"),
+      iterations: cfg.shIterations, tolerance: cfg.shTolerance, sample: cfg.shSample, paletteMax: cfg.shPaletteMax, workDir: join(work, "sog"),
       onProgress: (f, what) => cfg.progress(10 + 60 * f, what),
     });
     await writeFile(join(cfg.deliveryDir, "scene.sog"), sog.bytes);
@@ -122,7 +125,7 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
     const errors = attributeErrors(splats, decoded, sog.order);
     lap("readback_s", t);
 
-    const { cameras, camera, capture, upstream, scale } = await writeViewerPage(cfg, splats, input);
+    const { cameras, camera, capture, upstream, scale, facts } = await writeViewerPage(cfg, splats, input, sog.bytes.byteLength);
     cfg.progress(80, "viewer written");
 
     let preview: Record<string, unknown> = { written: false };
@@ -131,8 +134,7 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
       preview = await writePreview(cfg.deliveryDir);
       lap("preview_s", t);
     }
-    cfg.progress(90, "preview done");
-    t = Date.now();
+    cfg.progress(90, "preview done"); t = Date.now();
     const heldOut = (cameras ?? []).filter((c) => c.held_out).map((c) => c.img_name).slice(0, cfg.fidelityMaxViews);
     const fidelity = cfg.fidelity ? await renderFidelity(splats, decoded, input.cameras, work, cfg.renderMaxSize, heldOut) : { available: false as const, reason: "disabled (COMPRESS_FIDELITY=0)" };
     lap("fidelity_s", t);
@@ -148,7 +150,7 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
         compressionRatio: plySize / sogBytes,
         spzCompressionRatio: spzBytes ? plySize / spzBytes : null,
       },
-      sh: sog.sh,
+      sh: sog.sh, quality: facts.quality, place: facts.place,
       fidelity: { attributes: errors, renders: fidelity },
       viewer: { camera, capture, scale, file: "index.html", content: "scene.sog" },
       georeference: upstream.georeference,
@@ -164,14 +166,17 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
   }
 }
 
-/** The viewer page: its first camera from the photos' poses, its scale line from the georeference. */
-async function writeViewerPage(cfg: CompressConfig, splats: Parameters<typeof firstView>[0], input: { cameras: string | null; upstream: string | null; metrics: string | null }) {
+/** The viewer page: its first camera from the photos' poses, its scale line from the georeference,
+ *  and what the buyer gets (held-out quality, place, size) under the title. */
+async function writeViewerPage(cfg: CompressConfig, splats: Parameters<typeof firstView>[0], input: { cameras: string | null; upstream: string | null; metrics: string | null }, sceneBytes: number) {
   const cameras = await readCameras(input.cameras);
   const { camera, capture } = firstView(splats, cameras);
   const upstream = await readUpstream(input.upstream, input.metrics);
   const scale = scaleNotice(upstream.georeference);
   await writeViewer(cfg.deliveryDir, cfg.title, viewerSettings(camera), scale);
-  return { cameras, camera, capture, upstream, scale };
+  const facts = await buyerFacts(input.metrics, upstream.georeference, sceneBytes);
+  await addFactsToPage(cfg.deliveryDir, facts);
+  return { cameras, camera, capture, upstream, scale, facts };
 }
 
 /** scene.spz beside the SOG (an extra format for other viewers); its size, or null when none was made. */
@@ -184,13 +189,15 @@ async function writeSpzFile(deliveryDir: string, table: Parameters<typeof writeS
   return data.byteLength;
 }
 
-/** preview.webp: the viewer's first frame in headless Chromium, or why there is none. */
+/** preview.webp: the viewer's first frame in headless Chromium, and the email's thumbnail.jpg
+ *  made from it; or why there is none. */
 async function writePreview(deliveryDir: string): Promise<Record<string, unknown>> {
   if (!chromiumPath()) return { written: false, reason: "chromium is not installed" };
   try {
     const cap = await captureViewer(deliveryDir, { width: 1200, height: 675, query: "?noui&noanim" });
     await writeFile(join(deliveryDir, "preview.webp"), cap.webp);
-    return { written: true, bytes: cap.webp.byteLength, firstFrameMs: cap.firstFrameMs, lumaVariance: Math.round(cap.stats.variance) };
+    const thumbnail = await writeThumbnail(deliveryDir);
+    return { written: true, bytes: cap.webp.byteLength, firstFrameMs: cap.firstFrameMs, lumaVariance: Math.round(cap.stats.variance), thumbnail };
   } catch (e) {
     return { written: false, reason: `headless viewer capture failed: ${(e as Error).message.slice(0, 300)}` };
   }

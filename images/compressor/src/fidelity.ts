@@ -3,7 +3,7 @@
 // cleaned uncompressed PLY from the held-out cameras, with the trainer's CPU rasterizer
 // (python -m gs_trainer.render), when that renderer and cameras.json are present.
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pythonExecutable, runProcess, HELPER } from "./kmeans.js";
@@ -75,26 +75,41 @@ export type RenderFidelity = { available: true; heldOutViews: number; meanPsnr: 
 /** PSNR of renders of `decoded` vs renders of `reference` (both ENU) from held-out cameras. */
 export async function renderFidelity(reference: Splats, decoded: Splats, cameras: string | null, workDir: string, maxSize: number, views: string[] = []): Promise<RenderFidelity> {
   if (!cameras) return { available: false, reason: "no cameras.json in the training output" };
-  const trainerPath = process.env.COMPRESS_TRAINER_PATH ?? TRAINER;
-  if (!existsSync(join(trainerPath, "gs_trainer", "render.py"))) return { available: false, reason: `the trainer's renderer (gs_trainer.render) is not installed under ${trainerPath}` };
+  const missing = rendererMissing();
+  if (missing) return { available: false, reason: missing };
   const dir = join(workDir, "fidelity");
-  await mkdir(dir, { recursive: true });
-  const refPly = join(dir, "reference.ply"), sogPly = join(dir, "decoded.ply");
-  await writeFile(refPly, encodePly(reference.columns));
-  await writeFile(sogPly, encodePly(decoded.columns));
-  // gs_trainer imports the stage contract every Python stage shares (images/shared).
-  const env = { PYTHONPATH: [trainerPath, SHARED, process.env.PYTHONPATH].filter(Boolean).join(":") };
-  const py = pythonExecutable();
   try {
-    for (const [ply, out] of [[refPly, join(dir, "ref")], [sogPly, join(dir, "sog")]] as const) {
-      const names = views.length > 0 ? ["--names", views.join(",")] : [];
-      await runProcess(py, ["-m", "gs_trainer.render", "--ply", ply, "--cameras", cameras, "--out", out, "--held-out-only", "--max-size", String(maxSize), ...names], { env });
-    }
-    const out = await runProcess(py, [HELPER, "psnr", "--reference", join(dir, "ref"), "--test", join(dir, "sog")]);
-    const r = JSON.parse(out) as { images: number; mean_psnr: number | null; per_image: Record<string, number | null> };
-    if (r.images === 0) return { available: false, reason: "the renderer produced no held-out views" };
-    return { available: true, heldOutViews: r.images, meanPsnr: r.mean_psnr, perImage: r.per_image };
+    await renderViews(reference, cameras, join(dir, "ref"), maxSize, views);
+    await renderViews(decoded, cameras, join(dir, "sog"), maxSize, views);
+    return await psnrBetween(join(dir, "ref"), join(dir, "sog"));
   } catch (e) {
     return { available: false, reason: `rendering failed: ${(e as Error).message.slice(0, 300)}` };
   }
+}
+
+/** Why the trainer's renderer cannot run here, or null when it can. */
+export function rendererMissing(): string | null {
+  const trainerPath = process.env.COMPRESS_TRAINER_PATH ?? TRAINER;
+  return existsSync(join(trainerPath, "gs_trainer", "render.py")) ? null : `the trainer's renderer (gs_trainer.render) is not installed under ${trainerPath}`;
+}
+
+/** Renders `splats` (ENU) from the held-out cameras of `cameras` (or the named ones) into `out`. */
+export async function renderViews(splats: Splats, cameras: string, out: string, maxSize: number, views: string[] = []): Promise<void> {
+  const trainerPath = process.env.COMPRESS_TRAINER_PATH ?? TRAINER;
+  await mkdir(out, { recursive: true });
+  const ply = `${out}.ply`;
+  await writeFile(ply, encodePly(splats.columns));
+  // gs_trainer imports the stage contract every Python stage shares (images/shared).
+  const env = { PYTHONPATH: [trainerPath, SHARED, process.env.PYTHONPATH].filter(Boolean).join(":") };
+  const names = views.length > 0 ? ["--names", views.join(",")] : [];
+  await runProcess(pythonExecutable(), ["-m", "gs_trainer.render", "--ply", ply, "--cameras", cameras, "--out", out, "--held-out-only", "--max-size", String(maxSize), ...names], { env });
+  await rm(ply, { force: true });
+}
+
+/** Mean PSNR of the renders in `test` against those of the same name in `reference`. */
+export async function psnrBetween(reference: string, test: string): Promise<RenderFidelity> {
+  const out = await runProcess(pythonExecutable(), [HELPER, "psnr", "--reference", reference, "--test", test]);
+  const r = JSON.parse(out) as { images: number; mean_psnr: number | null; per_image: Record<string, number | null> };
+  if (r.images === 0) return { available: false, reason: "the renderer produced no held-out views" };
+  return { available: true, heldOutViews: r.images, meanPsnr: r.mean_psnr, perImage: r.per_image };
 }

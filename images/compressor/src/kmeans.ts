@@ -28,12 +28,21 @@ export type KmeansResult = {
   centroidLabels: Uint8Array;
   /** Float palette, paletteSize x dims (for diagnostics). */
   centroids: Float32Array;
-  info: { device: string; threads: number; seconds: number; ssePerRow: number };
+  info: KmeansInfo;
+};
+
+/** How the palette was fitted: method (faiss / torch), passes run, whether it stopped at convergence. */
+export type KmeansInfo = {
+  device: string; threads: number; seconds: number; ssePerRow: number;
+  method: string; iterations: number; converged: boolean; index: string;
 };
 
 export type KmeansOptions = {
   k: number;
+  /** Most k-means passes (the faiss path stops earlier at convergence). */
   iterations: number;
+  /** Relative objective improvement under which the faiss path stops. */
+  tolerance: number;
   sample: number;
   workDir: string;
   onIteration?: (done: number, total: number) => void;
@@ -66,7 +75,8 @@ export async function shKmeans(points: Float32Array, rows: number, dims: number,
   const out = join(opts.workDir, "kmeans");
   await writeFile(input, new Uint8Array(points.buffer, points.byteOffset, rows * dims * 4));
   const args = [HELPER, "kmeans", "--input", input, "--rows", String(rows), "--dims", String(dims),
-    "--k", String(opts.k), "--iterations", String(opts.iterations), "--sample", String(opts.sample), "--out", out];
+    "--k", String(opts.k), "--iterations", String(opts.iterations), "--sample", String(opts.sample),
+    "--tolerance", String(opts.tolerance), "--out", out];
   try {
     await runProcess(pythonExecutable(), args, {
       onLine: (line) => {
@@ -81,13 +91,16 @@ export async function shKmeans(points: Float32Array, rows: number, dims: number,
     const b = await readFile(join(out, name));
     return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
   };
-  const info = JSON.parse(await readFile(join(out, "info.json"), "utf8")) as { centroids: number; device: string; threads: number; seconds: number; sse_per_row: number };
+  const info = JSON.parse(await readFile(join(out, "info.json"), "utf8")) as { centroids: number; device: string; threads: number; seconds: number; sse_per_row: number; method: string; iterations: number; converged: boolean; index: string };
   return {
     labels: new Uint32Array(await buf("labels.u32")),
     paletteSize: info.centroids,
     codebook: new Float32Array(await buf("codebook.f32")),
     centroidLabels: new Uint8Array(await buf("centroid_labels.u8")),
     centroids: new Float32Array(await buf("centroids.f32")),
-    info: { device: info.device, threads: info.threads, seconds: info.seconds, ssePerRow: info.sse_per_row },
+    info: {
+      device: info.device, threads: info.threads, seconds: info.seconds, ssePerRow: info.sse_per_row,
+      method: info.method, iterations: info.iterations, converged: info.converged, index: info.index,
+    },
   };
 }

@@ -11,7 +11,7 @@ import {
   bakeTransform, createChunkDataPool, dataTableToChunkSource, materializeToDataTable, readFile,
   sortMortonOrder, writeSog, type Writer,
 } from "@playcanvas/splat-transform";
-import { shKmeans } from "./kmeans.js";
+import { shKmeans, type KmeansInfo } from "./kmeans.js";
 import { REST_COUNT, splatColumnNames, type Splats } from "./ply.js";
 
 /**
@@ -58,6 +58,7 @@ export function paletteSizeFor(n: number, max = 65536): number {
 
 export type SogOptions = {
   iterations: number;
+  tolerance: number;
   sample: number;
   paletteMax: number;
   /** Exact palette size (overrides the one-per-16 rule; benchmarks use splat-transform's). */
@@ -71,7 +72,7 @@ export type SogResult = {
   /** order[i] = input row stored at texel i. */
   order: Uint32Array;
   files: Record<string, number>;
-  sh: { bands: number; paletteSize: number; kmeansSeconds: number; device: string; threads: number; kmeansSsePerRow: number } | null;
+  sh: { bands: number; paletteSize: number; kmeansSeconds: number; kmeansSsePerRow: number } & Omit<KmeansInfo, "seconds" | "ssePerRow"> | null;
 };
 
 class BufferWriter implements Writer {
@@ -103,7 +104,7 @@ export async function encodeSog(table: DataTable, opts: SogOptions): Promise<Sog
       for (let i = 0; i < n; i++) pts[i * dims + j] = col[i]!;
     }
     shPromise = shKmeans(pts, n, dims, {
-      k, iterations: opts.iterations, sample: opts.sample, workDir: opts.workDir,
+      k, iterations: opts.iterations, tolerance: opts.tolerance, sample: opts.sample, workDir: opts.workDir,
       onIteration: (d, t) => opts.onProgress?.(d / t, `SH palette k-means ${d}/${t}`),
     });
     shPromise.catch(() => {});
@@ -146,7 +147,8 @@ export async function encodeSog(table: DataTable, opts: SogOptions): Promise<Sog
     files.set("shN_centroids.webp", new Uint8Array(codec.encodeLosslessRGBA(centTex, cw, ch) as Uint8Array));
     files.set("shN_labels.webp", new Uint8Array(codec.encodeLosslessRGBA(labelsTex, width, height) as Uint8Array));
     meta.shN = { count: p, bands, codebook: Array.from(km.codebook), files: ["shN_centroids.webp", "shN_labels.webp"] };
-    sh = { bands, paletteSize: p, kmeansSeconds: km.info.seconds, device: km.info.device, threads: km.info.threads, kmeansSsePerRow: km.info.ssePerRow };
+    const { seconds, ssePerRow, ...how } = km.info;
+    sh = { bands, paletteSize: p, kmeansSeconds: seconds, kmeansSsePerRow: ssePerRow, ...how };
   }
 
   const { bytes, sizes } = await bundle(files, meta);

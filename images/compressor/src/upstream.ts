@@ -6,7 +6,8 @@
 import { readFile } from "node:fs/promises";
 
 export type StageWarning = { stage: string; code: string; message: string };
-export type Georeference = { frame: string; metric: boolean; rms_m: number | null; extent_m: number | null; reason?: string };
+/** `origin`: latitude/longitude of the model's ENU origin (the SfM report's GPS fit), when there is one. */
+export type Georeference = { frame: string; metric: boolean; rms_m: number | null; extent_m: number | null; reason?: string; origin?: { lat: number; lon: number } };
 export type Upstream = { warnings: StageWarning[]; georeference: Georeference | null };
 
 /** The stage whose report metrics.json is (the compressor's one input comes from it). */
@@ -46,7 +47,17 @@ function georeferenceOf(report: Record<string, unknown>): Georeference | null {
     rms_m: num(g["rms_m"]),
     extent_m: num(g["extent_m"]),
     ...(typeof g["reason"] === "string" ? { reason: g["reason"] } : {}),
+    ...originOf(report["gps"]),
   };
+}
+
+/** The GPS fit's origin as `{ origin }`, or nothing when the report has no usable one. */
+function originOf(gps: unknown): { origin?: { lat: number; lon: number } } {
+  const o = isObject(gps) ? gps["origin"] : null;
+  if (!isObject(o)) return {};
+  const lat = o["lat"], lon = o["lon"];
+  if (typeof lat !== "number" || typeof lon !== "number" || !(Math.abs(lat) <= 90) || !(Math.abs(lon) <= 180)) return {};
+  return { origin: { lat, lon } };
 }
 
 export async function readUpstream(upstreamPath: string | null, metricsPath: string | null): Promise<Upstream> {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tar from "tar";
+import { formatBytes } from "../../../pipeline/format.js";
 import { captureViewer, chromiumPath } from "../src/browser.js";
 import { attributeErrors } from "../src/fidelity.js";
 import { encodePly } from "../src/ply.js";
@@ -24,8 +25,10 @@ beforeAll(async () => {
   mkdirSync(model);
   writeFileSync(join(model, "point_cloud.ply"), encodePly(scene.columns));
   writeFileSync(join(model, "cameras.json"), JSON.stringify(syntheticCameras()));
-  writeFileSync(join(model, "metrics.json"), JSON.stringify({ psnr: 25 }));
-  await tar.c({ gzip: true, file: join(job.input, "model.tar.gz"), cwd: model }, ["point_cloud.ply", "cameras.json", "metrics.json"]);
+  writeFileSync(join(model, "metrics.json"), JSON.stringify({ psnr: 25.61, ssim: 0.84, images: { train: 4, held_out: 2 } }));
+  // the SfM report the trainer carries: a metric GPS fit with its origin
+  writeFileSync(join(model, "upstream.json"), JSON.stringify({ reports: [{ stage: "sfm", georeference: { frame: "enu", metric: true, rms_m: 0.12, extent_m: 40 }, gps: { origin: { lat: 38.29471, lon: -122.45812, alt: 30 } } }] }));
+  await tar.c({ gzip: true, file: join(job.input, "model.tar.gz"), cwd: model }, ["point_cloud.ply", "cameras.json", "metrics.json", "upstream.json"]);
   run = await runCompressor(job, { COMPRESS_TITLE: "Caliterra <test> site", COMPRESS_SH_ITERATIONS: "6", COMPRESS_REMOVE_FLOATERS: "0" });
   if (run.code === 0) report = JSON.parse(readFileSync(join(job.delivery, "report.json"), "utf8"));
 }, 170_000);
@@ -37,7 +40,7 @@ describe("compressor stage on a generated SH3 scene", () => {
     expect({ code: run.code, stderr: run.code ? run.stderr.slice(-2000) : "" }).toEqual({ code: 0, stderr: "" });
     expect(run.stdout).toMatch(/^progress: 100\.0% done$/m);
     const files = listFiles(job.delivery);
-    for (const f of ["scene.sog", "scene.spz", "index.html", "index.js", "index.css", "preview.webp", "report.json"]) expect(files[f]).toBeGreaterThan(0);
+    for (const f of ["scene.sog", "scene.spz", "index.html", "index.js", "index.css", "preview.webp", "thumbnail.jpg", "report.json"]) expect(files[f]).toBeGreaterThan(0);
     // nothing but the delivery and nothing in the sandbox's temp folder
     expect(Object.keys(listFiles(join(job.optMl, "processing", "output"))).every((f) => f.startsWith("delivery/"))).toBe(true);
     expect(listFiles(job.tmp)).toEqual({});
@@ -86,6 +89,20 @@ describe("compressor stage on a generated SH3 scene", () => {
     // SH palette (k-means) + 8-bit codebook: clearly better than dropping SH (error = std)
     expect(e.shRestRmse!).toBeLessThan(0.75 * e.shRestStd!);
     expect(report.fidelity.attributes.shRestRmse).toBeCloseTo(e.shRestRmse!, 3);
+  });
+
+  test("the page and the report say what the buyer gets; the thumbnail is small enough for email", () => {
+    expect(report.quality).toMatchObject({ grade: "sharp", psnrDb: 25.61, views: 2, words: "sharp (25.6 dB PSNR on 2 held-out photos)" });
+    expect(report.place).toEqual({ lat: 38.29471, lon: -122.45812, words: "38.29471° N, 122.45812° W" });
+    const html = readFileSync(join(job.delivery, "index.html"), "utf8");
+    const line = /<div id="spaceport-facts"[^>]*>([^<]*)<\/div>/.exec(html)?.[1];
+    expect(line).toBe(`Quality: sharp (25.6 dB PSNR on 2 held-out photos) · 38.29471° N, 122.45812° W · scene ${formatBytes(report.output.sogBytes)}`);
+    expect(report.sh).toMatchObject({ method: "faiss", converged: expect.any(Boolean) });
+    expect(report.sh.iterations).toBeLessThanOrEqual(6);
+    const thumb = readFileSync(join(job.delivery, "thumbnail.jpg"));
+    expect([...thumb.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]); // JPEG
+    expect(thumb.byteLength).toBeLessThanOrEqual(60 * 1024);
+    expect(report.preview.thumbnail).toMatchObject({ written: true, file: "thumbnail.jpg", width: 480, height: 270, bytes: thumb.byteLength });
   });
 
   test("viewer page has the title, loads scene.sog and starts above the site", () => {

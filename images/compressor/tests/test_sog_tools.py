@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import faiss_kmeans  # noqa: E402
 import sog_tools  # noqa: E402
 
 
@@ -64,3 +65,43 @@ def test_psnr() -> None:
     b[0, 0, 0] = 255
     assert sog_tools.psnr(a, a) == float("inf")
     assert abs(sog_tools.psnr(a, b) - 10 * np.log10(48)) < 1e-9
+
+
+def test_faiss_kmeans_recovers_clusters_and_stops_at_convergence() -> None:
+    rng = np.random.default_rng(5)
+    centres = rng.uniform(-5, 5, (8, 45)).astype(np.float32)
+    pts = _blobs(400, centres, 0.05, 6)
+    cents, labels, stats = faiss_kmeans.kmeans_faiss(pts, 64, max_iterations=30, sample=2000, tolerance=1e-3, seed=1)
+    assert cents.shape == (64, 45) and labels.shape == (pts.shape[0],) and labels.dtype == np.uint32
+    assert np.sqrt(((pts - cents[labels]) ** 2).sum(axis=1)).mean() < 0.4
+    # separated blobs settle in a few steps: it stops well before the cap, and says so
+    assert stats.converged and stats.iterations < 30
+    assert stats.objectives[-1] <= stats.objectives[0]
+    assert stats.index == "flat"
+
+
+def test_faiss_kmeans_inverted_file_matches_exact_quality() -> None:
+    # a palette large enough for the inverted-file assignment; its distortion stays within
+    # 2 % of the exact PyTorch k-means with the same sample and pass count
+    rng = np.random.default_rng(7)
+    pts = (rng.standard_normal((30000, 45)) * (0.12 / (1 + np.arange(45) % 15))).astype(np.float32)
+    k = faiss_kmeans.IVF_MIN_PALETTE
+    c1, l1, stats = faiss_kmeans.kmeans_faiss(pts, k, max_iterations=6, sample=20000, tolerance=0.0, seed=2)
+    c0, l0 = sog_tools.kmeans(pts, k, iterations=6, sample=20000, seed=2)
+    sse_new = float(((pts - c1[l1]) ** 2).sum())
+    sse_old = float(((pts - c0[l0]) ** 2).sum())
+    assert stats.index.startswith("ivf") and stats.iterations == 6 and not stats.converged
+    assert sse_new < 1.02 * sse_old
+
+
+def test_converged_threshold_is_relative() -> None:
+    assert faiss_kmeans.converged([100.0, 99.9], 0.005)
+    assert not faiss_kmeans.converged([100.0, 90.0], 0.005)
+    assert faiss_kmeans.converged([0.0, 0.0], 0.005)
+
+
+def test_member_means_keeps_empty_centroids() -> None:
+    x = np.array([[0.0, 0.0], [2.0, 2.0], [10.0, 10.0]], dtype=np.float32)
+    c = np.array([[1.0, 1.0], [9.0, 9.0], [50.0, 50.0]], dtype=np.float32)
+    got = faiss_kmeans.member_means(x, np.array([0, 0, 1]), c)
+    np.testing.assert_allclose(got, [[1.0, 1.0], [10.0, 10.0], [50.0, 50.0]])

@@ -1,7 +1,7 @@
 /**
  * `JobAlarms`: what the operator hears about. An SNS topic mailed to `alarmEmail`, and alarms
  * on failed and timed-out jobs, on the notify function's errors (an email may be missing) and
- * on start-job's and job-status's (a submitter got a 500).
+ * on start-job's, job-status's and the page's functions' (uploads, cancel, retry: a caller got a 500).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -15,6 +15,8 @@ export interface JobAlarmsArgs {
   /** The API functions: an error there is a submitter's 500. */
   readonly startJobFunctionName: pulumi.Input<string>;
   readonly jobStatusFunctionName: pulumi.Input<string>;
+  /** The functions behind the page's routes, by their id (`uploads`, `cancel`, `retry`). */
+  readonly pageFunctionNames?: Readonly<Record<string, pulumi.Input<string>>>;
   readonly formerParent?: pulumi.Resource;
   readonly transform?: {
     /** Each alarm (`<name>-executions-failed`, `-executions-timed-out`, `-notify-errors`). */
@@ -54,6 +56,9 @@ export class JobAlarms extends pulumi.ComponentResource {
     alarm("notify-errors", `${prefix}: the notify function failed (an email may not have been sent)`, "AWS/Lambda", "Errors", { FunctionName: args.notifyFunctionName });
     alarm("start-job-errors", `${prefix}: the start-job function failed (a submitter got a 500)`, "AWS/Lambda", "Errors", { FunctionName: args.startJobFunctionName });
     alarm("job-status-errors", `${prefix}: the job-status function failed (a status request got a 500)`, "AWS/Lambda", "Errors", { FunctionName: args.jobStatusFunctionName });
+    for (const [id, functionName] of Object.entries(args.pageFunctionNames ?? {})) {
+      alarm(`${id}-errors`, `${prefix}: the ${id} function failed (a request got a 500)`, "AWS/Lambda", "Errors", { FunctionName: functionName });
+    }
     this.registerOutputs({ alarmTopicArn: this.topic.arn });
   }
 }

@@ -2,8 +2,10 @@
  * `JobApi`: the HTTP API (API Gateway v2) in front of the API functions, with whole-API
  * throttling and access logs, served through CloudFront with a WAF rule limiting each source
  * IP (waf.ts). The API exists first (the functions' links use its URL); `route` then puts a
- * function behind each route. Auth is the handlers' API-key check (functions/auth.ts), the
- * same code as the local runtime.
+ * function behind each route. Auth: on the plain routes the handlers' API-key check
+ * (functions/auth.ts, the same code as the local runtime) for machine clients; on the `/me/...`
+ * routes API Gateway's JWT authorizer (`signIn`: the page's Cognito client), whose verified
+ * claims the handlers read (functions/users.ts).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -12,8 +14,10 @@ import { childOptions, transformed, type ComponentContext, type Transform } from
 
 export interface JobApiArgs {
   readonly context: ComponentContext;
-  /** Origins allowed to call the API from a browser. */
-  readonly corsOrigins: readonly string[];
+  /** Origins allowed to call the API from a browser (the page's among them). */
+  readonly corsOrigins: pulumi.Input<readonly string[]>;
+  /** The page's sign-in: the JWT authorizer of the `/me/...` routes accepts its client's tokens only. */
+  readonly signIn: { readonly issuer: pulumi.Input<string>; readonly clientId: pulumi.Input<string> };
   /**
    * `ratePerSecond`: per source IP, by WAF in front of the API; `totalRatePerSecond`/`totalBurst`:
    * API Gateway stage throttling of all callers together (environment.ts `apiRateLimit`).
@@ -35,11 +39,15 @@ export interface ApiRoute {
   readonly fn: aws.lambda.Function;
   /** Names the function's integration (one per function, shared by its routes). */
   readonly integrationId: string;
+  /** `jwt`: the route takes a signed-in user's ID token (the `/me/...` routes); default: the handler checks an API key. */
+  readonly auth?: "jwt";
 }
 
 export class JobApi extends pulumi.ComponentResource {
   readonly api: aws.apigatewayv2.Api;
   readonly apiUrl: pulumi.Output<string>;
+  /** Checks the page's Cognito tokens on the `/me/...` routes. */
+  readonly authorizer: aws.apigatewayv2.Authorizer;
   private readonly integrations = new Map<aws.lambda.Function, aws.apigatewayv2.Integration>();
 
   constructor(name: string, private readonly args: JobApiArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -53,8 +61,8 @@ export class JobApi extends pulumi.ComponentResource {
           protocolType: "HTTP",
           description: `${prefix} job API`,
           corsConfiguration: {
-            allowOrigins: [...args.corsOrigins],
-            allowMethods: ["GET", "POST", "OPTIONS"],
+            allowOrigins: pulumi.output(args.corsOrigins).apply((o) => [...o]),
+            allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
             allowHeaders: ["content-type", "authorization", "x-api-key", "idempotency-key"],
             // API Gateway answers CORS itself (the integration's headers are ignored): what a browser may read.
             exposeHeaders: ["location", "retry-after", "x-request-id", "idempotent-replayed"],
@@ -68,6 +76,17 @@ export class JobApi extends pulumi.ComponentResource {
     );
     // Clients call the API through CloudFront, whose WAF rule limits each source IP.
     this.apiUrl = apiFrontDoor(base, { prefix, apiEndpoint: this.api.apiEndpoint, ratePerSecond: args.rateLimit.ratePerSecond, tags: { ...tags } }, child()).url;
+    this.authorizer = new aws.apigatewayv2.Authorizer(
+      `${base}-api-users`,
+      {
+        apiId: this.api.id,
+        name: `${prefix}-users`,
+        authorizerType: "JWT",
+        identitySources: ["$request.header.Authorization"],
+        jwtConfiguration: { issuer: args.signIn.issuer, audiences: [args.signIn.clientId] },
+      },
+      child(),
+    );
     this.stage();
     this.registerOutputs({ apiUrl: this.apiUrl });
   }
@@ -87,13 +106,18 @@ export class JobApi extends pulumi.ComponentResource {
     }
     new aws.apigatewayv2.Route(
       `${name}-${route.id}`,
-      { apiId: this.api.id, routeKey: route.key, target: pulumi.interpolate`integrations/${integration.id}`, authorizationType: "NONE" },
+      {
+        apiId: this.api.id,
+        routeKey: route.key,
+        target: pulumi.interpolate`integrations/${integration.id}`,
+        ...(route.auth === "jwt" ? { authorizationType: "JWT", authorizerId: this.authorizer.id } : { authorizationType: "NONE" }),
+      },
       child(),
     );
     const [method, path] = route.key.split(" ") as [string, string];
     new aws.lambda.Permission(
       `${name}-${route.id}-invoke`,
-      { action: "lambda:InvokeFunction", function: route.fn.name, principal: "apigateway.amazonaws.com", sourceArn: pulumi.interpolate`${this.api.executionArn}/*/${method}${path.replace("{id}", "*")}` },
+      { action: "lambda:InvokeFunction", function: route.fn.name, principal: "apigateway.amazonaws.com", sourceArn: pulumi.interpolate`${this.api.executionArn}/*/${method}${path.replaceAll("{id}", "*")}` },
       child(),
     );
   }

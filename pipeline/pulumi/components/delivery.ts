@@ -2,7 +2,9 @@
  * `JobDelivery`: how a job's result reaches its submitter. The email (an SES identity and
  * configuration set) and the delivery links: CloudFront with Origin Access Control in front of
  * the processing bucket, whose policy lets it read deliveries (`jobs/*\/<delivery>/*`) and nothing
- * else, with each file's Content-Type set by a CloudFront function (delivery-types.ts).
+ * else, with each file's Content-Type set by a CloudFront function (delivery-types.ts). The
+ * operator's page is a second origin (the page bucket) behind its own behaviour, `/app/*`
+ * (components/page.ts puts the files there).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,6 +12,7 @@ import { everyJobFolder } from "../../layout.js";
 import { deliveryTypesFunction } from "../delivery-types.js";
 import { bucketPolicy, type AwsContext } from "../policies.js";
 import { childOptions, json, transformed, type ComponentContext, type Transform } from "./component.js";
+import { PAGE_PATH } from "./page.js";
 import type { StoredBucket } from "./storage.js";
 
 export interface JobDeliveryArgs {
@@ -20,6 +23,8 @@ export interface JobDeliveryArgs {
   readonly deliveryOutput: string;
   /** Origins allowed to load deliveries (viewer, scene files). */
   readonly corsOrigins: readonly string[];
+  /** The page bucket, served at `/app/*` (PAGE_PATH). */
+  readonly page: StoredBucket;
   /** The sender address; the identity verified is `sesDomain` when given, else this address. */
   readonly sesSender: string;
   readonly sesDomain?: string;
@@ -33,6 +38,14 @@ export interface JobDeliveryArgs {
 /** Managed CloudFront policies (ids are fixed by AWS). */
 const CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6";
 const CORS_S3_ORIGIN = "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf";
+const CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+
+/** `/app/` is the page: CloudFront asks S3 for `app/index.html` (S3 has no directory index behind OAC). */
+const PAGE_INDEX_CODE = `function handler(event) {
+  var request = event.request;
+  if (request.uri.endsWith("/")) request.uri += "index.html";
+  return request;
+}`;
 
 export class JobDelivery extends pulumi.ComponentResource {
   readonly configurationSet: aws.sesv2.ConfigurationSet;
@@ -119,22 +132,56 @@ export class JobDelivery extends pulumi.ComponentResource {
       functionAssociations: [{ eventType: "viewer-response", functionArn: deliveryTypes.arn }],
     };
     const deliveries = everyJobFolder(args.deliveryOutput);
+    const page = this.pageBehavior(args, child);
     const distributionArgs: aws.cloudfront.DistributionArgs = {
       enabled: true,
       comment: `${prefix} deliveries (${deliveries})`,
       isIpv6Enabled: true,
       httpVersion: "http2and3",
       priceClass: "PriceClass_100",
-      origins: [{ originId, domainName: args.processing.bucket.bucketRegionalDomainName, originAccessControlId: oac.id }],
+      origins: [
+        { originId, domainName: args.processing.bucket.bucketRegionalDomainName, originAccessControlId: oac.id },
+        { originId: page.targetOriginId, domainName: args.page.bucket.bucketRegionalDomainName, originAccessControlId: oac.id },
+      ],
       // Only deliveries are served: the bucket policy lets CloudFront read `jobs/*/<delivery>/*`
       // and nothing else, so any other path is a 403 from S3 whatever the behavior.
-      orderedCacheBehaviors: [{ pathPattern: deliveries, ...deliveryBehavior }],
+      orderedCacheBehaviors: [page, { pathPattern: deliveries, ...deliveryBehavior }],
       defaultCacheBehavior: deliveryBehavior,
       restrictions: { geoRestriction: { restrictionType: "none" } },
       viewerCertificate: { cloudfrontDefaultCertificate: true },
       tags,
     };
     return new aws.cloudfront.Distribution(...transformed(`${base}-deliveries`, distributionArgs, child(), args.transform?.distribution));
+  }
+
+  /** `/app/*` → the page bucket: not cached (a deploy shows at once), `/app/` answered by index.html, no framing. */
+  private pageBehavior(args: JobDeliveryArgs, child: () => pulumi.CustomResourceOptions) {
+    const { name: base, prefix } = args.context;
+    const index = new aws.cloudfront.Function(`${base}-page-index`, { name: `${prefix}-page-index`, runtime: "cloudfront-js-2.0", publish: true, code: PAGE_INDEX_CODE, comment: "/app/ → /app/index.html" }, child());
+    const headers = new aws.cloudfront.ResponseHeadersPolicy(
+      `${base}-page-headers`,
+      {
+        name: `${prefix}-page-headers`,
+        securityHeadersConfig: {
+          contentTypeOptions: { override: true },
+          frameOptions: { frameOption: "DENY", override: true },
+          referrerPolicy: { referrerPolicy: "same-origin", override: true },
+          strictTransportSecurity: { accessControlMaxAgeSec: 31_536_000, includeSubdomains: true, override: true },
+        },
+      },
+      child(),
+    );
+    return {
+      pathPattern: `${PAGE_PATH}*`,
+      targetOriginId: "page",
+      viewerProtocolPolicy: "redirect-to-https",
+      allowedMethods: ["GET", "HEAD"],
+      cachedMethods: ["GET", "HEAD"],
+      compress: true,
+      cachePolicyId: CACHING_DISABLED,
+      responseHeadersPolicyId: headers.id,
+      functionAssociations: [{ eventType: "viewer-request", functionArn: index.arn }],
+    };
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * `JobFunctions`: the Lambda functions of a pipeline, each an esbuild bundle of its entry with
- * its own role (least privilege, policies.ts), log group and environment: notify (invoked by
- * the state machine), start-job and job-status (behind the API), and the retention tagger
- * (subscribed to the processing bucket, see retention.ts).
+ * its own role (least privilege, policies.ts and control-policies.ts), log group and environment:
+ * notify (invoked by the state machine); start-job, job-status, uploads, cancel and retry
+ * (behind the API); and the retention tagger (subscribed to the processing bucket, see retention.ts).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,6 +10,8 @@ import type { Pipeline } from "../../define.js";
 import type { EnvironmentConfig } from "../../environment.js";
 import { JOBS_PREFIX, TAGS } from "../../layout.js";
 import { bundleHandler } from "../bundle.js";
+import { UPLOAD_OBJECT_PREFIX, UPLOAD_RECORD_PREFIX } from "../../../functions/uploads/handler.js";
+import { cancelPolicy, retryPolicy, uploadsPolicy } from "../control-policies.js";
 import { jobStatusPolicy, notifyPolicy, retentionTaggerPolicy, startJobPolicy, type AwsContext, type PolicyDocument } from "../policies.js";
 import { resolveFunctionSettings, type FunctionId, type FunctionSettings } from "../function-settings.js";
 import { INTERMEDIATE_FOLDERS_VARIABLE, intermediateFolders } from "../retention.js";
@@ -21,6 +23,9 @@ export interface FunctionEntries {
   readonly startJob: string;
   readonly jobStatus: string;
   readonly notify: string;
+  readonly uploads: string;
+  readonly cancel: string;
+  readonly retry: string;
 }
 
 export interface JobFunctionsArgs {
@@ -40,6 +45,8 @@ export interface JobFunctionsArgs {
   readonly stateMachineArn: pulumi.Input<string>;
   readonly apiBaseUrl: pulumi.Input<string>;
   readonly deliveryBaseUrl: pulumi.Input<string>;
+  /** The operator's page (failure emails link to its Retry). */
+  readonly appUrl: pulumi.Input<string>;
   readonly email: { readonly identityArn: pulumi.Input<string>; readonly configurationSetArn: pulumi.Input<string>; readonly configurationSetName: pulumi.Input<string> };
   /** Days CloudWatch keeps the functions' logs. */
   readonly logRetentionDays: number;
@@ -69,6 +76,9 @@ export class JobFunctions extends pulumi.ComponentResource {
   readonly startJob: aws.lambda.Function;
   readonly jobStatus: aws.lambda.Function;
   readonly retentionTagger: aws.lambda.Function;
+  readonly uploads: aws.lambda.Function;
+  readonly cancel: aws.lambda.Function;
+  readonly retry: aws.lambda.Function;
 
   constructor(name: string, private readonly args: JobFunctionsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("spaceport:pipeline:JobFunctions", name, {}, opts);
@@ -93,7 +103,7 @@ export class JobFunctions extends pulumi.ComponentResource {
       pulumi.all([args.aws, processing, args.email.identityArn, args.email.configurationSetArn, args.stateMachineArn]).apply(([c, b, identityArn, configurationSetArn, machineArn]) =>
         notifyPolicy({ ctx: c, functionName: functionName("notify"), processingBucket: b, stateMachineArn: machineArn, pipeline, identityArn, configurationSetArn }),
       ),
-      { ...common, SPACEPORT_SES_CONFIGURATION_SET: args.email.configurationSetName, SPACEPORT_STATE_MACHINE_ARN: args.stateMachineArn },
+      { ...common, SPACEPORT_SES_CONFIGURATION_SET: args.email.configurationSetName, SPACEPORT_STATE_MACHINE_ARN: args.stateMachineArn, SPACEPORT_APP_URL: args.appUrl },
       { ...settings.notify, description: "Emails the job's result (SES v2); invoked by the state machine and on endings no Catch sees" },
     );
     this.startJob = this.lambda("start-job", args.entries.startJob,
@@ -108,10 +118,38 @@ export class JobFunctions extends pulumi.ComponentResource {
         jobStatusPolicy({ ctx: c, functionName: functionName("job-status"), processingBucket: b, stateMachineArn, pipeline }),
       ),
       { ...common, SPACEPORT_STATE_MACHINE_ARN: args.stateMachineArn },
-      { ...settings.jobStatus, description: "GET /jobs/{id}: state, stage, progress, links" },
+      { ...settings.jobStatus, description: "GET /jobs, GET /jobs/{id}, GET /estimates: the caller's jobs, state, stage, progress, links" },
     );
+    ({ uploads: this.uploads, cancel: this.cancel, retry: this.retry } = this.pageFunctions(common, settings));
     this.retentionTagger = this.tagger(settings.retentionTagger);
     this.registerOutputs({ notifyArn: this.notify.arn });
+  }
+
+  /** The functions behind the page's routes: uploads, cancel, retry. */
+  private pageFunctions(common: Record<string, pulumi.Input<string>>, settings: Record<FunctionId, FunctionSettings>) {
+    const { args } = this;
+    const functionName = (id: string) => `${args.context.prefix}-${id}`;
+    const processing = args.processing.bucket.bucket;
+    const uploads = this.lambda("uploads", args.entries.uploads,
+      pulumi.all([args.aws, processing, args.uploads.bucket.bucket]).apply(([c, b, u]) =>
+        uploadsPolicy({ ctx: c, functionName: functionName("uploads"), processingBucket: b, uploadsBucket: u, objectPrefix: UPLOAD_OBJECT_PREFIX, recordPrefix: UPLOAD_RECORD_PREFIX }),
+      ),
+      common,
+      { ...settings.uploads, description: "POST /uploads, /uploads/{id}/parts, /complete, DELETE /uploads/{id}: multipart uploads of a ZIP straight to S3" },
+    );
+    const cancel = this.lambda("cancel", args.entries.cancel,
+      pulumi.all([args.aws, processing, args.stateMachineArn, args.email.identityArn, args.email.configurationSetArn]).apply(([c, b, stateMachineArn, identityArn, configurationSetArn]) =>
+        cancelPolicy({ ctx: c, functionName: functionName("cancel"), processingBucket: b, stateMachineArn, pipeline: args.pipeline, environment: args.environment, identityArn, configurationSetArn }),
+      ),
+      { ...common, SPACEPORT_STATE_MACHINE_ARN: args.stateMachineArn, SPACEPORT_SES_CONFIGURATION_SET: args.email.configurationSetName },
+      { ...settings.cancel, description: "POST /jobs/{id}/cancel: stops the job's execution or SageMaker job, emails once" },
+    );
+    const retry = this.lambda("retry", args.entries.retry,
+      pulumi.all([args.aws, processing, args.stateMachineArn]).apply(([c, b, stateMachineArn]) => retryPolicy({ ctx: c, functionName: functionName("retry"), processingBucket: b, stateMachineArn })),
+      { ...common, SPACEPORT_STATE_MACHINE_ARN: args.stateMachineArn },
+      { ...settings.retry, description: "POST /jobs/{id}/retry: redrives a failed or cancelled job from the stage that did not finish" },
+    );
+    return { uploads, cancel, retry };
   }
 
   /** The retention tagger, subscribed to the processing bucket's ObjectCreated events under `jobs/`. */

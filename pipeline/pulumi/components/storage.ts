@@ -1,7 +1,9 @@
 /**
- * `JobStorage`: the two buckets of a pipeline. Uploads (ZIPs from the website, presigned PUT)
- * and processing (`jobs/<jobId>/...`, the API's own records), both private, encrypted, owner-enforced,
- * with the CORS and lifecycle rules retention.ts explains.
+ * `JobStorage`: the buckets of a pipeline. Uploads (ZIPs from the page and the website,
+ * presigned multipart parts or PUT), processing (`jobs/<jobId>/...`, the API's own records) and
+ * the operator's page (its static files, read by CloudFront only), all private, encrypted,
+ * owner-enforced, with the CORS and lifecycle rules retention.ts explains. The uploads bucket's
+ * CORS names the page's origin, known once its distribution exists: `allowUploadsFrom`.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -26,7 +28,7 @@ export interface JobStorageArgs {
   /** Former parent of these resources (URN aliases). */
   readonly formerParent?: pulumi.Resource;
   readonly transform?: {
-    /** Each of the two buckets (`<name>-uploads`, `<name>-processing`). */
+    /** Each bucket (`<name>-uploads`, `<name>-processing`, `<name>-page`). */
     readonly bucket?: Transform<aws.s3.BucketArgs>;
     readonly lifecycle?: Transform<aws.s3.BucketLifecycleConfigurationArgs>;
   };
@@ -41,22 +43,24 @@ export interface StoredBucket {
 type CorsRule = aws.types.input.s3.BucketCorsConfigurationCorsRule;
 type LifecycleRule = aws.types.input.s3.BucketLifecycleConfigurationRule;
 
-const ABORT_UPLOADS: LifecycleRule = {
+/** An upload a browser abandoned (closed, never completed) leaves nothing after a day. */
+export const ABORT_UPLOADS: LifecycleRule = {
   id: "abort-incomplete-multipart-uploads",
   status: "Enabled",
   filter: { prefix: "" },
-  abortIncompleteMultipartUpload: { daysAfterInitiation: 2 },
+  abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
 };
 
 export class JobStorage extends pulumi.ComponentResource {
   readonly uploads: StoredBucket;
   readonly processing: StoredBucket;
+  /** The operator's page: `app/index.html`, `app/app.js`, `app/config.json` (components/page.ts). */
+  readonly page: StoredBucket;
 
-  constructor(name: string, args: JobStorageArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, private readonly args: JobStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("spaceport:pipeline:JobStorage", name, {}, opts);
     this.uploads = this.bucket(args, "uploads",
-      // The website uploads ZIPs straight from the browser (presigned PUT).
-      [{ allowedMethods: ["PUT", "POST", "GET", "HEAD"], allowedOrigins: [...args.corsOrigins], allowedHeaders: ["*"], exposeHeaders: ["ETag"], maxAgeSeconds: 3600 }],
+      undefined,
       [
         // Submitted ZIPs are copied into the job (jobs/<id>/input/) at submission: the upload is needed only until then.
         { id: "expire-uploads", status: "Enabled", filter: { prefix: "" }, expiration: { days: args.uploadRetentionDays } },
@@ -68,17 +72,29 @@ export class JobStorage extends pulumi.ComponentResource {
       [{ allowedMethods: ["GET", "HEAD"], allowedOrigins: [...args.corsOrigins], allowedHeaders: ["*"], exposeHeaders: ["ETag", "Content-Length", "Content-Range"], maxAgeSeconds: 86_400 }],
       processingLifecycle(args),
     );
-    // TLS only (the processing bucket's policy, which also lets CloudFront in, is JobDelivery's).
+    this.page = this.bucket(args, "page");
+    // TLS only (the processing and page buckets' policies, which also let CloudFront in, are JobDelivery's and JobPage's).
     const { context } = args;
     new aws.s3.BucketPolicy(
       `${context.name}-uploads-policy`,
       { bucket: this.uploads.bucket.id, policy: json(pulumi.all([args.aws, this.uploads.bucket.bucket]).apply(([c, b]) => bucketPolicy({ ctx: c, bucket: b }))) },
       childOptions(this, args.formerParent, { dependsOn: [this.uploads.block] }),
     );
-    this.registerOutputs({ uploadsBucket: this.uploads.bucket.bucket, processingBucket: this.processing.bucket.bucket });
+    this.registerOutputs({ uploadsBucket: this.uploads.bucket.bucket, processingBucket: this.processing.bucket.bucket, pageBucket: this.page.bucket.bucket });
   }
 
-  private bucket(args: JobStorageArgs, id: string, cors: CorsRule[], lifecycle: LifecycleRule[]): StoredBucket {
+  /**
+   * The uploads bucket's CORS: the page (and the configured origins) PUT parts straight from the
+   * browser and read each part's ETag, which completing the upload needs.
+   */
+  allowUploadsFrom(pageOrigin: pulumi.Input<string>): void {
+    const { name } = this.args.context;
+    const rule = { allowedMethods: ["PUT", "POST", "GET", "HEAD"], allowedHeaders: ["*"], exposeHeaders: ["ETag"], maxAgeSeconds: 3600 };
+    const corsRules = pulumi.output(pageOrigin).apply((origin) => [{ ...rule, allowedOrigins: [...new Set([origin, ...this.args.corsOrigins])] }]);
+    new aws.s3.BucketCorsConfiguration(`${name}-uploads-cors`, { bucket: this.uploads.bucket.id, corsRules }, childOptions(this, this.args.formerParent));
+  }
+
+  private bucket(args: JobStorageArgs, id: string, cors?: CorsRule[], lifecycle?: LifecycleRule[]): StoredBucket {
     const { name, tags } = args.context;
     const opts = () => childOptions(this, args.formerParent);
     const b = new aws.s3.Bucket(...transformed(`${name}-${id}`, { forceDestroy: false, tags }, opts(), args.transform?.bucket));
@@ -94,8 +110,8 @@ export class JobStorage extends pulumi.ComponentResource {
       { bucket: b.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
       opts(),
     );
-    new aws.s3.BucketCorsConfiguration(`${name}-${id}-cors`, { bucket: b.id, corsRules: cors }, opts());
-    new aws.s3.BucketLifecycleConfiguration(...transformed(`${name}-${id}-lifecycle`, { bucket: b.id, rules: lifecycle }, opts(), args.transform?.lifecycle));
+    if (cors) new aws.s3.BucketCorsConfiguration(`${name}-${id}-cors`, { bucket: b.id, corsRules: cors }, opts());
+    if (lifecycle) new aws.s3.BucketLifecycleConfiguration(...transformed(`${name}-${id}-lifecycle`, { bucket: b.id, rules: lifecycle }, opts(), args.transform?.lifecycle));
     return { bucket: b, block };
   }
 }
