@@ -11,13 +11,16 @@ Settings (--settings, comma-separated):
   400        400x300 throughout (num_downscales=0)
   800        800x600 throughout
 Both use OpenSplat's other defaults (densify from step 500 every 100, opacity reset every
-3000, SH degree +1 every 1000, 0.2 D-SSIM). Each backend (--backends cpp,torch) runs the same
-setting and seed one after the other, so their ratio is measured under the same machine load;
---seeds N repeats every run with seeds 0..N-1 and prints mean and spread (min-max).
-OpenSplat itself is not run by this script (no constants are printed in its place).
+3000, SH degree +1 every 1000, 0.2 D-SSIM). Rows (--variants, comma-separated): cpp and torch
+(the two CPU backends), mcmc (the compiled backend with MCMC densification instead of the
+default strategy); each runs the same setting and seed one after the other, so their ratio is
+measured under the same machine load. --seeds N repeats every run with seeds 0..N-1 and prints
+mean +- sample standard deviation. OpenSplat (the peer, never part of this repository) runs
+beside them on the same SfM model and held-out photo when SPACEPORT_OPENSPLAT names its binary
+(bench_peer.py), its PLY scored by the same evaluation; otherwise the bench says it was not run.
 
     python images/gaussian-splatting/bench.py [--steps 300] [--settings opensplat,400,800]
-        [--backends cpp,torch] [--seeds 1] [--sfm DIR] [--threads N] [--set KEY=VALUE]
+        [--variants cpp,torch,mcmc] [--seeds 1] [--sfm DIR] [--threads N] [--set KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bench_peer import binary, run_opensplat
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -85,8 +90,9 @@ def sfm_model() -> Path:
     return out
 
 
-def train(sfm: Path, steps: int, setting: str, backend: str, seed: int, threads: int, extra: dict[str, str]) -> dict[str, Any]:
-    opt = BENCH / f"train-{setting}-{steps}-{backend}-s{seed}"
+def train(sfm: Path, steps: int, setting: str, variant: str, seed: int, threads: int, extra: dict[str, str]) -> dict[str, Any]:
+    backend, variant_hyper = VARIANTS[variant]
+    opt = BENCH / f"train-{setting}-{steps}-{variant}-s{seed}"
     (opt / "input" / "data").mkdir(parents=True, exist_ok=True)
     (opt / "input" / "config").mkdir(parents=True, exist_ok=True)
     link = opt / "input" / "data" / "sfm"
@@ -117,11 +123,12 @@ def train(sfm: Path, steps: int, setting: str, backend: str, seed: int, threads:
         "backend": backend,
         "seed": str(seed),
         **SETTINGS[setting],
+        **variant_hyper,
         **extra,
     }
     (opt / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hyper))
     env = {**os.environ, "SPACEPORT_OPT_ML": str(opt), "SPACEPORT_PYTHON": sys.executable}
-    print(f"bench: {setting} {steps} steps, backend {backend}, seed {seed}", flush=True)
+    print(f"bench: {setting} {steps} steps, {variant} (backend {backend}), seed {seed}", flush=True)
     t = time.perf_counter()
     with (opt / "train.log").open("w") as log:  # the trainer's progress lines, for a look while it runs
         r = subprocess.run(["bash", str(HERE / "entrypoint.sh"), "train"], env=env, stdout=log)
@@ -143,66 +150,106 @@ def figures(m: dict[str, Any]) -> dict[str, float]:
     }
 
 
+# the rows a variant names: (backend, extra hyperparameters)
+VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
+    "cpp": ("cpp", {}),
+    "torch": ("torch", {}),
+    "mcmc": ("cpp", {"strategy": "mcmc"}),
+}
+
+
 def spread(vals: list[float], fmt: str) -> str:
+    """mean, or mean +- sample standard deviation over seeds"""
     mean = statistics.fmean(vals)
     if len(vals) == 1:
         return format(mean, fmt)
-    return f"{format(mean, fmt)} ({format(min(vals), fmt)}-{format(max(vals), fmt)})"
+    return f"{format(mean, fmt)}+-{format(statistics.stdev(vals), fmt.lstrip('+'))}"
 
 
 def print_table(title: str, runs: dict[str, list[dict[str, float]]], coarse: bool) -> None:
     print(f"\n== {title}")
-    cols = ["s/step", "CPU s/step", "PSNR", "SSIM"] + (["PSNR@train res", "SSIM"] if coarse else []) + ["Gaussians", "peak MB"]
-    print(" | ".join(["backend".ljust(7)] + [c.rjust(14) for c in cols]))
-    for backend, rows in runs.items():
+    cols = ["s/step", "CPU s/step", "PSNR", "SSIM"] + (["PSNR@train res", "SSIM"] if coarse else []) + ["Gaussians", "peak MiB"]
+    print(" | ".join(["row".ljust(9)] + [c.rjust(16) for c in cols]))
+    for name, rows in runs.items():
         def col(key: str, fmt: str) -> str:
-            return spread([r[key] for r in rows], fmt).rjust(14)
+            vals = [r[key] for r in rows if r[key] == r[key]]  # NaN: not measured for this row
+            return (spread(vals, fmt) if vals else "-").rjust(16)
         cells = [col("s_step", ".3f"), col("cpu_s_step", ".3f"), col("psnr", ".2f"), col("ssim", ".3f")]
         if coarse:
             cells += [col("psnr_low", ".2f"), col("ssim_low", ".3f")]
         cells += [col("gaussians", ".0f"), col("peak_mb", ".0f")]
-        print(" | ".join([backend.ljust(7)] + cells))
-    if "cpp" in runs and "torch" in runs:
-        # per seed: the two backends ran back to back under the same load
-        sp = [t["s_step"] / c["s_step"] for c, t in zip(runs["cpp"], runs["torch"])]
-        cpu = [t["cpu_s_step"] / c["cpu_s_step"] for c, t in zip(runs["cpp"], runs["torch"])]
-        dp = [c["psnr"] - t["psnr"] for c, t in zip(runs["cpp"], runs["torch"])]
-        print(f"compiled/torch: steps/s x{spread(sp, '.2f')} (wall), x{spread(cpu, '.2f')} (CPU time); "
-              f"PSNR difference {spread(dp, '+.2f')} dB")
+        print(" | ".join([name.ljust(9)] + cells))
+    print_ratios(runs)
+
+
+def print_ratios(runs: dict[str, list[dict[str, float]]]) -> None:
+    """Ratios per seed, between rows that ran back to back under the same load."""
+    base = runs.get("cpp")
+    if not base:
+        return
+    for other in ("torch", "mcmc", "opensplat"):
+        if other not in runs:
+            continue
+        pairs = list(zip(base, runs[other]))
+        sp = [o["s_step"] / c["s_step"] for c, o in pairs]
+        dp = [c["psnr"] - o["psnr"] for c, o in pairs]
+        mem = [o["peak_mb"] / c["peak_mb"] for c, o in pairs]
+        cpu = [o["cpu_s_step"] / c["cpu_s_step"] for c, o in pairs]
+        line = f"{other}/cpp: s/step x{spread(sp, '.2f')} (wall), x{spread(cpu, '.2f')} (CPU time)"
+        if other == "mcmc":  # here the difference that matters is MCMC's over the default
+            dp = [-d for d in dp]
+        line += f"; PSNR {'mcmc-cpp' if other == 'mcmc' else 'cpp-' + other} {spread(dp, '+.2f')} dB; peak memory x{spread(mem, '.2f')}"
+        print(line)
+
+
+def run_all(a: argparse.Namespace, sfm: Path, variants: list[str], extra: dict[str, str]) -> dict[str, dict[str, list[dict[str, float]]]]:
+    exe, why = binary()
+    print(f"bench: OpenSplat {'at ' + why if exe else 'will not be run: ' + why}", flush=True)
+    results: dict[str, dict[str, list[dict[str, float]]]] = {}
+    for setting in a.settings.split(","):
+        results[setting] = {v: [] for v in variants}
+        for seed in range(a.seeds):
+            for variant in variants:
+                m = train(sfm, a.steps, setting, variant, seed, a.threads, extra)
+                results[setting][variant].append(figures(m))
+            if exe is not None and seed < a.peer_seeds:  # OpenSplat has no seed option: runs differ only by chance
+                hyper = {k: v for k, v in SETTINGS[setting].items() if k == "max_image_size"}
+                row = run_opensplat(exe, sfm, BENCH / f"opensplat-{setting}-{a.steps}-r{seed}", setting, a.steps, HELD_OUT, a.threads, {**hyper, "resolution_scale": "1"})
+                results[setting].setdefault("opensplat", []).append(row)
+    if exe is None:
+        results["_peer"] = {}
+    return results
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=300, help="training steps per run (default 300)")
     ap.add_argument("--settings", default="opensplat,400,800", help=f"comma-separated, of {', '.join(SETTINGS)}")
-    ap.add_argument("--backends", default="cpp,torch", help="comma-separated CPU backends (default cpp,torch)")
+    ap.add_argument("--variants", default="cpp,torch,mcmc", help=f"comma-separated rows, of {', '.join(VARIANTS)}")
     ap.add_argument("--seeds", type=int, default=1, help="seeds per run, 0..N-1 (default 1)")
+    ap.add_argument("--peer-seeds", type=int, default=1, help="OpenSplat runs per setting, at most --seeds (default 1)")
     ap.add_argument("--sfm", type=Path, help="an SfM output folder (sparse/0 + images/) instead of running the SfM stage")
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    ap.add_argument("--threads", type=int, default=2, help="CPU threads of every trainer (default 2; 0 = library default)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra hyperparameter")
     a = ap.parse_args()
-    settings = [s for s in a.settings.split(",") if s]
-    bad = [s for s in settings if s not in SETTINGS]
+    bad = [s for s in a.settings.split(",") if s not in SETTINGS] + [v for v in a.variants.split(",") if v not in VARIANTS]
     if bad:
-        sys.exit(f"bench: unknown setting '{bad[0]}' (known: {', '.join(SETTINGS)})")
+        sys.exit(f"bench: unknown setting or variant '{bad[0]}' (settings: {', '.join(SETTINGS)}; variants: {', '.join(VARIANTS)})")
     extra = dict(kv.split("=", 1) for kv in a.set)
     sfm = a.sfm if a.sfm else sfm_model()
-    backends = [b for b in a.backends.split(",") if b]
-    results: dict[str, dict[str, list[dict[str, float]]]] = {}
-    for setting in settings:
-        results[setting] = {b: [] for b in backends}
-        for seed in range(a.seeds):
-            for backend in backends:
-                m = train(sfm, a.steps, setting, backend, seed, a.threads, extra)
-                results[setting][backend].append(figures(m))
+    results = run_all(a, sfm, a.variants.split(","), extra)
+    peer_missing = results.pop("_peer", None) is not None
     (BENCH / f"result-{a.steps}.json").write_text(json.dumps(results, indent=1))
     for setting, runs in results.items():
         what = {"opensplat": "OpenSplat's setting (400x300 input, trained at 100x75 below step 3000)",
                 "400": "400x300 throughout", "800": "800x600 throughout"}[setting]
         print_table(f"caliterra 16 photos, {what}, {a.steps} steps, {a.seeds} seed(s), held out {HELD_OUT}", runs, setting == "opensplat")
+    if peer_missing:
+        print(f"\nOpenSplat: not run ({binary()[1]}); no figures of it are printed.")
     print("\nPSNR/SSIM: the held-out photo at full size; 'at train res': at the resolution training ended at "
           "(OpenSplat's validation render). s/step: wall clock; CPU s/step: process CPU time (all threads), "
-          "steadier on a shared machine. Spread over seeds: mean (min-max).")
+          "steadier on a shared machine. Over seeds: mean+-sd. OpenSplat: s/step between its first and last "
+          "progress lines, peak MiB its own maximum resident set, PSNR/SSIM its PLY rendered by our evaluation.")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -43,8 +44,12 @@ def psnr(img: Tensor, ref: Tensor) -> float:
     return 100.0 if mse <= 1e-10 else -10.0 * math.log10(mse)
 
 
-def loss_fn(img: Tensor, ref: Tensor, ssim_lambda: float) -> Tensor:
+def loss_fn(
+    img: Tensor, ref: Tensor, ssim_lambda: float, ssim_fn: Callable[[Tensor, Tensor], Tensor] = ssim
+) -> Tensor:
+    """(1 - lambda) L1 + lambda (1 - SSIM); ``ssim_fn``: this module's ssim or the compiled
+    backend's fused one (the same value)."""
     l1 = (img - ref).abs().mean()
     if ssim_lambda == 0:
         return l1
-    return (1 - ssim_lambda) * l1 + ssim_lambda * (1 - ssim(img, ref))
+    return (1 - ssim_lambda) * l1 + ssim_lambda * (1 - ssim_fn(img, ref))

@@ -17,10 +17,11 @@ import torch
 from torch import Tensor
 
 from .backends.projection import quat_to_rotmat
+from .adam import Adam
 from .config import Config
 
 Params = dict[str, torch.nn.Parameter]
-Optims = dict[str, torch.optim.Optimizer]
+Optims = dict[str, Adam]
 
 
 @dataclass

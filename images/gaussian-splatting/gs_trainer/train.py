@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .adam import Adam
 from .backends import Backend, RenderOutput, rasterize, resolve_backend
 from .config import Config
 from .contract import Paths, StageError, progress
@@ -37,9 +39,9 @@ class Trainer:
     device: torch.device
     backend: Backend
     params: dict[str, torch.nn.Parameter] = field(default_factory=dict)
-    optims: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
+    optims: dict[str, Adam] = field(default_factory=dict)
     exposure: torch.nn.Parameter | None = None
-    exposure_opt: torch.optim.Optimizer | None = None
+    exposure_opt: Adam | None = None
     exposure_mask: Tensor | None = None  # which of the [3, 4] transform's entries learn
     exposure_model: str = "off"  # what exposure_compensation resolved to
     state: StrategyState | None = None
@@ -59,7 +61,7 @@ class Trainer:
             eye = torch.zeros(n_img, 3, 4)
             eye[:, :, :3] = torch.eye(3)
             self.exposure = torch.nn.Parameter(eye.to(self.device))
-            self.exposure_opt = torch.optim.Adam([self.exposure], lr=self.cfg.lr_exposure, eps=1e-15)
+            self.exposure_opt = Adam([self.exposure], lr=self.cfg.lr_exposure, eps=1e-15)
             # "channel": only the diagonal gains and the offsets learn (cross-channel terms get no
             # gradient and stay 0); a full matrix per photo also absorbs view-dependent misfit,
             # which held-out photos, scored with the mean transform, cannot use
@@ -79,7 +81,7 @@ class Trainer:
             "shN": cfg.lr_sh0 / 20.0,
         }
         self.params = {k: torch.nn.Parameter(v.to(self.device).float().contiguous()) for k, v in raw.items()}
-        self.optims = {k: torch.optim.Adam([p], lr=lrs[k], eps=1e-15) for k, p in self.params.items()}
+        self.optims = {k: Adam([p], lr=lrs[k], eps=1e-15) for k, p in self.params.items()}
         self.base_lr_means = lrs["means"]
 
     # --- checkpoints ------------------------------------------------------------------
@@ -154,6 +156,14 @@ class Trainer:
             torch.zeros(3, device=self.device),
         )
 
+    def training_ssim(self) -> Callable[[Tensor, Tensor], Tensor]:
+        """The loss's SSIM: the compiled backend's fused one with it (metrics.ssim's value)."""
+        if self.backend == "cpp":
+            from .backends.cpp_ssim import ssim_cpp
+
+            return ssim_cpp
+        return ssim
+
     def view_order(self, step: int) -> View:
         train = self.scene.train
         epoch, i = divmod(step, len(train))
@@ -193,7 +203,7 @@ class Trainer:
             if self.exposure is not None and self.exposure_mask is not None:
                 A = self.exposure[view.index] * self.exposure_mask
                 img = img @ A[:, :3].T + A[:, 3]
-            loss = loss_fn(img, gt, cfg.ssim_lambda)
+            loss = loss_fn(img, gt, cfg.ssim_lambda, self.training_ssim())
             if mcmc is not None:
                 loss = loss + regularisers(self.params)
             loss.backward()

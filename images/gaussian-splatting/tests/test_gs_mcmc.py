@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from gs_trainer.adam import Adam
 from gs_trainer.config import parse_hyperparameters
 from gs_trainer.contract import Paths
 from gs_trainer.mcmc import MIN_OPACITY, MCMCStrategy, binomials, compute_relocation, memory_cap
@@ -18,7 +19,7 @@ from gs_synthetic import make_scene, opt_ml
 CPU = torch.device("cpu")
 
 
-def _params(n: int, opacity: float) -> tuple[dict[str, torch.nn.Parameter], dict[str, torch.optim.Optimizer]]:
+def _params(n: int, opacity: float) -> tuple[dict[str, torch.nn.Parameter], dict[str, Adam]]:
     g = torch.Generator().manual_seed(0)
     raw = {
         "means": torch.randn(n, 3, generator=g),
@@ -29,7 +30,7 @@ def _params(n: int, opacity: float) -> tuple[dict[str, torch.nn.Parameter], dict
         "shN": torch.zeros(n, 3, 3),
     }
     params = {k: torch.nn.Parameter(v) for k, v in raw.items()}
-    return params, {k: torch.optim.Adam([p], lr=1e-3) for k, p in params.items()}
+    return params, {k: Adam([p], lr=1e-3) for k, p in params.items()}
 
 
 def test_relocation_keeps_the_rendered_opacity() -> None:

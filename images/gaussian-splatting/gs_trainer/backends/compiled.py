@@ -1,4 +1,5 @@
-"""Builds and loads the compiled CPU rasterizer (``csrc/tiles.cpp``), a PyTorch C++ extension.
+"""Builds and loads the compiled CPU rasterizer (``csrc/``: compositing, tile binning, fused SSIM),
+a PyTorch C++ extension.
 
 Compiled once per source version and torch version with the machine's g++ (OpenMP) through
 ``torch.utils.cpp_extension`` (which drives ``ninja``); nothing is downloaded. The build is
@@ -22,7 +23,8 @@ from pathlib import Path
 
 import torch
 
-SOURCE = Path(__file__).resolve().parent / "csrc" / "tiles.cpp"
+CSRC = Path(__file__).resolve().parent / "csrc"
+SOURCES = [CSRC / "tiles.cpp", CSRC / "binning.cpp", CSRC / "ssim.cpp"]
 # -fno-trapping-math lets the masked pixel loops vectorise (it changes no result: nothing traps);
 # -march=native uses the machine's vector width (AVX2: 1.5x over baseline x86-64), so the build is
 # keyed by the CPU's feature flags and a build made on another CPU is never loaded (see
@@ -64,7 +66,9 @@ def cpu_features() -> str:
 def build_name() -> str:
     """Changes with the source, the flags, torch, Python and the CPU's features, so a stale build,
     or one made for another CPU, is never loaded."""
-    h = hashlib.sha256(SOURCE.read_bytes())
+    h = hashlib.sha256()
+    for src in SOURCES:
+        h.update(src.read_bytes())
     h.update(" ".join(CFLAGS + LDFLAGS + [torch.__version__, sys.version.split()[0], cpu_features()]).encode())
     return f"spaceport_gs_tiles_{h.hexdigest()[:12]}"
 
@@ -104,7 +108,7 @@ def load() -> Status:
     try:
         cpp_extension.load(
             name=name,
-            sources=[str(SOURCE)],
+            sources=[str(src) for src in SOURCES],
             extra_cflags=CFLAGS,
             extra_ldflags=LDFLAGS,
             build_directory=str(build),

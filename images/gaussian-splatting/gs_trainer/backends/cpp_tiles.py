@@ -1,6 +1,7 @@
-"""The compiled CPU backend: the PyTorch backend's projection, culling, binning and SH colours
-(``cpu_common.prepare``, plain autograd), with compositing and its backward in C++/OpenMP
-(``csrc/tiles.cpp``). Same inputs and outputs as ``rasterize_torch``."""
+"""The compiled CPU backend: the PyTorch backend's projection, culling and SH colours
+(``cpu_common.prepare``, plain autograd), with tile binning (``csrc/binning.cpp``: the same
+lists as ``cpu_common.bin_tiles``) and compositing with its backward (``csrc/tiles.cpp``) in
+C++/OpenMP. Same inputs and outputs as ``rasterize_torch``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from torch import Tensor
 
 from . import RenderOutput
 from .compiled import load
-from .cpu_common import TileLists, prepare
+from .cpu_common import TILE, TileLists, prepare
 
 
 def _ops() -> Any:
@@ -19,6 +20,15 @@ def _ops() -> Any:
     if not st.ok:
         raise RuntimeError(f"the compiled CPU rasterizer is not available: {st.message}")
     return torch.ops.spaceport_gs
+
+
+def bin_tiles_cpp(
+    means2d: Tensor, ext: Tensor, depths: Tensor, conics: Tensor, opacities: Tensor, width: int, height: int
+) -> TileLists:
+    """``cpu_common.bin_tiles`` in C++ (same lists, ties in depth ordered by index)."""
+    ins = tuple(t.contiguous() for t in (means2d, ext, depths, conics, opacities))
+    gauss, tile, start, count = _ops().bin_tiles(*ins, width, height)
+    return TileLists(gauss, tile, start, count, (width + TILE - 1) // TILE, (height + TILE - 1) // TILE)
 
 
 def _lists_args(lists: TileLists) -> tuple[Tensor, Tensor, Tensor, int]:
@@ -74,7 +84,7 @@ def rasterize_cpp(
     sh_degree: int,
     background: Tensor | None = None,
 ) -> RenderOutput:
-    p = prepare(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background)
+    p = prepare(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background, bin_tiles_cpp)
     image, alpha = _CompositeCpp.apply(
         p.means2d[p.ids], p.conics, p.opacities, p.colors, p.background, p.ext, p.lists, width, height
     )

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -99,6 +100,10 @@ def bin_tiles(
     return TileLists(gid[srt], tile[srt], start, count, tiles_x, tiles_y)
 
 
+# (means2d, ext, depths, conics, opacities, width, height) -> lists: bin_tiles or its compiled twin
+Binner = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor, int, int], TileLists]
+
+
 @dataclass
 class Prepared:
     """What both CPU compositors take: the visible Gaussians, projected, binned and coloured."""
@@ -126,6 +131,7 @@ def prepare(
     height: int,
     sh_degree: int,
     background: Tensor | None = None,
+    binner: Binner = bin_tiles,
 ) -> Prepared:
     dtype = means.dtype
     bg = background if background is not None else torch.zeros(3, dtype=dtype)
@@ -143,9 +149,7 @@ def prepare(
         )
         vis = proj.visible & inside & (opacities >= ALPHA_MIN)
         ids = torch.nonzero(vis).flatten()
-        lists = bin_tiles(
-            means2d[ids], ext[ids], proj.depths[ids], proj.conics[ids], opacities[ids], width, height
-        )
+        lists = binner(means2d[ids], ext[ids], proj.depths[ids], proj.conics[ids], opacities[ids], width, height)
         radii = torch.zeros(means.shape[0], dtype=torch.long)
         radii[ids] = torch.ceil(ext[ids].max(dim=-1).values).long().clamp_min(1)
     cam_center = -viewmat[:3, :3].T @ viewmat[:3, 3]
