@@ -5,23 +5,13 @@
  * a failed stage under a fresh job name without rerunning the stages that finished.
  */
 import { join } from "node:path";
-import { handlers } from "../../functions/handlers.js";
-import { startLocalServices } from "../../pipeline/local/services.js";
-import { SCRIPTS, startSmtp, tempDir, testConfig, testPipeline, writeZip } from "./fixtures.js";
+import { processAlive as alive, SCRIPTS, startSmtp, startTestServices, tempDir, writeZip, type StageScripts } from "./fixtures.js";
 
 const SLOW_PREP = `
 echo "progress: 10% reading"
 sleep 60
 `;
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -34,19 +24,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 }
 
 /** `spaceport dev` on a free port over the test pipeline with these stage scripts, and a fetch with its key. */
-async function servicesWith(dir: string, smtpUrl: string, scripts: Parameters<typeof testPipeline>[1]) {
-  const services = await startLocalServices({
-    handlers,
-    dataDir: join(dir, "data"),
-    environment: "test",
-    config: testConfig(),
-    pipeline: testPipeline(dir, scripts),
-    port: 0,
-    env: { SPACEPORT_SMTP_URL: smtpUrl },
-    retry: { quotaMs: 50, throttleMs: 50, lambdaMs: 50 },
-    quotaHoldMs: 0,
-    stopGraceMs: 500,
-  });
+async function servicesWith(dir: string, smtpUrl: string, scripts: StageScripts) {
+  const services = await startTestServices(dir, smtpUrl, scripts, { stopGraceMs: 500 });
+
   const api = (path: string, init: RequestInit = {}) =>
     fetch(`${services.baseUrl}${path}`, { ...init, headers: { authorization: `Bearer ${services.apiKey}`, "content-type": "application/json" } });
   return { services, api };

@@ -20,6 +20,8 @@ import {
   trainingStage,
   type EnvironmentConfig,
 } from "../../pipeline/index.js";
+import { handlers } from "../../functions/handlers.js";
+import { startLocalServices, type LocalServices } from "../../pipeline/local/services.js";
 
 export function tempDir(label: string): string {
   return mkdtempSync(join(tmpdir(), `spaceport-${label}-`));
@@ -243,5 +245,34 @@ export async function until<T>(what: string, check: () => T | undefined | false 
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * `spaceport dev` in `dir` on a free port over the test pipeline with these stage scripts, its
+ * emails to `smtpUrl`, with short retry waits and no quota hold so a test takes seconds.
+ */
+export function startTestServices(dir: string, smtpUrl: string, scripts: StageScripts = {}, waits: { emailMs?: number; stopGraceMs?: number } = {}): Promise<LocalServices> {
+  return startLocalServices({
+    handlers,
+    dataDir: join(dir, "data"),
+    environment: "test",
+    config: testConfig(),
+    pipeline: testPipeline(dir, scripts),
+    port: 0,
+    env: { SPACEPORT_SMTP_URL: smtpUrl },
+    retry: { quotaMs: 50, throttleMs: 50, lambdaMs: 50, ...(waits.emailMs !== undefined ? { emailMs: waits.emailMs } : {}) },
+    quotaHoldMs: 0,
+    ...(waits.stopGraceMs !== undefined ? { stopGraceMs: waits.stopGraceMs } : {}),
+  });
+}
+
+/** Whether a process is still there (a stopped stage's process must be gone). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -10,7 +10,7 @@ import { DataDir } from "../../pipeline/local/data.js";
 import { handlers } from "../../functions/handlers.js";
 import { startLocalServices, type LocalServices } from "../../pipeline/local/services.js";
 import { JobStore } from "../../pipeline/local/store.js";
-import { startSmtp, tempDir, testConfig, testPipeline, until, writeZip } from "./fixtures.js";
+import { startSmtp, startTestServices, tempDir, testConfig, testPipeline, until, writeZip } from "./fixtures.js";
 
 const FAILING_PREP = 'echo "the photos have no GPS" > "$SPACEPORT_OPT_ML/output/message"\nexit 2\n';
 
@@ -18,17 +18,8 @@ async function setup(label: string, rejectFirst: number, scripts = {}) {
   const dir = tempDir(label);
   let refused = 0;
   const smtp = await startSmtp({ rejectRecipient: () => refused++ < rejectFirst });
-  const services = await startLocalServices({
-    handlers,
-    dataDir: join(dir, "data"),
-    environment: "test",
-    config: testConfig(),
-    pipeline: testPipeline(dir, scripts),
-    port: 0,
-    env: { SPACEPORT_SMTP_URL: smtp.url },
-    retry: { quotaMs: 50, throttleMs: 50, lambdaMs: 50, emailMs: 40 },
-    quotaHoldMs: 0,
-  });
+  const services = await startTestServices(dir, smtp.url, scripts, { emailMs: 40 });
+
   return { dir, smtp, services, refusals: () => refused };
 }
 

@@ -15,7 +15,7 @@ import { CHROMIUM_FLAGS, chromiumPath } from "../../images/compressor/src/browse
 import { handlers } from "../../functions/handlers.js";
 import { startLocalServices, type LocalServices } from "../../pipeline/local/services.js";
 import { PARTS_IN_FLIGHT } from "../../webapp/src/uploader.js";
-import { SCRIPTS, startSmtp, tempDir, testConfig, testPipeline } from "../local/fixtures.js";
+import { processAlive as alive, SCRIPTS, startSmtp, tempDir, testConfig, testPipeline } from "../local/fixtures.js";
 
 const CALITERRA = join(import.meta.dirname, "..", "..", "..", "shared", "datasets", "caliterra");
 const executablePath = chromiumPath();
@@ -319,14 +319,6 @@ function zipContents(path: string): Promise<Map<string, Buffer>> {
   });
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function until<T>(probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
