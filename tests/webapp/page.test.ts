@@ -256,10 +256,13 @@ ${SCRIPTS.train}`;
       if (part === "2") return route.abort("connectionreset");
       return route.continue();
     });
+    // Both parts go at once: the reload must come after the server has answered for the first
+    // (its bytes all sent is not enough: a part still in flight at a reload is sent again).
+    const firstStored = page.waitForResponse((r) => /\/multipart\/[0-9a-f]+\/1(?:\D|$)/.test(r.url()) && r.ok());
     await page.fill("#email", "resume@example.com");
     await page.setInputFiles("#pick-zip", big);
+    await firstStored;
     await until(() => (sent.filter((p) => p === "2").length >= 2 ? true : undefined));
-    // Both parts go at once: the first one's bytes are all in once it has been stored.
     await page.waitForFunction(() => /8\.0 MB of 8\.0 MB.*sent again/.test(document.getElementById("upload-status")?.textContent ?? ""));
     await page.unrouteAll({ behavior: "ignoreErrors" });
     await page.reload();
