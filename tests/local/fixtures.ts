@@ -217,6 +217,9 @@ export async function startSmtp(options: { rejectRecipient?: (address: string) =
       });
     },
   });
+  // A client that drops its connection (a dev server killed mid-send, as the hostile probe does)
+  // is the client's failure, not the mail server's: without a listener it would crash the test.
+  server.on("error", () => undefined);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const port = (server.server.address() as { port: number }).port;
   return {
