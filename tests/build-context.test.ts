@@ -72,6 +72,17 @@ describe("stage image build context", () => {
     for (const target of outside) expect({ target, inImage: inImage(target), sent: sent(target) }).toEqual({ target, inImage: true, sent: true });
   });
 
+  it.each(dockerfiles.map((f) => [relative(ROOT, f), f]))("%s: every sibling Python module a copied script imports is copied too", (_name, dockerfile) => {
+    const copied = copySources(dockerfile);
+    const stageDir = dirname(dockerfile);
+    for (const script of copied.filter((c) => c.endsWith(".py"))) {
+      for (const m of readFileSync(join(ROOT, script), "utf8").matchAll(/^\s*(?:from\s+(\w+)\s+import|import\s+(\w+))/gm)) {
+        const sibling = join(stageDir, `${m[1] ?? m[2]}.py`);
+        if (existsSync(sibling)) expect({ script, imports: relative(ROOT, sibling), copied: copied.includes(relative(ROOT, sibling)) }).toEqual({ script, imports: relative(ROOT, sibling), copied: true });
+      }
+    }
+  });
+
   it("keeps tests and benches out of the context", () => {
     expect(sent("images/compressor/tests/measure.test.ts")).toBe(false);
     expect(sent("images/gaussian-splatting/bench.py")).toBe(false);
