@@ -4,6 +4,7 @@
  * tests' own), an HTTP client that counts every answer, small archives, and the totals the
  * probe prints.
  */
+import { until } from "../local/fixtures.js";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -126,7 +127,7 @@ export class Dev {
 }
 
 /** SMTP on 127.0.0.1 that refuses the recipients `rejectRecipient` names (a 550, as for a mailbox that does not exist). */
-export { startSmtp } from "../local/fixtures.js";
+export { startSmtp, until } from "../local/fixtures.js";
 
 /** A ZIP of the given entries (deflated), in memory. */
 export async function zipOf(entries: Record<string, Buffer>): Promise<Buffer> {
@@ -185,12 +186,3 @@ export function writeConfig(path: string): void {
   );
 }
 
-export async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -5,7 +5,7 @@
  * a failed stage under a fresh job name without rerunning the stages that finished.
  */
 import { join } from "node:path";
-import { processAlive as alive, SCRIPTS, startSmtp, startTestServices, tempDir, writeZip, type StageScripts } from "./fixtures.js";
+import { processAlive as alive, SCRIPTS, startSmtp, startTestServices, tempDir, until, writeZip, type StageScripts } from "./fixtures.js";
 
 const SLOW_PREP = `
 echo "progress: 10% reading"
@@ -13,15 +13,6 @@ sleep 60
 `;
 
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** `spaceport dev` on a free port over the test pipeline with these stage scripts, and a fetch with its key. */
 async function servicesWith(dir: string, smtpUrl: string, scripts: StageScripts) {

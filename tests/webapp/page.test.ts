@@ -15,7 +15,7 @@ import { CHROMIUM_FLAGS, chromiumPath } from "../../images/compressor/src/browse
 import { handlers } from "../../functions/handlers.js";
 import { startLocalServices, type LocalServices } from "../../pipeline/local/services.js";
 import { PARTS_IN_FLIGHT } from "../../webapp/src/uploader.js";
-import { processAlive as alive, SCRIPTS, startSmtp, tempDir, testConfig, testPipeline } from "../local/fixtures.js";
+import { processAlive as alive, SCRIPTS, startSmtp, tempDir, testConfig, testPipeline, until } from "../local/fixtures.js";
 
 const CALITERRA = join(import.meta.dirname, "..", "..", "..", "shared", "datasets", "caliterra");
 const executablePath = chromiumPath();
@@ -150,7 +150,7 @@ ${SCRIPTS.train}`;
     writeFileSync(join(dir, "slow-prep"), "");
     const jobId = await uploadAndSubmit(page, zip, "cancel@example.com");
     await page.waitForSelector(`${jobRow(page, jobId)}[data-state=running]`);
-    const job = await until(() => services.runtime.store.sageMakerJobsOf(jobId).find((j) => j.pid !== undefined && services.runtime.store.getProgress(j.name)));
+    const job = await until("the first stage's process", () => services.runtime.store.sageMakerJobsOf(jobId).find((j) => j.pid !== undefined && services.runtime.store.getProgress(j.name)));
     await page.screenshot({ path: join(shots, "05-running-first-stage.png") });
     await page.click(`${jobRow(page, jobId)} button:has-text("Cancel")`);
     await page.waitForSelector(`${jobRow(page, jobId)}[data-state=cancelled]`, { timeout: 20_000 });
@@ -175,7 +175,7 @@ ${SCRIPTS.train}`;
     expect(await page.textContent(`${jobRow(page, jobId)} .failure`)).toContain("train: the GPU ran out of memory");
     await page.screenshot({ path: join(shots, "07-training-failed.png") });
     // The failure email links to Retry: open it in a fresh browser (no job list of its own).
-    const mail = await until(() => smtp.messages.find((m) => m.to.includes("retry@example.com")));
+    const mail = await until("the failure email", () => smtp.messages.find((m) => m.to.includes("retry@example.com")));
     const link = `${services.baseUrl}/app/#retry=${jobId}`;
     expect(mail.text).toContain(`Retry from the failed stage (finished stages are kept): ${link}`);
     const fresh = await (await browser.newContext()).newPage();
@@ -262,7 +262,7 @@ ${SCRIPTS.train}`;
     await page.fill("#email", "resume@example.com");
     await page.setInputFiles("#pick-zip", big);
     await firstStored;
-    await until(() => (sent.filter((p) => p === "2").length >= 2 ? true : undefined));
+    await until("part 2 refused twice", () => (sent.filter((p) => p === "2").length >= 2 ? true : undefined));
     await page.waitForFunction(() => /8\.0 MB of 8\.0 MB.*sent again/.test(document.getElementById("upload-status")?.textContent ?? ""));
     await page.unrouteAll({ behavior: "ignoreErrors" });
     await page.reload();
@@ -320,15 +320,4 @@ function zipContents(path: string): Promise<Map<string, Buffer>> {
       zip.readEntry();
     });
   });
-}
-
-
-async function until<T>(probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
