@@ -213,8 +213,8 @@ async function resubmissions(): Promise<void> {
   const keyed = { input, email: "keyed@example.com", options: { quality: "preview" } };
   const first = await dev.json("/jobs", keyed, { "idempotency-key": "probe-key-1" });
   const replay = await dev.json("/jobs", keyed, { "idempotency-key": "probe-key-1" });
-  totals.expect(replay.body?.jobId === first.body?.jobId && replay.body?.replayed === true, "a repeat of a running job was not replayed");
-  jobs.push({ id: first.body.jobId, email: keyed.email, reason: failed.reason });
+  totals.expect(replay.body?.jobId === first.body?.jobId && replay.body?.replayed === true, `a repeat of a running job was not replayed: ${first.status} ${first.text.slice(0, 120)} / ${replay.status} ${replay.text.slice(0, 120)}`);
+  if (first.body?.jobId) jobs.push({ id: first.body.jobId, email: keyed.email, reason: failed.reason });
   await settle(120_000);
   const rerun = await dev.json("/jobs", keyed, { "idempotency-key": "probe-key-1" });
   totals.expect(rerun.status === 202 && rerun.body?.rerunOf === first.body.jobId, `same key after a failure: ${rerun.status} ${rerun.text.slice(0, 120)}`);
