@@ -117,6 +117,6 @@ def print_memory(tables: list[Table], floors: dict[str, dict[str, float]]) -> No
             if fl is None or not rows:
                 continue
             rss = statistics.fmean(r["peak_mb"] for r in rows) - fl["peak_mb"]
-            anon = statistics.fmean(r["anon_mb"] for r in rows) - fl["anon_mb"]
-            parts.append(f"{name} RSS +{rss:.0f} anon +{anon:.0f}")
+            above = statistics.fmean(r["anon_mb"] for r in rows) - fl["anon_mb"]
+            parts.append(f"{name} RSS +{rss:.0f} anon +{above:.0f}")
         print(f"  {t.setting} {t.steps} steps: " + ", ".join(parts))
