@@ -118,17 +118,28 @@ def sfm_model() -> Path:
 
 
 
+REUSE = False  # --reuse: a run whose folder already holds its result for the same inputs is not trained again
+
+
+def _reused(opt: Path, hyper: dict[str, str], sfm: Path) -> dict[str, Any] | None:
+    """A finished run's metrics for exactly these hyperparameters and SfM model, marked as reused
+    (runs from before the bench recorded anonymous memory have none: printed as -)."""
+    conf, metrics = opt / "input" / "config" / "hyperparameters.json", opt / "model" / "metrics.json"
+    link = opt / "input" / "data" / "sfm"
+    if not (REUSE and conf.is_file() and metrics.is_file() and link.is_symlink()):
+        return None
+    if json.loads(conf.read_text()) != hyper or link.resolve() != sfm.resolve():
+        return None
+    m: dict[str, Any] = json.loads(metrics.read_text())
+    extra = opt / "bench.json"
+    m.update(json.loads(extra.read_text()) if extra.is_file() else {"bench_peak_mb": m["peak_memory_mb"], "bench_anon_mb": float("nan")})
+    print(f"bench: reusing {opt.name} (--reuse)", flush=True)
+    return m
+
+
 def train(sfm: Path, steps: int, setting: str, variant: str, seed: int, threads: int, extra: dict[str, str]) -> dict[str, Any]:
     backend, variant_hyper = VARIANTS[variant]
     opt = BENCH / f"train-{setting}-{steps}-{variant}-s{seed}"
-    (opt / "input" / "data").mkdir(parents=True, exist_ok=True)
-    (opt / "input" / "config").mkdir(parents=True, exist_ok=True)
-    link = opt / "input" / "data" / "sfm"
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    link.symlink_to(sfm.resolve())
-    for sub in ("model", "checkpoints", "output"):
-        subprocess.run(["rm", "-rf", str(opt / sub)], check=True)
     hyper = {
         "quality": "preview", "steps": str(steps), "resolution_scale": "1", "resolution_schedule": "3000",
         # OpenSplat's defaults (see above)
@@ -138,6 +149,18 @@ def train(sfm: Path, steps: int, setting: str, variant: str, seed: int, threads:
         "threads": str(threads), "backend": backend, "seed": str(seed),
         **SETTINGS[setting], **variant_hyper, **extra,
     }
+    old = _reused(opt, hyper, sfm)
+    if old is not None:
+        return old
+    (opt / "input" / "data").mkdir(parents=True, exist_ok=True)
+    (opt / "input" / "config").mkdir(parents=True, exist_ok=True)
+    link = opt / "input" / "data" / "sfm"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(sfm.resolve())
+    for sub in ("model", "checkpoints", "output"):
+        subprocess.run(["rm", "-rf", str(opt / sub)], check=True)
+    (opt / "bench.json").unlink(missing_ok=True)
     (opt / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hyper))
     env = {**os.environ, "SPACEPORT_OPT_ML": str(opt), "SPACEPORT_PYTHON": sys.executable}
     print(f"bench: {setting} {steps} steps, {variant} (backend {backend}), seed {seed}", flush=True)
@@ -152,7 +175,9 @@ def train(sfm: Path, steps: int, setting: str, variant: str, seed: int, threads:
         fail = opt / "output" / "failure"
         sys.exit(f"bench: training failed: {fail.read_text().strip() if fail.exists() else code}")
     m: dict[str, Any] = json.loads((opt / "model" / "metrics.json").read_text())
-    m.update(bench_wall_s=wall, bench_peak_mb=peak, bench_anon_mb=sampler.peak_anon_mb)
+    mine = {"bench_wall_s": wall, "bench_peak_mb": peak, "bench_anon_mb": sampler.peak_anon_mb}
+    (opt / "bench.json").write_text(json.dumps(mine))
+    m.update(mine)
     return m
 
 
@@ -189,12 +214,16 @@ def peer_table(a: argparse.Namespace, sfm: Path, setting: str, steps: int, exe: 
 
 
 def options_table(a: argparse.Namespace, sfm: Path, extra: dict[str, str]) -> Table:
-    setting, steps, variants = a.options_setting, a.options_steps, a.options.split(",")
+    setting, steps = a.options_setting, a.options_steps
+    # VARIANT:N runs that row with N seeds only (0..N-1), the others with --options-seeds
+    seeds = {v.split(":")[0]: int(v.split(":")[1]) if ":" in v else a.options_seeds for v in a.options.split(",")}
     table = Table(f"options, caliterra 16 photos, {WHAT[setting]}, {steps} steps, {a.options_seeds} seeds, held out {HELD_OUT}",
-                  setting, steps, {v: [] for v in variants}, [], options=True)
-    for seed in range(a.options_seeds):
-        for variant in variants:
-            table.runs[variant].append(figures(train(sfm, steps, setting, variant, seed, a.threads, extra)))
+                  setting, steps, {v: [] for v in seeds}, [], options=True)
+    for seed in range(max(seeds.values())):
+        for variant, n in seeds.items():
+            if seed < n:
+                table.runs[variant].append(figures(train(sfm, steps, setting, variant, seed, a.threads, extra)))
+    table.notes += [f"{v}: {n} seed(s) only (--options {v}:{n})" for v, n in seeds.items() if n < a.options_seeds]
     return table
 
 
@@ -224,9 +253,12 @@ def main() -> None:
     ap.add_argument("--sfm", type=Path, help="an SfM output folder (sparse/0 + images/) instead of running the SfM stage")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads of every trainer (default 2; 0 = library default)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra hyperparameter")
+    ap.add_argument("--reuse", action="store_true", help="take finished runs of the same inputs from .bench/ instead of training again (printed)")
     a = ap.parse_args()
+    global REUSE
+    REUSE = a.reuse
     a.skip = set(filter(None, a.skip.split(",")))
-    names = a.variants.split(",") + [v for v in a.options.split(",") if v]
+    names = a.variants.split(",") + [v.split(":")[0] for v in a.options.split(",") if v]
     bad = [s for s in a.settings.split(",") + [a.options_setting] if s not in SETTINGS] + [v for v in names if v not in VARIANTS]
     if bad:
         sys.exit(f"bench: unknown setting or variant '{bad[0]}' (settings: {', '.join(SETTINGS)}; variants: {', '.join(VARIANTS)})")

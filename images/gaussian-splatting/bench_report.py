@@ -87,7 +87,7 @@ def print_ratios(t: Table) -> None:
         sp = [o["s_step"] / c["s_step"] for c, o in pairs]
         cpu = [o["cpu_s_step"] / c["cpu_s_step"] for c, o in pairs]
         mem = [o["peak_mb"] / c["peak_mb"] for c, o in pairs]
-        anon = [o["anon_mb"] / c["anon_mb"] for c, o in pairs if c.get("anon_mb") and o.get("anon_mb")]
+        anon = [o["anon_mb"] / c["anon_mb"] for c, o in pairs if _measured(c, "anon_mb") and _measured(o, "anon_mb")]
         line = f"{other}/cpp: s/step x{spread(sp, '.2f')} (wall), x{spread(cpu, '.2f')} (CPU time)"
         if t.options:  # the difference that matters is the option's over the default
             dp = [o["psnr"] - c["psnr"] for c, o in pairs]
@@ -98,6 +98,11 @@ def print_ratios(t: Table) -> None:
             line += f"; PSNR cpp-{other} {spread(dp, '+.2f')} dB"
         line += f"; peak RSS x{spread(mem, '.2f')}" + (f", anon x{spread(anon, '.2f')}" if anon else "")
         print(line)
+
+
+def _measured(r: Row, key: str) -> bool:
+    v = r.get(key)
+    return v is not None and v == v and v > 0  # NaN: not measured (a reused run from before the sampler)
 
 
 def print_memory(tables: list[Table], floors: dict[str, dict[str, float]]) -> None:
@@ -117,6 +122,7 @@ def print_memory(tables: list[Table], floors: dict[str, dict[str, float]]) -> No
             if fl is None or not rows:
                 continue
             rss = statistics.fmean(r["peak_mb"] for r in rows) - fl["peak_mb"]
-            above = statistics.fmean(r["anon_mb"] for r in rows) - fl["anon_mb"]
-            parts.append(f"{name} RSS +{rss:.0f} anon +{above:.0f}")
+            anons = [r["anon_mb"] for r in rows if _measured(r, "anon_mb")]
+            above = f"{statistics.fmean(anons) - fl['anon_mb']:+.0f}" if anons and fl["anon_mb"] > 0 else "-"
+            parts.append(f"{name} RSS {rss:+.0f} anon {above}")
         print(f"  {t.setting} {t.steps} steps: " + ", ".join(parts))
