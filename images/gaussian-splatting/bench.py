@@ -219,7 +219,7 @@ def options_table(a: argparse.Namespace, sfm: Path, extra: dict[str, str]) -> Ta
     seeds = {v.split(":")[0]: int(v.split(":")[1]) if ":" in v else a.options_seeds for v in a.options.split(",")}
     table = Table(f"options, caliterra 16 photos, {WHAT[setting]}, {steps} steps, {a.options_seeds} seeds, held out {HELD_OUT}",
                   setting, steps, {v: [] for v in seeds}, [], options=True)
-    for seed in range(max(seeds.values())):
+    for seed in range(a.options_from, max(seeds.values())):
         for variant, n in seeds.items():
             if seed < n:
                 table.runs[variant].append(figures(train(sfm, steps, setting, variant, seed, a.threads, extra)))
@@ -250,6 +250,7 @@ def main() -> None:
     ap.add_argument("--options-setting", default="preview", help="setting of the options table (default preview)")
     ap.add_argument("--options-steps", type=int, default=500, help="length of the options table (default 500)")
     ap.add_argument("--options-seeds", type=int, default=3, help="seeds of the options table (default 3)")
+    ap.add_argument("--options-from", type=int, default=0, help="first seed of the options table (default 0; to split a long table over runs, with --reuse)")
     ap.add_argument("--sfm", type=Path, help="an SfM output folder (sparse/0 + images/) instead of running the SfM stage")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads of every trainer (default 2; 0 = library default)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra hyperparameter")
