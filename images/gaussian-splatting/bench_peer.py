@@ -59,6 +59,10 @@ def _run_timed(cmd: list[str], log: Path, threads: int) -> tuple[int, list[tuple
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     steps: list[tuple[int, float, float]] = []
+    # OpenSplat's progress lines go through stdio, block-buffered into a pipe: without line
+    # buffering they arrive a few hundred steps at a time and their arrival times cannot time steps
+    if shutil.which("stdbuf"):
+        cmd = ["stdbuf", "-oL", *cmd]
     with log.open("w") as out:
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         assert p.stdout is not None
