@@ -27,7 +27,7 @@ resolution_scale 0.25: 200x150, 100x75 for the first 250; densifying from step 1
 means a paired t-test at 95%.
 
 Memory: peak resident set (the kernel's, wait4) and the peak of its anonymous part (RssAnon,
-sampled every 50 ms over the process tree, the same sampler for ours and OpenSplat), and each
+sampled every 50 ms, the same sampler for ours and OpenSplat), and each
 program's floor: what it holds after loading its libraries, before any work (bench_memory.py).
 Each run of a table runs under the same machine load as its neighbours, so ratios are per seed.
 

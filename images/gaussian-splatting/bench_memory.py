@@ -1,9 +1,11 @@
 """One memory sampler for the training bench's rows, ours and OpenSplat's alike.
 
-Every 50 ms it sums, over a process and its descendants, the resident set (VmRSS) and its
-anonymous part (RssAnon: heap, stacks, .bss and copy-on-write data, what the process itself
-allocated; the rest of the resident set is file pages, mostly shared-library code that other
-processes can share) from /proc/PID/status, and keeps the peaks. The kernel's exact peak
+Every 50 ms it reads the process's resident set (VmRSS) and its anonymous part (RssAnon: heap,
+stacks, .bss and copy-on-write data, what the process itself allocated; the rest of the resident
+set is file pages, mostly shared-library code that other processes can share) from
+/proc/PID/status, and keeps the peaks. The process alone, not its children: a child forked to
+run a helper (the extension loader's build check) shares its parent's pages, and a sum would
+count them twice. The kernel's exact peak
 resident set of the process (ru_maxrss from wait4) is reported beside it by the callers.
 """
 
@@ -17,19 +19,6 @@ from pathlib import Path
 from types import TracebackType
 
 INTERVAL_S = 0.05
-
-
-def _tree(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return out
 
 
 def _status_kib(pid: int) -> tuple[int, int]:
@@ -58,9 +47,9 @@ class TreeSampler:
 
     def _loop(self) -> None:
         while True:
-            sums = [_status_kib(p) for p in _tree(self.pid)]
-            self.peak_rss_kib = max(self.peak_rss_kib, sum(r for r, _ in sums))
-            self.peak_anon_kib = max(self.peak_anon_kib, sum(a for _, a in sums))
+            rss, anon = _status_kib(self.pid)
+            self.peak_rss_kib = max(self.peak_rss_kib, rss)
+            self.peak_anon_kib = max(self.peak_anon_kib, anon)
             if self._stop.wait(INTERVAL_S):
                 return
 
