@@ -138,22 +138,12 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
     lap("sog_s", t);
     cfg.progress(72, "scene.sog written");
 
-    let lod: LodReport | null = null;
-    if (wantsLod(splats.count, cfg.lod)) {
-      t = Date.now();
-      lod = await writeLod(table, cfg.deliveryDir, cfg.lod, (f, what) => cfg.progress(72 + 3 * f, what));
-      lap("lod_s", t);
-    } else {
-      // a bundle from an earlier run into this folder would no longer match the scene
-      await rm(join(cfg.deliveryDir, LOD_FOLDER), { recursive: true, force: true });
-    }
-
-    let spzBytes: number | null = null;
-    if (cfg.spz) {
-      t = Date.now();
-      spzBytes = await writeSpzFile(cfg.deliveryDir, table);
-      lap("spz_s", t);
-    }
+    t = Date.now();
+    const lod = await lodStep(cfg, table, splats.count);
+    if (lod) lap("lod_s", t);
+    t = Date.now();
+    const spzBytes = cfg.spz ? await writeSpzFile(cfg.deliveryDir, table) : null;
+    if (cfg.spz) lap("spz_s", t);
     cfg.progress(76, "checking the SOG read-back");
     t = Date.now();
     const decoded = await readSogEnu(sog.bytes);
@@ -201,6 +191,14 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** A large scene's streamed bundle (null below the threshold, where a stale one is removed). */
+async function lodStep(cfg: CompressConfig, table: Parameters<typeof writeLod>[0], count: number): Promise<LodReport | null> {
+  if (wantsLod(count, cfg.lod)) return writeLod(table, cfg.deliveryDir, cfg.lod, (f, what) => cfg.progress(72 + 3 * f, what));
+  // a bundle from an earlier run into this folder would no longer match the scene
+  await rm(join(cfg.deliveryDir, LOD_FOLDER), { recursive: true, force: true });
+  return null;
 }
 
 /** The viewer page: its first camera from the photos' poses, its scale line from the georeference,

@@ -3,10 +3,8 @@
 // local runtime "while served" (SPACEPORT_LINKS_WHILE_SERVED=1, set by its SageMaker emulator,
 // which wins: a local run serves its own links whatever the environment's retention says).
 import type { LinkLifetime } from "../../../pipeline/delivery-facts.js";
+import { LINK_DAYS_ENV, LINKS_WHILE_SERVED_ENV } from "../../../pipeline/stage-contract.js";
 import { CompressorError } from "./errors.js";
-
-export const LINK_DAYS_ENV = "SPACEPORT_LINK_DAYS";
-export const LINKS_WHILE_SERVED_ENV = "SPACEPORT_LINKS_WHILE_SERVED";
 
 /** The links' lifetime from the stage's environment; null when neither variable is set. */
 export function linkLifetimeFromEnv(env: NodeJS.ProcessEnv): LinkLifetime | null {
