@@ -7,7 +7,7 @@
  * the server's single-request upload route. The ZIP and the server's data live in a temporary
  * folder that is deleted at the end, whatever happens.
  */
-import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { chromium, type Page } from "playwright-core";
 import yazl from "yazl";
 import { CHROMIUM_FLAGS, chromiumPath } from "../images/compressor/src/browser.js";
+import { browserMemory } from "./browser-memory.js";
 import { handlers } from "../functions/handlers.js";
 import { startLocalServices, type LocalServices } from "../pipeline/local/services.js";
 import { spaceport } from "../stages/spaceport.js";
@@ -35,37 +36,6 @@ async function makeZip(path: string, entries: number, entryBytes: number): Promi
   zip.end();
   await new Promise<void>((resolve, reject) => zip.outputStream.pipe(createWriteStream(path)).on("close", resolve).on("error", reject));
   return statSync(path).size;
-}
-
-/** Resident memory (bytes) of every process below `root`, and of the renderer among them. */
-function browserMemory(root: number): { all: number; renderer: number } {
-  const parent = new Map<number, number>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const below = (pid: number): boolean => {
-    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === root) return true;
-    return false;
-  };
-  let all = 0;
-  let renderer = 0;
-  for (const pid of parent.keys()) {
-    if (!below(pid)) continue;
-    try {
-      const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
-      all += rss;
-      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--type=renderer")) renderer = Math.max(renderer, rss);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return { all, renderer };
 }
 
 interface PagePeaks {
