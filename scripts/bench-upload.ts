@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { chromium, type Page } from "playwright-core";
 import yazl from "yazl";
 import { CHROMIUM_FLAGS, chromiumPath } from "../images/compressor/src/browser.js";
-import { browserMemory } from "./browser-memory.js";
+import { sampleMemory, type MemoryPeaks } from "./browser-memory.js";
 import { handlers } from "../functions/handlers.js";
 import { startLocalServices, type LocalServices } from "../pipeline/local/services.js";
 import { spaceport } from "../stages/spaceport.js";
@@ -38,46 +38,27 @@ async function makeZip(path: string, entries: number, entryBytes: number): Promi
   return statSync(path).size;
 }
 
-interface PagePeaks {
-  seconds: number;
-  jsHeap: number;
-  browser: number;
-  renderer: number;
-  server: number;
-}
+type PagePeaks = MemoryPeaks & { seconds: number };
 
 /** Uploads the ZIP through the page, sampling memory every 250 ms until the page says it is uploaded. */
 async function throughThePage(page: Page, services: LocalServices, zipPath: string): Promise<PagePeaks> {
   const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Performance.enable");
   await page.goto(`${services.baseUrl}/`);
   await page.waitForSelector("#quality option", { state: "attached" });
-  const peaks: PagePeaks = { seconds: 0, jsHeap: 0, browser: 0, renderer: 0, server: 0 };
-  let sampling = true;
-  const sample = async () => {
-    while (sampling) {
-      const { metrics } = (await cdp.send("Performance.getMetrics")) as { metrics: { name: string; value: number }[] };
-      peaks.jsHeap = Math.max(peaks.jsHeap, metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0);
-      const memory = browserMemory(process.pid);
-      peaks.browser = Math.max(peaks.browser, memory.all);
-      peaks.renderer = Math.max(peaks.renderer, memory.renderer);
-      peaks.server = Math.max(peaks.server, process.memoryUsage().rss);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  };
+  const sampler = await sampleMemory(cdp, 250);
   const started = performance.now();
-  const sampler = sample();
+  let seconds = 0;
+  let peaks: MemoryPeaks;
   try {
     await page.setInputFiles("#pick-zip", zipPath);
     await page.waitForSelector("#upload-status[data-state=uploaded], #upload-status[data-state=failed]", { timeout: 30 * 60_000 });
-    peaks.seconds = (performance.now() - started) / 1000;
+    seconds = (performance.now() - started) / 1000;
     const state = await page.getAttribute("#upload-status", "data-state");
     if (state !== "uploaded") throw new Error(`the page's upload stopped: ${await page.textContent("#upload-status")}`);
   } finally {
-    sampling = false;
-    await sampler;
+    peaks = await sampler.stop();
   }
-  return peaks;
+  return { seconds, ...peaks };
 }
 
 /** The baseline: the same file as one streamed PUT /uploads/<name>.zip from Node. */

@@ -1,6 +1,7 @@
 // Resident memory of a browser's processes, read from /proc (Linux): what the benchmarks that
 // drive headless Chromium report as its memory.
 import { readdirSync, readFileSync } from "node:fs";
+import type { CDPSession } from "playwright-core";
 
 /** Resident memory (bytes) of every process below `root`, and of the renderer among them. */
 export function browserMemory(root: number): { all: number; renderer: number } {
@@ -31,4 +32,26 @@ export function browserMemory(root: number): { all: number; renderer: number } {
     }
   }
   return { all, renderer };
+}
+
+export type MemoryPeaks = { jsHeap: number; browser: number; renderer: number; server: number };
+
+/** Samples every `intervalMs` until `stop()`: the page's JS heap (CDP Performance metrics, enabled
+ *  here), the browser's processes (all below this one) and this process; answers the peaks. */
+export async function sampleMemory(cdp: CDPSession, intervalMs: number): Promise<{ stop: () => Promise<MemoryPeaks> }> {
+  await cdp.send("Performance.enable");
+  const peaks: MemoryPeaks = { jsHeap: 0, browser: 0, renderer: 0, server: 0 };
+  let sampling = true;
+  const loop = (async () => {
+    while (sampling) {
+      const { metrics } = (await cdp.send("Performance.getMetrics")) as { metrics: { name: string; value: number }[] };
+      peaks.jsHeap = Math.max(peaks.jsHeap, metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0);
+      const memory = browserMemory(process.pid);
+      peaks.browser = Math.max(peaks.browser, memory.all);
+      peaks.renderer = Math.max(peaks.renderer, memory.renderer);
+      peaks.server = Math.max(peaks.server, process.memoryUsage().rss);
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  })();
+  return { stop: async () => { sampling = false; await loop; return peaks; } };
 }

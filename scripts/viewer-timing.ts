@@ -6,7 +6,7 @@
 // browser's processes and of its renderer).
 import type { CDPSession, Page } from "playwright-core";
 import { openPage } from "../images/compressor/src/browser.js";
-import { browserMemory } from "./browser-memory.js";
+import { sampleMemory, type MemoryPeaks } from "./browser-memory.js";
 
 export type Device = { name: "desktop" | "phone"; width: number; height: number; mobile: boolean };
 export const DEVICES: readonly Device[] = [
@@ -39,7 +39,6 @@ async function throttled(page: Page, throttle: Throttle): Promise<{ cdp: CDPSess
   const cdp = await page.context().newCDPSession(page);
   const net: Net = { inFlight: 0, bytes: 0 };
   await cdp.send("Network.enable");
-  await cdp.send("Performance.enable");
   await cdp.send("Network.emulateNetworkConditions", {
     offline: false, latency: throttle.latencyMs,
     downloadThroughput: (throttle.downloadMbit * 1e6) / 8, uploadThroughput: (throttle.uploadMbit * 1e6) / 8,
@@ -85,18 +84,8 @@ export async function measureLoad(url: string, device: Device, throttle: Throttl
   const { page } = opened;
   try {
     const { cdp, net } = await throttled(page, throttle);
-    const peaks = { jsHeap: 0, all: 0, renderer: 0 };
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const { metrics } = (await cdp.send("Performance.getMetrics")) as { metrics: { name: string; value: number }[] };
-        peaks.jsHeap = Math.max(peaks.jsHeap, metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0);
-        const rss = browserMemory(process.pid);
-        peaks.all = Math.max(peaks.all, rss.all);
-        peaks.renderer = Math.max(peaks.renderer, rss.renderer);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    })();
+    const sampler = await sampleMemory(cdp, 500);
+    let peaks: MemoryPeaks | undefined;
     try {
       await watchStreamer(page);
       await page.goto(url, { timeout: timeoutMs });
@@ -110,15 +99,15 @@ export async function measureLoad(url: string, device: Device, throttle: Throttl
         s = await streamState(page);
       }
       if (screenshot) await page.screenshot({ path: screenshot });
+      peaks = await sampler.stop();
       const firstFrame = s.firstFrame ?? NaN;
       return {
         firstFrameS: firstFrame / 1000, fullDetailS: Math.max(firstFrame, s.settledAt!) / 1000, renderedSplats: s.splats,
-        fetchedBytes: net.bytes, peakJsHeap: peaks.jsHeap, peakBrowserRss: peaks.all, peakRendererRss: peaks.renderer,
+        fetchedBytes: net.bytes, peakJsHeap: peaks.jsHeap, peakBrowserRss: peaks.browser, peakRendererRss: peaks.renderer,
         consoleErrors: [...opened.consoleErrors],
       };
     } finally {
-      sampling = false;
-      await sampler;
+      if (!peaks) await sampler.stop();
     }
   } finally {
     await opened.close();
