@@ -9,6 +9,7 @@ import { verifyLodBundle } from "../src/lod-bundle.js";
 import { encodePly } from "../src/ply.js";
 import { syntheticCameras, syntheticScene } from "../src/synthetic.js";
 import { listFiles, makeJob, runCompressor, type Job } from "./helpers.js";
+import { MeasureSession } from "./measure-session.js";
 
 const N = 12000;
 const FAST = { COMPRESS_FIDELITY: "0", COMPRESS_SPZ: "0", COMPRESS_PREVIEW: "0", COMPRESS_SH_ITERATIONS: "3", COMPRESS_REMOVE_FLOATERS: "0" };
@@ -166,6 +167,22 @@ describe("the streamed page in headless Chromium", () => {
     expect(single.lodResponses).toEqual([]);
     expect(single.chose.line).toBe("Large scene, as one file · stream it");
   }, 200_000);
+
+  browserTest("the measuring tool picks the streamed splats: 10 m across the ground", async () => {
+    const s = await MeasureSession.open(big.delivery, { width: 1280, height: 720 });
+    try {
+      expect(await s.page.evaluate(() => (window as unknown as { spaceportLod: { streamed: boolean } }).spaceportLod.streamed)).toBe(true);
+      await s.button("Distance");
+      // open ground of the generated scene (its boxes stand elsewhere), z = 0
+      const a = await s.pickAt([-15, 12, 0]), b = await s.pickAt([-5, 12, 0]);
+      const d = (await s.result()).distanceM!;
+      console.log(`streamed page: ${d.toFixed(3)} m between ground points 10 m apart; picks at ${a.map((v) => v.toFixed(2))} and ${b.map((v) => v.toFixed(2))}`);
+      expect(Math.abs(d - 10)).toBeLessThan(0.5);
+      expect(s.consoleErrors).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  }, 150_000);
 
   browserTest("the single-file page of a small scene: while served, coordinates once", async () => {
     const r = await openDelivery(small.delivery, { width: 960, height: 540 });
