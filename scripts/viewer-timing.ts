@@ -28,6 +28,8 @@ export type LoadFigures = {
   peakBrowserRss: number;
   peakRendererRss: number;
   consoleErrors: string[];
+  /** Where the screenshot at full detail went, or why there is none (null: none asked for). */
+  screenshot: string | null;
 };
 
 /** Quiet time that counts as "settled": no streamer work and no request in flight for this long. */
@@ -98,14 +100,23 @@ export async function measureLoad(url: string, device: Device, throttle: Throttl
         await page.waitForTimeout(250);
         s = await streamState(page);
       }
-      if (screenshot) await page.screenshot({ path: screenshot });
       peaks = await sampler.stop();
       const firstFrame = s.firstFrame ?? NaN;
-      return {
+      const figures: LoadFigures = {
         firstFrameS: firstFrame / 1000, fullDetailS: Math.max(firstFrame, s.settledAt!) / 1000, renderedSplats: s.splats,
         fetchedBytes: net.bytes, peakJsHeap: peaks.jsHeap, peakBrowserRss: peaks.browser, peakRendererRss: peaks.renderer,
-        consoleErrors: [...opened.consoleErrors],
+        consoleErrors: [...opened.consoleErrors], screenshot: null,
       };
+      // a software-rendered frame of millions of splats can take longer than playwright's default wait
+      if (screenshot) {
+        try {
+          await page.screenshot({ path: screenshot, timeout: timeoutMs });
+          figures.screenshot = screenshot;
+        } catch (e) {
+          figures.screenshot = `not taken: ${(e as Error).message.split("\n")[0]}`;
+        }
+      }
+      return figures;
     } finally {
       if (!peaks) await sampler.stop();
     }
