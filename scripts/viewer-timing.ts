@@ -1,7 +1,8 @@
 // One viewer page load in headless Chromium, timed and sampled for the viewer benchmark: on a
 // throttled connection (CDP Network.emulateNetworkConditions), on a desktop or a phone-sized
-// touch screen; time to the viewer's first frame, time to full detail (the streamer reports
-// ready with nothing loading and stays so, nothing in flight on the network), bytes fetched,
+// touch screen; time to the viewer's first frame, time to full detail (the viewer draws the
+// splats it should at full detail, its streamer reports ready with nothing loading and stays so,
+// nothing is in flight on the network), bytes fetched,
 // and peak memory (the page's JS heap from CDP Performance metrics, resident memory of the
 // browser's processes and of its renderer).
 import type { CDPSession, Page } from "playwright-core";
@@ -20,6 +21,7 @@ export const THROTTLE: Throttle = { downloadMbit: 12, uploadMbit: 3, latencyMs: 
 
 export type LoadFigures = {
   firstFrameS: number;
+  /** NaN when full detail was not reached within the time allowed (`renderedSplats` says how far it got). */
   fullDetailS: number;
   /** Splats the viewer drew in its last frame at full detail. */
   renderedSplats: number;
@@ -80,8 +82,13 @@ const streamState = (page: Page): Promise<Stream> => page.evaluate(() => {
   return { ...w.__stream, now: performance.now(), firstFrame: w.__firstFrame };
 });
 
-/** Loads `url` once and measures it; `screenshot`: a PNG of the page at full detail. */
-export async function measureLoad(url: string, device: Device, throttle: Throttle, timeoutMs: number, screenshot?: string): Promise<LoadFigures> {
+/** What counts as full detail: at least this share of `splats` drawn (a budget below the scene's
+ *  size is filled in whole chunks, so a streamed page stops somewhat under it). */
+export const FULL_DETAIL_SHARE = 0.75;
+
+/** Loads `url` once and measures it; `fullSplats`: what the page draws at full detail (the
+ *  scene, or the budget where that is smaller); `screenshot`: a PNG of the page at full detail. */
+export async function measureLoad(url: string, device: Device, throttle: Throttle, timeoutMs: number, fullSplats: number, screenshot?: string): Promise<LoadFigures> {
   const opened = await openPage({ width: device.width, height: device.height, mobile: device.mobile });
   const { page } = opened;
   try {
@@ -94,16 +101,19 @@ export async function measureLoad(url: string, device: Device, throttle: Throttl
       await page.waitForFunction(() => (window as unknown as { __firstFrame?: number }).__firstFrame !== undefined, undefined, { timeout: timeoutMs, polling: 100 });
       const until = Date.now() + timeoutMs;
       let s = await streamState(page);
-      // a single file is whole at its first frame; a stream settles after it (the viewer lifts the coarse-level clamp there)
-      while (!(s.settledAt !== null && s.now - Math.max(s.lastBusy, s.firstFrame ?? 0) > SETTLED_MS && net.inFlight <= 0)) {
-        if (Date.now() > until) throw new Error(`${url} on the ${device.name}: no full detail within ${timeoutMs / 1000} s (streamer ${JSON.stringify(s)}, ${net.inFlight} requests in flight)`);
+      // a single file is whole at its first frame; a stream refines after it (the viewer lifts the
+      // coarse-level clamp there), in steps far apart when frames are software-rendered
+      const full = (): boolean => s.splats >= FULL_DETAIL_SHARE * fullSplats && s.settledAt !== null && s.now - Math.max(s.lastBusy, s.firstFrame ?? 0) > SETTLED_MS && net.inFlight <= 0;
+      let reached = true;
+      while (!full()) {
+        if (Date.now() > until) { reached = false; break; }
         await page.waitForTimeout(250);
         s = await streamState(page);
       }
       peaks = await sampler.stop();
       const firstFrame = s.firstFrame ?? NaN;
       const figures: LoadFigures = {
-        firstFrameS: firstFrame / 1000, fullDetailS: Math.max(firstFrame, s.settledAt!) / 1000, renderedSplats: s.splats,
+        firstFrameS: firstFrame / 1000, fullDetailS: reached ? Math.max(firstFrame, s.settledAt!) / 1000 : NaN, renderedSplats: s.splats,
         fetchedBytes: net.bytes, peakJsHeap: peaks.jsHeap, peakBrowserRss: peaks.browser, peakRendererRss: peaks.renderer,
         consoleErrors: [...opened.consoleErrors], screenshot: null,
       };
