@@ -53,7 +53,9 @@ async function throttled(page: Page, throttle: Throttle): Promise<{ cdp: CDPSess
   cdp.on("Network.requestWillBeSent", (e: { requestId: string; request: { url: string } }) => {
     if (/^https?:/.test(e.request.url)) { open.add(e.requestId); net.inFlight = open.size; }
   });
-  cdp.on("Network.loadingFinished", (e: { requestId: string; encodedDataLength: number }) => { if (open.has(e.requestId)) net.bytes += e.encodedDataLength; done(e.requestId); });
+  // bytes as they arrive: a request Chromium ends as aborted after its body was read still counts
+  cdp.on("Network.dataReceived", (e: { requestId: string; encodedDataLength: number }) => { if (open.has(e.requestId)) net.bytes += e.encodedDataLength; });
+  cdp.on("Network.loadingFinished", (e: { requestId: string }) => done(e.requestId));
   cdp.on("Network.loadingFailed", (e: { requestId: string }) => done(e.requestId));
   return { cdp, net };
 }
