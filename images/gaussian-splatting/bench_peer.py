@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_memory import TreeSampler, wait_peak
+
 HERE = Path(__file__).resolve().parent
 STEP_LINE = re.compile(r"^Step (\d+): ")
 
@@ -50,24 +52,28 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _run_timed(cmd: list[str], log: Path, threads: int) -> tuple[int, list[tuple[int, float, float]], float]:
+def _run_timed(cmd: list[str], log: Path, threads: int) -> tuple[int, list[tuple[int, float, float]], float, float]:
     """Runs cmd; (exit status, (step, wall time, CPU time) at each progress line, peak RSS in MiB
-    of that process)."""
+    of that process, sampled peak anonymous memory in MiB)."""
     env = {**os.environ}
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     steps: list[tuple[int, float, float]] = []
+    # OpenSplat's progress lines go through stdio, block-buffered into a pipe: without line
+    # buffering they arrive a few hundred steps at a time and their arrival times cannot time steps
+    if shutil.which("stdbuf"):
+        cmd = ["stdbuf", "-oL", *cmd]
     with log.open("w") as out:
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         assert p.stdout is not None
-        for line in p.stdout:
-            out.write(line)
-            m = STEP_LINE.match(line)
-            if m:
-                steps.append((int(m.group(1)), time.perf_counter(), _cpu_seconds(p.pid)))
-        _, status, usage = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, steps, usage.ru_maxrss / 1024.0
+        with TreeSampler(p.pid) as sampler:
+            for line in p.stdout:
+                out.write(line)
+                m = STEP_LINE.match(line)
+                if m:
+                    steps.append((int(m.group(1)), time.perf_counter(), _cpu_seconds(p.pid)))
+        code, peak = wait_peak(p)
+    return code, steps, peak, sampler.peak_anon_mb
 
 
 def _count_vertices(ply: Path) -> int:
@@ -88,7 +94,7 @@ def run_opensplat(exe: Path, sfm: Path, out: Path, setting: str, steps: int, hel
     ply = out / "splat.ply"
     cmd = [str(exe), str(sfm), "-n", str(steps), "-o", str(ply), "--keep-crs", "--cpu", "--val", "--val-image", f"{held_out}.jpg", *ARGS[setting]]
     print(f"bench: OpenSplat {setting} {steps} steps", flush=True)
-    code, marks, peak = _run_timed(cmd, out / "opensplat.log", threads)
+    code, marks, peak, anon = _run_timed(cmd, out / "opensplat.log", threads)
     if code != 0 or not ply.is_file():
         tail = (out / "opensplat.log").read_text().strip().splitlines()[-3:]
         sys.exit(f"bench: OpenSplat failed (exit {code}): {' | '.join(tail)}")
@@ -104,5 +110,5 @@ def run_opensplat(exe: Path, sfm: Path, out: Path, setting: str, steps: int, hel
     score = json.loads(r.stdout.strip().splitlines()[-1])
     return {
         "s_step": (t1 - t0) / (s1 - s0), "cpu_s_step": (c1 - c0) / (s1 - s0), "psnr": score["psnr"], "ssim": score["ssim"],
-        "psnr_low": float("nan"), "ssim_low": float("nan"), "gaussians": _count_vertices(ply), "peak_mb": peak,
+        "psnr_low": float("nan"), "ssim_low": float("nan"), "gaussians": _count_vertices(ply), "peak_mb": peak, "anon_mb": anon,
     }

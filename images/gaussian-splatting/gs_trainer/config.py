@@ -32,6 +32,11 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# gsplat's threshold for absgrad (its DefaultStrategy docs: 0.0008 instead of 0.0002), whose
+# absolute sums are larger than the plain gradient's norm
+ABSGRAD_GROW_GRAD2D = 0.0008
+
+
 class ConfigError(ValueError):
     pass
 
@@ -66,7 +71,12 @@ class Config:
     refine_stop: int = 15_000
     refine_every: int = 100
     reset_every: int = 3_000
-    grow_grad2d: float = 0.0002
+    grow_grad2d: float = 0.0002  # with absgrad: ABSGRAD_GROW_GRAD2D unless set
+    # gsplat's rendering options, on every backend (backends/__init__.py): "antialiased" scales
+    # opacities by the compensation of the 0.3 px dilation (Mip-Splatting's 2D filter); absgrad
+    # densifies on the sum of absolute per-pixel gradients (default strategy only)
+    rasterize_mode: str = "classic"
+    absgrad: bool = False
     grow_scale3d: float = 0.01
     prune_opacity: float = 0.005
     prune_scale3d: float = 0.1
@@ -199,6 +209,8 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "refine_every": _int(1),
     "reset_every": _int(1),
     "grow_grad2d": _float(0.0, lo_open=True),
+    "rasterize_mode": _choice("classic", "antialiased"),
+    "absgrad": _bool,
     "grow_scale3d": _float(0.0, lo_open=True),
     "prune_opacity": _float(0.0, 1.0),
     "prune_scale3d": _float(0.0, lo_open=True),
@@ -230,10 +242,27 @@ def parse_hyperparameters(raw: dict[str, Any]) -> Config:
     for key, v in raw.items():
         if key in PARSERS and key != "quality":
             values[key] = PARSERS[key](key, v)
+    _densify_on(values, raw)
     cfg = Config(**values)
     if cfg.holdout_every == 1:
         raise ConfigError("hyperparameter 'holdout_every' must be 0 (none) or >= 2: 1 would hold out every image")
     return cfg
+
+
+def _densify_on(values: dict[str, Any], raw: dict[str, Any]) -> None:
+    """absgrad's consequences: its own growth threshold unless the request or the preset gives one,
+    and an error when it is asked for where nothing reads it (a preset's absgrad is then dropped)."""
+    if not values.get("absgrad"):
+        return
+    strategy, densify = values.get("strategy", "default"), values.get("densify", True)
+    if strategy != "default" or not densify:
+        if "absgrad" in raw:
+            why = "strategy=mcmc does not use screen-space gradients" if strategy != "default" else "densify is off"
+            raise ConfigError(f"hyperparameter 'absgrad' applies to the default densification strategy only ({why}); drop absgrad or set it to false")
+        values["absgrad"] = False
+        return
+    if "grow_grad2d" not in raw and "grow_grad2d" not in PRESETS[values["quality"]]:
+        values["grow_grad2d"] = ABSGRAD_GROW_GRAD2D
 
 
 def load_hyperparameters(path: Path) -> Config:

@@ -1,5 +1,4 @@
-"""The training loop: Adam on the Gaussians, SH schedule, densification, exposure
-compensation, checkpoints with automatic resume, held-out evaluation and outputs."""
+"""The training loop: Adam, SH schedule, densification, exposure compensation, checkpoints with resume, evaluation, outputs."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ import torch
 from torch import Tensor
 
 from .adam import Adam
-from .backends import Backend, RenderOutput, rasterize, resolve_backend
+from .backends import Backend, RenderMode, RenderOutput, rasterize, resolve_backend, screen_grad
 from .config import Config
 from .contract import Paths, StageError, progress
 from .data import Scene, View, load_scene
@@ -29,7 +28,7 @@ from .quality import COVERED_ALPHA, warnings_for
 from .strategy import DefaultStrategy, StrategyState
 
 CKPT_PREFIX = "ckpt-"
-TRAINING_KEYS = ("steps", "resolution_scale", "max_image_size", "num_downscales", "resolution_schedule", "max_gaussians", "sh_degree", "seed", "holdout_every", "holdout", "exposure_compensation", "strategy")
+TRAINING_KEYS = ("steps", "resolution_scale", "max_image_size", "num_downscales", "resolution_schedule", "max_gaussians", "sh_degree", "seed", "holdout_every", "holdout", "exposure_compensation", "strategy", "rasterize_mode", "absgrad")
 
 
 @dataclass
@@ -154,6 +153,7 @@ class Trainer:
             view.height,
             sh_degree,
             torch.zeros(3, device=self.device),
+            RenderMode(self.cfg.rasterize_mode == "antialiased", self.cfg.absgrad),
         )
 
     def training_ssim(self) -> Callable[[Tensor, Tensor], Tensor]:
@@ -218,7 +218,7 @@ class Trainer:
                 mcmc.step_post_backward(self.params, self.optims, self.state, step, self.optims["means"].param_groups[0]["lr"])
             else:
                 strategy.step_post_backward(
-                    self.params, self.optims, self.state, step, out.means2d.grad, out.radii, view.width, view.height
+                    self.params, self.optims, self.state, step, screen_grad(out, cfg.absgrad), out.radii, view.width, view.height
                 )
             self.elapsed = elapsed0 + time.perf_counter() - seg_start
             if self.step % cfg.log_every == 0 or self.step == cfg.steps:

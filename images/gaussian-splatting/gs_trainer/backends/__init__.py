@@ -5,7 +5,12 @@
 coefficients [N, K, 3]) and returns a :class:`RenderOutput`. ``cpp`` is the compiled CPU tile
 rasterizer (C++/OpenMP, built on first use; ``compiled.py``), ``torch`` the pure-PyTorch one
 (its fallback), ``gsplat`` gsplat's CUDA ``rasterization`` (imported lazily, so CPU installs
-never need gsplat).
+never need gsplat). :class:`RenderMode` carries gsplat's two rendering options, which every
+backend implements: ``antialiased`` (``rasterize_mode="antialiased"``: opacities times the
+compensation sqrt(det(Sigma2D) / det(Sigma2D + 0.3 I)) of the 0.3 px dilation, so a Gaussian
+smaller than a pixel is not widened into a blur) and ``absgrad`` (the backward also sums, per
+Gaussian, the absolute per-pixel gradients of its 2D mean; densification then grows where
+gradients cancel between pixels; :func:`screen_grad`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,15 @@ from torch import Tensor
 Backend = Literal["cpp", "torch", "gsplat"]
 
 
+@dataclass(frozen=True)
+class RenderMode:
+    antialiased: bool = False  # gsplat's rasterize_mode="antialiased" (else "classic")
+    absgrad: bool = False  # backward also accumulates |per-pixel d loss / d means2d|
+
+
+CLASSIC = RenderMode()
+
+
 @dataclass
 class RenderOutput:
     image: Tensor  # [H, W, 3]
@@ -27,6 +41,22 @@ class RenderOutput:
     radii: Tensor  # [N] int, 0 where the Gaussian was culled
     width: int
     height: int
+    # with RenderMode.absgrad on the CPU backends: [N, 2], filled by backward (gsplat keeps it
+    # as means2d.absgrad instead)
+    absgrad: Tensor | None = None
+
+
+def screen_grad(out: RenderOutput, absolute: bool) -> Tensor | None:
+    """The screen-space gradient densification reads after backward: means2d's gradient, or with
+    ``absolute`` the sum of its absolute per-pixel parts (gsplat's absgrad)."""
+    if not absolute:
+        return out.means2d.grad
+    if out.absgrad is not None:
+        return out.absgrad
+    found = getattr(out.means2d, "absgrad", None)  # gsplat sets it in its backward
+    if found is None:
+        raise RuntimeError("absgrad requested but the rasterizer did not produce it (render with RenderMode(absgrad=True))")
+    return found  # type: ignore[no-any-return]
 
 
 def resolve_backend(requested: str, device: torch.device) -> tuple[Backend, str]:
@@ -78,17 +108,19 @@ def rasterize(
     height: int,
     sh_degree: int,
     background: Tensor | None = None,
+    mode: RenderMode = CLASSIC,
 ) -> RenderOutput:
+    args = (means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background)
     if backend == "cpp":
         from .cpp_tiles import rasterize_cpp
 
-        return rasterize_cpp(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background)
+        return rasterize_cpp(*args, mode=mode)
     if backend == "torch":
         from .torch_tiles import rasterize_torch
 
-        return rasterize_torch(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background)
+        return rasterize_torch(*args, mode=mode)
     if backend == "gsplat":
         from .gsplat_backend import rasterize_gsplat
 
-        return rasterize_gsplat(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background)
+        return rasterize_gsplat(*args, mode=mode)
     raise ValueError(f"unknown backend '{backend}'")

@@ -10,9 +10,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import RenderOutput
+from . import CLASSIC, RenderMode, RenderOutput
 from .compiled import load
-from .cpu_common import TILE, TileLists, prepare
+from .cpu_common import TILE, AbsGradSink, TileLists, prepare
 
 
 def _ops() -> Any:
@@ -48,11 +48,12 @@ class _CompositeCpp(torch.autograd.Function):
         lists: TileLists,
         width: int,
         height: int,
+        sink: AbsGradSink | None,
     ) -> tuple[Tensor, Tensor]:
         ins = tuple(t.contiguous() for t in (means2d, conics, opacities, colors, ext))
         color, t_final, last = _ops().tiles_forward(*ins, *_lists_args(lists), width, height)
         ctx.save_for_backward(*ins, background, t_final, last)
-        ctx.lists, ctx.size = lists, (width, height)
+        ctx.lists, ctx.size, ctx.sink = lists, (width, height), sink
         return color + t_final[..., None] * background, 1.0 - t_final
 
     @staticmethod
@@ -61,14 +62,17 @@ class _CompositeCpp(torch.autograd.Function):
         lists: TileLists = ctx.lists
         width, height = ctx.size
         g_img, g_alpha = g_img.contiguous(), g_alpha.contiguous()
+        sink: AbsGradSink | None = ctx.sink
         g_pair = _ops().tiles_backward(
             means2d, conics, opacities, colors, ext, *_lists_args(lists), width, height,
-            background.contiguous(), t_final, last, g_img, g_alpha,
+            background.contiguous(), t_final, last, g_img, g_alpha, sink is not None,
         )
         # per-pair rows summed per Gaussian in the lists' fixed order: deterministic
-        g = torch.zeros(means2d.shape[0], 9, dtype=g_pair.dtype).index_add_(0, lists.gauss, g_pair)
+        g = torch.zeros(means2d.shape[0], 9, dtype=g_pair.dtype).index_add_(0, lists.gauss, g_pair[:, :9])
+        if sink is not None:  # columns 9, 10: sum of |per-pixel d loss / d means2d|
+            sink.add(g_pair[:, 9:11], lists.gauss)
         d_bg = (t_final[..., None] * g_img).sum((0, 1))
-        return g[:, :2], g[:, 2:5], g[:, 5], g[:, 6:9], d_bg, None, None, None, None
+        return g[:, :2], g[:, 2:5], g[:, 5], g[:, 6:9], d_bg, None, None, None, None, None
 
 
 def rasterize_cpp(
@@ -83,9 +87,11 @@ def rasterize_cpp(
     height: int,
     sh_degree: int,
     background: Tensor | None = None,
+    mode: RenderMode = CLASSIC,
 ) -> RenderOutput:
-    p = prepare(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background, bin_tiles_cpp)
+    p = prepare(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background, bin_tiles_cpp, mode)
     image, alpha = _CompositeCpp.apply(
-        p.means2d[p.ids], p.conics, p.opacities, p.colors, p.background, p.ext, p.lists, width, height
+        p.means2d[p.ids], p.conics, p.opacities, p.colors, p.background, p.ext, p.lists, width, height, p.absgrad
     )
-    return RenderOutput(image=image, alpha=alpha, means2d=p.means2d, radii=p.radii, width=width, height=height)
+    absgrad = None if p.absgrad is None else p.absgrad.total
+    return RenderOutput(image=image, alpha=alpha, means2d=p.means2d, radii=p.radii, width=width, height=height, absgrad=absgrad)

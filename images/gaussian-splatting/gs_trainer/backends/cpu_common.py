@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from . import CLASSIC, RenderMode
 from ..sh import eval_sh
 from .projection import extents, project
 
@@ -117,6 +118,21 @@ class Prepared:
     colors: Tensor  # [V, 3]
     lists: TileLists
     background: Tensor
+    absgrad: AbsGradSink | None
+
+
+@dataclass
+class AbsGradSink:
+    """Where a compositor's backward adds, per Gaussian, the sum over pixels of the absolute
+    per-pixel gradient of its 2D mean (gsplat's absgrad)."""
+
+    ids: Tensor  # [V] visible subset -> Gaussian
+    total: Tensor  # [N, 2], zero until backward
+
+    def add(self, per_pair: Tensor, pair_gauss: Tensor) -> None:
+        """per_pair [M, 2] of the (tile, Gaussian) pairs whose visible-subset index is pair_gauss."""
+        per_visible = per_pair.new_zeros(self.ids.shape[0], 2).index_add_(0, pair_gauss, per_pair)
+        self.total.index_add_(0, self.ids, per_visible.to(self.total.dtype))
 
 
 def prepare(
@@ -132,10 +148,13 @@ def prepare(
     sh_degree: int,
     background: Tensor | None = None,
     binner: Binner = bin_tiles,
+    mode: RenderMode = CLASSIC,
 ) -> Prepared:
     dtype = means.dtype
     bg = background if background is not None else torch.zeros(3, dtype=dtype)
     proj = project(means, quats, scales, viewmat, K, width, height)
+    if mode.antialiased:  # every later step (culling, extents, tiles, alphas) sees the compensated opacity
+        opacities = opacities * proj.compensation
     means2d = proj.means2d
     if means2d.requires_grad:
         means2d.retain_grad()
@@ -155,4 +174,5 @@ def prepare(
     cam_center = -viewmat[:3, :3].T @ viewmat[:3, 3]
     dirs = means[ids] - cam_center
     colors = torch.clamp_min(eval_sh(sh_degree, sh[ids], dirs) + 0.5, 0.0)
-    return Prepared(means2d, radii, ids, ext[ids], proj.conics[ids], opacities[ids], colors, lists, bg.to(dtype))
+    sink = AbsGradSink(ids, torch.zeros(means.shape[0], 2, dtype=dtype)) if mode.absgrad else None
+    return Prepared(means2d, radii, ids, ext[ids], proj.conics[ids], opacities[ids], colors, lists, bg.to(dtype), sink)

@@ -1,11 +1,12 @@
-"""gsplat's CUDA rasterizer behind the common interface (imported lazily)."""
+"""gsplat's CUDA rasterizer behind the common interface (imported lazily), with RenderMode as
+gsplat's own rasterize_mode and absgrad arguments."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
-from . import RenderOutput
+from . import CLASSIC, RenderMode, RenderOutput
 
 
 def rasterize_gsplat(
@@ -20,6 +21,7 @@ def rasterize_gsplat(
     height: int,
     sh_degree: int,
     background: Tensor | None = None,
+    mode: RenderMode = CLASSIC,
 ) -> RenderOutput:
     from gsplat import rasterization  # lazy: only the CUDA image has gsplat
 
@@ -39,7 +41,8 @@ def rasterize_gsplat(
         packed=False,
         near_plane=0.01,
         eps2d=0.3,
-        rasterize_mode="classic",
+        rasterize_mode="antialiased" if mode.antialiased else "classic",
+        absgrad=mode.absgrad,  # backward then sets means2d.absgrad (screen_grad reads it)
     )
     means2d: Tensor = meta["means2d"]
     if means2d.requires_grad:

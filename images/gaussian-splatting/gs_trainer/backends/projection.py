@@ -33,6 +33,9 @@ class Projected:
     cov2d: Tensor  # [N, 3] (xx, xy, yy)
     depths: Tensor  # [N]
     visible: Tensor  # [N] bool
+    # sqrt(det(Sigma2D) / det(Sigma2D + EPS2D I)): what the dilation by EPS2D adds in area, by
+    # which rasterize_mode="antialiased" divides opacity (gsplat's compensation, Mip-Splatting's 2D filter)
+    compensation: Tensor  # [N]
 
 
 def project(
@@ -69,6 +72,9 @@ def project(
     det = cxx * cyy - cxy * cxy
     ok = in_front & (det > 0)
     det_s = torch.where(ok, det, torch.ones_like(det))
+    det_raw = cov[:, 0, 0] * cov[:, 1, 1] - cxy * cxy
+    # clamped away from 0 so that sqrt's gradient stays finite (1e-6: a Gaussian that fades out)
+    compensation = torch.sqrt((det_raw / det_s).clamp_min(1e-12))
     conics = torch.stack([cyy / det_s, -cxy / det_s, cxx / det_s], dim=-1)
     means2d = torch.stack([fx * x / zs + cx, fy * y / zs + cy], dim=-1)
     return Projected(
@@ -77,6 +83,7 @@ def project(
         cov2d=torch.stack([cxx, cxy, cyy], dim=-1),
         depths=z,
         visible=ok,
+        compensation=compensation,
     )
 
 

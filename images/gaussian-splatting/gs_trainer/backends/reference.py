@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from . import CLASSIC, RenderMode
 from ..sh import eval_sh
 from .cpu_common import ALPHA_MAX, ALPHA_MIN, T_MIN
 from .projection import project
@@ -22,14 +23,20 @@ def reference_render(
     height: int,
     sh_degree: int,
     background: Tensor | None = None,
+    mode: RenderMode = CLASSIC,
+    pixel_offsets: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Naive per-pixel renderer with plain autograd: every pixel against every Gaussian.
 
-    No tiles, no chunking, no custom backward; for tests on small scenes only.
+    No tiles, no chunking, no custom backward; for tests on small scenes only. ``pixel_offsets``
+    ([H*W, N, 2] of zeros, requiring grad) is added to the 2D means per pixel, so after backward
+    its gradient holds each pixel's own d loss / d means2d: ``.grad.abs().sum(0)`` is absgrad.
     """
     dtype = means.dtype
     bg = background if background is not None else torch.zeros(3, dtype=dtype)
     proj = project(means, quats, scales, viewmat, K, width, height)
+    if mode.antialiased:
+        opacities = opacities * proj.compensation
     cam_center = -viewmat[:3, :3].T @ viewmat[:3, 3]
     colors = torch.clamp_min(eval_sh(sh_degree, sh, means - cam_center) + 0.5, 0.0)
     order = torch.argsort(proj.depths.detach())
@@ -39,6 +46,9 @@ def reference_render(
     px = torch.stack([xs.flatten(), ys.flatten()], dim=-1) + 0.5  # [P, 2]
     dx = px[:, None, 0] - m[None, :, 0]
     dy = px[:, None, 1] - m[None, :, 1]
+    if pixel_offsets is not None:
+        dx = dx - pixel_offsets[:, order, 0]
+        dy = dy - pixel_offsets[:, order, 1]
     power = -0.5 * (con[None, :, 0] * dx * dx + con[None, :, 2] * dy * dy) - con[None, :, 1] * dx * dy
     raw = op[None] * torch.exp(power)
     alpha = torch.where((power <= 0) & (raw >= ALPHA_MIN), raw.clamp_max(ALPHA_MAX), torch.zeros_like(raw))

@@ -22,8 +22,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import RenderOutput
-from .cpu_common import ALPHA_MAX, ALPHA_MIN, TILE, T_MIN, TileLists, prepare
+from . import CLASSIC, RenderMode, RenderOutput
+from .cpu_common import ALPHA_MAX, ALPHA_MIN, TILE, T_MIN, AbsGradSink, TileLists, prepare
 
 # elements of one [tiles, pixels, K] tensor per chunk: bounds peak memory of a step.
 CHUNK_ELEMS = 1 << 21
@@ -130,6 +130,7 @@ class _Composite(torch.autograd.Function):
         lists: TileLists,
         width: int,
         height: int,
+        sink: AbsGradSink | None,
     ) -> tuple[Tensor, Tensor]:
         dtype = coef.dtype
         m = coef.shape[0]
@@ -147,7 +148,7 @@ class _Composite(torch.autograd.Function):
             img[tiles] = torch.bmm(w, pcol[idx]) + (1.0 - acc)[..., None] * background
             alpha_out[tiles] = acc
         ctx.save_for_backward(coef, colors, background)
-        ctx.lists = lists
+        ctx.lists, ctx.sink = lists, sink
         return _untile(img, tx, ty, width, height), _untile(alpha_out[..., None], tx, ty, width, height)[..., 0]
 
     @staticmethod
@@ -165,7 +166,9 @@ class _Composite(torch.autograd.Function):
         ga = _tile(g_alpha[..., None], tx, ty)[..., 0]
         d_coef = torch.zeros(m + 1, 6, dtype=dtype)
         d_pcol = torch.zeros(m + 1, 3, dtype=dtype)
-        d_bg = torch.zeros(3, dtype=dtype)
+        d_bg = gi[lists.count == 0].sum((0, 1))  # tiles without Gaussians show the background alone
+        sink: AbsGradSink | None = ctx.sink
+        d_abs = torch.zeros(m + 1, 2, dtype=dtype) if sink is not None else None
         for tiles, k in _chunks(lists):
             idx = _chunk_pairs(lists, tiles, k, m)
             ccol = pcol[idx]
@@ -188,8 +191,25 @@ class _Composite(torch.autograd.Function):
             if keep is not None:
                 g_log = g_log * keep
             d_coef[idx.flatten()] = torch.matmul(feat, g_log).transpose(1, 2).reshape(-1, 6)
+            if d_abs is not None:
+                d_abs[idx.flatten()] = _abs_mean_grad(feat_t, cf[idx], g_log).reshape(-1, 2)
         d_colors = torch.zeros_like(colors).index_add_(0, lists.gauss, d_pcol[:m])
-        return d_coef[:m], d_colors, d_bg, None, None, None
+        if sink is not None and d_abs is not None:
+            sink.add(d_abs[:m], lists.gauss)
+        return d_coef[:m], d_colors, d_bg, None, None, None, None
+
+
+def _abs_mean_grad(feat_t: Tensor, coef: Tensor, g_log: Tensor) -> Tensor:
+    """[B, K, 2]: per pair, the sum over the tile's pixels of |d loss / d means2d| of each pixel.
+
+    log2 alpha depends on the mean only through the pixel's offset from it, so its derivative by
+    the mean is minus its derivative by the pixel position: -(2 c0 u + c1 v + c3, c1 u + 2 c2 v + c4).
+    ``g_log`` is d loss / d log2 alpha divided by ln 2 (as in the backward)."""
+    uv1 = feat_t[:, 3:6].T  # [3, P]: u, v, 1
+    lin_x = torch.matmul(torch.stack([2 * coef[..., 0], coef[..., 1], coef[..., 3]], -1), uv1)  # [B, K, P]
+    lin_y = torch.matmul(torch.stack([coef[..., 1], 2 * coef[..., 2], coef[..., 4]], -1), uv1)
+    g = g_log.transpose(1, 2).abs() * LN2  # [B, K, P]
+    return torch.stack([(g * lin_x.abs()).sum(-1), (g * lin_y.abs()).sum(-1)], -1)
 
 
 def _untile(t: Tensor, tx: int, ty: int, width: int, height: int) -> Tensor:
@@ -205,9 +225,9 @@ def _tile(t: Tensor, tx: int, ty: int) -> Tensor:
 
 
 def composite(
-    coef: Tensor, colors: Tensor, background: Tensor, lists: TileLists, width: int, height: int
+    coef: Tensor, colors: Tensor, background: Tensor, lists: TileLists, width: int, height: int, sink: AbsGradSink | None = None
 ) -> tuple[Tensor, Tensor]:
-    out: tuple[Tensor, Tensor] = _Composite.apply(coef, colors, background, lists, width, height)
+    out: tuple[Tensor, Tensor] = _Composite.apply(coef, colors, background, lists, width, height, sink)
     return out
 
 
@@ -223,8 +243,10 @@ def rasterize_torch(
     height: int,
     sh_degree: int,
     background: Tensor | None = None,
+    mode: RenderMode = CLASSIC,
 ) -> RenderOutput:
-    p = prepare(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background)
+    p = prepare(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background, mode=mode)
     coef = pair_coefficients(p.means2d[p.ids], p.conics, p.opacities, p.lists)
-    image, alpha = composite(coef, p.colors, p.background, p.lists, width, height)
-    return RenderOutput(image=image, alpha=alpha, means2d=p.means2d, radii=p.radii, width=width, height=height)
+    image, alpha = composite(coef, p.colors, p.background, p.lists, width, height, p.absgrad)
+    absgrad = None if p.absgrad is None else p.absgrad.total
+    return RenderOutput(image=image, alpha=alpha, means2d=p.means2d, radii=p.radii, width=width, height=height, absgrad=absgrad)

@@ -213,7 +213,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(const at::Tensor& means2d
   return {color_out, t_out, last_out};
 }
 
-template <typename T>
+// ABS: also the sum over pixels of |per-pixel d loss / d means2d| (gsplat's absgrad), columns 9-10.
+template <typename T, bool ABS>
 void backward_impl(const at::Tensor& means2d, const at::Tensor& conics, const at::Tensor& opac,
                    const at::Tensor& colors, const at::Tensor& ext, const at::Tensor& start,
                    const at::Tensor& count, const at::Tensor& gauss, int64_t tiles_x, int64_t width,
@@ -234,6 +235,7 @@ void backward_impl(const at::Tensor& means2d, const at::Tensor& conics, const at
   const int64_t* ct = count.data_ptr<int64_t>();
   const int64_t* gs = gauss.data_ptr<int64_t>();
   T* gp = g_pair.data_ptr<T>();
+  constexpr int COLS = ABS ? 11 : 9;
   const int64_t n_tiles = start.size(0);
   const int W = static_cast<int>(width), H = static_cast<int>(height), TX = static_cast<int>(tiles_x);
 
@@ -267,7 +269,7 @@ void backward_impl(const at::Tensor& means2d, const at::Tensor& conics, const at
       const T cr = col[3 * g], cg = col[3 * g + 1], cb = col[3 * g + 2];
       const int32_t k32 = static_cast<int32_t>(k);
       // per tile column, summed after the rows (vectorises without reassociating a reduction)
-      T acc[9][TILE] = {};
+      T acc[COLS][TILE] = {};
       int xlo, xhi, ylo, yhi;
       reach(r, mx, my, ex[2 * g], ex[2 * g + 1], xlo, xhi, ylo, yhi);
       for (int y = ylo; y <= yhi; ++y) {
@@ -294,8 +296,14 @@ void backward_impl(const at::Tensor& means2d, const at::Tensor& conics, const at
           // no gradient through the clamp at 0.99
           const T d_raw = T(use & (raw < T(ALPHA_MAX))) * d_alpha;
           const T d_sigma = -d_raw * raw;
-          acc[0][j] -= d_sigma * (a * dx + b * dy);  // d sigma / d mx = -(a dx + b dy)
-          acc[1][j] -= d_sigma * (b * dx + c * dy);
+          const T d_mx = -d_sigma * (a * dx + b * dy);  // d sigma / d mx = -(a dx + b dy)
+          const T d_my = -d_sigma * (b * dx + c * dy);
+          acc[0][j] += d_mx;
+          acc[1][j] += d_my;
+          if constexpr (ABS) {
+            acc[9][j] += std::abs(d_mx);
+            acc[10][j] += std::abs(d_my);
+          }
           acc[2][j] += d_sigma * T(0.5) * dx * dx;
           acc[3][j] += d_sigma * dx * dy;
           acc[4][j] += d_sigma * T(0.5) * dy * dy;
@@ -305,8 +313,8 @@ void backward_impl(const at::Tensor& means2d, const at::Tensor& conics, const at
           acc[8][j] += w * g2;
         }
       }
-      T* out = gp + 9 * (s + k);
-      for (int i = 0; i < 9; ++i) {
+      T* out = gp + COLS * (s + k);
+      for (int i = 0; i < COLS; ++i) {
         T sum = T(0);
         for (int j = 0; j < TILE; ++j) sum += acc[i][j];
         out[i] = sum;
@@ -316,12 +324,13 @@ void backward_impl(const at::Tensor& means2d, const at::Tensor& conics, const at
 }
 
 // Gradient of each (tile, Gaussian) pair: [M, 9] = d means2d (2), d conic (3), d opacity,
-// d colour (3). Rows past a tile's last composited Gaussian are 0.
+// d colour (3), and with ``absgrad`` [M, 11]: the sums of |d means2d| per pixel (2) after them.
+// Rows past a tile's last composited Gaussian are 0.
 at::Tensor backward(const at::Tensor& means2d, const at::Tensor& conics, const at::Tensor& opac,
                     const at::Tensor& colors, const at::Tensor& ext, const at::Tensor& start,
                     const at::Tensor& count, const at::Tensor& gauss, int64_t tiles_x, int64_t width,
                     int64_t height, const at::Tensor& background, const at::Tensor& t_final,
-                    const at::Tensor& last, const at::Tensor& g_img, const at::Tensor& g_alpha) {
+                    const at::Tensor& last, const at::Tensor& g_img, const at::Tensor& g_alpha, bool absgrad) {
   check_inputs(means2d, conics, opac, colors, ext, start, count, gauss);
   TORCH_CHECK(t_final.sizes() == at::IntArrayRef({height, width}) && t_final.is_contiguous(), "t_final must be [H, W]");
   TORCH_CHECK(last.sizes() == at::IntArrayRef({height, width}) && last.scalar_type() == at::kInt, "last must be [H, W] int32");
@@ -331,10 +340,15 @@ at::Tensor backward(const at::Tensor& means2d, const at::Tensor& conics, const a
   for (const auto* x : {&background, &t_final, &g_img, &g_alpha}) {
     TORCH_CHECK(x->scalar_type() == means2d.scalar_type(), "inputs must share one floating dtype");
   }
-  auto g_pair = at::zeros({gauss.size(0), 9}, means2d.options());
+  auto g_pair = at::zeros({gauss.size(0), absgrad ? 11 : 9}, means2d.options());
   AT_DISPATCH_FLOATING_TYPES(means2d.scalar_type(), "gs_tiles_backward", [&] {
-    backward_impl<scalar_t>(means2d, conics, opac, colors, ext, start, count, gauss, tiles_x, width, height,
-                            background, t_final, last, g_img, g_alpha, g_pair);
+    if (absgrad) {
+      backward_impl<scalar_t, true>(means2d, conics, opac, colors, ext, start, count, gauss, tiles_x, width, height,
+                                    background, t_final, last, g_img, g_alpha, g_pair);
+    } else {
+      backward_impl<scalar_t, false>(means2d, conics, opac, colors, ext, start, count, gauss, tiles_x, width, height,
+                                     background, t_final, last, g_img, g_alpha, g_pair);
+    }
   });
   return g_pair;
 }
@@ -348,7 +362,7 @@ TORCH_LIBRARY(spaceport_gs, m) {
   m.def(
       "tiles_backward(Tensor means2d, Tensor conics, Tensor opacities, Tensor colors, Tensor ext, Tensor start, "
       "Tensor count, Tensor gauss, int tiles_x, int width, int height, Tensor background, Tensor t_final, "
-      "Tensor last, Tensor g_img, Tensor g_alpha) -> Tensor");
+      "Tensor last, Tensor g_img, Tensor g_alpha, bool absgrad) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(spaceport_gs, CPU, m) {
