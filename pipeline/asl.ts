@@ -22,13 +22,16 @@ export interface AslChoiceRule {
   StringMatches?: string;
   StringEquals?: string;
   NumericLessThan?: number;
+  NumericGreaterThan?: number;
+  NumericGreaterThanEquals?: number;
   NumericGreaterThanPath?: string;
   IsPresent?: boolean;
   Next?: string;
 }
 
 export type AslState =
-  | { Type: "Pass"; Comment?: string; Parameters?: Record<string, unknown>; Result?: unknown; ResultPath?: string | null; Next?: string; End?: true }
+  | { Type: "Pass"; Comment?: string; InputPath?: string; Parameters?: Record<string, unknown>; Result?: unknown; ResultPath?: string | null; Next?: string; End?: true }
+  | { Type: "Parallel"; Comment?: string; Branches: AslBranch[]; OutputPath?: string; Catch?: AslCatcher[]; Next?: string; End?: true }
   | {
       Type: "Task";
       Comment?: string;
@@ -47,6 +50,12 @@ export type AslState =
   | { Type: "Wait"; Comment?: string; Seconds?: number; SecondsPath?: string; Next: string }
   | { Type: "Succeed"; Comment?: string }
   | { Type: "Fail"; Comment?: string; Error?: string; Cause?: string; ErrorPath?: string; CausePath?: string };
+
+/** One branch of a Parallel state: a state machine of its own (its state names unique in the whole machine). */
+export interface AslBranch {
+  StartAt: string;
+  States: Record<string, AslState>;
+}
 
 export interface AslStateMachine {
   Comment?: string;

@@ -33,6 +33,11 @@ export const jobInputKey = (jobId: string, fileName = "photos.zip"): string => `
 export const stageOutputPrefix = (jobId: string, output: string): string => `${jobPrefix(jobId)}${output}/`;
 export const checkpointPrefix = (jobId: string, stage: string): string => `${jobPrefix(jobId)}${JOB_FOLDERS.checkpoints}/${stage}/`;
 export const statusPrefix = (jobId: string): string => `${jobPrefix(jobId)}${JOB_FOLDERS.status}/`;
+/**
+ * An early output of a training stage: written under its checkpoint folder (which SageMaker
+ * copies to S3 while the job runs), `jobs/<jobId>/checkpoints/<stage>/early/<output>/`.
+ */
+export const earlyOutputPrefix = (jobId: string, stage: string, output: string): string => `${checkpointPrefix(jobId, stage)}early/${output}/`;
 /** `s3://<bucket>/jobs/<jobId>/<output>/` */
 export const stageOutputUri = (bucket: string, jobId: string, output: string): string => `s3://${bucket}/${stageOutputPrefix(jobId, output)}`;
 

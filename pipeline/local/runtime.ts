@@ -19,6 +19,8 @@ import { currentProcess, isAlive, isStageProcess, type ProcessIdentity } from ".
 import { SageMakerEmulator } from "./sagemaker/emulator.js";
 import { NotificationRetrier, type NotificationOutcome, type NotifyFunction } from "./notify-retry.js";
 import { JobStore } from "./store.js";
+import { listObjects, type ListObjectsInput } from "./s3-list.js";
+import type { AslState, AslStateMachine } from "../asl.js";
 import { localTarget, readEnvironment } from "./target.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -37,6 +39,8 @@ export interface RetryIntervals {
    * attempt. Default: the compiled retrier's own backoff (10 s, 20 s, 40 s, ...).
    */
   readonly emailMs?: number;
+  /** Every Wait state (the looks for an early output, 60 s or more on AWS). Default 1000 ms. */
+  readonly pollMs?: number;
 }
 
 export interface LocalRuntimeOptions {
@@ -118,7 +122,7 @@ export class LocalRuntime {
       ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
       ...(options.cores !== undefined ? { cores: options.cores } : {}),
     });
-    const retry = { quotaMs: 1000, throttleMs: 500, lambdaMs: 500, ...options.retry };
+    const retry = { quotaMs: 1000, throttleMs: 500, lambdaMs: 500, pollMs: 1000, ...options.retry };
     const handlers: Record<string, TaskHandler> = {};
     const retryIntervalOverrides: Record<string, number[]> = {};
     for (const [state, binding] of Object.entries(this.compiled.tasks)) {
@@ -129,17 +133,25 @@ export class LocalRuntime {
             : (input) => this.emulator.trainingJob(input as unknown as CreateTrainingJobRequest) as Promise<never>;
         // Retriers in the compiled order: quota, throttling.
         retryIntervalOverrides[state] = [retry.quotaMs, retry.throttleMs];
+      } else if (binding.type === "s3-list") {
+        handlers[state] = async (input) => listObjects(this.data, input as ListObjectsInput) as never;
+        retryIntervalOverrides[state] = [retry.throttleMs];
       } else {
         handlers[state] = (input) => this.invokeNotify(input as unknown as { Payload?: unknown }) as Promise<never>;
         // Retriers in the compiled order: Lambda errors, then the email retrier (-1: its own backoff).
         retryIntervalOverrides[state] = [retry.lambdaMs, retry.emailMs ?? -1];
       }
     }
+    // Wait states (the looks for an early output) wait pollMs here.
+    const waitTimeOverrides = Object.fromEntries(waitStates(this.compiled.definition).map((name) => [name, retry.pollMs]));
     this.executions = new LocalExecutions({
       store: this.store,
       definitionJson: this.compiled.definitionJson,
       handlers,
       retryIntervalOverrides,
+      waitTimeOverrides,
+      // A Parallel that failed or an execution stopped leaves no SageMaker job of it running.
+      onStopped: (execution) => void this.emulator.stopJobsOf(execution),
       owner: this.owner,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
@@ -224,4 +236,11 @@ export class LocalRuntime {
     this.store.close();
     return recovered;
   }
+}
+
+/** Names of the definition's Wait states, in Parallel branches too. */
+function waitStates(machine: Pick<AslStateMachine, "States">): string[] {
+  return Object.entries(machine.States).flatMap(([name, state]: [string, AslState]) =>
+    state.Type === "Wait" ? [name] : state.Type === "Parallel" ? state.Branches.flatMap((b) => waitStates(b)) : [],
+  );
 }

@@ -52,6 +52,7 @@ function handlers(compiledPipeline: CompiledPipeline, behaviour: Behaviour = () 
       const custom = behaviour(state, input, n);
       if (custom !== undefined) return custom as JSONValue;
       if (binding.type === "notify") return { StatusCode: 200, Payload: { sent: true } } as JSONValue;
+      if (binding.type === "s3-list") return { KeyCount: 0 } as JSONValue;
       if (binding.jobKind === "processing") {
         return { ProcessingJobName: String(input["ProcessingJobName"]), ProcessingJobStatus: "Completed", ProcessingJobArn: "arn" } as JSONValue;
       }
