@@ -63,3 +63,13 @@ export interface AslStateMachine {
   TimeoutSeconds?: number;
   States: Record<string, AslState>;
 }
+
+/** Every state by name, those in Parallel branches too (state names are unique in the whole machine). */
+export function allStates(machine: { States: Record<string, AslState> }): Record<string, AslState> {
+  const out: Record<string, AslState> = {};
+  for (const [name, state] of Object.entries(machine.States)) {
+    out[name] = state;
+    if (state.Type === "Parallel") for (const branch of state.Branches) Object.assign(out, allStates(branch));
+  }
+  return out;
+}

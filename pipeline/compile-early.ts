@@ -71,7 +71,8 @@ export interface EarlyParts {
   readonly producerKey: string;
   /** Longest the producer's job may take (its spot wait or timeout) plus the Task margin. */
   readonly producerMaxSeconds: number;
-  readonly consumerRequest: CreateProcessingJobRequest;
+  /** The consumer's request on the early inputs (`previewRequest`). */
+  readonly previewRequest: CreateProcessingJobRequest;
   readonly consumerTimeoutSeconds: number;
   readonly notifyPreview: (next: string) => AslState;
   readonly throttlingRetry: AslRetrier;
@@ -214,7 +215,7 @@ function previewBranch(parts: EarlyParts): Record<string, AslState> {
       Type: "Task",
       Comment: `${run.consumer.name} on the early ${run.output}, into the delivery location`,
       Resource: PROCESSING_SYNC,
-      Parameters: toAslParameters(previewRequest(run, parts.consumerRequest, target.bucket)) as Record<string, unknown>,
+      Parameters: toAslParameters(parts.previewRequest) as Record<string, unknown>,
       ResultSelector: { "jobName.$": "$.ProcessingJobName", "status.$": "$.ProcessingJobStatus" },
       ResultPath: "$.preview.run",
       TimeoutSeconds: parts.consumerTimeoutSeconds + parts.taskMarginSeconds,

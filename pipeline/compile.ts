@@ -18,7 +18,7 @@ import type { CreateProcessingJobRequest, CreateTrainingJobRequest } from "@aws-
 import type { AslCatcher, AslRetrier, AslState, AslStateMachine } from "./asl.js";
 import { validateForEnvironment, type Pipeline } from "./define.js";
 import { earlyRuns, type EarlyRun } from "./early.js";
-import { EARLY_STATE, earlyStates } from "./compile-early.js";
+import { EARLY_STATE, earlyStates, previewRequest } from "./compile-early.js";
 import type { CompileTarget } from "./compile-target.js";
 import { JOB_ID_LENGTH, MAX_ATTEMPT_DIGITS, SAGEMAKER_JOB_NAME_MAX, sageMakerJobName, stageOutputUri } from "./layout.js";
 import type { AslFields, NotifyPayload } from "./notify-payload.js";
@@ -48,6 +48,8 @@ export interface CompiledProcessingStage extends CompiledStageBase {
   readonly stage: ProcessingStage;
   /** The request, with `⟦$.path⟧` markers where execution data goes. */
   readonly request: CreateProcessingJobRequest;
+  /** Where the stage also runs early (`earlyInputs`): the same request on the early inputs, marked as a preview. */
+  readonly previewRequest?: CreateProcessingJobRequest;
 }
 export interface CompiledTrainingStage extends CompiledStageBase {
   readonly kind: "training";
@@ -292,7 +294,7 @@ function earlyParts(run: EarlyRun, producer: CompiledStage, stages: readonly Com
     producerEntry: STATE.prepare(producer.name),
     producerKey: producer.key,
     producerMaxSeconds: stageMaxWaitSeconds(producer) + TASK_MARGIN_SECONDS,
-    consumerRequest: consumer.request,
+    previewRequest: consumer.previewRequest!,
     consumerTimeoutSeconds: consumer.stage.timeout.seconds,
     notifyPreview: (next: string) => notifyState(target, "preview", pipeline, next),
     throttlingRetry: THROTTLING_RETRY,
@@ -307,12 +309,16 @@ export function compile(pipeline: Pipeline, target: CompileTarget): CompiledPipe
     throw new Error(`stage names up to ${SAGEMAKER_JOB_NAME_MAX - JOB_ID_LENGTH - MAX_ATTEMPT_DIGITS - 2} characters keep SageMaker job names within ${SAGEMAKER_JOB_NAME_MAX}`);
   }
 
+  const early = earlyRuns(pipeline);
   const stages: CompiledStage[] = pipeline.stages.map((stage) => {
     const common = { name: stage.name, key: stageKey(stage.name), runState: STATE.run(stage.name) };
     if (stage.kind === "processing") {
       const request = processingRequest(pipeline, stage, target);
       assertValidProcessingRequest(request);
-      return { ...common, kind: "processing", stage, request, resource: "arn:aws:states:::sagemaker:createProcessingJob.sync" };
+      const run = early.find((r) => r.consumer.name === stage.name);
+      const preview = run ? previewRequest(run, request, target.bucket) : undefined;
+      if (preview) assertValidProcessingRequest(preview);
+      return { ...common, kind: "processing", stage, request, ...(preview ? { previewRequest: preview } : {}), resource: "arn:aws:states:::sagemaker:createProcessingJob.sync" };
     }
     const request = trainingRequest(pipeline, stage, target);
     assertValidTrainingRequest(request);
@@ -335,7 +341,6 @@ export function compile(pipeline: Pipeline, target: CompileTarget): CompiledPipe
       Next: STATE.prepare(stages[0]!.name),
     },
   };
-  const early = earlyRuns(pipeline);
   const earlyOf = (stage: string): EarlyRun | undefined => early.find((r) => r.producer.name === stage);
   // A stage starts at its Prepare state, a producer of an early output at its Parallel state.
   const entry = (stage: string): string => {

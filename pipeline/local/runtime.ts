@@ -20,7 +20,7 @@ import { SageMakerEmulator } from "./sagemaker/emulator.js";
 import { NotificationRetrier, type NotificationOutcome, type NotifyFunction } from "./notify-retry.js";
 import { JobStore } from "./store.js";
 import { listObjects, type ListObjectsInput } from "./s3-list.js";
-import type { AslState, AslStateMachine } from "../asl.js";
+import { allStates } from "../asl.js";
 import { localTarget, readEnvironment } from "./target.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -143,7 +143,8 @@ export class LocalRuntime {
       }
     }
     // Wait states (the looks for an early output) wait pollMs here.
-    const waitTimeOverrides = Object.fromEntries(waitStates(this.compiled.definition).map((name) => [name, retry.pollMs]));
+    const waits = Object.entries(allStates(this.compiled.definition)).filter(([, state]) => state.Type === "Wait");
+    const waitTimeOverrides = Object.fromEntries(waits.map(([name]) => [name, retry.pollMs]));
     this.executions = new LocalExecutions({
       store: this.store,
       definitionJson: this.compiled.definitionJson,
@@ -238,9 +239,3 @@ export class LocalRuntime {
   }
 }
 
-/** Names of the definition's Wait states, in Parallel branches too. */
-function waitStates(machine: Pick<AslStateMachine, "States">): string[] {
-  return Object.entries(machine.States).flatMap(([name, state]: [string, AslState]) =>
-    state.Type === "Wait" ? [name] : state.Type === "Parallel" ? state.Branches.flatMap((b) => waitStates(b)) : [],
-  );
-}
