@@ -191,6 +191,7 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
   const durations: { stage: string; seconds: number }[] = [];
   // A preview that could not be made is a warning of the job (its own email was never sent).
   const extraWarnings: JobWarning[] = [];
+  let previewRan = replacesPreview;
   let totalSeconds: number | undefined;
   if (deps.executions) {
     try {
@@ -198,7 +199,9 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
       if (record) {
         const history = await deps.executions.history(jobId);
         const status = await deriveJobStatus(record, history, { pipeline: config.pipeline });
-        extraWarnings.push(...previewWarning(config.pipeline, await previewStatus(config.pipeline, history, { jobId, ended: false, failed: false })));
+        const preview = await previewStatus(config.pipeline, history, { jobId, ended: false, failed: false });
+        extraWarnings.push(...previewWarning(config.pipeline, preview));
+        previewRan = preview !== undefined;
         for (const s of status.stages) if (s.durationSeconds !== undefined) durations.push({ stage: s.name, seconds: s.durationSeconds });
         totalSeconds = Math.round(((deps.now?.() ?? new Date()).getTime() - record.startDate.getTime()) / 1000);
       }
@@ -208,7 +211,8 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
   }
   const actual: Record<string, Duration> = {};
   for (const d of durations) actual[d.stage] = seconds(d.seconds);
-  const cost = estimateCost(config.pipeline, config.env, { durations: actual });
+  // The preview's run is part of what the job cost where it ran.
+  const cost = estimateCost(config.pipeline, config.env, { durations: actual, choices: payload.options, preview: previewRan });
 
   return renderSuccessEmail({
     jobId,
