@@ -60,6 +60,8 @@ export const sageMakerJobName = (jobId: string, stage: string, attempt: number |
 /** Every SageMaker job name of one stage, as an IAM glob. */
 export const sageMakerJobNameGlob = (stage: string): string => sageMakerJobName(JOB_ID_GLOB, stage, "*");
 export const MAX_ATTEMPT_DIGITS = 2;
+/** A stage's early run (a preview) is named `<jobId>-<stage>-p<round>` (compile-early.ts), apart from its attempts. */
+export const isPreviewJobName = (name: string): boolean => /-p\d+$/.test(name);
 
 /** Tag keys on everything a pipeline deploys or a job creates. */
 export const TAGS = {
