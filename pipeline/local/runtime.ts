@@ -39,7 +39,10 @@ export interface RetryIntervals {
    * attempt. Default: the compiled retrier's own backoff (10 s, 20 s, 40 s, ...).
    */
   readonly emailMs?: number;
-  /** Every Wait state (the looks for an early output, 60 s or more on AWS). Default 1000 ms. */
+  /**
+   * Every Wait state (the looks for an early output, 60 s or more). Default: the state's own
+   * Seconds, as on AWS; a test's shorter wait also shortens how long the bounded looks last.
+   */
   readonly pollMs?: number;
 }
 
@@ -122,7 +125,7 @@ export class LocalRuntime {
       ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
       ...(options.cores !== undefined ? { cores: options.cores } : {}),
     });
-    const retry = { quotaMs: 1000, throttleMs: 500, lambdaMs: 500, pollMs: 1000, ...options.retry };
+    const retry = { quotaMs: 1000, throttleMs: 500, lambdaMs: 500, ...options.retry };
     const handlers: Record<string, TaskHandler> = {};
     const retryIntervalOverrides: Record<string, number[]> = {};
     for (const [state, binding] of Object.entries(this.compiled.tasks)) {
@@ -142,15 +145,17 @@ export class LocalRuntime {
         retryIntervalOverrides[state] = [retry.lambdaMs, retry.emailMs ?? -1];
       }
     }
-    // Wait states (the looks for an early output) wait pollMs here.
+    // Wait states (the looks for an early output) wait pollMs where given (tests), else their own Seconds:
+    // the looks are bounded by count, so a shorter wait would also shorten how long they look.
     const waits = Object.entries(allStates(this.compiled.definition)).filter(([, state]) => state.Type === "Wait");
-    const waitTimeOverrides = Object.fromEntries(waits.map(([name]) => [name, retry.pollMs]));
+    const pollMs = retry.pollMs;
+    const waitTimeOverrides = pollMs === undefined ? undefined : Object.fromEntries(waits.map(([name]) => [name, pollMs]));
     this.executions = new LocalExecutions({
       store: this.store,
       definitionJson: this.compiled.definitionJson,
       handlers,
       retryIntervalOverrides,
-      waitTimeOverrides,
+      ...(waitTimeOverrides ? { waitTimeOverrides } : {}),
       // A Parallel that failed or an execution stopped leaves no SageMaker job of it running.
       onStopped: (execution) => void this.emulator.stopJobsOf(execution),
       owner: this.owner,

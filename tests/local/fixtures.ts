@@ -279,7 +279,7 @@ export function startTestServices(
     pipeline: testPipeline(dir, scripts, pipelineOptions),
     port: 0,
     env: { SPACEPORT_SMTP_URL: smtpUrl },
-    retry: { quotaMs: 50, throttleMs: 50, lambdaMs: 50, pollMs: 100, ...(waits.emailMs !== undefined ? { emailMs: waits.emailMs } : {}) },
+    retry: { quotaMs: 50, throttleMs: 50, lambdaMs: 50, pollMs: 500, ...(waits.emailMs !== undefined ? { emailMs: waits.emailMs } : {}) },
     quotaHoldMs: 0,
     ...(waits.stopGraceMs !== undefined ? { stopGraceMs: waits.stopGraceMs } : {}),
   });
