@@ -21,6 +21,7 @@ import { NotificationRetrier, type NotificationOutcome, type NotifyFunction } fr
 import { JobStore } from "./store.js";
 import { listObjects, type ListObjectsInput } from "./s3-list.js";
 import { allStates } from "../asl.js";
+import { isPreviewJobName } from "../layout.js";
 import { localTarget, readEnvironment } from "./target.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -197,7 +198,8 @@ export class LocalRuntime {
       if (!gone(execution.owner)) continue;
       const history = this.store.history(execution.name);
       // The stage: its latest SageMaker job (written before the job starts), else the last Run state seen.
-      const lastJob = this.store.sageMakerJobsOf(execution.name).at(-1);
+      // A preview run beside a stage is not where the job stood: the stage it previews is.
+      const lastJob = this.store.sageMakerJobsOf(execution.name).filter((j) => !isPreviewJobName(j.name)).at(-1);
       const lastRun = [...history].reverse().find((e) => e.stateName && this.compiled.tasks[e.stateName]?.type === "sagemaker");
       const binding = lastRun?.stateName ? this.compiled.tasks[lastRun.stateName] : undefined;
       const stage = lastJob?.stage ?? (binding?.type === "sagemaker" ? binding.stage : undefined);

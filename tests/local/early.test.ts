@@ -133,6 +133,7 @@ describe("local runtime: a first link early", () => {
     try {
       const jobId = await t.submit();
       await until("the preview email", () => t.smtp.messages.length === 1);
+      await until("the preview notified", async () => (await t.services.runtime.executions.history(jobId)).some((e) => e.type === "TaskStateExited" && e.stateName === "Notify preview"));
       writeFileSync(go, "");
       expect((await t.services.runtime.executions.wait(jobId))?.status).toBe("FAILED");
       await exactly(t.smtp, 2);
@@ -198,6 +199,26 @@ describe("local runtime: a first link early", () => {
       expect(t.services.runtime.store.sageMakerJobsOf(jobId).map((j) => j.stage)).toEqual(["prep", "train", "pack"]);
     } finally {
       await t.close();
+    }
+  }, 60_000);
+
+  it("a runtime stopped after the preview: the failure names the training stage, not the preview run, and says the link shows only the preview", async () => {
+    const go = join(tempDir("go"), "go");
+    const t = await start("early-stop", { train: trainScript(go) });
+    let closed = false;
+    try {
+      const jobId = await t.submit();
+      // The preview notified (its record written), not only its email received.
+      await until("the preview notified", async () => (await t.services.runtime.executions.history(jobId)).some((e) => e.type === "TaskStateExited" && e.stateName === "Notify preview"));
+      const recovered = await t.services.close();
+      closed = true;
+      expect(recovered.map((r) => [r.jobId, r.stage])).toEqual([[jobId, "train"]]);
+      await t.smtp.waitFor(2);
+      expect(t.smtp.messages[1]!.text).toContain("in stage train");
+      expect(t.smtp.messages[1]!.text).toContain("shows only the preview");
+    } finally {
+      if (!closed) await t.services.close();
+      await t.smtp.close();
     }
   }, 60_000);
 
