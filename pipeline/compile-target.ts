@@ -13,4 +13,7 @@ export interface CompileTarget {
   readonly images: Readonly<Record<string, string>>;
   /** The notify function (ARN or name) the state machine invokes. */
   readonly notifyFunction: string;
+  /** How many days delivery links work (the environment's `deliveryRetentionDays`); the stages
+   *  that deliver links get it as SPACEPORT_LINK_DAYS so the delivery can say so. */
+  readonly linkDays?: number;
 }

@@ -1,7 +1,8 @@
 /**
  * What a buyer gets, as the delivery report (the compressor's report.json) states it: the
  * held-out quality in words, where the site is (the georeference's latitude/longitude, no
- * geocoding), the scene's file size and how long the links last. Job status, the email and
+ * geocoding), the scene's file size, whether the page streams the scene (a large scene's levels
+ * of detail) or loads it as one file, and how long the links last. Job status, the email and
  * the run summary all read it from here.
  */
 import { formatBytes } from "./format.js";
@@ -19,7 +20,11 @@ export interface DeliveryFacts {
   readonly place?: SitePlace;
   readonly sceneBytes?: number;
   readonly sceneSize?: string;
+  /** What the viewer page loads: "streamed" (levels of detail, with the single file beside) or "single-file". */
+  readonly form?: DeliveryForm;
 }
+
+export type DeliveryForm = "streamed" | "single-file";
 
 /** How long delivery links work: the stack's expiry (days), or, locally, while they are served. */
 export type LinkLifetime = { readonly days: number } | { readonly whileServed: true };
@@ -48,10 +53,13 @@ export function deliveryFacts(report: unknown): DeliveryFacts {
   const output = isObject(report["output"]) ? report["output"] : {};
   const bytes = output["sogBytes"];
   const sceneBytes = typeof bytes === "number" && Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
+  const delivery = isObject(report["delivery"]) ? report["delivery"] : {};
+  const form = delivery["form"] === "streamed" || delivery["form"] === "single-file" ? delivery["form"] : undefined;
   return {
     ...(quality ? { quality } : {}),
     ...(place ? { place } : {}),
     ...(sceneBytes !== undefined ? { sceneBytes, sceneSize: formatBytes(sceneBytes) } : {}),
+    ...(form ? { form } : {}),
   };
 }
 

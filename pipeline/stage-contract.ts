@@ -36,6 +36,11 @@ export function truncateReason(text: string): string {
 /** `progress: 42.0% what`: a stage's progress line on stdout. */
 export const PROGRESS_LINE = /progress:\s*([0-9]+(?:\.[0-9]+)?)%\s*(.*)$/;
 /** The same lines as a SageMaker metric (training jobs' MetricDefinitions). */
+/** Set in a delivering stage's environment: how many days its links work (the stack's delivery retention). */
+export const LINK_DAYS_ENV = "SPACEPORT_LINK_DAYS";
+/** Set by the local runtime: the links work while this machine serves them (wins over LINK_DAYS_ENV). */
+export const LINKS_WHILE_SERVED_ENV = "SPACEPORT_LINKS_WHILE_SERVED";
+
 export const PROGRESS_METRIC = { Name: "progress", Regex: "progress: ([0-9.]+)%" } as const;
 
 export function progressLine(percent: number, what: string): string {

@@ -7,7 +7,7 @@
  * the server's single-request upload route. The ZIP and the server's data live in a temporary
  * folder that is deleted at the end, whatever happens.
  */
-import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { chromium, type Page } from "playwright-core";
 import yazl from "yazl";
 import { CHROMIUM_FLAGS, chromiumPath } from "../images/compressor/src/browser.js";
+import { sampleMemory, type MemoryPeaks } from "./browser-memory.js";
 import { handlers } from "../functions/handlers.js";
 import { startLocalServices, type LocalServices } from "../pipeline/local/services.js";
 import { spaceport } from "../stages/spaceport.js";
@@ -37,77 +38,27 @@ async function makeZip(path: string, entries: number, entryBytes: number): Promi
   return statSync(path).size;
 }
 
-/** Resident memory (bytes) of every process below `root`, and of the renderer among them. */
-function browserMemory(root: number): { all: number; renderer: number } {
-  const parent = new Map<number, number>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const below = (pid: number): boolean => {
-    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === root) return true;
-    return false;
-  };
-  let all = 0;
-  let renderer = 0;
-  for (const pid of parent.keys()) {
-    if (!below(pid)) continue;
-    try {
-      const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
-      all += rss;
-      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--type=renderer")) renderer = Math.max(renderer, rss);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return { all, renderer };
-}
-
-interface PagePeaks {
-  seconds: number;
-  jsHeap: number;
-  browser: number;
-  renderer: number;
-  server: number;
-}
+type PagePeaks = MemoryPeaks & { seconds: number };
 
 /** Uploads the ZIP through the page, sampling memory every 250 ms until the page says it is uploaded. */
 async function throughThePage(page: Page, services: LocalServices, zipPath: string): Promise<PagePeaks> {
   const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Performance.enable");
   await page.goto(`${services.baseUrl}/`);
   await page.waitForSelector("#quality option", { state: "attached" });
-  const peaks: PagePeaks = { seconds: 0, jsHeap: 0, browser: 0, renderer: 0, server: 0 };
-  let sampling = true;
-  const sample = async () => {
-    while (sampling) {
-      const { metrics } = (await cdp.send("Performance.getMetrics")) as { metrics: { name: string; value: number }[] };
-      peaks.jsHeap = Math.max(peaks.jsHeap, metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0);
-      const memory = browserMemory(process.pid);
-      peaks.browser = Math.max(peaks.browser, memory.all);
-      peaks.renderer = Math.max(peaks.renderer, memory.renderer);
-      peaks.server = Math.max(peaks.server, process.memoryUsage().rss);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  };
+  const sampler = await sampleMemory(cdp, 250);
   const started = performance.now();
-  const sampler = sample();
+  let seconds = 0;
+  let peaks: MemoryPeaks;
   try {
     await page.setInputFiles("#pick-zip", zipPath);
     await page.waitForSelector("#upload-status[data-state=uploaded], #upload-status[data-state=failed]", { timeout: 30 * 60_000 });
-    peaks.seconds = (performance.now() - started) / 1000;
+    seconds = (performance.now() - started) / 1000;
     const state = await page.getAttribute("#upload-status", "data-state");
     if (state !== "uploaded") throw new Error(`the page's upload stopped: ${await page.textContent("#upload-status")}`);
   } finally {
-    sampling = false;
-    await sampler;
+    peaks = await sampler.stop();
   }
-  return peaks;
+  return { seconds, ...peaks };
 }
 
 /** The baseline: the same file as one streamed PUT /uploads/<name>.zip from Node. */

@@ -21,10 +21,13 @@ export interface ResolvedNames {
   readonly notifyFunction: string;
 }
 
+/** What of an environment's settings the compiler reads. */
+export type TargetConfig = Pick<EnvironmentConfig, "region" | "quotas" | "instanceOverrides"> & Partial<Pick<EnvironmentConfig, "deliveryRetentionDays">>;
+
 export function compileTargetFor(
   pipeline: Pipeline,
   environment: string,
-  config: Pick<EnvironmentConfig, "region" | "quotas" | "instanceOverrides">,
+  config: TargetConfig,
   names: ResolvedNames,
 ): CompileTarget {
   const stageNames = pipeline.stages.map((s) => s.name);
@@ -49,6 +52,7 @@ export function compileTargetFor(
     roleArns: Object.fromEntries(stageNames.map((name) => [name, names.roleArns[name]!])),
     images: Object.fromEntries(stageNames.map((name) => [name, names.images[name]!])),
     notifyFunction: names.notifyFunction,
+    ...(config.deliveryRetentionDays !== undefined ? { linkDays: config.deliveryRetentionDays } : {}),
   };
 }
 
@@ -56,7 +60,7 @@ export function compileTargetFor(
 export function compileFor(
   pipeline: Pipeline,
   environment: string,
-  config: Pick<EnvironmentConfig, "region" | "quotas" | "instanceOverrides">,
+  config: TargetConfig,
   names: ResolvedNames,
 ): CompiledPipeline {
   return compile(pipeline, compileTargetFor(pipeline, environment, config, names));

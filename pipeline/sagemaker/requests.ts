@@ -10,7 +10,7 @@ import { acceleratorOf, type InstanceType } from "../instances.js";
 import { checkpointPrefix, stageOutputUri, TAGS } from "../layout.js";
 import { ref } from "../references.js";
 import { stageCapacity } from "../quotas.js";
-import { CHECKPOINTS_PATH, EARLY_OUTPUTS_PATH, earlyOutputVariable, PROCESSING_ROOT, PROGRESS_METRIC } from "../stage-contract.js";
+import { CHECKPOINTS_PATH, EARLY_OUTPUTS_PATH, earlyOutputVariable, LINK_DAYS_ENV, PROCESSING_ROOT, PROGRESS_METRIC } from "../stage-contract.js";
 import type { InputRef, ProcessingStage, Stage, TrainingStage } from "../stage.js";
 
 /** JSONPath-safe key of a stage in the execution state (`$.stages.<key>`). */
@@ -26,8 +26,11 @@ function outputUri(target: CompileTarget, pipeline: Pipeline, input: InputRef): 
 
 /** What every stage reads besides its own settings: the job, and the instance's accelerator
  *  (a GPU stage refuses to train on CPU when its instance type has a GPU it cannot see). */
-function stageEnvironment(instanceType: InstanceType): Record<string, string> {
-  return { SPACEPORT_JOB_ID: ref("$.jobId"), SPACEPORT_ACCELERATOR: acceleratorOf(instanceType) };
+function stageEnvironment(instanceType: InstanceType, stage: Stage, target: CompileTarget): Record<string, string> {
+  // a stage that delivers links says on its page how long they work
+  const env: Record<string, string> = { SPACEPORT_JOB_ID: ref("$.jobId"), SPACEPORT_ACCELERATOR: acceleratorOf(instanceType) };
+  if (stage.kind === "processing" && Object.keys(stage.links).length > 0 && target.linkDays !== undefined) env[LINK_DAYS_ENV] = String(target.linkDays);
+  return env;
 }
 
 function commonTags(pipeline: Pipeline, stage: Stage, target: CompileTarget) {
@@ -77,7 +80,7 @@ export function processingRequest(pipeline: Pipeline, stage: ProcessingStage, ta
         AppManaged: false,
       })),
     },
-    Environment: { ...stage.environment, ...stageEnvironment(instance.type) },
+    Environment: { ...stage.environment, ...stageEnvironment(instance.type, stage, target) },
     // No network for the container: SageMaker itself moves the declared inputs and outputs.
     NetworkConfig: { EnableNetworkIsolation: stage.networkAccess === undefined },
     Tags: commonTags(pipeline, stage, target),
@@ -115,7 +118,7 @@ export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target
       MaxRuntimeInSeconds: stage.timeout.seconds,
       ...(spot ? { MaxWaitTimeInSeconds: spot.maxWait.seconds } : {}),
     },
-    Environment: { ...stage.environment, ...stageEnvironment(instance.type), ...earlyOutputEnvironment(stage) },
+    Environment: { ...stage.environment, ...stageEnvironment(instance.type, stage, target), ...earlyOutputEnvironment(stage) },
     EnableNetworkIsolation: stage.networkAccess === undefined,
     Tags: commonTags(pipeline, stage, target),
   };

@@ -73,6 +73,7 @@ describe("job-status", () => {
     h.store.add(PROCESSING, `jobs/${JOB}/delivery/report.json`, 0, JSON.stringify({
       output: { sogBytes: 17_050_000 }, quality: { psnrDb: 22.04, ssim: 0.71, views: 8 },
       georeference: { frame: "enu", metric: true, origin: { lat: -33.86882, lon: 151.20929 } },
+      delivery: { form: "streamed" },
     }));
     const res = await get(h);
     expect(res.data).toMatchObject({ state: "succeeded", stage: null, progress: 100 });
@@ -80,7 +81,7 @@ describe("job-status", () => {
     expect(res.data.about).toEqual({
       quality: { grade: "fair", psnrDb: 22.04, ssim: 0.71, words: "fair (22.0 dB PSNR on 8 held-out photos)" },
       place: { lat: -33.86882, lon: 151.20929, words: "33.86882° S, 151.20929° E" },
-      sceneBytes: 17_050_000, sceneSize: "16.3 MB",
+      sceneBytes: 17_050_000, sceneSize: "16.3 MB", form: "streamed",
       links: "The links work for 90 days.",
     });
     expect(res.data.finishedAt).toBeDefined();

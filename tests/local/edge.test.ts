@@ -4,10 +4,11 @@
  * deliveries only, an upload cut off halfway leaves nothing behind, and concurrent identical
  * submissions hand the first stage exactly one input.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { LOD_BUNDLE_EXAMPLES } from "../../images/compressor/src/delivery-files.js";
 import type { LogFields } from "../../functions/log.js";
 import { answerInternalError } from "../../pipeline/local/http-edge.js";
 import { handlers } from "../../functions/handlers.js";
@@ -81,6 +82,16 @@ describe("local server edge", () => {
     expect((await services.runtime.executions.wait(jobId))?.status).toBe("SUCCEEDED");
     const base = `${services.baseUrl}/files/${services.buckets.processing}`;
     expect((await fetch(`${base}/jobs/${jobId}/delivery/index.html`)).status).toBe(200);
+    // a large scene's streamed bundle lives in folders under the delivery: served, and typed
+    const delivery = join(dir, "data", "buckets", services.buckets.processing, "jobs", jobId, "delivery");
+    for (const f of LOD_BUNDLE_EXAMPLES) {
+      mkdirSync(dirname(join(delivery, f)), { recursive: true });
+      writeFileSync(join(delivery, f), "{}");
+    }
+    for (const f of LOD_BUNDLE_EXAMPLES) {
+      const r = await fetch(`${base}/jobs/${jobId}/delivery/${f}`);
+      expect([f, r.status, r.headers.get("content-type")]).toEqual([f, 200, f.endsWith(".json") ? "application/json" : "image/webp"]);
+    }
     const records = readdirSync(join(dir, "data", "buckets", services.buckets.processing, "idempotency"));
     expect(records.length).toBeGreaterThan(0);
     const hidden = [

@@ -194,6 +194,16 @@ describe("local SageMaker emulator", () => {
     expect(missingDependencyHint(["all fine"])).toBeUndefined();
   });
 
+  it("tells every stage that its links work while this machine serves them", async () => {
+    const t = setup("links", { prep: `echo "links while served=$SPACEPORT_LINKS_WHILE_SERVED" > "$SPACEPORT_OPT_ML/output/message"\nexit 1\n` });
+    try {
+      const cause = JSON.parse((await rejection(t.emulator.processingJob(t.prepRequest()))).message) as { FailureReason: string };
+      expect(cause.FailureReason).toContain("links while served=1");
+    } finally {
+      await t.close();
+    }
+  });
+
   const dockerWorks = spawnSync("docker", ["version"], { stdio: "ignore" }).status === 0;
   (dockerWorks ? it.skip : it)("--docker without a Docker engine says so and how to run without it", () => {
     const dir = tempDir("docker");

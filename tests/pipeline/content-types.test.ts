@@ -1,4 +1,4 @@
-import { DELIVERY_FILES } from "../../images/compressor/src/delivery-files.js";
+import { DELIVERY_FILES, LOD_BUNDLE_EXAMPLES } from "../../images/compressor/src/delivery-files.js";
 import { contentTypeFor, extensionOf } from "../../pipeline/content-types.js";
 
 describe("content types", () => {
@@ -14,6 +14,14 @@ describe("content types", () => {
       const type = contentTypeFor(file);
       if (type === "application/octet-stream") expect(file).toMatch(/\.(sog|spz)$/);
     }
+  });
+
+  test("the streamed LOD bundle's index and chunk metadata are JSON, its textures WebP, also in nested folders", () => {
+    const types = LOD_BUNDLE_EXAMPLES.map((f) => [f, contentTypeFor(`jobs/j/delivery/${f}`)]);
+    expect(types).toEqual([
+      ["lod/lod-meta.json", "application/json"], ["lod/0_0/meta.json", "application/json"],
+      ["lod/0_0/means_l.webp", "image/webp"], ["lod/1_0/sh0.webp", "image/webp"],
+    ]);
   });
 
   test("extensions: last dot of the last segment only; dotfiles and folders with dots have none", () => {

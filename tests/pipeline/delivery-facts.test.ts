@@ -35,6 +35,9 @@ describe("delivery facts", () => {
     expect(facts.quality?.grade).toBe("blurry");
     expect(facts.place?.lat).toBe(1);
     expect(facts.sceneSize).toBe("2.4 MB");
+    expect(deliveryFacts({ delivery: { form: "streamed" } }).form).toBe("streamed");
+    expect(deliveryFacts({ delivery: { form: "single-file" } }).form).toBe("single-file");
+    expect(deliveryFacts({ delivery: { form: "zip" } })).toEqual({});
     expect(deliveryFacts("not a report")).toEqual({});
     expect(deliveryFacts({ output: { sogBytes: -1 }, quality: "sharp" })).toEqual({});
   });

@@ -23,7 +23,7 @@ import { stackRoutes } from "../../pipeline/pulumi/routes.js";
 import { idempotencyRecordKey, dailyCountPrefix } from "../../functions/start-job/handler.js";
 import { spaceport } from "../../stages/spaceport.js";
 import { contentTypeFor } from "../../pipeline/content-types.js";
-import { DELIVERY_FILES as COMPRESSOR_DELIVERY_FILES } from "../../images/compressor/src/delivery-files.js";
+import { DELIVERY_FILES as COMPRESSOR_DELIVERY_FILES, LOD_BUNDLE_EXAMPLES } from "../../images/compressor/src/delivery-files.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const load = () => import("../../index.js");
@@ -528,6 +528,12 @@ describe("delivery files get their real Content-Type on AWS", () => {
       const uri = `/jobs/j-1/delivery/${file}`;
       expect(viewerResponse(code, uri, untyped).headers["content-type"]).toEqual({ value: expected[file] });
       expect(contentTypeFor(uri)).toBe(expected[file]);
+    }
+    // a large scene's streamed bundle, in its folders
+    const lod: Record<string, string> = { json: "application/json", webp: "image/webp" };
+    for (const file of LOD_BUNDLE_EXAMPLES) {
+      const uri = `/jobs/j-1/delivery/${file}`;
+      expect(viewerResponse(code, uri, untyped).headers["content-type"]).toEqual({ value: lod[file.split(".").pop()!] });
     }
     // Errors and unknown extensions are passed on untouched.
     expect(viewerResponse(code, "/jobs/j-1/delivery/index.js", { statusCode: 403, headers: {} }).headers).toEqual({});

@@ -61,13 +61,14 @@ export async function captureViewer(deliveryDir: string, opts: CaptureOptions = 
 
 export type OpenPage = { page: Page; consoleErrors: string[]; close: () => Promise<void> };
 
-/** Headless Chromium on a fresh profile with one page, its console errors collected; `touch`: a touch screen (taps), as on a phone. */
-export async function openPage(opts: { width: number; height: number; touch?: boolean }): Promise<OpenPage> {
+/** Headless Chromium on a fresh profile with one page, its console errors collected; `touch`: a touch screen (taps),
+ *  `mobile`: a phone's browser (meta viewport, coarse pointer). */
+export async function openPage(opts: { width: number; height: number; touch?: boolean; mobile?: boolean }): Promise<OpenPage> {
   const exe = chromiumPath();
   if (!exe) throw new Error("chromium not found (install Debian's chromium or set SPACEPORT_CHROMIUM)");
   const profile = await mkdtemp(join(tmpdir(), "spaceport-chromium-"));
   const browser = await pwChromium.launchPersistentContext(profile, {
-    executablePath: exe, headless: true, args: CHROMIUM_FLAGS, viewport: { width: opts.width, height: opts.height }, deviceScaleFactor: 1, hasTouch: opts.touch ?? false,
+    executablePath: exe, headless: true, args: CHROMIUM_FLAGS, viewport: { width: opts.width, height: opts.height }, deviceScaleFactor: 1, hasTouch: opts.touch ?? opts.mobile ?? false, isMobile: opts.mobile ?? false,
   });
   const consoleErrors: string[] = [];
   const page = browser.pages()[0] ?? (await browser.newPage());

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { placeOf, type SitePlace } from "../../../pipeline/delivery-facts.js";
+import { linkLifetimeWords, placeOf, type LinkLifetime, type SitePlace } from "../../../pipeline/delivery-facts.js";
 import { formatBytes } from "../../../pipeline/format.js";
 import { heldOutQuality, type HeldOutQuality } from "../../../pipeline/held-out-quality.js";
 import { HELPER, pythonExecutable, runProcess } from "./kmeans.js";
@@ -41,12 +41,17 @@ export async function buyerFacts(metricsPath: string | null, georeference: Geore
   return { quality: await readHeldOut(metricsPath), place: placeOf(georeference) ?? null, sceneBytes };
 }
 
-/** "Quality: sharp (27.4 dB PSNR on 9 held-out photos) · 51.50074° N, 0.12425° W · scene 17.1 MB". */
-export function factsLine(facts: BuyerFacts): string {
+/** What else the facts line says: the place (off where the page's measuring tool shows it) and
+ *  how long the links work (when the runtime told the stage). */
+export type FactsLineOptions = { place?: boolean; linkLifetime?: LinkLifetime | null };
+
+/** "Quality: sharp (27.4 dB PSNR on 9 held-out photos) · 51.50074° N, 0.12425° W · scene 17.1 MB · The links work for 90 days." */
+export function factsLine(facts: BuyerFacts, opts: FactsLineOptions = {}): string {
   const parts = [
     facts.quality ? `Quality: ${facts.quality.words}` : "Quality: not measured (no held-out photos)",
-    ...(facts.place ? [facts.place.words] : []),
+    ...(facts.place && opts.place !== false ? [facts.place.words] : []),
     `scene ${formatBytes(facts.sceneBytes)}`,
+    ...(opts.linkLifetime ? [linkLifetimeWords(opts.linkLifetime)] : []),
   ];
   return parts.join(" · ");
 }
@@ -61,9 +66,9 @@ export function withFactsLine(html: string, line: string): string {
   return html.replace(BADGE, (m) => m + div);
 }
 
-export async function addFactsToPage(deliveryDir: string, facts: BuyerFacts): Promise<void> {
+export async function addFactsToPage(deliveryDir: string, facts: BuyerFacts, opts: FactsLineOptions = {}): Promise<void> {
   const page = join(deliveryDir, "index.html");
-  await writeFile(page, withFactsLine(await readFile(page, "utf8"), factsLine(facts)));
+  await writeFile(page, withFactsLine(await readFile(page, "utf8"), factsLine(facts, opts)));
 }
 
 export type Thumbnail = { written: true; file: string; bytes: number; width: number; height: number } | { written: false; reason: string };

@@ -1,8 +1,7 @@
 // The compressor stage: training output in, SOG delivery with a viewer, preview and report out.
 import { writeSpz } from "@playcanvas/splat-transform";
 import { MemoryFileSystem } from "@playcanvas/splat-transform";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { captureViewer, chromiumPath } from "./browser.js";
@@ -19,6 +18,9 @@ import { addFactsToPage, buyerFacts, writeThumbnail } from "./buyer-facts.js";
 import { readUpstream, scaleNotice } from "./upstream.js";
 import { viewerSettings, writeViewer } from "./viewer.js";
 import { measureConfig } from "./measure-page.js";
+import { LOD_DEFAULTS, LOD_FOLDER, LOD_INDEX, wantsLod, writeLod, type LodOptions, type LodReport } from "./lod.js";
+import { linkLifetimeFromEnv } from "./link-lifetime.js";
+import type { LinkLifetime } from "../../../pipeline/delivery-facts.js";
 
 export type CompressConfig = {
   inputDir: string;
@@ -35,6 +37,10 @@ export type CompressConfig = {
   renderMaxSize: number;
   fidelityMaxViews: number;
   maxExtractBytes: number;
+  /** The streamed LOD bundle for large scenes (src/lod.ts). */
+  lod: LodOptions;
+  /** How long the delivery's links work, when the runtime says (null: the page does not say). */
+  linkLifetime: LinkLifetime | null;
   progress: (pct: number, what: string) => void;
 };
 
@@ -75,7 +81,26 @@ export function configFromEnv(env: NodeJS.ProcessEnv, optMl: string, progress: C
     renderMaxSize: num(env.COMPRESS_RENDER_MAX_SIZE, 400, "COMPRESS_RENDER_MAX_SIZE"),
     fidelityMaxViews: count(env.COMPRESS_FIDELITY_MAX_VIEWS, 8, "COMPRESS_FIDELITY_MAX_VIEWS"),
     maxExtractBytes: num(env.COMPRESS_MAX_EXTRACT_BYTES, 20 * 2 ** 30, "COMPRESS_MAX_EXTRACT_BYTES"),
+    lod: lodFromEnv(env),
+    linkLifetime: linkLifetimeFromEnv(env),
     progress,
+  };
+}
+
+function lodFromEnv(env: NodeJS.ProcessEnv): LodOptions {
+  const d = LOD_DEFAULTS;
+  const ratio = num(env.COMPRESS_LOD_RATIO, d.ratio, "COMPRESS_LOD_RATIO");
+  if (!(ratio > 0 && ratio < 1)) throw new CompressorError(`Option COMPRESS_LOD_RATIO=${env.COMPRESS_LOD_RATIO} must be between 0 and 1.`);
+  const levels = count(env.COMPRESS_LOD_LEVELS, d.levels, "COMPRESS_LOD_LEVELS");
+  if (levels < 2) throw new CompressorError(`Option COMPRESS_LOD_LEVELS=${env.COMPRESS_LOD_LEVELS} must be at least 2 (the scene and one coarser level).`);
+  return {
+    threshold: count(env.COMPRESS_LOD_THRESHOLD, d.threshold, "COMPRESS_LOD_THRESHOLD"), levels, ratio,
+    chunkCount: count(env.COMPRESS_LOD_CHUNK_COUNT, d.chunkCount, "COMPRESS_LOD_CHUNK_COUNT"),
+    chunkExtent: count(env.COMPRESS_LOD_CHUNK_EXTENT, d.chunkExtent, "COMPRESS_LOD_CHUNK_EXTENT"),
+    budgets: {
+      phone: count(env.COMPRESS_LOD_BUDGET_PHONE, d.budgets.phone, "COMPRESS_LOD_BUDGET_PHONE"),
+      desktop: count(env.COMPRESS_LOD_BUDGET_DESKTOP, d.budgets.desktop, "COMPRESS_LOD_BUDGET_DESKTOP"),
+    },
   };
 }
 
@@ -116,12 +141,12 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
     lap("sog_s", t);
     cfg.progress(72, "scene.sog written");
 
-    let spzBytes: number | null = null;
-    if (cfg.spz) {
-      t = Date.now();
-      spzBytes = await writeSpzFile(cfg.deliveryDir, table);
-      lap("spz_s", t);
-    }
+    t = Date.now();
+    const lod = await lodStep(cfg, table, splats.count);
+    if (lod) lap("lod_s", t);
+    t = Date.now();
+    const spzBytes = cfg.spz ? await writeSpzFile(cfg.deliveryDir, table) : null;
+    if (cfg.spz) lap("spz_s", t);
     cfg.progress(76, "checking the SOG read-back");
     t = Date.now();
     const decoded = await readSogEnu(sog.bytes);
@@ -129,13 +154,13 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
     const errors = attributeErrors(splats, decoded, sog.order);
     lap("readback_s", t);
 
-    const { cameras, camera, capture, upstream, scale, facts } = await writeViewerPage(cfg, splats, input, sog.bytes.byteLength);
+    const { cameras, camera, capture, upstream, scale, facts } = await writeViewerPage(cfg, splats, input, sog.bytes.byteLength, lod !== null);
     cfg.progress(80, "viewer written");
 
     let preview: Record<string, unknown> = { written: false };
     if (cfg.preview) {
       t = Date.now();
-      preview = await writePreview(cfg.deliveryDir);
+      preview = await writePreview(cfg.deliveryDir, lod !== null);
       lap("preview_s", t);
     }
     cfg.progress(90, "preview done"); t = Date.now();
@@ -156,7 +181,8 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
       },
       sh: sog.sh, quality: facts.quality, place: facts.place,
       fidelity: { attributes: errors, renders: fidelity },
-      viewer: { camera, capture, scale, file: "index.html", content: "scene.sog" },
+      viewer: { camera, capture, scale, file: "index.html", content: lod ? LOD_INDEX : "scene.sog", linkLifetime: cfg.linkLifetime },
+      delivery: deliveryForm(splats.count, cfg.lod, lod),
       georeference: upstream.georeference,
       warnings: upstream.warnings,
       preview,
@@ -170,16 +196,26 @@ export async function compress(cfg: CompressConfig): Promise<Record<string, unkn
   }
 }
 
+/** A large scene's streamed bundle (null below the threshold, where a stale one is removed). */
+async function lodStep(cfg: CompressConfig, table: Parameters<typeof writeLod>[0], count: number): Promise<LodReport | null> {
+  if (wantsLod(count, cfg.lod)) return writeLod(table, cfg.deliveryDir, cfg.lod, (f, what) => cfg.progress(72 + 3 * f, what));
+  // a bundle from an earlier run into this folder would no longer match the scene
+  await rm(join(cfg.deliveryDir, LOD_FOLDER), { recursive: true, force: true });
+  return null;
+}
+
 /** The viewer page: its first camera from the photos' poses, its scale line from the georeference,
  *  and what the buyer gets (held-out quality, place, size) under the title. */
-async function writeViewerPage(cfg: CompressConfig, splats: Parameters<typeof firstView>[0], input: { cameras: string | null; upstream: string | null; metrics: string | null }, sceneBytes: number) {
+async function writeViewerPage(cfg: CompressConfig, splats: Parameters<typeof firstView>[0], input: { cameras: string | null; upstream: string | null; metrics: string | null }, sceneBytes: number, streamed: boolean) {
   const cameras = await readCameras(input.cameras);
   const { camera, capture } = firstView(splats, cameras);
   const upstream = await readUpstream(input.upstream, input.metrics);
   const scale = scaleNotice(upstream.georeference);
-  await writeViewer(cfg.deliveryDir, cfg.title, viewerSettings(camera), scale, measureConfig(upstream.georeference));
+  const measure = measureConfig(upstream.georeference);
+  await writeViewer(cfg.deliveryDir, cfg.title, viewerSettings(camera), scale, measure, streamed ? { budgets: cfg.lod.budgets } : null);
   const facts = await buyerFacts(input.metrics, upstream.georeference, sceneBytes);
-  await addFactsToPage(cfg.deliveryDir, facts);
+  // the measuring tool shows the site's coordinates (its Site label): the facts line does not repeat them
+  await addFactsToPage(cfg.deliveryDir, facts, { place: measure.site === null, linkLifetime: cfg.linkLifetime });
   return { cameras, camera, capture, upstream, scale, facts };
 }
 
@@ -195,10 +231,11 @@ async function writeSpzFile(deliveryDir: string, table: Parameters<typeof writeS
 
 /** preview.webp: the viewer's first frame in headless Chromium, and the email's thumbnail.jpg
  *  made from it; or why there is none. */
-async function writePreview(deliveryDir: string): Promise<Record<string, unknown>> {
+async function writePreview(deliveryDir: string, streamed: boolean): Promise<Record<string, unknown>> {
   if (!chromiumPath()) return { written: false, reason: "chromium is not installed" };
   try {
-    const cap = await captureViewer(deliveryDir, { width: 1200, height: 675, query: "?noui&noanim" });
+    // a streamed page first shows its coarsest level: the preview shows the whole scene instead
+    const cap = await captureViewer(deliveryDir, { width: 1200, height: 675, query: `?noui&noanim${streamed ? "&content=./scene.sog" : ""}` });
     await writeFile(join(deliveryDir, "preview.webp"), cap.webp);
     const thumbnail = await writeThumbnail(deliveryDir);
     return { written: true, bytes: cap.webp.byteLength, firstFrameMs: cap.firstFrameMs, lumaVariance: Math.round(cap.stats.variance), thumbnail };
@@ -207,11 +244,15 @@ async function writePreview(deliveryDir: string): Promise<Record<string, unknown
   }
 }
 
+/** report.delivery: which form the buyer's page loads, and why. */
+function deliveryForm(count: number, opts: LodOptions, lod: LodReport | null): Record<string, unknown> {
+  const why = lod ? `${count} Gaussians, above the LOD threshold of ${opts.threshold}` : `${count} Gaussians, not above the LOD threshold of ${opts.threshold}`;
+  return {
+    form: lod ? "streamed" : "single-file",
+    reason: why,
+    singleFile: "scene.sog",
+    streamed: lod ? { index: LOD_INDEX, ...lod, chunkCount: opts.chunkCount, chunkExtent: opts.chunkExtent, ratio: opts.ratio, budgets: opts.budgets } : null,
+  };
+}
 
 export { DELIVERY_FILES };
-
-export async function deliverySize(dir: string): Promise<number> {
-  let s = 0;
-  for (const f of DELIVERY_FILES) if (existsSync(join(dir, f))) s += (await stat(join(dir, f))).size;
-  return s;
-}

@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FAILURE_FILES, OPT_ML, progressLine, truncateReason } from "../../../pipeline/stage-contract.js";
-import { compress, configFromEnv, DELIVERY_FILES } from "./compress.js";
+import { compress, configFromEnv } from "./compress.js";
+import { DELIVERY_FILES, DELIVERY_FOLDERS } from "./delivery-files.js";
 import { CompressorError } from "./errors.js";
 
 const optMl = process.env.SPACEPORT_OPT_ML || OPT_ML;
@@ -32,14 +33,15 @@ async function main(): Promise<void> {
   } catch (e) {
     return fail((e as Error).message);
   }
-  const preexisting = new Set(DELIVERY_FILES.filter((f) => existsSync(join(cfg.deliveryDir, f))));
+  const written = [...DELIVERY_FILES, ...DELIVERY_FOLDERS];
+  const preexisting = new Set(written.filter((f) => existsSync(join(cfg.deliveryDir, f))));
   try {
     const report = await compress(cfg);
     const r = report as { output: { compressionRatio: number; sogBytes: number }; gaussians: { delivered: number }; timings: { wall_s: number } };
     process.stdout.write(`compressed ${r.gaussians.delivered} Gaussians to ${r.output.sogBytes} bytes (${r.output.compressionRatio.toFixed(1)}x) in ${r.timings.wall_s.toFixed(1)} s\n`);
   } catch (e) {
     // a failed run leaves no half delivery behind (files that were there before are kept)
-    for (const f of DELIVERY_FILES) if (!preexisting.has(f)) await rm(join(cfg.deliveryDir, f), { force: true });
+    for (const f of written) if (!preexisting.has(f)) await rm(join(cfg.deliveryDir, f), { recursive: true, force: true });
     if (e instanceof CompressorError) return fail(e.message);
     process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
     return fail(`Compression failed unexpectedly: ${(e as Error).message}`);

@@ -9,6 +9,7 @@ import type { CameraJson } from "./synthetic.js";
 import type { Splats } from "./ply.js";
 import { MEASURE_SCRIPT, measureScript, withMeasureTool } from "./measure-page.js";
 import type { MeasureConfig } from "./page/measure-config.js";
+import { contentUrlFor, withLodStreaming, type LodPageConfig } from "./lod-page.js";
 
 export type Vec3 = [number, number, number];
 export type ViewerCamera = { position: Vec3; target: Vec3; fov: number };
@@ -64,8 +65,9 @@ export function viewerSettings(cameraEnu: ViewerCamera): ExperienceSettings {
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** Writes index.html, index.css, index.js and the measuring tool's measure.js into outDir; the page loads ./scene.sog. */
-export async function writeViewer(outDir: string, title: string, settings: ExperienceSettings, scaleNote: string | null, measure: MeasureConfig): Promise<string[]> {
+/** Writes index.html, index.css, index.js and the measuring tool's measure.js into outDir; the page
+ *  loads ./scene.sog, or with `streamed` the LOD bundle (lod-page.ts). */
+export async function writeViewer(outDir: string, title: string, settings: ExperienceSettings, scaleNote: string | null, measure: MeasureConfig, streamed: LodPageConfig | null = null): Promise<string[]> {
   // splat-transform's HTML writer carries the viewer; a 4-splat table gets its page, css and js
   const cols = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"];
   const tiny = new DataTable(cols.map((c) => new Column(c, Float32Array.from([0, 1, 2, 3], (v) => (c === "rot_0" ? 1 : v * 0.1)))));
@@ -76,7 +78,7 @@ export async function writeViewer(outDir: string, title: string, settings: Exper
     throw new Error(`splat-transform's HTML writer produced no ${name}`);
   };
   let html = Buffer.from(get("index.html")).toString("utf8");
-  const bootstrap = JSON.stringify({ contentUrl: "./scene.sog", settings }).replace(/</g, "\\u003c");
+  const bootstrap = JSON.stringify({ contentUrl: contentUrlFor(streamed !== null), settings }).replace(/</g, "\\u003c");
   const seam = /<script type="application\/json" id="sse-bootstrap">[\s\S]*?<\/script>/;
   if (!seam.test(html)) throw new Error("viewer page has no bootstrap block");
   html = html.replace(seam, () => `<script type="application/json" id="sse-bootstrap">${bootstrap}</script>`);
@@ -87,6 +89,7 @@ export async function writeViewer(outDir: string, title: string, settings: Exper
   // no favicon request (a 404 would be a console error on every load)
   html = html.replace(/<\/title>/, () => `</title>\n        <link rel="icon" href="data:," />`);
   html = html.replace(/<body>/, () => `<body>\n        ${badge}`);
+  if (streamed) html = withLodStreaming(html, streamed);
   await writeFile(join(outDir, "index.html"), withMeasureTool(html, measure));
   await writeFile(join(outDir, "index.css"), get("index.css"));
   await writeFile(join(outDir, "index.js"), get("index.js"));

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { factsLine, readHeldOut, withFactsLine, writeThumbnail, THUMBNAIL_MAX_BYTES } from "../src/buyer-facts.js";
 import { pythonExecutable, runProcess } from "../src/kmeans.js";
+import { linkLifetimeFromEnv } from "../src/link-lifetime.js";
 
 const badge = (scale: string) => `<body>\n        <div id="spaceport-title" style="x">My site${scale}</div>\n<canvas></canvas>`;
 
@@ -21,6 +22,17 @@ describe("what the delivery says to its buyer", () => {
     expect(factsLine({ quality: null, place, sceneBytes: 3 * 1024 ** 2 })).toBe("Quality: not measured (no held-out photos) · 1.00000° N, 2.00000° E · scene 3.0 MB");
     expect(factsLine({ quality: { grade: "blurry", psnrDb: 17, words: "blurry (17.0 dB PSNR on 3 held-out photos)", views: 3 }, place: null, sceneBytes: 2048 }))
       .toBe("Quality: blurry (17.0 dB PSNR on 3 held-out photos) · scene 2 KB");
+  });
+
+  test("the page says how long the links work; the place is left to the measuring tool where it shows it", () => {
+    const place = { lat: 1, lon: 2, words: "1.00000° N, 2.00000° E" };
+    const facts = { quality: null, place, sceneBytes: 2048 };
+    expect(factsLine(facts, { place: false, linkLifetime: { days: 90 } })).toBe("Quality: not measured (no held-out photos) · scene 2 KB · The links work for 90 days.");
+    expect(factsLine(facts, { linkLifetime: { whileServed: true } })).toContain("· 1.00000° N, 2.00000° E · scene 2 KB · The links work while this machine serves them");
+    expect(linkLifetimeFromEnv({ SPACEPORT_LINK_DAYS: "90" })).toEqual({ days: 90 });
+    expect(linkLifetimeFromEnv({ SPACEPORT_LINK_DAYS: "90", SPACEPORT_LINKS_WHILE_SERVED: "1" })).toEqual({ whileServed: true });
+    expect(linkLifetimeFromEnv({})).toBeNull();
+    expect(() => linkLifetimeFromEnv({ SPACEPORT_LINK_DAYS: "0.5" })).toThrow("SPACEPORT_LINK_DAYS=0.5 must be a whole number of days, at least 1.");
   });
 
   test("held-out figures from metrics.json; a missing or damaged file gives none", async () => {

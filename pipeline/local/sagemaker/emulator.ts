@@ -29,6 +29,7 @@ import { hasNvidia, localAccelerator } from "./docker.js";
 import { DockerLauncher, NativeLauncher, type Launcher } from "./launchers.js";
 import { failureReason } from "./logs.js";
 import { killStage, runStageProcess, type RunningProcess } from "./stage-process.js";
+import { LINKS_WHILE_SERVED_ENV } from "../../stage-contract.js";
 
 export type { JobKind } from "./job-spec.js";
 export { reroot } from "./container.js";
@@ -214,7 +215,8 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
       logFile.write(`${stream === "stderr" ? "! " : ""}${line}\n`);
       this.emit("log", { stage: spec.stage.name, jobName: spec.name, stream, line });
     };
-    const environment: Record<string, string> = { SPACEPORT_SAGEMAKER_JOB: spec.name, SPACEPORT_STAGE: spec.stage.name, ...spec.environment };
+    // links of a local run work while this machine serves them, whatever the retention the request carries
+    const environment: Record<string, string> = { SPACEPORT_SAGEMAKER_JOB: spec.name, SPACEPORT_STAGE: spec.stage.name, ...spec.environment, [LINKS_WHILE_SERVED_ENV]: "1" };
     // Like SageMaker, a GPU instance's GPUs reach the stage where this machine has them; without
     // them here the stage runs on CPU, and says so (on AWS it would refuse to).
     const instanceType = this.options.store.getSageMakerJob(spec.name)?.instanceType;

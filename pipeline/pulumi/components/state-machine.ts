@@ -7,10 +7,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Pipeline } from "../../define.js";
-import type { EnvironmentConfig } from "../../environment.js";
 import { serviceTrustPolicy, stateMachinePolicy, type AwsContext } from "../policies.js";
 import { stageRolePolicies, stageRoles } from "../stage-roles.js";
-import { compileFor } from "../target.js";
+import { compileFor, type TargetConfig } from "../target.js";
 import { childOptions, json, transformed, type ComponentContext, type Transform } from "./component.js";
 
 export interface JobStateMachineArgs {
@@ -18,7 +17,7 @@ export interface JobStateMachineArgs {
   readonly aws: pulumi.Output<AwsContext>;
   readonly pipeline: Pipeline;
   readonly environment: string;
-  readonly config: Pick<EnvironmentConfig, "region" | "quotas" | "instanceOverrides">;
+  readonly config: TargetConfig;
   /** The state machine's name, known before it exists (functions refer to it). */
   readonly stateMachineName: string;
   readonly processingBucket: pulumi.Input<string>;

@@ -53,6 +53,18 @@ function readoutLines(r: Readout, unit: Unit | null): string[] {
   return ["Choose a tool, then click or tap the model"];
 }
 
+
+/** On a phone the panel sits under the page's title badge, however many lines the badge takes. */
+function belowTitleOnPhones(panel: HTMLElement): void {
+  const place = (): void => {
+    const badge = document.getElementById("spaceport-title");
+    const narrow = window.matchMedia("(max-width:640px)").matches;
+    panel.style.top = narrow && badge ? `${Math.ceil(badge.getBoundingClientRect().bottom) + 8}px` : "";
+  };
+  place();
+  window.addEventListener("resize", place);
+}
+
 class MeasureTool {
   mode: Mode = "off";
   unit: Unit = "m";
@@ -76,6 +88,7 @@ class MeasureTool {
     this.panel = element("div", `${PANEL};right:12px;max-width:min(360px,70vw)`, document.body);
     this.panel.id = "spaceport-measure-panel";
     this.buildButtons();
+    belowTitleOnPhones(this.panel);
     this.text = element("div", "margin-top:4px", this.panel);
     this.text.id = "spaceport-measure-readout";
     this.bar = element("div", `${PANEL};left:12px;bottom:96px;display:none`, document.body);
