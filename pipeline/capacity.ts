@@ -2,7 +2,8 @@
  * How many jobs an environment can run in a day: per quota pool (instance type and quota
  * kind), approved instances × 24 h ÷ the instance-time one job takes there (the longest
  * expected duration any job option gives × instance count, summed over the stages drawing on
- * that pool: admitted jobs fit even if every submitter picks the slowest); the pipeline's
+ * that pool: admitted jobs fit even if every submitter picks the slowest, and a stage that
+ * also runs early, on a preview, counts twice); the pipeline's
  * capacity is its tightest pool. The API admits no more jobs a day per client than that, and
  * tells a submitter when the jobs already queued are more than a day of work.
  */
@@ -10,6 +11,7 @@ import { effectiveInstance, type Pipeline } from "./define.js";
 import type { EnvironmentConfig } from "./environment.js";
 import { longestExpectedDuration } from "./expected-duration.js";
 import { quotaName, stageCapacity } from "./quotas.js";
+import { earlyRuns } from "./early.js";
 
 export const DAY_SECONDS = 86_400;
 
@@ -41,7 +43,9 @@ export function dailyCapacity(pipeline: Pipeline, config: Pick<EnvironmentConfig
     const key = quotaName(instance.type, quotaKind);
     const pool = pools.get(key) ?? { instances: quota ?? 0, stages: [], seconds: 0 };
     pool.stages.push(stage.name);
-    pool.seconds += instance.count * longestExpectedDuration(stage).seconds;
+    // A stage that also runs early (a preview) takes its instance twice: capacity plans for the jobs that write the early output.
+    const runs = earlyRuns(pipeline).some((r) => r.consumer.name === stage.name) ? 2 : 1;
+    pool.seconds += instance.count * longestExpectedDuration(stage).seconds * runs;
     pools.set(key, pool);
   }
   const list: PoolCapacity[] = [...pools.entries()].map(([quota, p]) => ({

@@ -10,11 +10,15 @@
  *   "Check <stage> failure" (Choice) – a job that was created and failed for a transient reason
  *                                (InternalServerError, CapacityError) goes round again with a new name
  *   "Record <stage> failure" (Pass) – stage name and SageMaker's error for the failure email
- * then "Notify success" → "Job succeeded", or "Notify failure" → "Job failed".
+ * then "Notify success" → "Job succeeded", or "Notify failure" → "Job failed". A training stage
+ * whose early output the delivering stage consumes runs inside a Parallel state beside that
+ * stage's preview run (compile-early.ts); a pipeline without early outputs has no Parallel.
  */
 import type { CreateProcessingJobRequest, CreateTrainingJobRequest } from "@aws-sdk/client-sagemaker";
 import type { AslCatcher, AslRetrier, AslState, AslStateMachine } from "./asl.js";
 import { validateForEnvironment, type Pipeline } from "./define.js";
+import { earlyRuns, type EarlyRun } from "./early.js";
+import { EARLY_STATE, earlyStates, previewRequest } from "./compile-early.js";
 import type { CompileTarget } from "./compile-target.js";
 import { JOB_ID_LENGTH, MAX_ATTEMPT_DIGITS, SAGEMAKER_JOB_NAME_MAX, sageMakerJobName, stageOutputUri } from "./layout.js";
 import type { AslFields, NotifyPayload } from "./notify-payload.js";
@@ -28,7 +32,9 @@ export type { CompileTarget };
 
 export type TaskBinding =
   | { readonly type: "sagemaker"; readonly stage: string; readonly jobKind: "processing" | "training" }
-  | { readonly type: "notify"; readonly outcome: "succeeded" | "failed" };
+  | { readonly type: "notify"; readonly outcome: "succeeded" | "failed" | "preview" }
+  /** `s3:listObjectsV2` (an early output's marker, a stage's final output). */
+  | { readonly type: "s3-list" };
 
 export interface CompiledStageBase {
   readonly name: string;
@@ -42,6 +48,8 @@ export interface CompiledProcessingStage extends CompiledStageBase {
   readonly stage: ProcessingStage;
   /** The request, with `⟦$.path⟧` markers where execution data goes. */
   readonly request: CreateProcessingJobRequest;
+  /** Where the stage also runs early (`earlyInputs`): the same request on the early inputs, marked as a preview. */
+  readonly previewRequest?: CreateProcessingJobRequest;
 }
 export interface CompiledTrainingStage extends CompiledStageBase {
   readonly kind: "training";
@@ -148,7 +156,7 @@ export function stageMaxWaitSeconds(compiled: CompiledStage): number {
     : compiled.stage.timeout.seconds;
 }
 
-function stageStates(compiled: CompiledStage, next: string): Record<string, AslState> {
+function stageStates(compiled: CompiledStage, next: string, onFailure: string = STATE.notifyFailure): Record<string, AslState> {
   const { name, key } = compiled;
   const maxWait = stageMaxWaitSeconds(compiled);
   const catchAll: AslCatcher = { ErrorEquals: ["States.ALL"], ResultPath: `$.errors.${key}`, Next: STATE.check(name) };
@@ -205,7 +213,7 @@ function stageStates(compiled: CompiledStage, next: string): Record<string, AslS
       // The redrive count at failure: a later redrive (a retry) is how "Job failed" knows to go on.
       Parameters: { stage: name, "error.$": `$.errors.${key}`, "redriveCount.$": "$$.Execution.RedriveCount" },
       ResultPath: "$.failure",
-      Next: STATE.notifyFailure,
+      Next: onFailure,
     },
   };
 }
@@ -218,7 +226,7 @@ function stageStates(compiled: CompiledStage, next: string): Record<string, AslS
  * failure was recorded, then sends the failed stage to its "Prepare" state: the next attempt
  * number, a fresh job name, and every finished stage's output reused.
  */
-function retryGate(stages: readonly CompiledStage[]): AslState {
+function retryGate(stages: readonly CompiledStage[], entry: (stage: string) => string): AslState {
   return {
     Type: "Choice",
     Comment: "Failed; a retry (RedriveExecution) reruns the failed stage under a new attempt",
@@ -227,12 +235,12 @@ function retryGate(stages: readonly CompiledStage[]): AslState {
         { Variable: "$.failure.stage", StringEquals: s.name },
         { Variable: "$$.Execution.RedriveCount", NumericGreaterThanPath: "$.failure.redriveCount" },
       ],
-      Next: STATE.prepare(s.name),
+      Next: entry(s.name),
     })),
   };
 }
 
-function notifyState(target: CompileTarget, outcome: "succeeded" | "failed", pipeline: Pipeline, next: string): AslState {
+function notifyState(target: CompileTarget, outcome: "succeeded" | "failed" | "preview", pipeline: Pipeline, next: string): AslState {
   const delivery = pipeline.delivery;
   const payload: AslFields<NotifyPayload> = {
     "jobId.$": "$.jobId",
@@ -242,7 +250,7 @@ function notifyState(target: CompileTarget, outcome: "succeeded" | "failed", pip
     pipeline: pipeline.name,
     status: outcome,
   };
-  if (outcome === "succeeded") {
+  if (outcome !== "failed") {
     payload["deliveryUri.$"] = `States.Format('${stageOutputUri(target.bucket, "{}", delivery.output)}', $.jobId)`;
   } else {
     payload["failure.$"] = "$.failure";
@@ -262,6 +270,38 @@ function notifyState(target: CompileTarget, outcome: "succeeded" | "failed", pip
   };
 }
 
+/** What each Task state does, for the local runtime's handlers. */
+function taskBindings(stages: readonly CompiledStage[], early: readonly EarlyRun[]): Record<string, TaskBinding> {
+  const tasks: Record<string, TaskBinding> = {};
+  for (const s of stages) tasks[s.runState] = { type: "sagemaker", stage: s.name, jobKind: s.kind };
+  for (const run of early) {
+    tasks[EARLY_STATE.runPreview(run)] = { type: "sagemaker", stage: run.consumer.name, jobKind: "processing" };
+    tasks[EARLY_STATE.lookEarly(run)] = { type: "s3-list" };
+    tasks[EARLY_STATE.lookFinal(run)] = { type: "s3-list" };
+    tasks[EARLY_STATE.notifyPreview] = { type: "notify", outcome: "preview" };
+  }
+  tasks[STATE.notifySuccess] = { type: "notify", outcome: "succeeded" };
+  tasks[STATE.notifyFailure] = { type: "notify", outcome: "failed" };
+  return tasks;
+}
+
+function earlyParts(run: EarlyRun, producer: CompiledStage, stages: readonly CompiledStage[], target: CompileTarget, pipeline: Pipeline) {
+  const consumer = stages.find((s): s is CompiledProcessingStage => s.kind === "processing" && s.name === run.consumer.name)!;
+  return {
+    run,
+    target,
+    producerStates: (next: string, onFailure: string) => stageStates(producer, next, onFailure),
+    producerEntry: STATE.prepare(producer.name),
+    producerKey: producer.key,
+    producerMaxSeconds: stageMaxWaitSeconds(producer) + TASK_MARGIN_SECONDS,
+    previewRequest: consumer.previewRequest!,
+    consumerTimeoutSeconds: consumer.stage.timeout.seconds,
+    notifyPreview: (next: string) => notifyState(target, "preview", pipeline, next),
+    throttlingRetry: THROTTLING_RETRY,
+    taskMarginSeconds: TASK_MARGIN_SECONDS,
+  };
+}
+
 export function compile(pipeline: Pipeline, target: CompileTarget): CompiledPipeline {
   validateForEnvironment(pipeline, target.environment, target.config);
   const longestName = Math.max(...pipeline.stages.map((s) => s.name.length));
@@ -269,12 +309,16 @@ export function compile(pipeline: Pipeline, target: CompileTarget): CompiledPipe
     throw new Error(`stage names up to ${SAGEMAKER_JOB_NAME_MAX - JOB_ID_LENGTH - MAX_ATTEMPT_DIGITS - 2} characters keep SageMaker job names within ${SAGEMAKER_JOB_NAME_MAX}`);
   }
 
+  const early = earlyRuns(pipeline);
   const stages: CompiledStage[] = pipeline.stages.map((stage) => {
     const common = { name: stage.name, key: stageKey(stage.name), runState: STATE.run(stage.name) };
     if (stage.kind === "processing") {
       const request = processingRequest(pipeline, stage, target);
       assertValidProcessingRequest(request);
-      return { ...common, kind: "processing", stage, request, resource: "arn:aws:states:::sagemaker:createProcessingJob.sync" };
+      const run = early.find((r) => r.consumer.name === stage.name);
+      const preview = run ? previewRequest(run, request, target.bucket) : undefined;
+      if (preview) assertValidProcessingRequest(preview);
+      return { ...common, kind: "processing", stage, request, ...(preview ? { previewRequest: preview } : {}), resource: "arn:aws:states:::sagemaker:createProcessingJob.sync" };
     }
     const request = trainingRequest(pipeline, stage, target);
     assertValidTrainingRequest(request);
@@ -297,16 +341,27 @@ export function compile(pipeline: Pipeline, target: CompileTarget): CompiledPipe
       Next: STATE.prepare(stages[0]!.name),
     },
   };
+  const earlyOf = (stage: string): EarlyRun | undefined => early.find((r) => r.producer.name === stage);
+  // A stage starts at its Prepare state, a producer of an early output at its Parallel state.
+  const entry = (stage: string): string => {
+    const run = earlyOf(stage);
+    return run ? EARLY_STATE.parallel(run) : STATE.prepare(stage);
+  };
+  (states[STATE.start] as { Next: string }).Next = entry(stages[0]!.name);
   stages.forEach((compiled, i) => {
-    const next = i + 1 < stages.length ? STATE.prepare(stages[i + 1]!.name) : STATE.notifySuccess;
-    Object.assign(states, stageStates(compiled, next));
+    const next = i + 1 < stages.length ? entry(stages[i + 1]!.name) : STATE.notifySuccess;
+    const run = earlyOf(compiled.name);
+    if (!run) Object.assign(states, stageStates(compiled, next));
+    else Object.assign(states, earlyStates(earlyParts(run, compiled, stages, target, pipeline), next, STATE.notifyFailure));
   });
   states[STATE.notifySuccess] = notifyState(target, "succeeded", pipeline, STATE.succeeded);
   states[STATE.notifyFailure] = notifyState(target, "failed", pipeline, STATE.failed);
   states[STATE.succeeded] = { Type: "Succeed" };
-  states[STATE.failed] = retryGate(stages);
+  states[STATE.failed] = retryGate(stages, entry);
 
-  const totalSeconds = stages.reduce((sum, s) => sum + stageMaxWaitSeconds(s) + TASK_MARGIN_SECONDS, 0);
+  // A preview may run on after its producer ended, up to its own limit.
+  const previewSeconds = early.reduce((sum, r) => sum + r.consumer.timeout.seconds + TASK_MARGIN_SECONDS, 0);
+  const totalSeconds = stages.reduce((sum, s) => sum + stageMaxWaitSeconds(s) + TASK_MARGIN_SECONDS, previewSeconds);
   const definition: AslStateMachine = {
     Comment: `${pipeline.name} (${target.environment}): ${pipeline.stages.map((s) => s.name).join(" → ")}`,
     StartAt: STATE.start,
@@ -315,10 +370,7 @@ export function compile(pipeline: Pipeline, target: CompileTarget): CompiledPipe
     States: states,
   };
 
-  const tasks: Record<string, TaskBinding> = {};
-  for (const s of stages) tasks[s.runState] = { type: "sagemaker", stage: s.name, jobKind: s.kind };
-  tasks[STATE.notifySuccess] = { type: "notify", outcome: "succeeded" };
-  tasks[STATE.notifyFailure] = { type: "notify", outcome: "failed" };
+  const tasks = taskBindings(stages, early);
 
   return Object.freeze({
     pipeline,

@@ -8,6 +8,7 @@ import type { EnvironmentConfig } from "./environment.js";
 import { expectedDuration, type OptionChoices } from "./expected-duration.js";
 import { INSTANCE_TYPES, type InstanceSpec, type InstanceType } from "./instances.js";
 import { stageCapacity } from "./quotas.js";
+import { earlyRunExpected, earlyRuns } from "./early.js";
 
 /** Managed spot typically saves 60–90% on GPU training; we assume the cautious end. */
 export const SPOT_DISCOUNT = 0.6;
@@ -25,6 +26,11 @@ export interface StageCostEstimate {
   readonly costUsd: number;
   /** What the same job would cost on spot (equal to costUsd unless spotFallback). */
   readonly spotCostUsd: number;
+  /**
+   * The stage's early run on a preview (`earlyInputs`): extra cost, but beside the training
+   * stage, so not in the job's total time. Its `stage` reads `<name> (preview)`.
+   */
+  readonly preview?: true;
 }
 
 export interface CostEstimate {
@@ -41,7 +47,7 @@ export interface CostEstimate {
 export function estimateCost(
   pipeline: Pipeline,
   config: Pick<EnvironmentConfig, "instanceOverrides"> & Partial<Pick<EnvironmentConfig, "quotas">> = { instanceOverrides: {} },
-  options: { durations?: Readonly<Record<string, Duration>>; spot?: boolean; choices?: OptionChoices } = {},
+  options: { durations?: Readonly<Record<string, Duration>>; spot?: boolean; choices?: OptionChoices; preview?: boolean } = {},
 ): CostEstimate {
   const stages = pipeline.stages.map((stage): StageCostEstimate => {
     const instance = effectiveInstance(stage, config);
@@ -65,9 +71,18 @@ export function estimateCost(
       spotCostUsd: asks ? onDemand * (1 - SPOT_DISCOUNT) : cost,
     };
   });
+  // The preview runs for the options whose jobs write the early output (`when`), or as `preview` says (a finished job knows).
+  const previews = earlyRuns(pipeline)
+    .filter((run) => options.preview ?? earlyRunExpected(run, pipeline.options, options.choices))
+    .map((run) => {
+      const consumer = stages.find((s) => s.stage === run.consumer.name)!;
+      const seconds = expectedDuration(run.consumer, options.choices).seconds;
+      const cost = consumer.hourlyUsd * consumer.count * (seconds / 3600);
+      return { ...consumer, stage: `${run.consumer.name} (preview)`, expectedSeconds: seconds, costUsd: cost, spotCostUsd: cost, preview: true as const };
+    });
   return {
-    stages,
-    totalUsd: stages.reduce((sum, s) => sum + s.costUsd, 0),
+    stages: [...stages, ...previews],
+    totalUsd: [...stages, ...previews].reduce((sum, s) => sum + s.costUsd, 0),
     totalSeconds: stages.reduce((sum, s) => sum + s.expectedSeconds, 0),
   };
 }

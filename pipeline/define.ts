@@ -14,6 +14,7 @@ import {
 import type { EnvironmentConfig } from "./environment.js";
 import { quotaName, quotaRequestHint, stageCapacity } from "./quotas.js";
 import { JOB_FOLDERS } from "./layout.js";
+import { checkEarly } from "./early.js";
 import type { JobOption, OutputRef, Stage } from "./stage.js";
 
 export interface Pipeline<S extends readonly Stage[] = readonly Stage[]> {
@@ -57,6 +58,7 @@ export function definePipeline<const S extends readonly Stage[]>(definition: {
 
   const options = collectOptions(definition.stages, add);
   checkDelivery(definition.delivery, byName, add);
+  checkEarly(definition.stages, definition.delivery, options, add);
   checkUnusedOutputs(definition.stages, definition.delivery, add);
   const order = issues.length === 0 ? topologicalOrder(definition.stages, add) : [...definition.stages];
 

@@ -19,3 +19,4 @@ export * from "./format.js";
 export * from "./json.js";
 export * from "./stage-contract.js";
 export type * from "./notify-payload.js";
+export { earlyRuns, earlyRunExpected, type EarlyRun } from "./early.js";

@@ -33,6 +33,11 @@ export const jobInputKey = (jobId: string, fileName = "photos.zip"): string => `
 export const stageOutputPrefix = (jobId: string, output: string): string => `${jobPrefix(jobId)}${output}/`;
 export const checkpointPrefix = (jobId: string, stage: string): string => `${jobPrefix(jobId)}${JOB_FOLDERS.checkpoints}/${stage}/`;
 export const statusPrefix = (jobId: string): string => `${jobPrefix(jobId)}${JOB_FOLDERS.status}/`;
+/**
+ * An early output of a training stage: written under its checkpoint folder (which SageMaker
+ * copies to S3 while the job runs), `jobs/<jobId>/checkpoints/<stage>/early/<output>/`.
+ */
+export const earlyOutputPrefix = (jobId: string, stage: string, output: string): string => `${checkpointPrefix(jobId, stage)}early/${output}/`;
 /** `s3://<bucket>/jobs/<jobId>/<output>/` */
 export const stageOutputUri = (bucket: string, jobId: string, output: string): string => `s3://${bucket}/${stageOutputPrefix(jobId, output)}`;
 
@@ -55,6 +60,8 @@ export const sageMakerJobName = (jobId: string, stage: string, attempt: number |
 /** Every SageMaker job name of one stage, as an IAM glob. */
 export const sageMakerJobNameGlob = (stage: string): string => sageMakerJobName(JOB_ID_GLOB, stage, "*");
 export const MAX_ATTEMPT_DIGITS = 2;
+/** A stage's early run (a preview) is named `<jobId>-<stage>-p<round>` (compile-early.ts), apart from its attempts. */
+export const isPreviewJobName = (name: string): boolean => /-p\d+$/.test(name);
 
 /** Tag keys on everything a pipeline deploys or a job creates. */
 export const TAGS = {

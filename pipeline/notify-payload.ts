@@ -10,8 +10,9 @@ export interface NotifyPayload {
   /** What each stage's Task answered (`$.stages`). */
   readonly stages: Readonly<Record<string, unknown>>;
   readonly pipeline?: string;
-  readonly status: "succeeded" | "failed";
-  /** `s3://<bucket>/jobs/<jobId>/<delivery>/` on success. */
+  /** `preview`: the delivering stage's early run put a preview in the delivery location (compile-early.ts). */
+  readonly status: "succeeded" | "failed" | "preview";
+  /** `s3://<bucket>/jobs/<jobId>/<delivery>/` on success and preview. */
   readonly deliveryUri?: string;
   /** The failed stage and Step Functions' error (`$.failure`). */
   readonly failure?: NotifyFailure;

@@ -10,6 +10,18 @@ export const OPT_ML = "/opt/ml";
 export const PROCESSING_ROOT = `${OPT_ML}/processing`;
 export const CHECKPOINTS_PATH = `${OPT_ML}/checkpoints`;
 
+/**
+ * Where a training stage writes an early output while it runs: `/opt/ml/checkpoints/early/<output>/`,
+ * the folder named to it in `SPACEPORT_EARLY_OUTPUT_<OUTPUT>` (stages without the declaration get
+ * no variable and write none). The files go first, each written then renamed; the marker
+ * EARLY_OUTPUT_COMPLETE last: the pipeline consumes the folder only once the marker is there.
+ */
+export const EARLY_OUTPUTS_PATH = `${CHECKPOINTS_PATH}/early`;
+export const EARLY_OUTPUT_COMPLETE = "_complete";
+export const earlyOutputVariable = (output: string): string => `SPACEPORT_EARLY_OUTPUT_${output.toUpperCase().replace(/-/g, "_")}`;
+/** Set (to "1") for a stage run on early inputs: what it writes is a preview, and it says so. */
+export const PREVIEW_VARIABLE = "SPACEPORT_PREVIEW";
+
 /** Files under `/opt/ml/output/` holding one plain sentence on failure: training reads `failure`, processing `message`. */
 export const FAILURE_FILES = ["failure", "message"] as const;
 

@@ -2,7 +2,7 @@
  * Stage definitions: the single source of truth for what a stage runs and on what.
  * Everything else (ASL, SageMaker requests, IAM, local runs, cost) is derived from these.
  */
-import type { Duration } from "./duration.js";
+import { seconds, type Duration } from "./duration.js";
 import type { ExpectedDuration } from "./expected-duration.js";
 import type { ImageRef } from "./image.js";
 import type { InstanceType } from "./instances.js";
@@ -20,6 +20,42 @@ export interface OutputRef<S extends string = string, O extends string = string>
 }
 
 export type InputRef = JobInputRef | OutputRef;
+
+/**
+ * The early version of a training stage's output, made with `stage.earlyOutput("model")`: what a
+ * downstream stage's `earlyInputs` consume while the training stage still runs.
+ */
+export interface EarlyOutputRef<S extends string = string, O extends string = string> {
+  readonly kind: "early-output";
+  readonly stage: S;
+  readonly output: O;
+}
+
+/**
+ * An output a training stage writes while it still runs (into its checkpoint folder, which
+ * SageMaker copies to S3 during the job; the stage contract's EARLY_OUTPUTS_PATH). A stage that
+ * declares `earlyInputs` on it runs once more on it as soon as it appears: a preview.
+ */
+export interface EarlyOutputOptions {
+  /** What it is, for reviews and `npm run describe`: "the model after a tenth of the steps". */
+  readonly description: string;
+  /**
+   * The job options for which the stage writes it, by option name: `{ quality: ["standard", "high"] }`.
+   * Default: every job. The cost and capacity estimates count the early run for these only; the
+   * state machine looks for the output on every job (and stops looking when the stage ends).
+   */
+  readonly when?: Readonly<Record<string, readonly string[]>>;
+  /** How often the state machine looks for it. Default 60 s; longer where the stage's time limit needs more than MAX_EARLY_POLLS looks. */
+  readonly pollEvery?: Duration;
+}
+
+export interface EarlyOutput {
+  readonly description: string;
+  readonly when?: Readonly<Record<string, readonly string[]>>;
+  readonly pollEvery: Duration;
+}
+
+export const DEFAULT_EARLY_POLL_SECONDS = 60;
 
 /** A per-job choice the submitter makes (e.g. quality), declared once and validated everywhere. */
 export interface JobOption<N extends string = string, V extends string = string> {
@@ -79,6 +115,13 @@ export interface ProcessingStageOptions<N extends string, I extends Record<strin
    * email), by link name: `{ viewer: "index.html" }`. Only the stage holding the pipeline's delivery has them.
    */
   readonly links?: Readonly<Record<string, string>>;
+  /**
+   * Inputs this stage also consumes early: `{ model: training.earlyOutput("model") }` runs the
+   * stage once more, on the early version of that input, as soon as it appears while the
+   * training stage still runs; that run writes the same outputs, marked as a preview, and the
+   * stage's normal run replaces them. Each name must be one of `inputs`, reading that same output.
+   */
+  readonly earlyInputs?: Readonly<Record<string, EarlyOutputRef>>;
 }
 
 /** A number the trainer prints, read from its log as a SageMaker metric (CloudWatch). */
@@ -100,6 +143,8 @@ export interface TrainingStageOptions<N extends string, I extends Record<string,
   readonly spot?: SpotConfig;
   /** Numbers the trainer prints that SageMaker records as metrics (besides every stage's progress). */
   readonly metrics?: readonly MetricDefinition[];
+  /** Outputs the stage also writes early, while it runs (see EarlyOutputOptions). */
+  readonly earlyOutputs?: { readonly model?: EarlyOutputOptions };
 }
 
 interface StageCommon<N extends string, O extends string> {
@@ -122,6 +167,7 @@ interface StageCommon<N extends string, O extends string> {
 export interface ProcessingStage<N extends string = string, O extends string = string> extends StageCommon<N, O> {
   readonly kind: "processing";
   readonly links: Readonly<Record<string, string>>;
+  readonly earlyInputs: Readonly<Record<string, EarlyOutputRef>>;
 }
 
 export interface TrainingStage<N extends string = string> extends StageCommon<N, "model"> {
@@ -129,6 +175,9 @@ export interface TrainingStage<N extends string = string> extends StageCommon<N,
   readonly hyperparameters: Readonly<Record<string, HyperparameterValue>>;
   readonly spot?: SpotConfig;
   readonly metrics: readonly MetricDefinition[];
+  readonly earlyOutputs: Readonly<Record<string, EarlyOutput>>;
+  /** A reference to the early version of an output declared in `earlyOutputs`, for another stage's `earlyInputs`. */
+  earlyOutput<K extends "model">(name: K): EarlyOutputRef<N, K>;
 }
 
 export type Stage = ProcessingStage | TrainingStage;
@@ -196,6 +245,7 @@ export function processingStage<N extends string, I extends Record<string, Input
     ...commonFields(options),
     outputs: Object.freeze([...options.outputs]),
     links: Object.freeze({ ...(options.links ?? {}) }),
+    earlyInputs: Object.freeze({ ...(options.earlyInputs ?? {}) }),
     output: outputFn(options.name, options.outputs),
   });
 }
@@ -205,6 +255,15 @@ export function trainingStage<N extends string, I extends Record<string, InputRe
   options: TrainingStageOptions<N, I>,
 ): TrainingStage<N> {
   const outputs = ["model"] as const;
+  const earlyOutputs: Record<string, EarlyOutput> = {};
+  for (const [output, early] of Object.entries(options.earlyOutputs ?? {})) {
+    if (early === undefined) continue;
+    earlyOutputs[output] = Object.freeze({
+      description: early.description,
+      ...(early.when ? { when: Object.freeze({ ...early.when }) } : {}),
+      pollEvery: early.pollEvery ?? seconds(DEFAULT_EARLY_POLL_SECONDS),
+    });
+  }
   return Object.freeze({
     kind: "training" as const,
     ...commonFields(options),
@@ -212,6 +271,13 @@ export function trainingStage<N extends string, I extends Record<string, InputRe
     hyperparameters: Object.freeze({ ...(options.hyperparameters ?? {}) }),
     ...(options.spot ? { spot: options.spot } : {}),
     metrics: Object.freeze((options.metrics ?? []).map((m) => Object.freeze({ name: m.name, regex: m.regex }))),
+    earlyOutputs: Object.freeze(earlyOutputs),
     output: outputFn(options.name, outputs),
+    earlyOutput: <K extends "model">(output: K): EarlyOutputRef<N, K> => {
+      if (!earlyOutputs[output]) {
+        throw new Error(`stage "${options.name}" declares no early output "${output}" (earlyOutputs: ${Object.keys(earlyOutputs).join(", ") || "none"})`);
+      }
+      return Object.freeze({ kind: "early-output", stage: options.name, output });
+    },
   });
 }

@@ -10,6 +10,8 @@ export const compressor = processingStage({
   timeout: hours(1),
   expectedDuration: minutes(15),
   inputs: { model: gaussianSplatting.output("model") },
+  // Also run on the early model as soon as it appears: the preview at the same links.
+  earlyInputs: { model: gaussianSplatting.earlyOutput("model") },
   outputs: ["delivery"],
   // What a finished job's status and email link to (images/compressor writes them).
   links: { viewer: "index.html", scene: "scene.sog", preview: "preview.webp", thumbnail: "thumbnail.jpg", report: "report.json" },

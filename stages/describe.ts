@@ -21,6 +21,7 @@ import {
   type Pipeline,
 } from "../pipeline/index.js";
 import { localTarget } from "../pipeline/local/target.js";
+import { earlyRuns } from "../pipeline/early.js";
 import { spaceport } from "./spaceport.js";
 import { formatTable as table } from "../pipeline/format.js";
 
@@ -51,7 +52,17 @@ export function describe(pipeline: Pipeline, environment: string, config: Enviro
       );
     }
   }
+  for (const preview of cost.stages.filter((s) => s.preview)) {
+    rows.push([preview.stage, "processing", `${preview.count} × ${preview.instanceType}`, "", "", `(${formatDuration(seconds(preview.expectedSeconds))})`, "no", formatUsd(preview.costUsd)]);
+  }
   rows.push(["total", "", "", "", "", formatDuration(seconds(cost.totalSeconds)), "", formatUsd(cost.totalUsd)]);
+  for (const run of earlyRuns(pipeline)) {
+    const when = Object.entries(run.early.when ?? {}).map(([option, values]) => ` for ${option} ${values.join(", ")}`).join("");
+    notes.push(
+      `Early output: ${run.producer.name} writes its early ${run.output} (${run.early.description})${when}; ${run.consumer.name} runs on it as soon as it appears ` +
+        `and delivers a preview at the same links, replaced by the final delivery. The preview run is extra cost; its time (in brackets) overlaps ${run.producer.name}'s.`,
+    );
+  }
   const capacity = dailyCapacity(pipeline, config);
   const admission = admissionLimit(pipeline, config);
   const lines = [

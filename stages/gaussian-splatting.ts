@@ -31,6 +31,10 @@ export const gaussianSplatting = trainingStage({
     { name: "train:psnr", regex: "loss=[0-9.eE+-]+ psnr=([0-9.]+)" },
     { name: "held_out:psnr", regex: "held_out_psnr=([0-9.]+)" },
   ],
+  // A first link early: the trainer writes the model at its preset's `early_model_at` (a tenth of
+  // the steps for standard and high; preview's is 0, off) into the early folder, and the
+  // compressor delivers it as a preview while training goes on.
+  earlyOutputs: { model: { description: "the model after a tenth of the steps", when: { quality: ["standard", "high"] } } },
   label: "3D model training (Gaussian splatting)",
   failureAdvice: 'Submit it again; if it fails the same way, try quality "preview" or reply with the job id.',
 });

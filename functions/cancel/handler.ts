@@ -54,6 +54,8 @@ export async function cancelJob(context: RouteContext, deps: CancelDeps, config:
   // With a stage job running, stopping that job ends the execution through its failure branch
   // at "Job failed", where a retry can pick it up under a fresh job name. Without one (queued,
   // waiting for quota), the execution itself is stopped.
+  // A preview running beside the stage (its early run) is stopped first, so it delivers nothing more.
+  if (status.preview?.state === "running" && status.preview.jobName) await deps.control.stopStageJob("processing", status.preview.jobName);
   const stopped = running?.jobName ? await deps.control.stopStageJob(running.kind, running.jobName) : false;
   if (!stopped) await deps.control.stopExecution(jobId, `cancelled by ${by}`);
   deps.log("info", "job_cancelled", { jobId, client: by, requestId: context.requestId, stage: running?.name ?? null });

@@ -12,6 +12,7 @@ import { failureAdvice, failureReason } from "../failure.js";
 import type { NotificationState } from "../notify/state.js";
 import type { ExecutionEvent, ExecutionRecord, ObjectStore, StageProgress } from "../ports.js";
 import { readDeliveryReport, warningsOf, type JobWarning } from "../warnings.js";
+import { previewStatus, previewWarning, type PreviewStatus } from "./preview.js";
 import { deliveryFacts, linkLifetimeWords, type DeliveryFacts, type LinkLifetime } from "../../pipeline/delivery-facts.js";
 
 export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
@@ -60,6 +61,8 @@ export interface JobStatus {
   readonly cancelledAt?: string;
   /** Whether the submitter was told of the outcome, apart from the outcome itself (functions/notify/state.ts). */
   readonly notification?: NotificationState;
+  /** Where the pipeline delivers a preview early (./preview.ts): its run, and its links once delivered, marked as a preview. Absent once the job succeeded. */
+  readonly preview?: PreviewStatus;
 }
 
 const NOTIFY_STATES: readonly string[] = [STATE.notifySuccess, STATE.notifyFailure];
@@ -114,13 +117,17 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
     stages,
   };
 
+  const linkStore = options.store && options.bucket ? { store: options.store, bucket: options.bucket } : undefined;
+  const preview = await previewStatus(pipeline, events, { jobId, ended, failed: state === "failed" || state === "cancelled" }, linkStore);
+  const withPreview = preview && state !== "succeeded" ? { preview } : {};
+
   if (state === "cancelled") {
     // The stage that was stopped reads cancelled, not failed.
     const shown = stages.map((s) => (s.name === failedStage?.name ? { ...s, state: "cancelled" as const } : s));
-    return { ...result, stages: shown, ...(options.cancelledAt ? { cancelledAt: options.cancelledAt } : {}) };
+    return { ...result, stages: shown, ...(options.cancelledAt ? { cancelledAt: options.cancelledAt } : {}), ...withPreview };
   }
   if (state === "failed") {
-    return { ...result, failure: describeFailure(pipeline, record, events, failedStage, jobOptions) };
+    return { ...result, failure: describeFailure(pipeline, record, events, failedStage, jobOptions), ...withPreview };
   }
   if (state === "succeeded" && options.store && options.bucket) {
     const prefix = stageOutputPrefix(jobId, pipeline.delivery.output);
@@ -129,9 +136,9 @@ export async function deriveJobStatus(record: ExecutionRecord, events: readonly 
     for (const [name, file] of Object.entries(links)) delivery[name] = await options.store.publicUrl(options.bucket, prefix + file);
     const report = links["report"] ? await readDeliveryReport(options.store, options.bucket, prefix + links["report"]) : undefined;
     const about = { ...deliveryFacts(report), ...(options.linkLifetime ? { links: linkLifetimeWords(options.linkLifetime) } : {}) };
-    return { ...result, delivery, warnings: warningsOf(report), about };
+    return { ...result, delivery, warnings: [...warningsOf(report), ...previewWarning(pipeline, preview)], about };
   }
-  return result;
+  return { ...result, ...withPreview };
 }
 
 interface FailedStage {

@@ -1,6 +1,7 @@
 /**
  * notify: called by the state machine (Lambda invoke payload, pipeline/compile.ts
- * `notifyState`) once on success and once on failure. Sends one email; a failure to send is
+ * `notifyState`) once on success and once on failure, and once with `preview` where the
+ * delivering stage's early run delivered a preview (at most one per job). Sends one email; a failure to send is
  * logged as an error with an `EmailSendFailures` metric, recorded (`notification: retrying`, or
  * `failed` after the last attempt; ./state.ts) and thrown as `Spaceport.EmailNotSent`, which the
  * state machine retries with backoff and finally catches, so the job and its outputs are
@@ -22,9 +23,11 @@ import { deriveJobStatus } from "../job-status/derive.js";
 import { cancelledMarkerKey } from "../markers.js";
 import { maskEmail, metricLine, type Logger } from "../log.js";
 import type { Executions, Mailer, ObjectStore } from "../ports.js";
-import { warningsOf } from "../warnings.js";
+import { warningsOf, type JobWarning } from "../warnings.js";
+import { previewStatus, previewWarning } from "../job-status/preview.js";
 import { afterFailedAttempt, notificationKey, readNotification, type NotificationRecord } from "./state.js";
 import { renderFailureEmail, renderSuccessEmail, type RenderedEmail } from "./templates.js";
+import { renderPreviewEmail } from "./preview-template.js";
 import { EMAIL_NOT_SENT } from "../../pipeline/compile.js";
 
 export const NotifyPayloadSchema = v.looseObject({
@@ -33,7 +36,7 @@ export const NotifyPayloadSchema = v.looseObject({
   options: v.optional(v.record(v.string(), v.string()), {}),
   stages: v.optional(v.record(v.string(), v.unknown()), {}),
   pipeline: v.optional(v.string()),
-  status: v.picklist(["succeeded", "failed"]),
+  status: v.picklist(["succeeded", "failed", "preview"]),
   /** `$$.Execution.RedriveCount`: which round of a retried job this is. */
   redriveCount: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
   deliveryUri: v.optional(v.pipe(v.string(), v.startsWith("s3://"))),
@@ -63,7 +66,7 @@ export interface NotifyDeps {
 
 export interface NotifyResult {
   readonly jobId: string;
-  readonly status: "succeeded" | "failed";
+  readonly status: "succeeded" | "failed" | "preview";
   readonly sent: boolean;
   readonly messageId?: string;
 }
@@ -84,7 +87,8 @@ export async function notify(event: unknown, deps: NotifyDeps, config: FunctionC
   const payload = parsed.output;
   const { jobId } = payload;
   const bucket = config.processingBucket;
-  const round = payload.redriveCount;
+  // One preview email per job, whatever the round: a retried job that makes its preview again says nothing new.
+  const round = payload.status === "preview" ? 0 : payload.redriveCount;
   const marker = notificationKey(jobId, payload.status, round);
   const logFields = { jobId, status: payload.status, email: maskEmail(payload.email) };
   const at = () => (deps.now?.() ?? new Date()).toISOString();
@@ -105,7 +109,13 @@ export async function notify(event: unknown, deps: NotifyDeps, config: FunctionC
   const record = (fields: Omit<NotificationRecord, "attempts" | "updatedAt">) =>
     deps.store.putText(bucket, marker, JSON.stringify({ ...fields, attempts, updatedAt: at() }), "application/json");
 
-  const email = payload.status === "succeeded" ? await successEmail(payload, deps, config) : failureEmail(payload, config);
+  const previewSent = payload.status !== "preview" && (await readNotification(deps.store, bucket, jobId, "preview"))?.state === "sent";
+  const email =
+    payload.status === "succeeded"
+      ? await successEmail(payload, deps, config, previewSent)
+      : payload.status === "preview"
+        ? await previewEmail(payload, deps, config)
+        : failureEmail(payload, config, previewSent);
   let messageId: string;
   try {
     ({ messageId } = await deps.mailer.send({ to: payload.email, subject: email.subject, html: email.html, text: email.text, jobId }));
@@ -122,19 +132,20 @@ export async function notify(event: unknown, deps: NotifyDeps, config: FunctionC
   return { jobId, status: payload.status, sent: true, messageId };
 }
 
-function failureEmail(payload: NotifyPayload, config: FunctionConfig): RenderedEmail {
+function failureEmail(payload: NotifyPayload, config: FunctionConfig, previewSent: boolean): RenderedEmail {
   const error = payload.failure?.error?.Error;
   const reason = failureReason(error, payload.failure?.error?.Cause);
   const stage = payload.failure?.stage;
   const advice = failureAdvice(config.pipeline, stage, error, reason, payload.options);
   const retryUrl = config.appUrl ? retryLink(config.appUrl, payload.jobId) : undefined;
-  return renderFailureEmail({ jobId: payload.jobId, ...(stage ? { stage: stageLabel(config.pipeline, stage) } : {}), reason, advice, ...(retryUrl ? { retryUrl } : {}) });
+  return renderFailureEmail({ jobId: payload.jobId, ...(stage ? { stage: stageLabel(config.pipeline, stage) } : {}), reason, advice, ...(retryUrl ? { retryUrl } : {}), previewOnly: previewSent });
 }
 
 /** The page, opened on this job with its Retry offered (webapp/src/main.ts reads the fragment). */
 export const retryLink = (appUrl: string, jobId: string): string => `${appUrl.replace(/#.*$/, "")}#retry=${encodeURIComponent(jobId)}`;
 
-async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: FunctionConfig): Promise<RenderedEmail> {
+/** The delivery's links, after checking that `deliveryUri` is this job's delivery. */
+async function deliveryUrls(payload: NotifyPayload, deps: NotifyDeps, config: FunctionConfig) {
   const { jobId } = payload;
   const bucket = config.processingBucket;
   const expectedPrefix = stageOutputPrefix(jobId, config.pipeline.delivery.output);
@@ -153,6 +164,18 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
     viewer: await url("viewer"), preview: await url("preview"), scene: await url("scene"),
     ...(files["thumbnail"] ? { thumbnail: await url("thumbnail") } : {}),
   };
+  return { links, file, expectedPrefix, bucket };
+}
+
+/** The early run's delivery: its links, marked as a preview that the final model replaces at the same links. */
+async function previewEmail(payload: NotifyPayload, deps: NotifyDeps, config: FunctionConfig): Promise<RenderedEmail> {
+  const { links } = await deliveryUrls(payload, deps, config);
+  return renderPreviewEmail({ jobId: payload.jobId, links, ...(payload.options["quality"] ? { quality: payload.options["quality"] } : {}) });
+}
+
+async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: FunctionConfig, replacesPreview: boolean): Promise<RenderedEmail> {
+  const { jobId } = payload;
+  const { links, file, expectedPrefix, bucket } = await deliveryUrls(payload, deps, config);
 
   // Photo counts come from the report of the stage that reads the job's input (sfm).
   const intake = config.pipeline.stages.find((s) => Object.values(s.inputs).some((i) => i.kind === "job-input")) ?? config.pipeline.stages[0]!;
@@ -166,12 +189,19 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
   const facts = deliveryFacts(deliveryReport);
 
   const durations: { stage: string; seconds: number }[] = [];
+  // A preview that could not be made is a warning of the job (its own email was never sent).
+  const extraWarnings: JobWarning[] = [];
+  let previewRan = replacesPreview;
   let totalSeconds: number | undefined;
   if (deps.executions) {
     try {
       const record = await deps.executions.describe(jobId);
       if (record) {
-        const status = await deriveJobStatus(record, await deps.executions.history(jobId), { pipeline: config.pipeline });
+        const history = await deps.executions.history(jobId);
+        const status = await deriveJobStatus(record, history, { pipeline: config.pipeline });
+        const preview = await previewStatus(config.pipeline, history, { jobId, ended: false, failed: false });
+        extraWarnings.push(...previewWarning(config.pipeline, preview));
+        previewRan = preview !== undefined;
         for (const s of status.stages) if (s.durationSeconds !== undefined) durations.push({ stage: s.name, seconds: s.durationSeconds });
         totalSeconds = Math.round(((deps.now?.() ?? new Date()).getTime() - record.startDate.getTime()) / 1000);
       }
@@ -181,7 +211,8 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
   }
   const actual: Record<string, Duration> = {};
   for (const d of durations) actual[d.stage] = seconds(d.seconds);
-  const cost = estimateCost(config.pipeline, config.env, { durations: actual });
+  // The preview's run is part of what the job cost where it ran.
+  const cost = estimateCost(config.pipeline, config.env, { durations: actual, choices: payload.options, preview: previewRan });
 
   return renderSuccessEmail({
     jobId,
@@ -199,7 +230,8 @@ async function successEmail(payload: NotifyPayload, deps: NotifyDeps, config: Fu
     ...(facts.quality ? { heldOut: facts.quality.words } : {}),
     ...(facts.place ? { place: facts.place.words } : {}),
     linkLifetime: linkLifetimeWords(linkLifetimeOf(config)),
-    warnings: warningsOf(deliveryReport).map((w) => ({ ...w, stage: stageLabel(config.pipeline, w.stage) })),
+    warnings: [...warningsOf(deliveryReport), ...extraWarnings].map((w) => ({ ...w, stage: stageLabel(config.pipeline, w.stage) })),
+    replacesPreview,
   });
 }
 

@@ -9,8 +9,8 @@ import { notificationMarkerKey } from "../markers.js";
 import type { ObjectStore } from "../ports.js";
 
 export type NotificationState = "sent" | "retrying" | "failed";
-/** What an email told: notify sends the first two, a cancel request the third (functions/cancel). */
-export type NotifiedOutcome = "succeeded" | "failed" | "cancelled";
+/** What an email told: notify sends succeeded, failed and preview, a cancel request cancelled (functions/cancel). */
+export type NotifiedOutcome = "succeeded" | "failed" | "cancelled" | "preview";
 
 export interface NotificationRecord {
   readonly state: NotificationState;

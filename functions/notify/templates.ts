@@ -29,6 +29,8 @@ export interface SuccessEmailData {
   readonly linkLifetime: string;
   /** What the stages warned about: the job "succeeded with warnings" when any. */
   readonly warnings?: readonly JobWarning[];
+  /** A preview email went out earlier: these links, the same, now show the final model. */
+  readonly replacesPreview?: boolean;
 }
 
 export interface FailureEmailData {
@@ -39,6 +41,8 @@ export interface FailureEmailData {
   readonly advice: string;
   /** The page's Retry for this job (reruns it from the failed stage), where the deployment has a page. */
   readonly retryUrl?: string;
+  /** A preview was delivered before the job failed: its link still shows only that preview. */
+  readonly previewOnly?: boolean;
 }
 
 export interface RenderedEmail {
@@ -52,7 +56,7 @@ export const escapeHtml = (s: string): string =>
 
 const number = (n: number): string => n.toLocaleString("en-US");
 
-function layout(title: string, body: string): string {
+export function layout(title: string, body: string): string {
   return [
     "<!doctype html>",
     '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">',
@@ -80,6 +84,9 @@ function warningBlock(warnings: readonly JobWarning[]): { text: string[]; html: 
   };
 }
 
+const REPLACES_PREVIEW = "This is the final model: it has replaced the preview we sent earlier, at the same links.";
+const PREVIEW_ONLY = "The link in the preview email still works, but it shows only the preview made early in training, not a finished model.";
+
 export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
   const warned = warningBlock(data.warnings ?? []);
   const subject = `Your 3D model is ready${warned.html ? ", with warnings" : ""} (job ${data.jobId})`;
@@ -98,6 +105,7 @@ export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
   const text = [
     `Your 3D model is ready (job ${data.jobId}).`,
     "",
+    ...(data.replacesPreview ? [REPLACES_PREVIEW, ""] : []),
     ...warned.text,
     `Open it in your browser: ${data.links.viewer}`,
     `Preview image: ${data.links.preview}`,
@@ -119,6 +127,7 @@ export function renderSuccessEmail(data: SuccessEmailData): RenderedEmail {
     [
       `<h1 style="font-size:20px;margin:0 0 16px">Your 3D model is ready</h1>`,
       `<p>Job <code>${escapeHtml(data.jobId)}</code> has finished.</p>`,
+      ...(data.replacesPreview ? [`<p>${escapeHtml(REPLACES_PREVIEW)}</p>`] : []),
       ...(warned.html ? [warned.html] : []),
       `<p><a href="${escapeHtml(data.links.viewer)}"><img src="${escapeHtml(data.links.thumbnail ?? data.links.preview)}" alt="Preview of the 3D model" width="480" style="max-width:100%;border-radius:4px;display:block"></a></p>`,
       `<p><a href="${escapeHtml(data.links.viewer)}" style="display:inline-block;background:#2563eb;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none">Open the 3D viewer</a></p>`,
@@ -143,6 +152,7 @@ export function renderFailureEmail(data: FailureEmailData): RenderedEmail {
     `What went wrong: ${reason}`,
     "",
     `What to do: ${data.advice}`,
+    ...(data.previewOnly ? ["", PREVIEW_ONLY] : []),
     ...(data.retryUrl ? ["", `Retry from the failed stage (finished stages are kept): ${data.retryUrl}`] : []),
     "",
     "Your uploaded photos have not been changed or deleted.",
@@ -154,6 +164,7 @@ export function renderFailureEmail(data: FailureEmailData): RenderedEmail {
       `<p>Job <code>${escapeHtml(data.jobId)}</code> stopped${escapeHtml(where)}.</p>`,
       `<p><strong>What went wrong:</strong> ${escapeHtml(reason)}</p>`,
       `<p><strong>What to do:</strong> ${escapeHtml(data.advice)}</p>`,
+      ...(data.previewOnly ? [`<p>${escapeHtml(PREVIEW_ONLY)}</p>`] : []),
       ...(data.retryUrl
         ? [`<p><a href="${escapeHtml(data.retryUrl)}" style="display:inline-block;background:#2563eb;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none">Retry from the failed stage</a> <span style="color:#6b7280">(finished stages are kept)</span></p>`]
         : []),

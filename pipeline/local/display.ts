@@ -5,6 +5,8 @@
  */
 import type { ExecutionEvent } from "../../functions/ports.js";
 import type { Pipeline } from "../define.js";
+import { EARLY_STATE } from "../compile-early.js";
+import { isPreviewJobName } from "../layout.js";
 import type { JobEvent, LogLine, ProgressUpdate, QuotaWait } from "./sagemaker/emulator.js";
 
 type StageState = "pending" | "waiting" | "running" | "completed" | "failed";
@@ -43,6 +45,9 @@ export class ProgressDisplay {
 
   /** Execution history: quota waits show as "waiting". */
   event(event: ExecutionEvent): void {
+    if (event.stateName === EARLY_STATE.notifyPreview && event.type === "TaskStateEntered") {
+      this.above("preview delivered: the job's links show a preview made early in training until the final model replaces it (emailed)\n");
+    }
     const stage = event.stateName?.startsWith("Run ") ? event.stateName.slice(4) : undefined;
     const line = stage ? this.stages.get(stage) : undefined;
     if (!line || !stage) return;
@@ -70,6 +75,11 @@ export class ProgressDisplay {
   }
 
   job(job: JobEvent): void {
+    // A stage's early run (the preview) beside the training: a line of its own, not the stage's.
+    if (isPreviewJobName(job.jobName)) {
+      if (job.jobName.startsWith(this.jobId)) this.above(`[${job.stage}] preview ${job.status === "InProgress" ? "started" : job.status.toLowerCase()} (${job.jobName})${job.failureReason ? `: ${job.failureReason}` : ""}\n`);
+      return;
+    }
     const line = this.stages.get(job.stage);
     if (!line) return;
     const now = Date.now();
@@ -91,7 +101,7 @@ export class ProgressDisplay {
   }
 
   progress(update: ProgressUpdate): void {
-    if (!update.jobName.startsWith(this.jobId)) return;
+    if (!update.jobName.startsWith(this.jobId) || isPreviewJobName(update.jobName)) return;
     const line = this.stages.get(update.stage);
     if (!line) return;
     line.percent = update.percent;

@@ -20,6 +20,14 @@ export interface LocalExecutionsOptions {
   readonly handlers: Readonly<Record<string, TaskHandler>>;
   /** Milliseconds per retrier, per state (the local stand-in for IntervalSeconds/backoff). */
   readonly retryIntervalOverrides?: RetryOverrides;
+  /** Milliseconds per Wait state (the local stand-in for its Seconds). */
+  readonly waitTimeOverrides?: Readonly<Record<string, number>>;
+  /**
+   * Called when states of an execution stop without finishing: a Parallel state failed (its
+   * other branches are stopped) or the execution was stopped. The SageMaker jobs those states
+   * waited on are the caller's to stop, as Step Functions stops a stopped `.sync` task's job.
+   */
+  readonly onStopped?: (execution: string) => void;
   readonly owner: ProcessIdentity;
   /** Called after each event is stored (live displays). */
   readonly onEvent?: (execution: string, event: ExecutionEvent) => void;
@@ -109,6 +117,7 @@ export class LocalExecutions implements Executions, StageProgress {
       overrides: {
         taskResourceLocalHandlers: this.options.handlers as Record<string, (input: Json) => Promise<Json>>,
         ...(this.options.retryIntervalOverrides ? { retryIntervalOverrides: this.options.retryIntervalOverrides } : {}),
+        ...(this.options.waitTimeOverrides ? { waitTimeOverrides: { ...this.options.waitTimeOverrides } } : {}),
       },
       noThrowOnAbort: true,
       context: { Execution: context },
@@ -151,6 +160,7 @@ export class LocalExecutions implements Executions, StageProgress {
     if (!run) return;
     run.abort();
     await run.done;
+    this.options.onStopped?.(name);
   }
 
   get running(): string[] {
@@ -204,6 +214,7 @@ export class LocalExecutions implements Executions, StageProgress {
                     ? "TaskSubmitFailed" // the job was never created (quota, validation)
                     : "TaskFailed";
             this.record(name, { timestamp: at, type, stateName: event.state.name, error: event.Error, cause: causeText(event.Cause) });
+            if (event.state.type === "Parallel") this.options.onStopped?.(name);
             break;
           }
           case "StateRetried":

@@ -19,6 +19,9 @@ import { currentProcess, isAlive, isStageProcess, type ProcessIdentity } from ".
 import { SageMakerEmulator } from "./sagemaker/emulator.js";
 import { NotificationRetrier, type NotificationOutcome, type NotifyFunction } from "./notify-retry.js";
 import { JobStore } from "./store.js";
+import { listObjects, type ListObjectsInput } from "./s3-list.js";
+import { allStates } from "../asl.js";
+import { isPreviewJobName } from "../layout.js";
 import { localTarget, readEnvironment } from "./target.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -37,6 +40,11 @@ export interface RetryIntervals {
    * attempt. Default: the compiled retrier's own backoff (10 s, 20 s, 40 s, ...).
    */
   readonly emailMs?: number;
+  /**
+   * Every Wait state (the looks for an early output, 60 s or more). Default: the state's own
+   * Seconds, as on AWS; a test's shorter wait also shortens how long the bounded looks last.
+   */
+  readonly pollMs?: number;
 }
 
 export interface LocalRuntimeOptions {
@@ -129,17 +137,28 @@ export class LocalRuntime {
             : (input) => this.emulator.trainingJob(input as unknown as CreateTrainingJobRequest) as Promise<never>;
         // Retriers in the compiled order: quota, throttling.
         retryIntervalOverrides[state] = [retry.quotaMs, retry.throttleMs];
+      } else if (binding.type === "s3-list") {
+        handlers[state] = async (input) => listObjects(this.data, input as ListObjectsInput) as never;
+        retryIntervalOverrides[state] = [retry.throttleMs];
       } else {
         handlers[state] = (input) => this.invokeNotify(input as unknown as { Payload?: unknown }) as Promise<never>;
         // Retriers in the compiled order: Lambda errors, then the email retrier (-1: its own backoff).
         retryIntervalOverrides[state] = [retry.lambdaMs, retry.emailMs ?? -1];
       }
     }
+    // Wait states (the looks for an early output) wait pollMs where given (tests), else their own Seconds:
+    // the looks are bounded by count, so a shorter wait would also shorten how long they look.
+    const waits = Object.entries(allStates(this.compiled.definition)).filter(([, state]) => state.Type === "Wait");
+    const pollMs = retry.pollMs;
+    const waitTimeOverrides = pollMs === undefined ? undefined : Object.fromEntries(waits.map(([name]) => [name, pollMs]));
     this.executions = new LocalExecutions({
       store: this.store,
       definitionJson: this.compiled.definitionJson,
       handlers,
       retryIntervalOverrides,
+      ...(waitTimeOverrides ? { waitTimeOverrides } : {}),
+      // A Parallel that failed or an execution stopped leaves no SageMaker job of it running.
+      onStopped: (execution) => void this.emulator.stopJobsOf(execution),
       owner: this.owner,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
@@ -179,7 +198,8 @@ export class LocalRuntime {
       if (!gone(execution.owner)) continue;
       const history = this.store.history(execution.name);
       // The stage: its latest SageMaker job (written before the job starts), else the last Run state seen.
-      const lastJob = this.store.sageMakerJobsOf(execution.name).at(-1);
+      // A preview run beside a stage is not where the job stood: the stage it previews is.
+      const lastJob = this.store.sageMakerJobsOf(execution.name).filter((j) => !isPreviewJobName(j.name)).at(-1);
       const lastRun = [...history].reverse().find((e) => e.stateName && this.compiled.tasks[e.stateName]?.type === "sagemaker");
       const binding = lastRun?.stateName ? this.compiled.tasks[lastRun.stateName] : undefined;
       const stage = lastJob?.stage ?? (binding?.type === "sagemaker" ? binding.stage : undefined);
@@ -225,3 +245,4 @@ export class LocalRuntime {
     return recovered;
   }
 }
+

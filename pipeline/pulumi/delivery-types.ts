@@ -13,9 +13,12 @@ import { CONTENT_TYPES } from "../content-types.js";
  * The function's source (CloudFront Functions runtime `cloudfront-js-2.0`): sets the type of
  * successful responses whose extension the table knows, and leaves every other response as is.
  */
-export function deliveryTypesFunctionCode(types: Readonly<Record<string, string>> = CONTENT_TYPES): string {
+export function deliveryTypesFunctionCode(types: Readonly<Record<string, string>> = CONTENT_TYPES, options: { revalidate?: boolean } = {}): string {
   return [
     `var TYPES = ${JSON.stringify(types)};`,
+    // A delivery whose files a preview held first (early runs): browsers ask again each time
+    // (a 304 from the edge when nothing changed), so the final model shows at the same link.
+    `var REVALIDATE = ${options.revalidate === true};`,
     "function handler(event) {",
     "  var response = event.response;",
     "  var uri = event.request.uri;",
@@ -25,13 +28,16 @@ export function deliveryTypesFunctionCode(types: Readonly<Record<string, string>
     "  if (type && response.statusCode >= 200 && response.statusCode < 300) {",
     "    response.headers['content-type'] = { value: type };",
     "  }",
+    "  if (REVALIDATE && response.statusCode >= 200 && response.statusCode < 300) {",
+    "    response.headers['cache-control'] = { value: 'no-cache' };",
+    "  }",
     "  return response;",
     "}",
   ].join("\n");
 }
 
 /** The published function, for the delivery behaviors' `viewer-response` association. */
-export function deliveryTypesFunction(name: string, physicalName: string, opts: pulumi.CustomResourceOptions): aws.cloudfront.Function {
+export function deliveryTypesFunction(name: string, physicalName: string, opts: pulumi.CustomResourceOptions, revalidate = false): aws.cloudfront.Function {
   return new aws.cloudfront.Function(
     name,
     {
@@ -39,7 +45,7 @@ export function deliveryTypesFunction(name: string, physicalName: string, opts: 
       runtime: "cloudfront-js-2.0",
       comment: "Content-Type of delivery files by extension (SageMaker uploads them untyped)",
       publish: true,
-      code: deliveryTypesFunctionCode(),
+      code: deliveryTypesFunctionCode(CONTENT_TYPES, { revalidate }),
     },
     opts,
   );

@@ -6,7 +6,9 @@
  * resource-level permissions, each such case marked `WILDCARD_REASONS`.
  */
 import type { Pipeline } from "../define.js";
-import { everyJobFolder, JOB_FOLDERS, sageMakerJobNameGlob, TAGS } from "../layout.js";
+import { earlyRuns } from "../early.js";
+import { earlyOutputPrefix, everyJobFolder, JOB_FOLDERS, JOB_ID_GLOB, sageMakerJobNameGlob, stageOutputPrefix, TAGS } from "../layout.js";
+import { EARLY_OUTPUT_COMPLETE } from "../stage-contract.js";
 
 export interface PolicyStatement {
   readonly Sid: string;
@@ -57,7 +59,7 @@ export const bucketArn = (ctx: AwsContext, bucket: string): string => `arn:${ctx
  */
 export function jobPrefixes(pipeline: Pipeline): { read: string[]; write: string[]; intermediate: string[]; delivered: string } {
   const outputs = [...new Set(pipeline.stages.flatMap((s) => [...s.outputs]))];
-  const checkpoints: string[] = pipeline.stages.some((s) => s.kind === "training" && s.spot) ? [JOB_FOLDERS.checkpoints] : [];
+  const checkpoints: string[] = pipeline.stages.some((s) => s.kind === "training" && (s.spot || Object.keys(s.earlyOutputs).length > 0)) ? [JOB_FOLDERS.checkpoints] : [];
   const delivered = pipeline.delivery.output;
   return {
     read: [JOB_FOLDERS.input, ...outputs.filter((o) => o !== delivered), ...checkpoints],
@@ -80,8 +82,11 @@ export function stateMachinePolicy(input: {
   /** Every stage's SageMaker execution role. */
   sageMakerRoleArns: readonly string[];
   notifyFunctionArn: string;
+  /** Where the looks for an early output list (the pipeline's early runs); none without one. */
+  processingBucket?: string;
 }): PolicyDocument {
   const { ctx, pipeline } = input;
+  const looks = input.processingBucket ? earlyOutputLooks(ctx, pipeline, input.processingBucket) : [];
   const jobs = sageMakerJobArns(ctx, pipeline);
   const kinds = [...new Set(pipeline.stages.map((s) => s.kind))].sort();
   const verb = (kind: string) => (kind === "training" ? "TrainingJob" : "ProcessingJob");
@@ -133,9 +138,23 @@ export function stateMachinePolicy(input: {
       Action: ["lambda:InvokeFunction"],
       Resource: [input.notifyFunctionArn, `${input.notifyFunctionArn}:*`],
     },
+    ...looks,
     STATE_MACHINE_LOG_DELIVERY,
     STATE_MACHINE_XRAY,
   );
+}
+
+/**
+ * The looks for an early output (compile-early.ts): listing, with MaxKeys 1, exactly its
+ * completion marker and the producer's final output folder, for any job. Nothing is read.
+ */
+export function earlyOutputLooks(ctx: AwsContext, pipeline: Pipeline, bucket: string): PolicyStatement[] {
+  const prefixes = earlyRuns(pipeline).flatMap((run) => [
+    `${earlyOutputPrefix(JOB_ID_GLOB, run.producer.name, run.output)}${EARLY_OUTPUT_COMPLETE}`,
+    stageOutputPrefix(JOB_ID_GLOB, run.producer.outputs[0]!),
+  ]);
+  if (prefixes.length === 0) return [];
+  return [{ Sid: "LookForEarlyOutputs", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [bucketArn(ctx, bucket)], Condition: { StringLike: { "s3:prefix": prefixes } } }];
 }
 
 /** Step Functions logging to CloudWatch Logs. WILDCARD_REASONS.LogDelivery */

@@ -25,8 +25,10 @@ export interface StageS3Access {
 function requestUris(stage: CompiledStage): { read: string[]; write: string[] } {
   if (stage.kind === "processing") {
     const request: CreateProcessingJobRequest = stage.request;
+    // Its preview run reads the early inputs too (the same outputs).
+    const inputs = [...(request.ProcessingInputs ?? []), ...(stage.previewRequest?.ProcessingInputs ?? [])];
     return {
-      read: (request.ProcessingInputs ?? []).map((i) => i.S3Input?.S3Uri).filter((u): u is string => u !== undefined),
+      read: inputs.map((i) => i.S3Input?.S3Uri).filter((u): u is string => u !== undefined),
       write: (request.ProcessingOutputConfig?.Outputs ?? []).map((o) => o.S3Output?.S3Uri).filter((u): u is string => u !== undefined),
     };
   }

@@ -35,6 +35,7 @@ import { JobAlarms } from "./components/alarms.js";
 import { JobApi } from "./components/api.js";
 import type { ComponentContext, Transform } from "./components/component.js";
 import { dkimRecords, JobDelivery, type DkimRecord } from "./components/delivery.js";
+import { earlyRuns } from "../early.js";
 import { JobFunctions, type FunctionEntries } from "./components/functions.js";
 import { StageImages } from "./components/images.js";
 import { JobStateMachine } from "./components/state-machine.js";
@@ -142,7 +143,7 @@ export class PipelineStack extends pulumi.ComponentResource {
       transform: { ...(t.repository ? { repository: t.repository } : {}), ...(t.image ? { image: t.image } : {}) },
     }, parent);
     const delivery = new JobDelivery(`${name}-delivery`, {
-      context, aws: ctx, processing: storage.processing, page: storage.page, deliveryOutput: pipeline.delivery.output, corsOrigins: config.corsOrigins,
+      context, aws: ctx, processing: storage.processing, page: storage.page, deliveryOutput: pipeline.delivery.output, replacedInPlace: earlyRuns(pipeline).length > 0, corsOrigins: config.corsOrigins,
       sesSender: config.sesSender, ...(config.sesDomain ? { sesDomain: config.sesDomain } : {}), formerParent, ...(t.distribution ? { transform: { distribution: t.distribution } } : {}),
     }, parent);
     this.pageUrl = pulumi.interpolate`${delivery.deliveryBaseUrl}${PAGE_PATH}`;

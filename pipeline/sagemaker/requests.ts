@@ -10,7 +10,7 @@ import { acceleratorOf, type InstanceType } from "../instances.js";
 import { checkpointPrefix, stageOutputUri, TAGS } from "../layout.js";
 import { ref } from "../references.js";
 import { stageCapacity } from "../quotas.js";
-import { CHECKPOINTS_PATH, LINK_DAYS_ENV, PROCESSING_ROOT, PROGRESS_METRIC } from "../stage-contract.js";
+import { CHECKPOINTS_PATH, EARLY_OUTPUTS_PATH, earlyOutputVariable, LINK_DAYS_ENV, PROCESSING_ROOT, PROGRESS_METRIC } from "../stage-contract.js";
 import type { InputRef, ProcessingStage, Stage, TrainingStage } from "../stage.js";
 
 /** JSONPath-safe key of a stage in the execution state (`$.stages.<key>`). */
@@ -118,19 +118,26 @@ export function trainingRequest(pipeline: Pipeline, stage: TrainingStage, target
       MaxRuntimeInSeconds: stage.timeout.seconds,
       ...(spot ? { MaxWaitTimeInSeconds: spot.maxWait.seconds } : {}),
     },
-    Environment: { ...stage.environment, ...stageEnvironment(instance.type, stage, target) },
+    Environment: { ...stage.environment, ...stageEnvironment(instance.type, stage, target), ...earlyOutputEnvironment(stage) },
     EnableNetworkIsolation: stage.networkAccess === undefined,
     Tags: commonTags(pipeline, stage, target),
   };
   // Spot only where the environment has the spot quota (quotas.ts); otherwise on demand.
-  if (spot) {
-    request.EnableManagedSpotTraining = true;
+  if (spot) request.EnableManagedSpotTraining = true;
+  // The checkpoint folder is what SageMaker copies to S3 while the job runs: spot resumes from
+  // it, and an early output appears there.
+  if (spot || Object.keys(stage.earlyOutputs).length > 0) {
     request.CheckpointConfig = {
       S3Uri: `s3://${target.bucket}/${checkpointPrefix(ref("$.jobId"), stage.name)}`,
       LocalPath: CHECKPOINTS_PATH,
     };
   }
   return request;
+}
+
+/** Where the stage writes each declared early output (the stage contract): no variable, no early output. */
+function earlyOutputEnvironment(stage: TrainingStage): Record<string, string> {
+  return Object.fromEntries(Object.keys(stage.earlyOutputs).map((output) => [earlyOutputVariable(output), `${EARLY_OUTPUTS_PATH}/${output}`]));
 }
 
 function roleArn(target: CompileTarget, stage: Stage): string {

@@ -71,7 +71,8 @@ describe("notify: success email", () => {
     expect(email.text).toContain("Gaussians: 1,234,567");
     expect(email.text).toContain("File size: 12.3 MB");
     expect(email.text).toContain("3D model training (Gaussian splatting): 1 h 30 min");
-    const cost = estimateCost(spaceport, t.config.env, { durations: { sfm: seconds(1200), "gaussian-splatting": seconds(5400), compressor: seconds(600) } });
+    // This job made no preview (no preview run in its history): its cost has no preview run.
+    const cost = estimateCost(spaceport, t.config.env, { durations: { sfm: seconds(1200), "gaussian-splatting": seconds(5400), compressor: seconds(600) }, preview: false });
     expect(email.text).toContain(`Estimated compute cost: $${cost.totalUsd.toFixed(2)}`);
     // what the buyer gets: a thumbnail small enough for email, the held-out quality in words,
     // where the site is, the file size and how long the links work

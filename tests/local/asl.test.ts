@@ -58,10 +58,17 @@ describe("the ASL run locally", () => {
       const asl = printed.slice(printed.indexOf("State machine (ASL):\n") + "State machine (ASL):\n".length);
       expect(runtime.executions.definitionJson).toBe(asl);
       // Never rewritten for the local run: every Task keeps its AWS resource; handlers are overrides.
-      const states = JSON.parse(runtime.executions.definitionJson).States as Record<string, { Type: string; Resource?: string }>;
-      expect(Object.values(states).filter((s) => s.Type === "Task").map((s) => s.Resource)).toEqual([
+      // The Parallel's branches too (the training stage and the compressor's preview beside it).
+      type State = { Type: string; Resource?: string; Branches?: { States: Record<string, State> }[] };
+      const tasks = (states: Record<string, State>): string[] =>
+        Object.values(states).flatMap((s) => (s.Type === "Task" ? [s.Resource!] : (s.Branches ?? []).flatMap((b) => tasks(b.States))));
+      expect(tasks(JSON.parse(runtime.executions.definitionJson).States as Record<string, State>)).toEqual([
         "arn:aws:states:::sagemaker:createProcessingJob.sync",
         "arn:aws:states:::sagemaker:createTrainingJob.sync",
+        "arn:aws:states:::aws-sdk:s3:listObjectsV2",
+        "arn:aws:states:::aws-sdk:s3:listObjectsV2",
+        "arn:aws:states:::sagemaker:createProcessingJob.sync",
+        "arn:aws:states:::lambda:invoke",
         "arn:aws:states:::sagemaker:createProcessingJob.sync",
         "arn:aws:states:::lambda:invoke",
         "arn:aws:states:::lambda:invoke",

@@ -80,7 +80,14 @@ export function writeScript(dir: string, name: string, body: string): string {
 
 export const quality = jobOption({ name: "quality", values: ["preview", "standard", "high"], default: "standard", description: "test preset" });
 
-export function testPipeline(dir: string, scripts: StageScripts = {}, options: { timeouts?: { prep?: number; train?: number; pack?: number }; environment?: Record<string, string> } = {}) {
+export interface TestPipelineOptions {
+  timeouts?: { prep?: number; train?: number; pack?: number };
+  environment?: Record<string, string>;
+  /** train declares an early model (for standard and high), pack consumes it: a preview. */
+  early?: boolean;
+}
+
+export function testPipeline(dir: string, scripts: StageScripts = {}, options: TestPipelineOptions = {}) {
   const all = { ...SCRIPTS, ...scripts };
   const entry = (name: keyof StageScripts) => writeScript(dir, name, all[name]);
   const environment = options.environment ?? {};
@@ -107,6 +114,7 @@ export function testPipeline(dir: string, scripts: StageScripts = {}, options: {
       { name: "held_out:psnr", regex: "held_out_psnr=([0-9.]+)" },
     ],
     environment,
+    ...(options.early ? { earlyOutputs: { model: { description: "the model after the first step", when: { quality: ["standard", "high"] } } } } : {}),
   });
   const pack = processingStage({
     name: "pack",
@@ -118,6 +126,7 @@ export function testPipeline(dir: string, scripts: StageScripts = {}, options: {
     // The files the pack script writes, as the status and the email link to them.
     links: { viewer: "index.html", scene: "scene.sog", preview: "preview.webp", report: "report.json" },
     environment,
+    ...(options.early ? { earlyInputs: { model: train.earlyOutput("model") } } : {}),
   });
   return definePipeline({ name: "test-pipeline", stages: [prep, train, pack], delivery: pack.output("delivery") });
 }
@@ -255,16 +264,22 @@ export async function until<T>(what: string, check: () => T | undefined | false 
  * `spaceport dev` in `dir` on a free port over the test pipeline with these stage scripts, its
  * emails to `smtpUrl`, with short retry waits and no quota hold so a test takes seconds.
  */
-export function startTestServices(dir: string, smtpUrl: string, scripts: StageScripts = {}, waits: { emailMs?: number; stopGraceMs?: number } = {}): Promise<LocalServices> {
+export function startTestServices(
+  dir: string,
+  smtpUrl: string,
+  scripts: StageScripts = {},
+  waits: { emailMs?: number; stopGraceMs?: number } = {},
+  pipelineOptions: TestPipelineOptions = {},
+): Promise<LocalServices> {
   return startLocalServices({
     handlers,
     dataDir: join(dir, "data"),
     environment: "test",
     config: testConfig(),
-    pipeline: testPipeline(dir, scripts),
+    pipeline: testPipeline(dir, scripts, pipelineOptions),
     port: 0,
     env: { SPACEPORT_SMTP_URL: smtpUrl },
-    retry: { quotaMs: 50, throttleMs: 50, lambdaMs: 50, ...(waits.emailMs !== undefined ? { emailMs: waits.emailMs } : {}) },
+    retry: { quotaMs: 50, throttleMs: 50, lambdaMs: 50, pollMs: 500, ...(waits.emailMs !== undefined ? { emailMs: waits.emailMs } : {}) },
     quotaHoldMs: 0,
     ...(waits.stopGraceMs !== undefined ? { stopGraceMs: waits.stopGraceMs } : {}),
   });

@@ -12,9 +12,10 @@ import {
   trainingRequestProblems,
   type CompiledPipeline,
 } from "../../pipeline/index.js";
-import { spaceport } from "../../stages/spaceport.js";
-import { JOB_INPUT, testTarget } from "./fixtures.js";
+import { JOB_INPUT, spaceportWithoutEarly, testTarget } from "./fixtures.js";
 
+// The state machine's own shape and retries; the early preview's Parallel is tests/pipeline/early.test.ts's.
+const spaceport = spaceportWithoutEarly();
 const compiled = compile(spaceport, testTarget());
 
 /** What each SageMaker state must receive for JOB_INPUT: the typed request with markers resolved. */
@@ -52,6 +53,7 @@ function handlers(compiledPipeline: CompiledPipeline, behaviour: Behaviour = () 
       const custom = behaviour(state, input, n);
       if (custom !== undefined) return custom as JSONValue;
       if (binding.type === "notify") return { StatusCode: 200, Payload: { sent: true } } as JSONValue;
+      if (binding.type === "s3-list") return { KeyCount: 0 } as JSONValue;
       if (binding.jobKind === "processing") {
         return { ProcessingJobName: String(input["ProcessingJobName"]), ProcessingJobStatus: "Completed", ProcessingJobArn: "arn" } as JSONValue;
       }

@@ -18,8 +18,21 @@ describe("cost model", () => {
       ["sfm", "$0.17"],
       ["gaussian-splatting", "$1.47"],
       ["compressor", "$0.17"],
+      // standard (the default) writes an early model: the compressor's preview run is extra cost
+      ["compressor (preview)", "$0.17"],
     ]);
-    expect(formatUsd(estimate.totalUsd)).toBe("$1.81");
+    expect(formatUsd(estimate.totalUsd)).toBe("$1.98");
+    // ... but no extra time: it runs beside training
+    expect(estimate.totalSeconds).toBe(30 * 60 + 2 * 3600 + 15 * 60);
+  });
+
+  it("counts the preview run only for the options whose jobs write the early model, or as a finished job says", () => {
+    const at = (quality: string, preview?: boolean) =>
+      estimateCost(spaceport, { instanceOverrides: {} }, { choices: { quality }, ...(preview !== undefined ? { preview } : {}) }).stages.filter((s) => s.preview).map((s) => s.stage);
+    expect(at("standard")).toEqual(["compressor (preview)"]);
+    expect(at("high")).toEqual(["compressor (preview)"]);
+    expect(at("preview")).toEqual([]);
+    expect(at("standard", false)).toEqual([]);
   });
 
   it("discounts spot training and follows an environment's instance overrides", () => {

@@ -1,5 +1,14 @@
-import type { CompileTarget, EnvironmentConfig } from "../../pipeline/index.js";
-import { spaceport } from "../../stages/spaceport.js";
+import { definePipeline, type CompileTarget, type EnvironmentConfig } from "../../pipeline/index.js";
+import { compressor, gaussianSplatting, sfm, spaceport } from "../../stages/spaceport.js";
+
+/** Spaceport's stages without their early output and early input: the pipeline as one sequence of stages. */
+export function spaceportWithoutEarly() {
+  return definePipeline({
+    name: spaceport.name,
+    stages: [sfm, { ...gaussianSplatting, earlyOutputs: {} }, { ...compressor, earlyInputs: {} }],
+    delivery: compressor.output("delivery"),
+  });
+}
 
 export const PROD_QUOTAS: EnvironmentConfig["quotas"] = [
   { instanceType: "ml.g4dn.xlarge", jobKind: "training", count: 1 },

@@ -4,6 +4,7 @@
  * network isolation, environment tags, and the daily capacity the API admits.
  */
 import { describe, expect, it } from "@jest/globals";
+import { allStates } from "../../pipeline/asl.js";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -48,7 +49,8 @@ describe("spot training quota", () => {
     const request = stage.kind === "training" ? stage.request : undefined;
     expect(request!.EnableManagedSpotTraining).toBeUndefined();
     expect(request!.StoppingCondition!.MaxWaitTimeInSeconds).toBeUndefined();
-    expect(request!.CheckpointConfig).toBeUndefined();
+    // Checkpoints stay: not for spot, for the early model SageMaker copies to S3 while training runs.
+    expect(request!.CheckpointConfig).toEqual({ S3Uri: "s3://spaceport-test-processing/jobs/⟦$.jobId⟧/checkpoints/gaussian-splatting/", LocalPath: "/opt/ml/checkpoints" });
     expect(stageCapacity(spaceport.stages[1]!, "ml.g4dn.xlarge", prod)).toEqual({ spot: false, spotFallback: true, quotaKind: "training", quota: 1 });
   });
 
@@ -80,7 +82,7 @@ describe("spot training quota", () => {
 
 describe("retriers on every SageMaker Task", () => {
   const compiled = compile(spaceport, testTarget());
-  const retries = compiled.stages.map((s) => (compiled.definition.States[s.runState] as { Retry: AslRetrier[] }).Retry);
+  const retries = compiled.stages.map((s) => (allStates(compiled.definition)[s.runState] as { Retry: AslRetrier[] }).Retry);
 
   it("retry the error names Step Functions raises for the .sync SageMaker integrations, quota first", () => {
     for (const retry of retries) {
@@ -127,7 +129,8 @@ describe("daily capacity and admission", () => {
     // 1 × ml.g4dn.xlarge, 90 min for the slowest quality (high) → 16; sfm (1 × 30 min) allows 48, compressor (2 × 15 min) 192.
     expect(capacity.jobsPerDay).toBe(16);
     expect(capacity.bottleneck!.quota).toBe("ml.g4dn.xlarge for training job usage");
-    expect(capacity.pools.map((p) => Math.round(p.jobsPerDay)).sort((a, b) => a - b)).toEqual([16, 48, 192]);
+    // The compressor's pool counts it twice a job: its final run and its preview run.
+    expect(capacity.pools.map((p) => Math.round(p.jobsPerDay)).sort((a, b) => a - b)).toEqual([16, 48, 96]);
   });
 
   it("the admission limit never exceeds capacity, and is shown by describe", () => {

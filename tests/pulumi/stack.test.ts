@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import vm from "node:vm";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { compile } from "../../pipeline/compile.js";
+import { allStates } from "../../pipeline/asl.js";
 import { readStackConfigFile, type EnvironmentConfig } from "../../pipeline/environment.js";
 import { bundleHandler } from "../../pipeline/pulumi/bundle.js";
 import { checkEnvironmentSize } from "../../pipeline/pulumi/stack.js";
@@ -196,7 +197,7 @@ test("quota config flows into the compiled pipeline: dev's instance overrides ap
     };
     return Object.fromEntries(
       spaceport.stages.map((s) => {
-        const p = asl.States[`Run ${s.name}`]!.Parameters!;
+        const p = (allStates(asl as never)[`Run ${s.name}`] as (typeof asl.States)[string]).Parameters!;
         return [s.name, p.ProcessingResources?.ClusterConfig.InstanceType ?? p.ResourceConfig?.InstanceType];
       }),
     );
@@ -218,6 +219,8 @@ const ALLOWED_ACTIONS: Record<string, readonly string[]> = {
   "spaceport-states-policy": [
     "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob", "sagemaker:AddTags",
     "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:ListTags",
+    // The looks for the trainer's early model: listing its marker and the final model's folder only.
+    "s3:ListBucket",
     "events:PutTargets", "events:PutRule", "events:DescribeRule", "iam:PassRole", "lambda:InvokeFunction",
     "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
     "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
@@ -311,9 +314,12 @@ describe.each(["prod", "dev"])("IAM (%s)", (env) => {
     const objects = (folder: string) => [`arn:aws:s3:::${processing}/${job}/${folder}/*`];
     expect(allResources("spaceport-sfm-sagemaker-policy", "s3:GetObject")).toEqual(objects("input"));
     expect(allResources("spaceport-sfm-sagemaker-policy", "s3:PutObject")).toEqual(objects("sfm"));
-    expect(allResources("spaceport-gaussian-splatting-sagemaker-policy", "s3:GetObject")).toEqual(objects("sfm"));
-    expect(allResources("spaceport-gaussian-splatting-sagemaker-policy", "s3:PutObject")).toEqual(objects("model"));
-    expect(allResources("spaceport-compressor-sagemaker-policy", "s3:GetObject")).toEqual(objects("model"));
+    // Training also keeps its checkpoint folder (spot resume, and its early model); the
+    // compressor also reads that early model (its preview run).
+    const checkpoints = objects("checkpoints/gaussian-splatting");
+    expect(allResources("spaceport-gaussian-splatting-sagemaker-policy", "s3:GetObject")).toEqual([...objects("sfm"), ...checkpoints]);
+    expect(allResources("spaceport-gaussian-splatting-sagemaker-policy", "s3:PutObject")).toEqual([...objects("model"), ...checkpoints]);
+    expect(allResources("spaceport-compressor-sagemaker-policy", "s3:GetObject")).toEqual([...objects("model"), ...objects("checkpoints/gaussian-splatting/early/model")]);
     expect(allResources("spaceport-compressor-sagemaker-policy", "s3:PutObject")).toEqual(objects("delivery"));
     for (const stage of spaceport.stages) {
       const repo = state(one(run(), "aws:ecr/repository:Repository", `spaceport-${stage.name}`), "arn");
@@ -532,5 +538,38 @@ describe("delivery files get their real Content-Type on AWS", () => {
     // Errors and unknown extensions are passed on untouched.
     expect(viewerResponse(code, "/jobs/j-1/delivery/index.js", { statusCode: 403, headers: {} }).headers).toEqual({});
     expect(viewerResponse(code, "/jobs/j-1/delivery/README", untyped).headers["content-type"]).toEqual({ value: "binary/octet-stream" });
+  });
+
+  test("the preview is replaced at the same link: the edge keeps delivery files a minute at most, browsers revalidate", () => {
+    const code = state(one(runs["prod"]!, "aws:cloudfront/function:Function", "spaceport-delivery-types"), "code");
+    expect(viewerResponse(code, "/jobs/j-1/delivery/index.html", untyped).headers["cache-control"]).toEqual({ value: "no-cache" });
+    expect(viewerResponse(code, "/jobs/j-1/delivery/index.html", { statusCode: 404, headers: {} }).headers).toEqual({});
+    const policy = one(runs["prod"]!, "aws:cloudfront/cachePolicy:CachePolicy", "spaceport-delivery-cache");
+    expect(policy.inputs).toMatchObject({ minTtl: 0, defaultTtl: 60, maxTtl: 60 });
+    const cdn = one(runs["prod"]!, "aws:cloudfront/distribution:Distribution", "spaceport-deliveries").inputs as {
+      defaultCacheBehavior: { cachePolicyId: string };
+      orderedCacheBehaviors: { pathPattern: string; cachePolicyId: string }[];
+    };
+    const delivery = cdn.orderedCacheBehaviors.find((b) => b.pathPattern !== "/app/*")!;
+    // The mocks give a resource the id `<name>-id`.
+    expect(delivery.cachePolicyId).toBe(`${policy.name}-id`);
+    expect(cdn.defaultCacheBehavior.cachePolicyId).toBe(`${policy.name}-id`);
+  });
+});
+
+describe.each(["prod", "dev"])("the state machine's looks for the early model (%s)", (env) => {
+  test("list only the marker and the final model's folder of any job, in the processing bucket", () => {
+    const doc = JSON.parse(one(runs[env]!, "aws:iam/rolePolicy:RolePolicy", "spaceport-states-policy").inputs["policy"] as string) as PolicyDocument;
+    const looks = doc.Statement.filter((s) => s.Action.some((a) => a.startsWith("s3:")));
+    const processing = runs[env]!.outputs["processingBucket"] as string;
+    expect(looks).toEqual([
+      {
+        Sid: "LookForEarlyOutputs",
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: [`arn:aws:s3:::${processing}`],
+        Condition: { StringLike: { "s3:prefix": ["jobs/????????-??????-????????/checkpoints/gaussian-splatting/early/model/_complete", "jobs/????????-??????-????????/model/"] } },
+      },
+    ]);
   });
 });

@@ -58,11 +58,14 @@ const count = (v: string | undefined, d: number, name: string): number => {
 };
 const flag = (v: string | undefined, d: boolean): boolean => (v === undefined || v === "" ? d : !/^(0|false|no|off)$/i.test(v));
 
+export const PREVIEW_TITLE = "Preview, early in training: ";
+
 export function configFromEnv(env: NodeJS.ProcessEnv, optMl: string, progress: CompressConfig["progress"]): CompressConfig {
   return {
     inputDir: join(optMl, "processing", "input", "model"),
     deliveryDir: join(optMl, "processing", "output", "delivery"),
-    title: env.COMPRESS_TITLE || "Spaceport scene",
+    // The pipeline's early run on the early model (SPACEPORT_PREVIEW=1) says so on the page and in the report.
+    title: `${env.SPACEPORT_PREVIEW === "1" ? PREVIEW_TITLE : ""}${env.COMPRESS_TITLE || "Spaceport scene"}`,
     clean: {
       minOpacity: num(env.COMPRESS_MIN_OPACITY, 1 / 255, "COMPRESS_MIN_OPACITY"),
       removeFloaters: flag(env.COMPRESS_REMOVE_FLOATERS, true),

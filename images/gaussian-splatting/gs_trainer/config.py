@@ -26,9 +26,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     # A T4 (16 GB) finishes in well under an hour on a ~100-photo survey.
     # Densification stops half-way (as gsplat's 15k of 30k) so the model settles before the end.
-    "standard": {"steps": 7_000, "resolution_scale": 0.5, "max_gaussians": 1_500_000, "sh_degree": 3, "refine_stop": 3_500},
+    # Both write an early model after a tenth of the steps (early.py), for the pipeline's preview link.
+    "standard": {"steps": 7_000, "resolution_scale": 0.5, "max_gaussians": 1_500_000, "sh_degree": 3, "refine_stop": 3_500, "early_model_at": 0.1},
     # Full resolution, 30k steps as in the 3DGS paper; 3M Gaussians stays within 16 GB.
-    "high": {"steps": 30_000, "resolution_scale": 1.0, "max_gaussians": 3_000_000, "sh_degree": 3},
+    "high": {"steps": 30_000, "resolution_scale": 1.0, "max_gaussians": 3_000_000, "sh_degree": 3, "early_model_at": 0.1},
 }
 
 
@@ -60,6 +61,8 @@ class Config:
     holdout_every: int = 8  # every 8th image (by name, starting with the first) is held out; 0 = none
     holdout: list[str] = field(default_factory=list)  # explicit held-out image names (overrides holdout_every)
     checkpoint_every: int = 500
+    # when to write the early model (early.py): a fraction of the steps (0 < x < 1) or a step; 0 = never
+    early_model_at: float = 0.0
     log_every: int = 50
     eval_every: int = 0  # held-out PSNR every N steps (0 = only at the end)
     num_renders: int = 4
@@ -199,6 +202,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "holdout_every": _int(0),
     "holdout": _names,
     "checkpoint_every": _int(0),
+    "early_model_at": _float(0.0),
     "log_every": _int(1),
     "eval_every": _int(0),
     "num_renders": _int(0, 1000),
@@ -244,6 +248,8 @@ def parse_hyperparameters(raw: dict[str, Any]) -> Config:
             values[key] = PARSERS[key](key, v)
     _densify_on(values, raw)
     cfg = Config(**values)
+    if cfg.early_model_at >= 1 and cfg.early_model_at >= cfg.steps:
+        raise ConfigError(f"hyperparameter 'early_model_at' ({cfg.early_model_at:g}) must come before the last step ({cfg.steps}): a fraction below 1 or a step number")
     if cfg.holdout_every == 1:
         raise ConfigError("hyperparameter 'holdout_every' must be 0 (none) or >= 2: 1 would hold out every image")
     return cfg

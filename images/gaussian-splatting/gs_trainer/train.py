@@ -19,6 +19,7 @@ from .backends import Backend, RenderMode, RenderOutput, rasterize, resolve_back
 from .config import Config
 from .contract import Paths, StageError, progress
 from .data import Scene, View, load_scene
+from .early import after_step
 from .exposure import choose_model
 from .gaussians import activated, init_params, write_ply
 from .mcmc import MCMCStrategy, memory_cap, regularisers
@@ -236,9 +237,7 @@ class Trainer:
                     low = self.evaluate(factor=factor)
                     line += f" at_1/{factor}: psnr={low['psnr']:.2f} ssim={low['ssim']:.4f}"
                 print(line, flush=True)
-            if ckpt_dir is not None and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
-                path = self.save_checkpoint(ckpt_dir)
-                print(f"checkpoint: step={self.step} {path.name}", flush=True)
+            after_step(self, ckpt_dir)  # the periodic checkpoint, and the early model at its step
 
     # --- evaluation and outputs ---------------------------------------------------------
     @torch.no_grad()

@@ -10,7 +10,7 @@ import type { NotificationRecord } from "../../../functions/notify/state.js";
 import type { ExecutionEvent, ExecutionRecord } from "../../../functions/ports.js";
 import { formatBytes, formatClock, formatTable } from "../../format.js";
 import { parseJsonObject, valueAt } from "../../json.js";
-import { jobPrefix, stageOutputPrefix } from "../../layout.js";
+import { isPreviewJobName, jobPrefix, stageOutputPrefix } from "../../layout.js";
 import { notificationText } from "../notification-text.js";
 import type { LocalServices } from "../services.js";
 import { viewerFile } from "../services.js";
@@ -41,7 +41,7 @@ export function summarize(store: JobStore, jobId: string, context: SummaryContex
   const rows = [["stage", "SageMaker job", "status", "progress", "time"]];
   for (const job of jobs) {
     const progress = store.getProgress(job.name);
-    rows.push([job.stage, job.name, job.status, progress ? `${Math.round(progress.percent)}%` : "", formatClock((job.ended ?? new Date()).getTime() - job.created.getTime())]);
+    rows.push([isPreviewJobName(job.name) ? `${job.stage} (preview)` : job.stage, job.name, job.status, progress ? `${Math.round(progress.percent)}%` : "", formatClock((job.ended ?? new Date()).getTime() - job.created.getTime())]);
   }
   const took = record.stopDate ? ` after ${formatClock(record.stopDate.getTime() - record.startDate.getTime())}` : "";
   const jobFolder = record.status !== "SUCCEEDED" ? undefined : context.services
@@ -55,7 +55,7 @@ export function summarize(store: JobStore, jobId: string, context: SummaryContex
   if (FAILED.has(record.status)) {
     const failure = failureOf(record, history);
     lines.push("", `failed${failure.stage ? ` in stage ${failure.stage}` : ""}: ${failure.reason}`);
-    const failed = jobs.find((j) => j.status === "Failed");
+    const failed = jobs.find((j) => j.status === "Failed" && !isPreviewJobName(j.name));
     if (failed) lines.push(`log: ${join(context.sagemakerDir, failed.name, "log.txt")}`);
   }
   if (record.status === "SUCCEEDED") {
@@ -69,7 +69,8 @@ export function summarize(store: JobStore, jobId: string, context: SummaryContex
 
 /** The stage and reason of a failed job: its "Record <stage> failure" state, else the execution's own error. */
 function failureOf(record: ExecutionRecord, history: readonly ExecutionEvent[]): { stage?: string; reason: string } {
-  const recorded = history.findLast((e) => e.type === "PassStateExited" && e.stateName?.startsWith("Record ") && e.json);
+  // A preview's failure is a warning of the job, never its failure.
+  const recorded = history.findLast((e) => e.type === "PassStateExited" && e.stateName?.startsWith("Record ") && !e.stateName.endsWith(" preview failure") && e.json);
   const failure = valueAt(parseJsonObject(recorded?.json), "failure") as { stage?: string; error?: { Error?: string; Cause?: string } } | undefined;
   if (failure) return { ...(failure.stage ? { stage: failure.stage } : {}), reason: failureReason(failure.error?.Error, failure.error?.Cause) };
   return { reason: failureReason(record.error, record.cause) };

@@ -11,6 +11,7 @@ import { SAGEMAKER_JOB_NAME } from "../../layout.js";
 import { CHECKPOINTS_PATH, OPT_ML } from "../../stage-contract.js";
 import type { DataDir } from "../data.js";
 import { ClientError, NamedError } from "./job-spec.js";
+import { CheckpointSync } from "./checkpoint-sync.js";
 import { downloadPrefix, uploadFile, uploadFolder } from "./s3files.js";
 
 export interface JobFolder {
@@ -92,9 +93,15 @@ export function layOutTraining(data: DataDir, optMl: string, request: CreateTrai
 export const modelArtifactsUri = (request: CreateTrainingJobRequest): string =>
   `${request.OutputDataConfig!.S3OutputPath!.replace(/\/+$/, "")}/${request.TrainingJobName!}/output/model.tar.gz`;
 
+/** The copy of the checkpoint folder to S3 while a training job runs (none without CheckpointConfig). */
+export function startCheckpointSync(data: DataDir, folder: JobFolder, request: CreateTrainingJobRequest): CheckpointSync | undefined {
+  const uri = request.CheckpointConfig?.S3Uri;
+  return uri ? new CheckpointSync(data, reroot(folder.optMl, CHECKPOINTS_PATH), uri).start() : undefined;
+}
+
 /** Checkpoints go back to S3 whatever the outcome (a spot job resumes from them); the model only on success. */
 export async function collectTraining(data: DataDir, folder: JobFolder, request: CreateTrainingJobRequest, ok: boolean): Promise<void> {
-  if (request.CheckpointConfig?.S3Uri) uploadFolder(data, reroot(folder.optMl, CHECKPOINTS_PATH), request.CheckpointConfig.S3Uri);
+  if (request.CheckpointConfig?.S3Uri) new CheckpointSync(data, reroot(folder.optMl, CHECKPOINTS_PATH), request.CheckpointConfig.S3Uri).stop();
   if (!ok) return;
   const packed = join(folder.root, "model.tar.gz");
   const model = join(folder.optMl, "model");

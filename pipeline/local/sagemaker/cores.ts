@@ -41,10 +41,14 @@ export class CorePool {
 
   /**
    * Resolves once at least one core is free and every earlier request was served, with
-   * min(want, free) cores. `want` is the instance's vCPUs.
+   * min(want, free) cores. `want` is the instance's vCPUs. `borrow`: with no core free, one
+   * core is shared at once instead (oversubscribed; a preview's run).
    */
-  acquire(want: number): Promise<CoreGrant> {
+  acquire(want: number, options: { borrow?: boolean } = {}): Promise<CoreGrant> {
     if (!Number.isInteger(want) || want < 1) throw new Error(`a stage wants at least one core, got ${want}`);
+    // A preview is worth something only while the stage it previews still runs: on AWS it has an
+    // instance of its own, here it shares one core with what runs rather than wait for its end.
+    if (options.borrow && (this.free === 0 || this.queue.length > 0)) return Promise.resolve({ cores: 1, release: () => undefined });
     return new Promise((grant) => {
       this.queue.push({ want, grant });
       this.serve();

@@ -16,6 +16,7 @@ import type { Quota } from "../../environment.js";
 import { quotaFor } from "../../quotas.js";
 import { INSTANCE_TYPES, isInstanceType, type InstanceType } from "../../instances.js";
 import { TAGS } from "../../layout.js";
+import { PREVIEW_VARIABLE } from "../../stage-contract.js";
 import type { Stage } from "../../stage.js";
 import type { DataDir } from "../data.js";
 import { isAlive, type ProcessIdentity } from "../process.js";
@@ -152,7 +153,12 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     let outcome: RunOutcome;
     try {
       const layout = job.layOut(folder);
-      outcome = await this.run({ name: job.name, kind: job.kind, stage, optMl: folder.optMl, ...layout, ...(job.maxRuntimeSeconds !== undefined ? { maxRuntimeSeconds: job.maxRuntimeSeconds } : {}) });
+      const during = job.whileRunning?.(folder);
+      try {
+        outcome = await this.run({ name: job.name, kind: job.kind, stage, optMl: folder.optMl, ...layout, ...(job.maxRuntimeSeconds !== undefined ? { maxRuntimeSeconds: job.maxRuntimeSeconds } : {}) });
+      } finally {
+        during?.stop();
+      }
       outcome = await this.collect(job, folder, outcome);
     } catch (error) {
       outcome = clientFailure(error);
@@ -186,12 +192,13 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
     if (!this.cores) return this.launch(spec);
     const instanceType = this.options.store.getSageMakerJob(spec.name)?.instanceType;
     const vcpus = instanceType && isInstanceType(instanceType) ? INSTANCE_TYPES[instanceType].vcpu : this.cores.total;
-    if (this.cores.inUse >= this.cores.total || this.cores.waiting > 0) {
+    const borrow = spec.environment[PREVIEW_VARIABLE] === "1";
+    if (!borrow && (this.cores.inUse >= this.cores.total || this.cores.waiting > 0)) {
       const line = `waiting for a free CPU core (${this.cores.inUse} of ${this.cores.total} in use by other stages)`;
       createWriteStream(jobLogPath(spec), { flags: "a" }).end(`${line}\n`);
       this.emit("log", { stage: spec.stage.name, jobName: spec.name, stream: "runtime", line });
     }
-    const grant = await this.cores.acquire(Math.min(vcpus, this.cores.total));
+    const grant = await this.cores.acquire(Math.min(vcpus, this.cores.total), { borrow });
     try {
       if (this.closed) return clientFailure(new NamedError("SageMaker.ServiceUnavailable", "the local runtime is shutting down"));
       // The request's own variables win: a stage may pin its threads itself.
@@ -255,6 +262,13 @@ export class SageMakerEmulator extends EventEmitter<EmulatorEvents> {
       setTimeout(() => killStage(p, "SIGKILL"), this.options.stopGraceMs ?? 10_000).unref();
     });
     return true;
+  }
+
+  /** Stops the jobs of one execution (a job id) still running here; answers how many. */
+  async stopJobsOf(execution: string): Promise<number> {
+    const names = [...this.running.keys()].filter((name) => this.options.store.getSageMakerJob(name)?.execution === execution);
+    await Promise.all(names.map((name) => this.stop(name)));
+    return names.length;
   }
 
   /** Stops every job this emulator runs (SIGTERM to its process group). */

@@ -6,7 +6,7 @@
 import type { CreateProcessingJobRequest, CreateTrainingJobRequest, Tag } from "@aws-sdk/client-sagemaker";
 import { assertValidProcessingRequest, assertValidTrainingRequest } from "../../sagemaker/validate-request.js";
 import type { DataDir } from "../data.js";
-import { collectProcessing, collectTraining, layOutProcessing, layOutTraining, modelArtifactsUri, type JobFolder } from "./container.js";
+import { collectProcessing, collectTraining, layOutProcessing, layOutTraining, modelArtifactsUri, startCheckpointSync, type JobFolder } from "./container.js";
 import { asSageMakerError, jobArn, NamedError, type JobKind, type Metric, type RunOutcome } from "./job-spec.js";
 import { readReason } from "./logs.js";
 import type { QuotaKind } from "../../quotas.js";
@@ -31,6 +31,8 @@ export interface JobKindContract {
   readonly maxRuntimeSeconds?: number;
   /** Lays out /opt/ml; answers the entry program's arguments, environment and metrics to read. */
   layOut(folder: JobFolder): { args: string[]; entrypoint?: string; environment: Record<string, string>; metricDefinitions: readonly Metric[] };
+  /** While the program runs (training: the checkpoint folder copied to S3); stopped when it ends. */
+  whileRunning?(folder: JobFolder): { stop(): void } | undefined;
   /** After the run: outputs back to the buckets. */
   collect(folder: JobFolder, ok: boolean): Promise<void>;
   describe(folder: JobFolder, end: JobEnd): Record<string, unknown>;
@@ -113,6 +115,7 @@ export function trainingContract(data: DataDir, input: CreateTrainingJobRequest)
         metricDefinitions: (request.AlgorithmSpecification?.MetricDefinitions ?? []) as Metric[],
       };
     },
+    whileRunning: (folder) => startCheckpointSync(data, folder, request),
     collect: (folder, ok) => collectTraining(data, folder, request, ok),
     describe: (_folder, end) => trainingDescribe(request, end),
   };

@@ -21,6 +21,13 @@ export interface JobDeliveryArgs {
   readonly processing: StoredBucket;
   /** The pipeline's delivered output: the only folder CloudFront serves. */
   readonly deliveryOutput: string;
+  /**
+   * A preview is delivered first and the final model replaces it at the same links (the
+   * pipeline has early runs): the edge keeps delivery files DELIVERY_EDGE_TTL_SECONDS at most
+   * and browsers revalidate, so a buyer sees the final model within that time. Default false:
+   * files never change once delivered and are cached as long as CloudFront's optimized policy allows.
+   */
+  readonly replacedInPlace?: boolean;
   /** Origins allowed to load deliveries (viewer, scene files). */
   readonly corsOrigins: readonly string[];
   /** The page bucket, served at `/app/*` (PAGE_PATH). */
@@ -39,6 +46,8 @@ export interface JobDeliveryArgs {
 const CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6";
 const CORS_S3_ORIGIN = "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf";
 const CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+/** How long the edge may serve a delivery file that can still be replaced (a preview's). */
+export const DELIVERY_EDGE_TTL_SECONDS = 60;
 
 /** `/app/` is the page: CloudFront asks S3 for `app/index.html` (S3 has no directory index behind OAC). */
 const PAGE_INDEX_CODE = `function handler(event) {
@@ -118,7 +127,8 @@ export class JobDelivery extends pulumi.ComponentResource {
       child(),
     );
     // Content-Type by extension on the viewer response (SageMaker uploads delivery files untyped).
-    const deliveryTypes = deliveryTypesFunction(`${base}-delivery-types`, `${prefix}-delivery-types`, child());
+    const deliveryTypes = deliveryTypesFunction(`${base}-delivery-types`, `${prefix}-delivery-types`, child(), args.replacedInPlace === true);
+    const cachePolicyId = args.replacedInPlace ? this.replaceableCachePolicy(base, prefix, child).id : CACHING_OPTIMIZED;
     const originId = "processing";
     const deliveryBehavior = {
       targetOriginId: originId,
@@ -126,7 +136,7 @@ export class JobDelivery extends pulumi.ComponentResource {
       allowedMethods: ["GET", "HEAD", "OPTIONS"],
       cachedMethods: ["GET", "HEAD"],
       compress: true,
-      cachePolicyId: CACHING_OPTIMIZED,
+      cachePolicyId,
       originRequestPolicyId: CORS_S3_ORIGIN,
       responseHeadersPolicyId: corsHeaders.id,
       functionAssociations: [{ eventType: "viewer-response", functionArn: deliveryTypes.arn }],
@@ -152,6 +162,28 @@ export class JobDelivery extends pulumi.ComponentResource {
       tags,
     };
     return new aws.cloudfront.Distribution(...transformed(`${base}-deliveries`, distributionArgs, child(), args.transform?.distribution));
+  }
+
+  /** Like CloudFront's optimized policy (compressed, nothing in the key), but kept at most DELIVERY_EDGE_TTL_SECONDS. */
+  private replaceableCachePolicy(base: string, prefix: string, child: () => pulumi.CustomResourceOptions): aws.cloudfront.CachePolicy {
+    return new aws.cloudfront.CachePolicy(
+      `${base}-delivery-cache`,
+      {
+        name: `${prefix}-delivery-cache`,
+        comment: "Deliveries a preview held first: the final model replaces it at the same link",
+        minTtl: 0,
+        defaultTtl: DELIVERY_EDGE_TTL_SECONDS,
+        maxTtl: DELIVERY_EDGE_TTL_SECONDS,
+        parametersInCacheKeyAndForwardedToOrigin: {
+          enableAcceptEncodingGzip: true,
+          enableAcceptEncodingBrotli: true,
+          cookiesConfig: { cookieBehavior: "none" },
+          headersConfig: { headerBehavior: "none" },
+          queryStringsConfig: { queryStringBehavior: "none" },
+        },
+      },
+      child(),
+    );
   }
 
   /** `/app/*` → the page bucket: not cached (a deploy shows at once), `/app/` answered by index.html, no framing. */

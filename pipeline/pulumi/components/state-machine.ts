@@ -100,9 +100,9 @@ export class JobStateMachine extends pulumi.ComponentResource {
         role: role.id,
         policy: json(
           pulumi
-            .all([args.aws, sageMakerRoleArns, args.notifyFunctionArn])
-            .apply(([c, arns, notifyFunctionArn]) =>
-              stateMachinePolicy({ ctx: c, pipeline, environment: args.environment, sageMakerRoleArns: Object.values(arns), notifyFunctionArn }),
+            .all([args.aws, sageMakerRoleArns, args.notifyFunctionArn, args.processingBucket])
+            .apply(([c, arns, notifyFunctionArn, processingBucket]) =>
+              stateMachinePolicy({ ctx: c, pipeline, environment: args.environment, sageMakerRoleArns: Object.values(arns), notifyFunctionArn, processingBucket }),
             ),
         ),
       },
