@@ -30,8 +30,9 @@ def main(argv: list[str]) -> int:
             reason = accelerator.missing_cuda(paths.hyperparameters.parent)
             if reason:
                 raise StageError(reason)
-        run(paths, cfg)
+        # before training: the early model (early.py) carries the same reports as the final one
         carry_upstream(paths.sfm, paths.model, stage="sfm")
+        run(paths, cfg)
         return 0
     except (ConfigError, DataError, ColmapError, StageError) as e:
         write_failure(paths, str(e))

@@ -4,7 +4,8 @@ The pipeline names the folder in ``SPACEPORT_EARLY_OUTPUT_MODEL`` (a path under 
 the checkpoint folder SageMaker copies to S3 while the job runs) when the stage declares an
 early output; ``early_model_at`` (config presets) says when. Without the variable, or with
 ``early_model_at`` 0, nothing is written. The files are those of the final model (PLY,
-cameras.json, metrics.json marked ``early``), packed as model.tar.gz under a temporary name
+cameras.json, metrics.json marked ``early``, and upstream.json: the earlier stages' reports, so
+the preview keeps the georeference and the warnings), packed as model.tar.gz under a temporary name
 and renamed; the completion marker is written last, so whoever sees it sees a whole archive.
 """
 
@@ -21,8 +22,10 @@ from typing import TYPE_CHECKING
 import stage_contract
 
 from .config import Config
+from .contract import Paths
 from .gaussians import write_ply
 from .outputs import cameras_json
+from .upstream import UPSTREAM_FILE
 
 if TYPE_CHECKING:
     from .train import Trainer
@@ -94,9 +97,12 @@ def write_early_model(trainer: Trainer, dest: Path) -> Path:
         }
         (work / "metrics.json").write_text(json.dumps(metrics, indent=1))
         partial = dest / ".model.tar.gz.tmp"  # same folder: the rename is atomic
+        upstream = Paths.from_env().model / UPSTREAM_FILE  # written before training (__main__)
         with tarfile.open(partial, "w:gz") as tar:
             for name in ("point_cloud.ply", "cameras.json", "metrics.json"):
                 tar.add(work / name, arcname=name)
+            if upstream.is_file():
+                tar.add(upstream, arcname=UPSTREAM_FILE)
     archive = dest / "model.tar.gz"
     os.replace(partial, archive)
     marker = dest / f".{COMPLETE_MARKER}.tmp"

@@ -18,6 +18,8 @@ from gs_trainer.config import ConfigError, parse_hyperparameters
 from gs_trainer.early import early_step
 
 HERE = Path(__file__).resolve().parent.parent
+# what the SfM stage reports; the early model must carry it like the final one (the viewer's metric frame)
+SFM_REPORT = {"stage": "sfm", "georeference": {"metric": True, "latitude": 45.5, "longitude": -122.7}}
 SMALL = {"steps": "40", "resolution_scale": "1", "log_every": "10", "refine_start": "15", "refine_every": "10", "threads": "1", "num_renders": "0", "checkpoint_every": "0"}
 
 
@@ -38,6 +40,7 @@ def test_a_step_at_or_past_the_end_is_refused() -> None:
 def _train(tmp_path: Path, hyper: dict[str, str], early: bool) -> tuple[Path, str]:
     sfm = tmp_path / "sfm"
     make_scene(sfm, n_images=8, width=40, height=30, n_points=200)
+    (sfm / "report.json").write_text(json.dumps(SFM_REPORT))
     root = opt_ml(tmp_path / "ml", sfm, {**SMALL, **hyper})
     env = {**os.environ, "SPACEPORT_OPT_ML": str(root), "SPACEPORT_PYTHON": sys.executable}
     if early:
@@ -56,8 +59,10 @@ def test_writes_the_early_model_then_trains_on(tmp_path: Path) -> None:
     marker = json.loads((folder / "_complete").read_text())
     assert marker == {"step": 4, "bytes": (folder / "model.tar.gz").stat().st_size}
     with tarfile.open(folder / "model.tar.gz") as tar:
-        assert sorted(tar.getnames()) == ["cameras.json", "metrics.json", "point_cloud.ply"]
+        assert sorted(tar.getnames()) == ["cameras.json", "metrics.json", "point_cloud.ply", "upstream.json"]
         metrics = json.loads(tar.extractfile("metrics.json").read())  # type: ignore[union-attr]
+        upstream = json.loads(tar.extractfile("upstream.json").read())  # type: ignore[union-attr]
+    assert upstream == {"reports": [SFM_REPORT]}
     assert metrics["early"] is True and metrics["steps"] == 4 and metrics["of_steps"] == 40
     # training went on to the end: the final model is the 40-step one
     assert "early model: step=4/40" in log
