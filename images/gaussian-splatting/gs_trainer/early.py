@@ -17,18 +17,31 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import stage_contract
+import torch
 
 from .config import Config
 from .contract import Paths
+from .data import Scene
 from .gaussians import write_ply
 from .outputs import cameras_json
 from .upstream import UPSTREAM_FILE
 
-if TYPE_CHECKING:
-    from .train import Trainer
+
+class Trainer(Protocol):
+    """What of the trainer (train.py) the early model needs; a protocol, so train.py can call this module."""
+
+    cfg: Config
+    scene: Scene
+    step: int
+    params: dict[str, torch.nn.Parameter]
+    exposure: torch.nn.Parameter | None
+
+    def save_checkpoint(self, ckpt_dir: Path, keep: int = 2) -> Path: ...
+    def bake_mean_exposure(self) -> None: ...
+    def evaluate(self, render_dir: Path | None = None, num_renders: int = 0, factor: int = 1) -> dict[str, Any]: ...
 
 EARLY_VARIABLE = "SPACEPORT_EARLY_OUTPUT_MODEL"
 COMPLETE_MARKER = "_complete"  # pipeline/stage-contract.ts EARLY_OUTPUT_COMPLETE

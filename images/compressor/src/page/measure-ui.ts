@@ -83,8 +83,10 @@ class MeasureTool {
     this.svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
     this.svg.setAttribute("style", "position:fixed;inset:0;width:100%;height:100%;z-index:15;pointer-events:none");
     document.body.appendChild(this.svg);
-    // on a phone the panel goes below the page's title instead of beside it
-    element("style", "", document.head, "#spaceport-measure-panel{top:12px}@media (max-width:640px){#spaceport-measure-panel{top:96px;left:12px}}");
+    // on a phone the panel goes below the page's title instead of beside it; on a wider screen
+    // the title wraps short of the panel (at most 360 px wide, 12 px from the right edge)
+    element("style", "", document.head, "#spaceport-measure-panel{top:12px}#spaceport-title{max-width:calc(100vw - 400px)}" +
+      "@media (max-width:640px){#spaceport-measure-panel{top:96px;left:12px}#spaceport-title{max-width:calc(100vw - 32px)}}");
     this.panel = element("div", `${PANEL};right:12px;max-width:min(360px,70vw)`, document.body);
     this.panel.id = "spaceport-measure-panel";
     this.buildButtons();
