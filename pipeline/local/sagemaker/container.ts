@@ -99,9 +99,11 @@ export function startCheckpointSync(data: DataDir, folder: JobFolder, request: C
   return uri ? new CheckpointSync(data, reroot(folder.optMl, CHECKPOINTS_PATH), uri).start() : undefined;
 }
 
-/** Checkpoints go back to S3 whatever the outcome (a spot job resumes from them); the model only on success. */
+/**
+ * The model goes to S3 only on success. Checkpoints need nothing here: the job's running sync
+ * (startCheckpointSync) copies what is left when it is stopped, whatever the outcome.
+ */
 export async function collectTraining(data: DataDir, folder: JobFolder, request: CreateTrainingJobRequest, ok: boolean): Promise<void> {
-  if (request.CheckpointConfig?.S3Uri) new CheckpointSync(data, reroot(folder.optMl, CHECKPOINTS_PATH), request.CheckpointConfig.S3Uri).stop();
   if (!ok) return;
   const packed = join(folder.root, "model.tar.gz");
   const model = join(folder.optMl, "model");
