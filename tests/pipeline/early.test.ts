@@ -4,7 +4,8 @@
  * preview email), the same definition as before for a pipeline without one, the declaration
  * checks of definePipeline, and the compiled machine run in aws-local-stepfunctions.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
 import aslValidator from "asl-validator";
@@ -28,7 +29,8 @@ import { quality, testConfig, testPipeline } from "../local/fixtures.js";
 import { spaceport } from "../../stages/spaceport.js";
 
 type JSONValue = Parameters<StateMachine["run"]>[0];
-const DIR = "/tmp/spaceport-golden";
+// The stage scripts are written here; none of their paths reaches the compiled definition.
+const DIR = mkdtempSync(join(tmpdir(), "spaceport-early-"));
 
 function targetFor(pipeline: Pipeline): CompileTarget {
   return {
