@@ -6,7 +6,7 @@ and point ``SPACEPORT_OPENSPLAT`` at the ``opensplat`` binary. Without it the be
 the peer was not run. Figures: s/step from the time between its first and last progress lines
 (model loading excluded, as our s/step excludes it; CPU s/step likewise from /proc), peak memory from the process's own
 maximum resident set (wait4), held-out PSNR/SSIM by rendering its PLY (--keep-crs: the SfM
-model's frame) with our evaluation.
+model's frame) with our evaluation over the background colour it trained over.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ STEP_LINE = re.compile(r"^Step (\d+): ")
 
 # per bench setting: OpenSplat's resolution options on the SfM stage's images (800 px long
 # side): 400x300 input, coarse-to-fine as its defaults; 400x300 throughout; 800x600 throughout
+# OpenSplat composites over a constant colour (model.hpp: nerfstudio's default, not learned and
+# not in its PLY); partly transparent pixels of its model show it, so its PLY is scored over it
+BACKGROUND = "0.6130,0.0101,0.3984"
+
 ARGS: dict[str, list[str]] = {
     "opensplat": ["--downscale-factor", "2", "--num-downscales", "2", "--resolution-schedule", "3000"],
     "400": ["--downscale-factor", "2", "--num-downscales", "0"],
@@ -103,7 +107,7 @@ def run_opensplat(exe: Path, sfm: Path, out: Path, setting: str, steps: int, hel
     (s0, t0, c0), (s1, t1, c1) = marks[0], marks[-1]
     env = {**os.environ, "PYTHONPATH": f"{HERE}:{HERE.parent / 'shared'}"}
     sets = [x for k, v in {**hyper, "holdout": held_out}.items() for x in ("--set", f"{k}={v}")]
-    r = subprocess.run([sys.executable, "-m", "gs_trainer.score", "--sfm", str(sfm), "--ply", str(ply), *sets],
+    r = subprocess.run([sys.executable, "-m", "gs_trainer.score", "--sfm", str(sfm), "--ply", str(ply), "--background", BACKGROUND, *sets],
                        env=env, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"bench: scoring OpenSplat's PLY failed: {r.stderr.strip()[-400:]}")

@@ -3,10 +3,13 @@ with the trainer's own evaluation (the same renderer, PSNR and SSIM as its metri
 peer's output and ours are measured by one script. The PLY must be in the SfM model's
 coordinate frame (the 3DGS layout: f_dc/f_rest, logit opacity, log scales, w-first quaternions).
 
-    python -m gs_trainer.score --sfm DIR --ply FILE [--set KEY=VALUE ...]
+    python -m gs_trainer.score --sfm DIR --ply FILE [--set KEY=VALUE ...] [--background R,G,B]
 
 ``--set`` takes the trainer's hyperparameters that decide the views (holdout, max_image_size,
-resolution_scale); prints one JSON object (psnr, ssim, coverage, gaussians, per view).
+resolution_scale); ``--background`` the colour the PLY's trainer composited over (default black,
+ours; OpenSplat trains over nerfstudio's 0.6130,0.0101,0.3984, and where its Gaussians leave a
+pixel partly transparent that colour is part of its picture). Prints one JSON object (psnr,
+ssim, coverage, gaussians, per view).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from .gaussians import read_ply, sh_degree_of
 from .train import Trainer
 
 
-def score_ply(sfm: Path, ply: Path, hyper: dict[str, str]) -> dict[str, Any]:
+def score_ply(sfm: Path, ply: Path, hyper: dict[str, str], background: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> dict[str, Any]:
     raw = read_ply(ply)
     degree = sh_degree_of(raw)
     cfg = parse_hyperparameters({**hyper, "sh_degree": str(degree)})
@@ -36,7 +39,7 @@ def score_ply(sfm: Path, ply: Path, hyper: dict[str, str]) -> dict[str, Any]:
     from .backends import resolve_backend
 
     backend, _ = resolve_backend(cfg.backend, device)
-    trainer = Trainer(cfg, scene, device, backend)
+    trainer = Trainer(cfg, scene, device, backend, background=background)
     trainer.params = {k: torch.nn.Parameter(v.float().contiguous()) for k, v in raw.items()}
     trainer.step = cfg.sh_degree_interval * max(degree, 1)  # render with every SH band the PLY has
     ev = trainer.evaluate()
@@ -48,13 +51,21 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--sfm", type=Path, required=True, help="SfM output folder (sparse/0 and images/)")
     ap.add_argument("--ply", type=Path, required=True, help="the splat to score, in the SfM model's frame")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="trainer hyperparameter")
+    ap.add_argument("--background", default="0,0,0", help="R,G,B in [0,1] that the PLY's trainer rendered over (default 0,0,0)")
     a = ap.parse_args(argv)
+    try:
+        rgb = [float(x) for x in a.background.split(",")]
+    except ValueError:
+        rgb = []
+    if len(rgb) != 3 or not all(0.0 <= x <= 1.0 for x in rgb):
+        print(f"score: --background expects three numbers in [0,1] as R,G,B, got '{a.background}'", file=sys.stderr)
+        return 2
     bad = [kv for kv in a.set if "=" not in kv]
     if bad:
         print(f"score: --set expects KEY=VALUE, got '{bad[0]}'", file=sys.stderr)
         return 2
     hyper = dict(kv.split("=", 1) for kv in a.set)
-    print(json.dumps(score_ply(a.sfm, a.ply, hyper)))
+    print(json.dumps(score_ply(a.sfm, a.ply, hyper, (rgb[0], rgb[1], rgb[2]))))
     return 0
 
 

@@ -48,6 +48,9 @@ class Trainer:
     step: int = 0
     elapsed: float = 0.0  # training seconds over all segments (resume included)
     resumed_from: int | None = None
+    # what transparent pixels show: black in training; a scorer may render another trainer's
+    # model over the colour that trainer used (gs_trainer.score --background)
+    background: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     # --- set-up -------------------------------------------------------------------
     def init(self) -> None:
@@ -153,7 +156,7 @@ class Trainer:
             view.width,
             view.height,
             sh_degree,
-            torch.zeros(3, device=self.device),
+            torch.tensor(self.background, device=self.device),
             RenderMode(self.cfg.rasterize_mode == "antialiased", self.cfg.absgrad),
         )
 

@@ -47,3 +47,32 @@ def test_score_equals_the_trainers_evaluation(tmp_path: Path) -> None:
     assert json.loads(r.stdout.strip().splitlines()[-1])["psnr"] == pytest.approx(ev["psnr"], abs=1e-3)
     r = subprocess.run(args + ["--set", "holdout"], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "KEY=VALUE" in r.stderr
+
+
+def test_a_peers_background_is_part_of_its_picture(tmp_path: Path) -> None:
+    """A model scored over the colour its trainer composited over gets that trainer's figure:
+    where it leaves pixels partly transparent, black would be scored instead of that colour."""
+    make_scene(tmp_path / "sfm")
+    cfg = parse_hyperparameters(HYPER)
+    magenta = (0.6130, 0.0101, 0.3984)
+    trainer = Trainer(cfg, load_scene(tmp_path / "sfm", cfg), torch.device("cpu"), "torch", background=magenta)
+    trainer.init()
+    with torch.no_grad():  # half-transparent Gaussians, so the background shows everywhere
+        trainer.params["opacities"].fill_(0.0)
+    ev = trainer.evaluate()
+    write_ply(tmp_path / "m.ply", trainer.params)  # type: ignore[arg-type]
+    hyper = {k: v for k, v in HYPER.items() if k != "sh_degree"}
+    over_it = score_ply(tmp_path / "sfm", tmp_path / "m.ply", hyper, magenta)
+    over_black = score_ply(tmp_path / "sfm", tmp_path / "m.ply", hyper)
+    assert over_it["psnr"] == pytest.approx(ev["psnr"], abs=1e-3)
+    assert abs(over_it["psnr"] - over_black["psnr"]) > 0.1
+
+    env = {**os.environ, "PYTHONPATH": f"{HERE}:{HERE.parent / 'shared'}"}
+    args = [sys.executable, "-m", "gs_trainer.score", "--sfm", str(tmp_path / "sfm"), "--ply", str(tmp_path / "m.ply")]
+    sets = [x for k, v in hyper.items() for x in ("--set", f"{k}={v}")]
+    r = subprocess.run(args + sets + ["--background", ",".join(map(str, magenta))], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["psnr"] == pytest.approx(ev["psnr"], abs=1e-3)
+    for bad in ("1,0", "red", "2,0,0"):
+        r = subprocess.run(args + ["--background", bad], env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2 and "--background expects three numbers" in r.stderr and bad in r.stderr
