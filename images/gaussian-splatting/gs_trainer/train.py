@@ -48,8 +48,7 @@ class Trainer:
     step: int = 0
     elapsed: float = 0.0  # training seconds over all segments (resume included)
     resumed_from: int | None = None
-    # what transparent pixels show: black in training; a scorer may render another trainer's
-    # model over the colour that trainer used (gs_trainer.score --background)
+    # behind transparent pixels: black in training; score --background: another trainer's colour
     background: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     # --- set-up -------------------------------------------------------------------
