@@ -57,6 +57,17 @@ def render_cameras(
     return written
 
 
+
+def parse_background(text: str) -> tuple[float, float, float]:
+    """``--background R,G,B`` (render, score): three numbers in [0,1], or a ValueError naming it."""
+    try:
+        rgb = [float(x) for x in text.split(",")]
+    except ValueError:
+        rgb = []
+    if len(rgb) != 3 or not all(0.0 <= x <= 1.0 for x in rgb):
+        raise ValueError(f"--background expects three numbers in [0,1] as R,G,B, got '{text}'")
+    return rgb[0], rgb[1], rgb[2]
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m gs_trainer.render", description=__doc__.split("\n\n")[0])
     ap.add_argument("--ply", type=Path, required=True, help="point_cloud.ply (standard 3DGS layout)")
@@ -82,9 +93,7 @@ def main(argv: list[str]) -> int:
             if missing:
                 raise ValueError(f"no camera named {', '.join(sorted(missing))} in {a.cameras}")
             cams = [c for c in cams if c["img_name"] in want]
-        bg = torch.tensor([float(x) for x in a.background.split(",")])
-        if bg.shape != (3,):
-            raise ValueError("--background needs three numbers r,g,b")
+        bg = torch.tensor(parse_background(a.background))
         for p in render_cameras(a.ply, cams, a.out, a.max_size, bg):
             print(p)
     except (OSError, ValueError, KeyError) as e:

@@ -25,6 +25,7 @@ import torch
 from .config import parse_hyperparameters
 from .data import load_scene
 from .gaussians import read_ply, sh_degree_of
+from .render import parse_background
 from .train import Trainer
 
 
@@ -54,18 +55,16 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--background", default="0,0,0", help="R,G,B in [0,1] that the PLY's trainer rendered over (default 0,0,0)")
     a = ap.parse_args(argv)
     try:
-        rgb = [float(x) for x in a.background.split(",")]
-    except ValueError:
-        rgb = []
-    if len(rgb) != 3 or not all(0.0 <= x <= 1.0 for x in rgb):
-        print(f"score: --background expects three numbers in [0,1] as R,G,B, got '{a.background}'", file=sys.stderr)
+        rgb = parse_background(a.background)
+    except ValueError as e:
+        print(f"score: {e}", file=sys.stderr)
         return 2
     bad = [kv for kv in a.set if "=" not in kv]
     if bad:
         print(f"score: --set expects KEY=VALUE, got '{bad[0]}'", file=sys.stderr)
         return 2
     hyper = dict(kv.split("=", 1) for kv in a.set)
-    print(json.dumps(score_ply(a.sfm, a.ply, hyper, (rgb[0], rgb[1], rgb[2]))))
+    print(json.dumps(score_ply(a.sfm, a.ply, hyper, rgb)))
     return 0
 
 
