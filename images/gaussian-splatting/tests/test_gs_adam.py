@@ -1,4 +1,4 @@
-"""The trainer's Adam: torch.optim.Adam's numbers, its state_dict layout, and no torch._dynamo."""
+"""The trainer's Adam: torch.optim.Adam(fused=True)'s numbers, its state_dict layout, and no torch._dynamo."""
 
 from __future__ import annotations
 
@@ -19,14 +19,18 @@ def test_same_steps_as_torch_adam_and_state_dicts_interchange() -> None:
     g = torch.Generator().manual_seed(0)
     ours = torch.nn.Parameter(torch.randn(40, 3, generator=g))
     theirs = torch.nn.Parameter(ours.detach().clone())
-    oa, ob = Adam([ours], lr=0.01, eps=1e-15), torch.optim.Adam([theirs], lr=0.01, eps=1e-15)
+    default = torch.nn.Parameter(ours.detach().clone())
+    oa, ob = Adam([ours], lr=0.01, eps=1e-15), torch.optim.Adam([theirs], lr=0.01, eps=1e-15, fused=True)
+    od = torch.optim.Adam([default], lr=0.01, eps=1e-15)  # the default single-tensor path
     for _ in range(25):
         grad = torch.randn(40, 3, generator=g)
-        ours.grad, theirs.grad = grad.clone(), grad.clone()
+        ours.grad, theirs.grad, default.grad = grad.clone(), grad.clone(), grad.clone()
         oa.step()
         ob.step()
+        od.step()
         oa.zero_grad(set_to_none=True)
     assert torch.equal(ours, theirs) and ours.grad is None
+    assert torch.allclose(ours, default, rtol=0, atol=1e-6)
     # a checkpoint written with torch's Adam, and one of ours, resume identically
     for saved in (ob.state_dict(), oa.state_dict()):
         oc = Adam([ours], lr=0.5)

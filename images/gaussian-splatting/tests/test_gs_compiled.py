@@ -15,7 +15,7 @@ from torch import Tensor
 from gs_trainer.backends import compiled, resolve_backend
 from gs_trainer.backends.cpp_ssim import ssim_cpp
 from gs_trainer.backends.cpp_tiles import bin_tiles_cpp, rasterize_cpp
-from gs_trainer.backends.cpu_common import Binner, TileLists, bin_tiles, prepare
+from gs_trainer.backends.cpu_common import Binner, Kernels, TileLists, bin_tiles, prepare
 from gs_trainer.backends.reference import reference_render
 from gs_trainer.backends.torch_tiles import rasterize_torch
 from gs_trainer.metrics import loss_fn, ssim
@@ -165,7 +165,7 @@ def test_build_failure_is_reported(fresh_status: None, monkeypatch: pytest.Monke
 def _lists(binner: Binner, scene: dict[str, Tensor], w: int, h: int) -> TileLists:
     vm, K = camera(w, h, scene["means"].dtype)
     p = prepare(
-        scene["means"], scene["quats"], scene["scales"], scene["opacities"], scene["sh"], vm, K, w, h, 1, None, binner
+        scene["means"], scene["quats"], scene["scales"], scene["opacities"], scene["sh"], vm, K, w, h, 1, None, Kernels(bin_tiles=binner)
     )
     return p.lists
 

@@ -1,5 +1,5 @@
-"""Builds and loads the compiled CPU rasterizer (``csrc/``: compositing, tile binning, fused SSIM),
-a PyTorch C++ extension.
+"""Builds and loads the compiled CPU rasterizer (``csrc/``: projection, SH colours, tile binning,
+compositing, fused SSIM), a PyTorch C++ extension.
 
 Compiled once per source version and torch version with the machine's g++ (OpenMP) through
 ``torch.utils.cpp_extension`` (which drives ``ninja``); nothing is downloaded. The build is
@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 CSRC = Path(__file__).resolve().parent / "csrc"
-SOURCES = [CSRC / "tiles.cpp", CSRC / "binning.cpp", CSRC / "ssim.cpp"]
+SOURCES = [CSRC / "tiles.cpp", CSRC / "binning.cpp", CSRC / "ssim.cpp", CSRC / "projection.cpp", CSRC / "sh_colors.cpp"]
 # -fno-trapping-math lets the masked pixel loops vectorise (it changes no result: nothing traps);
 # -march=native uses the machine's vector width (AVX2: 1.5x over baseline x86-64), so the build is
 # keyed by the CPU's feature flags and a build made on another CPU is never loaded (see

@@ -1,7 +1,7 @@
-"""The compiled CPU backend: the PyTorch backend's projection, culling and SH colours
-(``cpu_common.prepare``, plain autograd), with tile binning (``csrc/binning.cpp``: the same
-lists as ``cpu_common.bin_tiles``) and compositing with its backward (``csrc/tiles.cpp``) in
-C++/OpenMP. Same inputs and outputs as ``rasterize_torch``."""
+"""The compiled CPU backend: ``cpu_common.prepare`` (culling in PyTorch) with its per-Gaussian
+kernels in C++/OpenMP (projection ``csrc/projection.cpp``, tile binning ``csrc/binning.cpp``: the
+same lists as ``cpu_common.bin_tiles``, SH colours ``csrc/sh_colors.cpp``), then compositing with
+its backward (``csrc/tiles.cpp``). Same inputs and outputs as ``rasterize_torch``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from torch import Tensor
 
 from . import CLASSIC, RenderMode, RenderOutput
 from .compiled import load
-from .cpu_common import TILE, AbsGradSink, TileLists, prepare
+from .cpp_colors import colors_cpp
+from .cpp_projection import project_cpp
+from .cpu_common import TILE, AbsGradSink, Kernels, TileLists, prepare
 
 
 def _ops() -> Any:
@@ -29,6 +31,9 @@ def bin_tiles_cpp(
     ins = tuple(t.contiguous() for t in (means2d, ext, depths, conics, opacities))
     gauss, tile, start, count = _ops().bin_tiles(*ins, width, height)
     return TileLists(gauss, tile, start, count, (width + TILE - 1) // TILE, (height + TILE - 1) // TILE)
+
+
+CPP_KERNELS = Kernels(project=project_cpp, bin_tiles=bin_tiles_cpp, colors=colors_cpp)
 
 
 def _lists_args(lists: TileLists) -> tuple[Tensor, Tensor, Tensor, int]:
@@ -89,7 +94,7 @@ def rasterize_cpp(
     background: Tensor | None = None,
     mode: RenderMode = CLASSIC,
 ) -> RenderOutput:
-    p = prepare(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background, bin_tiles_cpp, mode)
+    p = prepare(means, quats, scales, opacities, sh, viewmat, K, width, height, sh_degree, background, CPP_KERNELS, mode)
     image, alpha = _CompositeCpp.apply(
         p.means2d[p.ids], p.conics, p.opacities, p.colors, p.background, p.ext, p.lists, width, height, p.absgrad
     )

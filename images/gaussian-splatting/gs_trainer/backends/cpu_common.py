@@ -1,6 +1,7 @@
 """Culling, tile binning and SH colours shared by the two CPU compositors (the PyTorch one in
 ``torch_tiles.py`` and the compiled one in ``cpp_tiles.py``), after the projection of
-``projection.py``; gsplat's maths, classic mode:
+``projection.py``; gsplat's maths, classic mode. Each per-Gaussian step (projection, binning,
+colours) is a field of :class:`Kernels`: PyTorch's here, compiled twins in ``cpp_tiles.py``.
 
 * culling: behind the near plane (0.01), outside the image, or degenerate;
 * tiling: 16x16 px tiles; a Gaussian is listed in every tile where its alpha reaches 1/255
@@ -19,7 +20,7 @@ from torch import Tensor
 
 from . import CLASSIC, RenderMode
 from ..sh import eval_sh
-from .projection import extents, project
+from .projection import Projected, extents, project
 
 TILE = 16
 ALPHA_MIN = 1.0 / 255.0
@@ -101,8 +102,29 @@ def bin_tiles(
     return TileLists(gid[srt], tile[srt], start, count, tiles_x, tiles_y)
 
 
-# (means2d, ext, depths, conics, opacities, width, height) -> lists: bin_tiles or its compiled twin
+def torch_colors(sh_degree: int, sh: Tensor, means: Tensor, ids: Tensor, cam_center: Tensor) -> Tensor:
+    """The visible Gaussians' colours [V, 3] along the view direction (gsplat's +0.5 and clamp)."""
+    return torch.clamp_min(eval_sh(sh_degree, sh[ids], means[ids] - cam_center) + 0.5, 0.0)
+
+
+# (means, quats, scales, viewmat, K, width, height) -> Projected
+Projector = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor, int, int], Projected]
+# (means2d, ext, depths, conics, opacities, width, height) -> lists
 Binner = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor, int, int], TileLists]
+# (sh_degree, sh, means, ids, cam_center) -> colours [V, 3]; ids are distinct
+Colorer = Callable[[int, Tensor, Tensor, Tensor, Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """The per-Gaussian steps of :func:`prepare`: PyTorch's here, their compiled twins in cpp_tiles."""
+
+    project: Projector = project
+    bin_tiles: Binner = bin_tiles
+    colors: Colorer = torch_colors
+
+
+TORCH_KERNELS = Kernels()
 
 
 @dataclass
@@ -147,12 +169,12 @@ def prepare(
     height: int,
     sh_degree: int,
     background: Tensor | None = None,
-    binner: Binner = bin_tiles,
+    kernels: Kernels = TORCH_KERNELS,
     mode: RenderMode = CLASSIC,
 ) -> Prepared:
     dtype = means.dtype
     bg = background if background is not None else torch.zeros(3, dtype=dtype)
-    proj = project(means, quats, scales, viewmat, K, width, height)
+    proj = kernels.project(means, quats, scales, viewmat, K, width, height)
     if mode.antialiased:  # every later step (culling, extents, tiles, alphas) sees the compensated opacity
         opacities = opacities * proj.compensation
     means2d = proj.means2d
@@ -168,11 +190,10 @@ def prepare(
         )
         vis = proj.visible & inside & (opacities >= ALPHA_MIN)
         ids = torch.nonzero(vis).flatten()
-        lists = binner(means2d[ids], ext[ids], proj.depths[ids], proj.conics[ids], opacities[ids], width, height)
+        lists = kernels.bin_tiles(means2d[ids], ext[ids], proj.depths[ids], proj.conics[ids], opacities[ids], width, height)
         radii = torch.zeros(means.shape[0], dtype=torch.long)
         radii[ids] = torch.ceil(ext[ids].max(dim=-1).values).long().clamp_min(1)
     cam_center = -viewmat[:3, :3].T @ viewmat[:3, 3]
-    dirs = means[ids] - cam_center
-    colors = torch.clamp_min(eval_sh(sh_degree, sh[ids], dirs) + 0.5, 0.0)
+    colors = kernels.colors(sh_degree, sh, means, ids, cam_center)
     sink = AbsGradSink(ids, torch.zeros(means.shape[0], 2, dtype=dtype)) if mode.absgrad else None
     return Prepared(means2d, radii, ids, ext[ids], proj.conics[ids], opacities[ids], colors, lists, bg.to(dtype), sink)
