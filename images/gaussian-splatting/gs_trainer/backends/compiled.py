@@ -20,6 +20,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -123,6 +124,15 @@ def load() -> Status:
     how = f"built in {time.perf_counter() - t0:.0f} s" if fresh else "cached"
     _status = Status(True, f"{how}, {build}")
     return _status
+
+
+def ops() -> Any:
+    """The extension's operators (``torch.ops.spaceport_gs``), loading it first; raises with the
+    reason when it is not available (callers that can fall back check :func:`load` instead)."""
+    st = load()
+    if not st.ok:
+        raise RuntimeError(f"the compiled CPU rasterizer is not available: {st.message}")
+    return torch.ops.spaceport_gs
 
 
 def main() -> int:

@@ -9,14 +9,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .compiled import load
+from .compiled import ops
 
 
 class _ShColorsCpp(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, sh: Tensor, means: Tensor, ids: Tensor, cam: Tensor, degree: int) -> Tensor:
         ins = tuple(t.contiguous() for t in (sh, means, ids, cam))
-        colors: Tensor = torch.ops.spaceport_gs.sh_colors_forward(*ins, degree)
+        colors: Tensor = ops().sh_colors_forward(*ins, degree)
         ctx.save_for_backward(*ins)
         ctx.degree = degree
         return colors
@@ -24,14 +24,12 @@ class _ShColorsCpp(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> tuple[Tensor | None, ...]:
         sh, means, ids, cam = ctx.saved_tensors
-        g_sh, g_means = torch.ops.spaceport_gs.sh_colors_backward(sh, means, ids, cam, ctx.degree, g.contiguous())
+        g_sh, g_means = ops().sh_colors_backward(sh, means, ids, cam, ctx.degree, g.contiguous())
         return g_sh, g_means, None, None, None
 
 
 def colors_cpp(sh_degree: int, sh: Tensor, means: Tensor, ids: Tensor, cam_center: Tensor) -> Tensor:
     """clamp_min(eval_sh(sh_degree, sh[ids], means[ids] - cam_center) + 0.5, 0): [V, 3]."""
-    st = load()
-    if not st.ok:
-        raise RuntimeError(f"the compiled CPU rasterizer is not available: {st.message}")
+    ops()  # loads it, or says why not
     out: Tensor = _ShColorsCpp.apply(sh, means, ids, cam_center.to(means.dtype), sh_degree)
     return out

@@ -9,12 +9,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .compiled import load
+from .compiled import ops
 from .projection import Projected
 
 
-def _zeros_if_none(g: Tensor | None, like: Tensor) -> Tensor:
-    return torch.zeros_like(like) if g is None else g.contiguous()
+def _or_zeros(g: Tensor | None, like: Tensor, *shape: int) -> Tensor:
+    """An output's gradient, zeros where autograd passes none (the output was not used)."""
+    return like.new_zeros(shape) if g is None else g.contiguous()
 
 
 class _ProjectCpp(torch.autograd.Function):
@@ -23,7 +24,7 @@ class _ProjectCpp(torch.autograd.Function):
         ctx: Any, means: Tensor, quats: Tensor, scales: Tensor, viewmat: Tensor, K: Tensor, width: int, height: int
     ) -> tuple[Tensor, ...]:
         ins = tuple(t.contiguous() for t in (means, quats, scales))
-        outs: tuple[Tensor, ...] = torch.ops.spaceport_gs.project_forward(*ins, viewmat, K, width, height)
+        outs: tuple[Tensor, ...] = ops().project_forward(*ins, viewmat, K, width, height)
         ctx.save_for_backward(*ins, viewmat, K)
         ctx.size = (width, height)
         ctx.mark_non_differentiable(outs[4])  # visible
@@ -35,11 +36,10 @@ class _ProjectCpp(torch.autograd.Function):
     ) -> tuple[Tensor | None, ...]:
         means, quats, scales, viewmat, K = ctx.saved_tensors
         n = means.shape[0]
-        like2, like3, like1 = means.new_empty(n, 2), means.new_empty(n, 3), means.new_empty(n)
-        grads = torch.ops.spaceport_gs.project_backward(
+        grads = ops().project_backward(
             means, quats, scales, viewmat, K, *ctx.size,
-            _zeros_if_none(g2, like2), _zeros_if_none(gc, like3), _zeros_if_none(gv, like3),
-            _zeros_if_none(gd, like1), _zeros_if_none(gk, like1),
+            _or_zeros(g2, means, n, 2), _or_zeros(gc, means, n, 3), _or_zeros(gv, means, n, 3),
+            _or_zeros(gd, means, n), _or_zeros(gk, means, n),
         )
         return (*grads, None, None, None, None)
 
@@ -48,8 +48,6 @@ def project_cpp(
     means: Tensor, quats: Tensor, scales: Tensor, viewmat: Tensor, K: Tensor, width: int, height: int
 ) -> Projected:
     """What ``projection.project`` returns, computed by the compiled extension (CPU tensors)."""
-    st = load()
-    if not st.ok:
-        raise RuntimeError(f"the compiled CPU rasterizer is not available: {st.message}")
+    ops()  # loads it, or says why not
     means2d, conics, cov2d, depths, visible, comp = _ProjectCpp.apply(means, quats, scales, viewmat, K, width, height)
     return Projected(means2d=means2d, conics=conics, cov2d=cov2d, depths=depths, visible=visible, compensation=comp)

@@ -9,14 +9,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .compiled import load
+from .compiled import ops
 
 
 class _SsimCpp(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, img: Tensor, ref: Tensor) -> Tensor:
         x, y = img.contiguous(), ref.contiguous()
-        value, d_mu, d_xx, d_xy = torch.ops.spaceport_gs.ssim_forward(x, y)
+        value, d_mu, d_xx, d_xy = ops().ssim_forward(x, y)
         ctx.save_for_backward(x, y, d_mu, d_xx, d_xy)
         out: Tensor = value
         return out
@@ -24,14 +24,12 @@ class _SsimCpp(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, None]:
         x, y, d_mu, d_xx, d_xy = ctx.saved_tensors
-        return torch.ops.spaceport_gs.ssim_backward(x, y, d_mu, d_xx, d_xy, float(grad)), None
+        return ops().ssim_backward(x, y, d_mu, d_xx, d_xy, float(grad)), None
 
 
 def ssim_cpp(img: Tensor, ref: Tensor) -> Tensor:
     """Mean SSIM of two [H, W, 3] CPU images; differentiable in ``img`` only (``ref`` is the photo)."""
-    st = load()
-    if not st.ok:
-        raise RuntimeError(f"the compiled CPU rasterizer is not available: {st.message}")
+    ops()  # loads it, or says why not
     if ref.requires_grad:
         raise ValueError("ssim_cpp: the reference image must not require a gradient")
     if img.shape != ref.shape or img.dim() != 3:

@@ -11,17 +11,10 @@ import torch
 from torch import Tensor
 
 from . import CLASSIC, RenderMode, RenderOutput
-from .compiled import load
+from .compiled import ops
 from .cpp_colors import colors_cpp
 from .cpp_projection import project_cpp
 from .cpu_common import TILE, AbsGradSink, Kernels, TileLists, prepare
-
-
-def _ops() -> Any:
-    st = load()
-    if not st.ok:
-        raise RuntimeError(f"the compiled CPU rasterizer is not available: {st.message}")
-    return torch.ops.spaceport_gs
 
 
 def bin_tiles_cpp(
@@ -29,7 +22,7 @@ def bin_tiles_cpp(
 ) -> TileLists:
     """``cpu_common.bin_tiles`` in C++ (same lists, ties in depth ordered by index)."""
     ins = tuple(t.contiguous() for t in (means2d, ext, depths, conics, opacities))
-    gauss, tile, start, count = _ops().bin_tiles(*ins, width, height)
+    gauss, tile, start, count = ops().bin_tiles(*ins, width, height)
     return TileLists(gauss, tile, start, count, (width + TILE - 1) // TILE, (height + TILE - 1) // TILE)
 
 
@@ -56,7 +49,7 @@ class _CompositeCpp(torch.autograd.Function):
         sink: AbsGradSink | None,
     ) -> tuple[Tensor, Tensor]:
         ins = tuple(t.contiguous() for t in (means2d, conics, opacities, colors, ext))
-        color, t_final, last = _ops().tiles_forward(*ins, *_lists_args(lists), width, height)
+        color, t_final, last = ops().tiles_forward(*ins, *_lists_args(lists), width, height)
         ctx.save_for_backward(*ins, background, t_final, last)
         ctx.lists, ctx.size, ctx.sink = lists, (width, height), sink
         return color + t_final[..., None] * background, 1.0 - t_final
@@ -68,7 +61,7 @@ class _CompositeCpp(torch.autograd.Function):
         width, height = ctx.size
         g_img, g_alpha = g_img.contiguous(), g_alpha.contiguous()
         sink: AbsGradSink | None = ctx.sink
-        g_pair = _ops().tiles_backward(
+        g_pair = ops().tiles_backward(
             means2d, conics, opacities, colors, ext, *_lists_args(lists), width, height,
             background.contiguous(), t_final, last, g_img, g_alpha, sink is not None,
         )
