@@ -30,6 +30,5 @@ class _ShColorsCpp(torch.autograd.Function):
 
 def colors_cpp(sh_degree: int, sh: Tensor, means: Tensor, ids: Tensor, cam_center: Tensor) -> Tensor:
     """clamp_min(eval_sh(sh_degree, sh[ids], means[ids] - cam_center) + 0.5, 0): [V, 3]."""
-    ops()  # loads it, or says why not
     out: Tensor = _ShColorsCpp.apply(sh, means, ids, cam_center.to(means.dtype), sh_degree)
     return out

@@ -48,6 +48,5 @@ def project_cpp(
     means: Tensor, quats: Tensor, scales: Tensor, viewmat: Tensor, K: Tensor, width: int, height: int
 ) -> Projected:
     """What ``projection.project`` returns, computed by the compiled extension (CPU tensors)."""
-    ops()  # loads it, or says why not
     means2d, conics, cov2d, depths, visible, comp = _ProjectCpp.apply(means, quats, scales, viewmat, K, width, height)
     return Projected(means2d=means2d, conics=conics, cov2d=cov2d, depths=depths, visible=visible, compensation=comp)

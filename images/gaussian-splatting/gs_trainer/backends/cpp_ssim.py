@@ -29,7 +29,6 @@ class _SsimCpp(torch.autograd.Function):
 
 def ssim_cpp(img: Tensor, ref: Tensor) -> Tensor:
     """Mean SSIM of two [H, W, 3] CPU images; differentiable in ``img`` only (``ref`` is the photo)."""
-    ops()  # loads it, or says why not
     if ref.requires_grad:
         raise ValueError("ssim_cpp: the reference image must not require a gradient")
     if img.shape != ref.shape or img.dim() != 3:
