@@ -22,8 +22,8 @@ prints it as not run, with the time its 300-step run projects.
 Options table (--options, at --options-setting for --options-steps, --options-seeds seeds):
 the default (cpp) against mcmc (MCMC densification), absgrad (densify on absolute per-pixel
 gradients, grow_grad2d 0.0008) and aa (rasterize_mode=antialiased), all on the compiled backend.
-The setting "preview" is the preview preset itself on the bench's 800 px SfM images (500 steps,
-resolution_scale 0.25: 200x150, 100x75 for the first 250; densifying from step 100; SH degree 1). Differences are paired per seed; "beyond the noise"
+The setting "preview" is the preview preset itself on the bench's 800 px SfM images (1,000 steps,
+resolution_scale 0.25: 200x150, 100x75 for the first 500; densifying from step 100; SH degree 1). Differences are paired per seed; "beyond the noise"
 means a paired t-test at 95%.
 
 Memory: peak resident set (the kernel's, wait4) and the peak of its anonymous part (RssAnon,
@@ -41,17 +41,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from bench_memory import TreeSampler, floor, wait_peak
+from bench_memory import floor
 from bench_peer import binary, run_opensplat
 from bench_report import Table, print_memory, print_table
+from bench_stage import run_sfm, run_training
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -63,8 +60,8 @@ SETTINGS: dict[str, dict[str, str]] = {
     "400": {"max_image_size": "400", "num_downscales": "0"},
     "800": {"max_image_size": "800", "num_downscales": "0"},
     # the preview preset itself (config.PRESETS: resolution_scale 0.25, of the bench's 800 px SfM
-    # images 200x150; 100x75 for the first 250 steps; densify from step 100; SH degree 1)
-    "preview": {"resolution_scale": "0.25", "num_downscales": "1", "resolution_schedule": "250", "refine_start": "100", "sh_degree": "1"},
+    # images 200x150; 100x75 for the first 500 steps; densify from step 100; SH degree 1)
+    "preview": {"resolution_scale": "0.25", "num_downscales": "1", "resolution_schedule": "500", "refine_start": "100", "sh_degree": "1"},
 }
 # the rows a variant names: (backend, extra hyperparameters)
 VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
@@ -86,60 +83,15 @@ def dataset() -> Path:
 
 def sfm_model() -> Path:
     """Runs the SfM stage on the 16 photos once; later runs reuse its output."""
-    opt = BENCH / "sfm16"
-    out = opt / "processing" / "output" / "sfm"
-    if (out / "sparse" / "0" / "images.bin").is_file():
-        return out
-    photos = opt / "processing" / "input" / "photos"
-    photos.mkdir(parents=True, exist_ok=True)
     src = dataset()
-    for p in PHOTOS:
-        link = photos / p
-        if link.is_symlink():
-            link.unlink()
-        if not link.exists():
-            # a hard link (the SfM stage refuses symbolic links); a copy under .bench/ (ignored)
-            # only where the dataset is on another file system
-            try:
-                os.link(src / p, link)
-            except OSError:
-                shutil.copyfile(src / p, link)
-    env = {**os.environ, "SPACEPORT_OPT_ML": str(opt), "SFM_MAX_IMAGE_SIZE": "800"}
-    print(f"bench: running the SfM stage on {len(PHOTOS)} photos (cached in {opt})", flush=True)
-    t = time.perf_counter()
-    r = subprocess.run(["bash", str(ROOT / "images" / "sfm" / "entrypoint.sh")], env=env)
-    if r.returncode != 0 or not (out / "sparse" / "0" / "images.bin").is_file():
-        fail = opt / "output" / "failure"
-        reason = fail.read_text().strip() if fail.exists() else f"exit status {r.returncode}"
-        sys.exit(f"bench: the SfM stage failed ({reason}); pass --sfm DIR with a COLMAP model instead")
-    print(f"bench: SfM done in {time.perf_counter() - t:.0f} s", flush=True)
-    return out
-
-
+    return run_sfm(BENCH / "sfm16", [src / p for p in PHOTOS], 800)
 
 
 REUSE = False  # --reuse: a run whose folder already holds its result for the same inputs is not trained again
 
 
-def _reused(opt: Path, hyper: dict[str, str], sfm: Path) -> dict[str, Any] | None:
-    """A finished run's metrics for exactly these hyperparameters and SfM model, marked as reused
-    (runs from before the bench recorded anonymous memory have none: printed as -)."""
-    conf, metrics = opt / "input" / "config" / "hyperparameters.json", opt / "model" / "metrics.json"
-    link = opt / "input" / "data" / "sfm"
-    if not (REUSE and conf.is_file() and metrics.is_file() and link.is_symlink()):
-        return None
-    if json.loads(conf.read_text()) != hyper or link.resolve() != sfm.resolve():
-        return None
-    m: dict[str, Any] = json.loads(metrics.read_text())
-    extra = opt / "bench.json"
-    m.update(json.loads(extra.read_text()) if extra.is_file() else {"bench_peak_mb": m["peak_memory_mb"], "bench_anon_mb": float("nan")})
-    print(f"bench: reusing {opt.name} (--reuse)", flush=True)
-    return m
-
-
 def train(sfm: Path, steps: int, setting: str, variant: str, seed: int, threads: int, extra: dict[str, str]) -> dict[str, Any]:
     backend, variant_hyper = VARIANTS[variant]
-    opt = BENCH / f"train-{setting}-{steps}-{variant}-s{seed}"
     hyper = {
         "quality": "preview", "steps": str(steps), "resolution_scale": "1", "resolution_schedule": "3000",
         # OpenSplat's defaults (see above)
@@ -149,36 +101,8 @@ def train(sfm: Path, steps: int, setting: str, variant: str, seed: int, threads:
         "threads": str(threads), "backend": backend, "seed": str(seed),
         **SETTINGS[setting], **variant_hyper, **extra,
     }
-    old = _reused(opt, hyper, sfm)
-    if old is not None:
-        return old
-    (opt / "input" / "data").mkdir(parents=True, exist_ok=True)
-    (opt / "input" / "config").mkdir(parents=True, exist_ok=True)
-    link = opt / "input" / "data" / "sfm"
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    link.symlink_to(sfm.resolve())
-    for sub in ("model", "checkpoints", "output"):
-        subprocess.run(["rm", "-rf", str(opt / sub)], check=True)
-    (opt / "bench.json").unlink(missing_ok=True)
-    (opt / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hyper))
-    env = {**os.environ, "SPACEPORT_OPT_ML": str(opt), "SPACEPORT_PYTHON": sys.executable}
-    print(f"bench: {setting} {steps} steps, {variant} (backend {backend}), seed {seed}", flush=True)
-    t = time.perf_counter()
-    with (opt / "train.log").open("w") as log:  # the trainer's progress lines, for a look while it runs
-        # entrypoint.sh execs python: the pid waited for is the trainer's own
-        p = subprocess.Popen(["bash", str(HERE / "entrypoint.sh"), "train"], env=env, stdout=log, text=True)
-        with TreeSampler(p.pid) as sampler:
-            code, peak = wait_peak(p)
-    wall = time.perf_counter() - t
-    if code != 0:
-        fail = opt / "output" / "failure"
-        sys.exit(f"bench: training failed: {fail.read_text().strip() if fail.exists() else code}")
-    m: dict[str, Any] = json.loads((opt / "model" / "metrics.json").read_text())
-    mine = {"bench_wall_s": wall, "bench_peak_mb": peak, "bench_anon_mb": sampler.peak_anon_mb}
-    (opt / "bench.json").write_text(json.dumps(mine))
-    m.update(mine)
-    return m
+    label = f"{setting} {steps} steps, {variant} (backend {backend}), seed {seed}"
+    return run_training(BENCH / f"train-{setting}-{steps}-{variant}-s{seed}", sfm, hyper, label, REUSE)
 
 
 def figures(m: dict[str, Any]) -> dict[str, float]:
@@ -194,7 +118,7 @@ def figures(m: dict[str, Any]) -> dict[str, float]:
 WHAT = {
     "opensplat": "OpenSplat's setting (400x300 input, trained at 100x75 below step 3000)",
     "400": "400x300 throughout", "800": "800x600 throughout",
-    "preview": "the preview preset (200x150, 100x75 for the first 250 steps, densify from step 100)",
+    "preview": "the preview preset (200x150, 100x75 for the first 500 steps, densify from step 100)",
 }
 
 
@@ -248,7 +172,7 @@ def main() -> None:
     ap.add_argument("--peer-seeds", type=int, default=1, help="OpenSplat runs per setting, at most --seeds (default 1)")
     ap.add_argument("--options", default="cpp,mcmc,absgrad,aa", help="rows of the options table ('' for none)")
     ap.add_argument("--options-setting", default="preview", help="setting of the options table (default preview)")
-    ap.add_argument("--options-steps", type=int, default=500, help="length of the options table (default 500)")
+    ap.add_argument("--options-steps", type=int, default=1000, help="length of the options table (default 1000, the preview preset's)")
     ap.add_argument("--options-seeds", type=int, default=3, help="seeds of the options table (default 3)")
     ap.add_argument("--options-from", type=int, default=0, help="first seed of the options table (default 0; to split a long table over runs, with --reuse)")
     ap.add_argument("--sfm", type=Path, help="an SfM output folder (sparse/0 + images/) instead of running the SfM stage")
@@ -264,14 +188,20 @@ def main() -> None:
     if bad:
         sys.exit(f"bench: unknown setting or variant '{bad[0]}' (settings: {', '.join(SETTINGS)}; variants: {', '.join(VARIANTS)})")
     extra = dict(kv.split("=", 1) for kv in a.set)
-    sfm = a.sfm if a.sfm else sfm_model()
+    try:
+        sfm = a.sfm if a.sfm else sfm_model()
+    except RuntimeError as e:
+        sys.exit(f"bench: {e}; pass --sfm DIR with a COLMAP model instead")
     exe, why = binary()
     print(f"bench: OpenSplat {'at ' + why if exe else 'will not be run: ' + why}", flush=True)
     tables: list[Table] = []
     lengths = [int(n) for n in a.steps.split(",") if n]  # --steps '': the options table alone
     jobs = [(setting, n) for n in lengths for setting in a.settings.split(",")] + ([("options", 0)] if a.options else [])
     for setting, n in jobs:  # each table printed as soon as it is measured
-        tables.append(options_table(a, sfm, extra) if setting == "options" else peer_table(a, sfm, setting, n, exe, extra))
+        try:
+            tables.append(options_table(a, sfm, extra) if setting == "options" else peer_table(a, sfm, setting, n, exe, extra))
+        except RuntimeError as e:
+            sys.exit(f"bench: {e}")
         print_table(tables[-1], tables)
     mem_floors = floors(exe)
     (BENCH / f"result-{a.steps.replace(',', '-') or 'none'}-{'options' if a.options else 'no-options'}.json").write_text(json.dumps({"tables": [t.__dict__ for t in tables], "floors": mem_floors}, indent=1))
