@@ -48,7 +48,7 @@ export function placeOf(georeference: unknown): SitePlace | undefined {
 export function deliveryFacts(report: unknown): DeliveryFacts {
   if (!isObject(report)) return {};
   const q = isObject(report["quality"]) ? report["quality"] : {};
-  const quality = heldOutQuality(q["psnrDb"], q["ssim"], q["views"]);
+  const quality = heldOutQuality(q["psnrDb"], q["ssim"], q["views"], q["blur"]);
   const place = placeOf(report["georeference"]);
   const output = isObject(report["output"]) ? report["output"] : {};
   const bytes = output["sogBytes"];

@@ -19,7 +19,7 @@ export const gaussianSplatting = trainingStage({
   // Per preset, on one T4, start-up and data download (~5 min) included. Derived, not measured on
   // a T4: gsplat's default strategy takes 19.4 min for 30,000 steps at full resolution on an A100
   // (Mip-NeRF360), a T4 is about a quarter of an A100; standard is 7,000 steps at half
-  // resolution, preview 500 steps at a quarter.
+  // resolution, preview 1,000 steps at a quarter.
   expectedDuration: byOption(quality, { preview: minutes(10), standard: minutes(30), high: minutes(90) }),
   spot: { maxWait: hours(8) },
   inputs: { sfm: sfm.output("sfm") },

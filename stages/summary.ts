@@ -27,7 +27,7 @@ export function spaceportSummary(jobFolder: string, sageMakerJobFolders: readonl
   const metrics = sageMakerJobFolders.map((f) => readJson(join(f, "opt", "ml", "model", "metrics.json"))).find(Boolean);
   if (metrics) {
     const views = (metrics["images"] as { held_out?: unknown } | undefined)?.held_out;
-    const words = heldOutQuality(metrics["psnr"], metrics["ssim"], views)?.words ?? "not measured";
+    const words = heldOutQuality(metrics["psnr"], metrics["ssim"], views, metrics["equivalent_blur"])?.words ?? "not measured";
     lines.push(`held-out:       ${words}, SSIM ${fixed(metrics["ssim"], 3)} (${String(metrics["steps"])} steps)`);
     lines.push(`Gaussians:      ${Number(metrics["gaussians"]).toLocaleString("en-US")}`);
   }

@@ -22,7 +22,7 @@ export type BuyerFacts = {
   sceneBytes: number;
 };
 
-/** Held-out PSNR/SSIM and view count from the trainer's metrics.json (null when absent or unreadable). */
+/** Held-out PSNR/SSIM, equivalent blur and view count from the trainer's metrics.json (null when absent or unreadable). */
 export async function readHeldOut(metricsPath: string | null): Promise<BuyerFacts["quality"]> {
   if (!metricsPath) return null;
   let m: Record<string, unknown>;
@@ -33,7 +33,7 @@ export async function readHeldOut(metricsPath: string | null): Promise<BuyerFact
   }
   const images = m["images"] as { held_out?: unknown } | undefined;
   const views = typeof images?.held_out === "number" ? images.held_out : null;
-  const q = heldOutQuality(m["psnr"], m["ssim"], views ?? undefined);
+  const q = heldOutQuality(m["psnr"], m["ssim"], views ?? undefined, m["equivalent_blur"]);
   return q ? { ...q, views } : null;
 }
 

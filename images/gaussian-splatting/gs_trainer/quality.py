@@ -22,8 +22,13 @@ NEXT_STEP = {
 }
 
 
-def warnings_for(ev: dict[str, Any], quality: str, psnr_floor: float, coverage_floor: float) -> list[dict[str, str]]:
-    """``ev``: Trainer.evaluate's result (mean ``psnr``, ``ssim``, ``coverage`` and per-image rows)."""
+def warnings_for(
+    ev: dict[str, Any], quality: str, psnr_floor: float, coverage_floor: float, blur_floor: float = 0.0
+) -> list[dict[str, str]]:
+    """``ev``: Trainer.evaluate's result (mean ``psnr``, ``ssim``, ``coverage``, the lower median
+    ``equivalent_blur`` and per-image rows). Blurry: held-out PSNR under ``psnr_floor``, or most
+    held-out photos' equivalent blur above ``blur_floor`` of the width (a smooth model of a
+    low-contrast site passes any PSNR floor; held_out.py)."""
     rows = ev.get("images", [])
     if not rows:
         return [{
@@ -33,6 +38,7 @@ def warnings_for(ev: dict[str, Any], quality: str, psnr_floor: float, coverage_f
     out: list[dict[str, str]] = []
     hint = NEXT_STEP.get(quality, NEXT_STEP["standard"])
     psnr = float(ev["psnr"])
+    blur = float(ev.get("equivalent_blur", math.nan))
     if psnr_floor > 0 and not (psnr >= psnr_floor):  # NaN fails too
         worst = min(rows, key=lambda r: r["psnr"] if not math.isnan(r["psnr"]) else -1.0)
         out.append({
@@ -40,6 +46,14 @@ def warnings_for(ev: dict[str, Any], quality: str, psnr_floor: float, coverage_f
             "message": (
                 f"the model is blurry: held-out {psnr:.1f} dB (below {psnr_floor:g} dB; "
                 f"worst {worst['image']} {worst['psnr']:.1f} dB); {hint}"
+            ),
+        })
+    elif blur_floor > 0 and blur > blur_floor:
+        out.append({
+            "code": "model_blurry",
+            "message": (
+                f"the model is blurry: the held-out photos are matched only by themselves blurred over "
+                f"{_share(blur)} of their width (above {_share(blur_floor)}; held-out {psnr:.1f} dB); {hint}"
             ),
         })
     cov = float(ev["coverage"])
@@ -52,3 +66,8 @@ def warnings_for(ev: dict[str, Any], quality: str, psnr_floor: float, coverage_f
             ),
         })
     return out
+
+
+def _share(x: float) -> str:
+    """A share of the width in words: 0.25 (metrics.BLUR_CAP) is "a quarter or more"."""
+    return "a quarter or more" if x >= 0.25 else f"{100 * x:.2g}%"

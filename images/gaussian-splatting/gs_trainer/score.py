@@ -6,7 +6,8 @@ coordinate frame (the 3DGS layout: f_dc/f_rest, logit opacity, log scales, w-fir
     python -m gs_trainer.score --sfm DIR --ply FILE [--set KEY=VALUE ...] [--background R,G,B]
 
 ``--set`` takes the trainer's hyperparameters that decide the views (holdout, max_image_size,
-resolution_scale); ``--background`` the colour the PLY's trainer composited over (default black,
+resolution_scale, exposure_compensation: with it on, as ``auto`` decides from the photos' EXIF,
+each held-out photo's exposure is fitted, as the trainer scores its own); ``--background`` the colour the PLY's trainer composited over (default black,
 ours; OpenSplat trains over nerfstudio's 0.6130,0.0101,0.3984, and where its Gaussians leave a
 pixel partly transparent that colour is part of its picture). Prints one JSON object (psnr,
 ssim, coverage, gaussians, per view).
@@ -24,6 +25,7 @@ import torch
 
 from .config import parse_hyperparameters
 from .data import load_scene
+from .exposure import choose_model
 from .gaussians import read_ply, sh_degree_of
 from .render import parse_background
 from .train import Trainer
@@ -43,6 +45,9 @@ def score_ply(sfm: Path, ply: Path, hyper: dict[str, str], background: tuple[flo
     trainer = Trainer(cfg, scene, device, backend, background=background)
     trainer.params = {k: torch.nn.Parameter(v.float().contiguous()) for k, v in raw.items()}
     trainer.step = cfg.sh_degree_interval * max(degree, 1)  # render with every SH band the PLY has
+    # held-out photos' exposure fitted where our trainer would compensate exposure on these photos
+    # (held_out.py), so a peer's model is scored as ours would be
+    trainer.exposure_model = choose_model(cfg.exposure_compensation, [v.photo for v in scene.train])[0]
     ev = trainer.evaluate()
     return {**ev, "gaussians": int(raw["means"].shape[0]), "sh_degree": degree}
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -19,13 +18,14 @@ from .backends import Backend, RenderMode, RenderOutput, rasterize, resolve_back
 from .config import Config
 from .contract import Paths, StageError, progress
 from .data import Scene, View, load_scene
+from . import held_out
 from .early import after_step
 from .exposure import choose_model
 from .gaussians import activated, init_params, write_ply
 from .mcmc import MCMCStrategy, memory_cap, regularisers
 from .metrics import loss_fn, psnr, ssim
-from .outputs import cameras_json, peak_memory_mb, save_png
-from .quality import COVERED_ALPHA, warnings_for
+from .outputs import cameras_json, peak_memory_mb
+from .quality import warnings_for
 from .strategy import DefaultStrategy, StrategyState
 
 CKPT_PREFIX = "ckpt-"
@@ -267,36 +267,10 @@ class Trainer:
         self.exposure.data = (full @ inv)[:, :3]
         print(f"exposure: baked the mean colour transform (gain {torch.diagonal(A).tolist()}, offset {b.tolist()})", flush=True)
 
-    @torch.no_grad()
     def evaluate(self, render_dir: Path | None = None, num_renders: int = 0, factor: int = 1) -> dict[str, Any]:
-        """Held-out PSNR/SSIM, at the training resolution or, with ``factor``, at 1/factor of it."""
-        rows = []
-        mean_exposure = None
-        if self.exposure is not None:  # score with the training photos' average appearance
-            idx = torch.tensor([v.index for v in self.scene.train], device=self.device)
-            mean_exposure = self.exposure[idx].mean(0)
-        for i, full_view in enumerate(self.scene.test):
-            view = full_view.downscaled(factor)
-            out = self.render(view, min(self.cfg.sh_degree, self.step // self.cfg.sh_degree_interval))
-            img = out.image
-            if mean_exposure is not None:
-                img = img @ mean_exposure[:, :3].T + mean_exposure[:, 3]
-            img = img.clamp(0, 1)
-            gt = view.image(self.device)
-            covered = float((out.alpha >= COVERED_ALPHA).float().mean())
-            rows.append({"image": view.name, "psnr": psnr(img, gt), "ssim": float(ssim(img, gt)), "coverage": covered})
-            if render_dir is not None and i < num_renders:
-                render_dir.mkdir(parents=True, exist_ok=True)
-                save_png(render_dir / f"{view.stem}.png", img)
-                save_png(render_dir / f"{view.stem}.gt.png", gt)
-        if not rows:
-            return {"psnr": float("nan"), "ssim": float("nan"), "coverage": float("nan"), "images": []}
-        return {
-            "psnr": float(np.mean([r["psnr"] for r in rows])),
-            "ssim": float(np.mean([r["ssim"] for r in rows])),
-            "coverage": float(np.mean([r["coverage"] for r in rows])),
-            "images": rows,
-        }
+        """Held-out PSNR/SSIM/coverage (held_out.py: with exposure compensation on, each held-out
+        photo's exposure is fitted), at the training resolution or at 1/``factor`` of it."""
+        return held_out.evaluate(self, render_dir, num_renders, factor)
 
 
 def pick_device(cfg: Config) -> torch.device:
@@ -364,13 +338,20 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
     write_ply(paths.model / "point_cloud.ply", trainer.params)  # type: ignore[arg-type]
     (paths.model / "cameras.json").write_text(json.dumps(cameras_json(scene), indent=1))
     steps_run = trainer.step - steps_before
-    warnings = warnings_for(ev, cfg.quality, cfg.psnr_floor, cfg.coverage_floor)
+    warnings = warnings_for(ev, cfg.quality, cfg.psnr_floor, cfg.coverage_floor, cfg.blur_floor)
     for w in warnings:
         print(f"warning: {w['message']}", flush=True)
     metrics = {
         "psnr": ev["psnr"] if not math.isnan(ev["psnr"]) else None,
         "ssim": ev["ssim"] if not math.isnan(ev["ssim"]) else None,
         "coverage": ev["coverage"] if not math.isnan(ev["coverage"]) else None,
+        # the blur (share of the width) at which a held-out photo differs from itself as much as
+        # the render does, lower median over the photos (metrics.equivalent_blur)
+        "equivalent_blur": ev["equivalent_blur"] if not math.isnan(ev["equivalent_blur"]) else None,
+        # with exposure compensation: psnr/ssim after fitting each held-out photo's exposure, and these at the mean
+        "exposure_fitted": ev.get("exposure_fitted"),
+        "psnr_at_mean_exposure": ev.get("psnr_at_mean_exposure"),
+        "ssim_at_mean_exposure": ev.get("ssim_at_mean_exposure"),
         "held_out": ev["images"],
         # the stages' shared "succeeded, but" channel (code + message), carried to the delivery
         "warnings": warnings,

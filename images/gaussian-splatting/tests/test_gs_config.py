@@ -115,3 +115,25 @@ def test_auto_exposure_compensation_reads_exif(tmp_path: Path) -> None:
     assert choose_model("auto", [fixed, photo((1, 1000), 0)])[0] == "channel"  # auto white balance
     assert choose_model("auto", [fixed, PhotoExposure()])[0] == "channel"  # not recorded
     assert choose_model("affine", [fixed]) == ("affine", "set by hyperparameter")
+
+
+def test_auto_exposure_on_the_sample_surveys(tmp_path: Path) -> None:
+    """The generated survey (fixed exposure) trains without compensation; its harder variant with
+    auto exposure (samples.survey --exposure-change) writes each photo's shutter time, and the
+    trainer compensates it (and so scores its held-out photos with their exposure fitted)."""
+    from PIL import Image as PILImage
+
+    from gs_trainer.exposure import choose_model, read_photo_exposure
+    from samples.survey import SurveyConfig, generate
+
+    chosen = {}
+    for stops in (0.0, 0.7):
+        out = tmp_path / f"stops{stops}"
+        generate(out, SurveyConfig(count=3, width=48, height=36, pattern="orbit", exposure_stops=stops), log=lambda _: None)
+        photos = []
+        for path in sorted((out / "photos").glob("*.JPG")):
+            with PILImage.open(path) as im:
+                photos.append(read_photo_exposure(im))
+        chosen[stops] = choose_model("auto", photos)
+    assert chosen[0.0][0] == "off" and chosen[0.0][1].startswith("every photo at 1/800 s")
+    assert chosen[0.7] == ("channel", "exposure varies between photos (3 different settings)")

@@ -31,8 +31,8 @@ def test_presets_write_it_for_standard_and_high_only() -> None:
 
 
 def test_a_step_at_or_past_the_end_is_refused() -> None:
-    with pytest.raises(ConfigError, match="'early_model_at' \\(500\\) must come before the last step \\(500\\)"):
-        parse_hyperparameters({"quality": "preview", "early_model_at": "500"})
+    with pytest.raises(ConfigError, match="'early_model_at' \\(1000\\) must come before the last step \\(1000\\)"):
+        parse_hyperparameters({"quality": "preview", "early_model_at": "1000"})
     with pytest.raises(ConfigError, match="'early_model_at' must be >= 0.0"):
         parse_hyperparameters({"early_model_at": "-1"})
 
