@@ -54,15 +54,10 @@ def init_params(points: Tensor, colors: Tensor, sh_degree: int, max_gaussians: i
     }
 
 
-def activated(p: Params) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """means, quats, scales, opacities, sh coefficients [N, K, 3]."""
-    return (
-        p["means"],
-        p["quats"],
-        torch.exp(p["scales"]),
-        torch.sigmoid(p["opacities"]),
-        torch.cat([p["sh0"], p["shN"]], dim=1),
-    )
+def activated(p: Params) -> tuple[Tensor, Tensor, Tensor, Tensor, tuple[Tensor, Tensor]]:
+    """means, quats, scales, opacities, and the SH coefficients as the pair (sh0 [N, 1, 3], shN
+    [N, K-1, 3]), uncopied (``backends.SH``: the rasterizers take it as it is)."""
+    return p["means"], p["quats"], torch.exp(p["scales"]), torch.sigmoid(p["opacities"]), (p["sh0"], p["shN"])
 
 
 PLY_REST = 45  # f_rest_0..44: degree 3, written even when trained with a lower degree

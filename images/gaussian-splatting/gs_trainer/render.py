@@ -44,7 +44,8 @@ def render_cameras(
 ) -> list[Path]:
     params = read_ply(ply)
     deg = sh_degree_of(params)
-    means, quats, scales, opac, sh = activated(params)
+    means, quats, scales, opac, bands = activated(params)
+    sh = torch.cat(bands, dim=1)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with torch.no_grad():

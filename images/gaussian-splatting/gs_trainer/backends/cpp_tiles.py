@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import CLASSIC, RenderMode, RenderOutput
+from . import CLASSIC, SH, RenderMode, RenderOutput
 from .compiled import ops
 from .cpp_colors import colors_cpp
 from .cpp_projection import project_cpp
@@ -78,7 +78,7 @@ def rasterize_cpp(
     quats: Tensor,
     scales: Tensor,
     opacities: Tensor,
-    sh: Tensor,
+    sh: SH,
     viewmat: Tensor,
     K: Tensor,
     width: int,

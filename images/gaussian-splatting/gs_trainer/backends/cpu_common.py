@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from . import CLASSIC, RenderMode
+from . import CLASSIC, SH, RenderMode, sh_tensor
 from ..sh import eval_sh
 from .projection import Projected, extents, project
 
@@ -102,9 +102,9 @@ def bin_tiles(
     return TileLists(gid[srt], tile[srt], start, count, tiles_x, tiles_y)
 
 
-def torch_colors(sh_degree: int, sh: Tensor, means: Tensor, ids: Tensor, cam_center: Tensor) -> Tensor:
+def torch_colors(sh_degree: int, sh: SH, means: Tensor, ids: Tensor, cam_center: Tensor) -> Tensor:
     """The visible Gaussians' colours [V, 3] along the view direction (gsplat's +0.5 and clamp)."""
-    return torch.clamp_min(eval_sh(sh_degree, sh[ids], means[ids] - cam_center) + 0.5, 0.0)
+    return torch.clamp_min(eval_sh(sh_degree, sh_tensor(sh)[ids], means[ids] - cam_center) + 0.5, 0.0)
 
 
 # (means, quats, scales, viewmat, K, width, height) -> Projected
@@ -112,7 +112,7 @@ Projector = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor, int, int], Project
 # (means2d, ext, depths, conics, opacities, width, height) -> lists
 Binner = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor, int, int], TileLists]
 # (sh_degree, sh, means, ids, cam_center) -> colours [V, 3]; ids are distinct
-Colorer = Callable[[int, Tensor, Tensor, Tensor, Tensor], Tensor]
+Colorer = Callable[[int, SH, Tensor, Tensor, Tensor], Tensor]
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def prepare(
     quats: Tensor,
     scales: Tensor,
     opacities: Tensor,
-    sh: Tensor,
+    sh: SH,
     viewmat: Tensor,
     K: Tensor,
     width: int,

@@ -7,7 +7,10 @@
 // plus the basis's chain rule; at a few hundred thousand Gaussians that is a large share of a CPU
 // step. Here each Gaussian reads its own coefficients once and writes its own gradient rows. The
 // ids are distinct (torch.nonzero of a mask), so every output row has one writer: the result does
-// not depend on the thread count.
+// not depend on the thread count. The coefficients come as the trainer keeps them, band 0 (sh0,
+// [N, 1, 3]) and the rest (shN, [N, K-1, 3]), and their gradients go back the same way: a
+// [N, K, 3] concatenation per step, and its split in backward, copied every coefficient twice and
+// cost about a fifth of a step at 143k Gaussians.
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -102,27 +105,39 @@ struct Args {
   int64_t n, v, k, degree;
 };
 
-Args check(const char* op, const at::Tensor& sh, const at::Tensor& means, const at::Tensor& ids,
-           const at::Tensor& cam, int64_t degree) {
-  TORCH_CHECK(sh.dim() == 3 && sh.size(2) == 3, op, ": sh must be [N, K, 3]");
-  TORCH_CHECK(means.dim() == 2 && means.size(0) == sh.size(0) && means.size(1) == 3, op, ": means must be [N, 3]");
+Args check(const char* op, const at::Tensor& sh0, const at::Tensor& shN, const at::Tensor& means,
+           const at::Tensor& ids, const at::Tensor& cam, int64_t degree) {
+  TORCH_CHECK(sh0.dim() == 3 && sh0.size(1) == 1 && sh0.size(2) == 3, op, ": sh0 must be [N, 1, 3]");
+  TORCH_CHECK(shN.dim() == 3 && shN.size(0) == sh0.size(0) && shN.size(2) == 3, op, ": shN must be [N, K-1, 3]");
+  TORCH_CHECK(means.dim() == 2 && means.size(0) == sh0.size(0) && means.size(1) == 3, op, ": means must be [N, 3]");
   TORCH_CHECK(ids.dim() == 1 && ids.scalar_type() == at::kLong, op, ": ids must be [V] int64");
   TORCH_CHECK(cam.dim() == 1 && cam.size(0) == 3, op, ": cam must be [3]");
-  TORCH_CHECK(degree >= 0 && degree <= 3 && (degree + 1) * (degree + 1) <= sh.size(1), op,
+  TORCH_CHECK(degree >= 0 && degree <= 3 && (degree + 1) * (degree + 1) <= 1 + shN.size(1), op,
               ": degree must be 0..3 with (degree+1)^2 <= K");
-  for (const auto* t : {&sh, &means, &ids, &cam}) {
+  for (const auto* t : {&sh0, &shN, &means, &ids, &cam}) {
     TORCH_CHECK(t->is_contiguous() && t->device().is_cpu(), op, ": inputs must be contiguous CPU tensors");
   }
-  TORCH_CHECK(means.scalar_type() == sh.scalar_type() && cam.scalar_type() == sh.scalar_type(), op,
-              ": sh, means and cam must share one floating dtype");
-  return {sh.size(0), ids.size(0), sh.size(1), degree};
+  TORCH_CHECK(shN.scalar_type() == sh0.scalar_type() && means.scalar_type() == sh0.scalar_type() &&
+                  cam.scalar_type() == sh0.scalar_type(),
+              op, ": sh0, shN, means and cam must share one floating dtype");
+  return {sh0.size(0), ids.size(0), 1 + shN.size(1), degree};
 }
 
+// Coefficient k of Gaussian g, channel c: band 0 from sh0, the rest from shN.
 template <typename T>
-at::Tensor forward_impl(const at::Tensor& sh, const at::Tensor& means, const at::Tensor& ids, const at::Tensor& cam,
-                        const Args& a) {
-  auto colors = at::empty({a.v, 3}, sh.options());
-  const T *S = sh.data_ptr<T>(), *M = means.data_ptr<T>(), *C = cam.data_ptr<T>();
+struct Coeffs {
+  const T* s0;
+  const T* sn;
+  int64_t rest;  // K - 1
+  inline T at(int64_t g, int k, int c) const { return k == 0 ? s0[3 * g + c] : sn[(g * rest + (k - 1)) * 3 + c]; }
+};
+
+template <typename T>
+at::Tensor forward_impl(const at::Tensor& sh0, const at::Tensor& shN, const at::Tensor& means, const at::Tensor& ids,
+                        const at::Tensor& cam, const Args& a) {
+  auto colors = at::empty({a.v, 3}, sh0.options());
+  const Coeffs<T> S{sh0.data_ptr<T>(), shN.data_ptr<T>(), a.k - 1};
+  const T *M = means.data_ptr<T>(), *C = cam.data_ptr<T>();
   const int64_t* I = ids.data_ptr<int64_t>();
   T* out = colors.data_ptr<T>();
   const int kb = int((a.degree + 1) * (a.degree + 1));
@@ -133,10 +148,9 @@ at::Tensor forward_impl(const at::Tensor& sh, const at::Tensor& means, const at:
       const Dir<T> dir = direction(M + 3 * g, C);
       T b[16];
       basis<T>(int(a.degree), dir.u[0], dir.u[1], dir.u[2], b, nullptr);
-      const T* s = S + g * a.k * 3;
       for (int c = 0; c < 3; ++c) {
         T acc = 0;
-        for (int k = 0; k < kb; ++k) acc += b[k] * s[k * 3 + c];
+        for (int k = 0; k < kb; ++k) acc += b[k] * S.at(g, k, c);
         out[3 * i + c] = std::max(acc + T(0.5), T(0));
       }
     }
@@ -145,13 +159,17 @@ at::Tensor forward_impl(const at::Tensor& sh, const at::Tensor& means, const at:
 }
 
 template <typename T>
-std::tuple<at::Tensor, at::Tensor> backward_impl(const at::Tensor& sh, const at::Tensor& means, const at::Tensor& ids,
-                                                 const at::Tensor& cam, const Args& a, const at::Tensor& g_colors) {
-  auto g_sh = at::zeros_like(sh);
+std::tuple<at::Tensor, at::Tensor, at::Tensor> backward_impl(const at::Tensor& sh0, const at::Tensor& shN,
+                                                             const at::Tensor& means, const at::Tensor& ids,
+                                                             const at::Tensor& cam, const Args& a,
+                                                             const at::Tensor& g_colors) {
+  auto g_sh0 = at::zeros_like(sh0);
+  auto g_shN = at::zeros_like(shN);
   auto g_means = at::zeros_like(means);
-  const T *S = sh.data_ptr<T>(), *M = means.data_ptr<T>(), *C = cam.data_ptr<T>(), *G = g_colors.data_ptr<T>();
+  const Coeffs<T> S{sh0.data_ptr<T>(), shN.data_ptr<T>(), a.k - 1};
+  const T *M = means.data_ptr<T>(), *C = cam.data_ptr<T>(), *G = g_colors.data_ptr<T>();
   const int64_t* I = ids.data_ptr<int64_t>();
-  T *gs = g_sh.data_ptr<T>(), *gm = g_means.data_ptr<T>();
+  T *gs0 = g_sh0.data_ptr<T>(), *gsn = g_shN.data_ptr<T>(), *gm = g_means.data_ptr<T>();
   const int kb = int((a.degree + 1) * (a.degree + 1));
   at::parallel_for(0, a.v, 1024, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
@@ -159,20 +177,19 @@ std::tuple<at::Tensor, at::Tensor> backward_impl(const at::Tensor& sh, const at:
       const Dir<T> dir = direction(M + 3 * g, C);
       T b[16], db[16][3];
       basis<T>(int(a.degree), dir.u[0], dir.u[1], dir.u[2], b, db);
-      const T* s = S + g * a.k * 3;
       T graw[3];
       for (int c = 0; c < 3; ++c) {  // clamp_min(x + 0.5, 0) passes the gradient where x + 0.5 >= 0
         T acc = 0;
-        for (int k = 0; k < kb; ++k) acc += b[k] * s[k * 3 + c];
+        for (int k = 0; k < kb; ++k) acc += b[k] * S.at(g, k, c);
         graw[c] = acc + T(0.5) >= T(0) ? G[3 * i + c] : T(0);
       }
-      T* row = gs + g * a.k * 3;
       T gu[3] = {0, 0, 0};
       for (int k = 0; k < kb; ++k) {
+        T* row = k == 0 ? gs0 + 3 * g : gsn + (g * (a.k - 1) + (k - 1)) * 3;
         T gb = 0;
         for (int c = 0; c < 3; ++c) {
-          row[k * 3 + c] = b[k] * graw[c];
-          gb += s[k * 3 + c] * graw[c];
+          row[c] = b[k] * graw[c];
+          gb += S.at(g, k, c) * graw[c];
         }
         for (int d = 0; d < 3; ++d) gu[d] += gb * db[k][d];
       }
@@ -182,37 +199,38 @@ std::tuple<at::Tensor, at::Tensor> backward_impl(const at::Tensor& sh, const at:
       for (int d = 0; d < 3; ++d) gm[3 * g + d] = (free ? gu[d] - dir.u[d] * dot : gu[d]) / dir.clamped_norm;
     }
   });
-  return {g_sh, g_means};
+  return {g_sh0, g_shN, g_means};
 }
 
-at::Tensor sh_colors_forward(const at::Tensor& sh, const at::Tensor& means, const at::Tensor& ids,
-                             const at::Tensor& cam, int64_t degree) {
-  const Args a = check("sh_colors_forward", sh, means, ids, cam, degree);
+at::Tensor sh_colors_forward(const at::Tensor& sh0, const at::Tensor& shN, const at::Tensor& means,
+                             const at::Tensor& ids, const at::Tensor& cam, int64_t degree) {
+  const Args a = check("sh_colors_forward", sh0, shN, means, ids, cam, degree);
   at::Tensor out;
-  AT_DISPATCH_FLOATING_TYPES(sh.scalar_type(), "gs_sh_colors_forward",
-                             [&] { out = forward_impl<scalar_t>(sh, means, ids, cam, a); });
+  AT_DISPATCH_FLOATING_TYPES(sh0.scalar_type(), "gs_sh_colors_forward",
+                             [&] { out = forward_impl<scalar_t>(sh0, shN, means, ids, cam, a); });
   return out;
 }
 
-std::tuple<at::Tensor, at::Tensor> sh_colors_backward(const at::Tensor& sh, const at::Tensor& means,
-                                                      const at::Tensor& ids, const at::Tensor& cam, int64_t degree,
-                                                      const at::Tensor& g_colors) {
-  const Args a = check("sh_colors_backward", sh, means, ids, cam, degree);
-  TORCH_CHECK(g_colors.is_contiguous() && g_colors.scalar_type() == sh.scalar_type() && g_colors.dim() == 2 &&
+std::tuple<at::Tensor, at::Tensor, at::Tensor> sh_colors_backward(const at::Tensor& sh0, const at::Tensor& shN,
+                                                                  const at::Tensor& means, const at::Tensor& ids,
+                                                                  const at::Tensor& cam, int64_t degree,
+                                                                  const at::Tensor& g_colors) {
+  const Args a = check("sh_colors_backward", sh0, shN, means, ids, cam, degree);
+  TORCH_CHECK(g_colors.is_contiguous() && g_colors.scalar_type() == sh0.scalar_type() && g_colors.dim() == 2 &&
                   g_colors.size(0) == a.v && g_colors.size(1) == 3,
-              "sh_colors_backward: g_colors must be a contiguous [V, 3] of sh's dtype");
-  std::tuple<at::Tensor, at::Tensor> out;
-  AT_DISPATCH_FLOATING_TYPES(sh.scalar_type(), "gs_sh_colors_backward",
-                             [&] { out = backward_impl<scalar_t>(sh, means, ids, cam, a, g_colors); });
+              "sh_colors_backward: g_colors must be a contiguous [V, 3] of sh0's dtype");
+  std::tuple<at::Tensor, at::Tensor, at::Tensor> out;
+  AT_DISPATCH_FLOATING_TYPES(sh0.scalar_type(), "gs_sh_colors_backward",
+                             [&] { out = backward_impl<scalar_t>(sh0, shN, means, ids, cam, a, g_colors); });
   return out;
 }
 
 }  // namespace
 
 TORCH_LIBRARY_FRAGMENT(spaceport_gs, m) {
-  m.def("sh_colors_forward(Tensor sh, Tensor means, Tensor ids, Tensor cam, int degree) -> Tensor");
-  m.def("sh_colors_backward(Tensor sh, Tensor means, Tensor ids, Tensor cam, int degree, Tensor g_colors) "
-        "-> (Tensor, Tensor)");
+  m.def("sh_colors_forward(Tensor sh0, Tensor shN, Tensor means, Tensor ids, Tensor cam, int degree) -> Tensor");
+  m.def("sh_colors_backward(Tensor sh0, Tensor shN, Tensor means, Tensor ids, Tensor cam, int degree, "
+        "Tensor g_colors) -> (Tensor, Tensor, Tensor)");
 }
 
 TORCH_LIBRARY_IMPL(spaceport_gs, CPU, m) {
