@@ -18,6 +18,7 @@ photo at the survey's edge that nothing else saw does not call the whole model b
 from __future__ import annotations
 
 from pathlib import Path
+import math
 import statistics
 from typing import Any, Protocol
 
@@ -48,6 +49,18 @@ class Trainer(Protocol):
 
 def _mean(rows: list[dict[str, Any]], key: str) -> float:
     return float(np.mean([r[key] for r in rows]))
+
+
+def report(ev: dict[str, Any]) -> dict[str, Any]:
+    """The held-out part of metrics.json from ``evaluate``'s result: the means (null where no photo
+    was held out), the figures at the mean exposure where exposure was fitted (else null), and the
+    per-photo rows as ``held_out``."""
+    out: dict[str, Any] = {k: ev[k] if not math.isnan(ev[k]) else None for k in ("psnr", "ssim", "coverage", "equivalent_blur")}
+    out["exposure_fitted"] = ev.get("exposure_fitted")
+    out["psnr_at_mean_exposure"] = ev.get("psnr_at_mean_exposure")
+    out["ssim_at_mean_exposure"] = ev.get("ssim_at_mean_exposure")
+    out["held_out"] = ev["images"]
+    return out
 
 
 @torch.no_grad()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -342,17 +341,7 @@ def run(paths: Paths, cfg: Config) -> dict[str, Any]:
     for w in warnings:
         print(f"warning: {w['message']}", flush=True)
     metrics = {
-        "psnr": ev["psnr"] if not math.isnan(ev["psnr"]) else None,
-        "ssim": ev["ssim"] if not math.isnan(ev["ssim"]) else None,
-        "coverage": ev["coverage"] if not math.isnan(ev["coverage"]) else None,
-        # the blur (share of the width) at which a held-out photo differs from itself as much as
-        # the render does, lower median over the photos (metrics.equivalent_blur)
-        "equivalent_blur": ev["equivalent_blur"] if not math.isnan(ev["equivalent_blur"]) else None,
-        # with exposure compensation: psnr/ssim after fitting each held-out photo's exposure, and these at the mean
-        "exposure_fitted": ev.get("exposure_fitted"),
-        "psnr_at_mean_exposure": ev.get("psnr_at_mean_exposure"),
-        "ssim_at_mean_exposure": ev.get("ssim_at_mean_exposure"),
-        "held_out": ev["images"],
+        **held_out.report(ev),  # psnr, ssim, coverage, equivalent_blur, exposure_fitted, ..., held_out
         # the stages' shared "succeeded, but" channel (code + message), carried to the delivery
         "warnings": warnings,
         "gaussians": int(trainer.params["means"].shape[0]),
