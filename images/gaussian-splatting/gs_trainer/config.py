@@ -16,7 +16,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # from step 100 (refinements every 100 steps to 900) and the first half at half resolution:
     # caliterra 16 photos at 200x150, held-out 31.0 dB vs 27.9 dB with neither (README, presets).
     # 1,000 steps, not 500: on a faint survey (few SfM points) 500 left a smooth blur with the
-    # house missing (26.4 dB, 16% blur; 1,000 steps: 35.6 dB, 1.3%; README, harder surveys).
+    # house missing (27.2 dB, 14.5% blur; 1,000 steps: 32.9 dB, 1.8%; README, harder surveys).
     "preview": {
         "steps": 1_000,
         "resolution_scale": 0.25,
