@@ -6,7 +6,8 @@
  * viewer page, the delivery report, job status, the email and the run summary all grade with it.
  * "blurry" starts where the trainer's own default quality gate warns (psnr_floor 20 dB,
  * blur_floor 5%); 25 dB and up reads as sharp on drone scenes unless the blur says otherwise:
- * on a low-contrast site a smooth model with the house missing scores 26 dB but 16% blur.
+ * on a low-contrast site a smooth model with the house missing scores 27 dB but 14% blur.
+ * `share` writes a blur of 0.25 or more as the trainer does: its equivalent_blur stops there (metrics.BLUR_CAP).
  *
  * Only plain TypeScript on purpose: the compressor image copies this file alone.
  */

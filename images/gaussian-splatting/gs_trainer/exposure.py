@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from PIL import ExifTags
 from PIL import Image as PILImage
-import torch.nn.functional as F
 from torch import Tensor
 
 FIT_BLOCK = 16  # px: fit_to_photo's area-averaging

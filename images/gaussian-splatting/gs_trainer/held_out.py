@@ -17,9 +17,9 @@ photo at the survey's edge that nothing else saw does not call the whole model b
 
 from __future__ import annotations
 
-from pathlib import Path
 import math
 import statistics
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np

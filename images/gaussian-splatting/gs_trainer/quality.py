@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .metrics import BLUR_CAP
+
 COVERED_ALPHA = 0.5
 # what to try next, by preset: more steps and resolution, then more photos
 NEXT_STEP = {
@@ -69,5 +71,5 @@ def warnings_for(
 
 
 def _share(x: float) -> str:
-    """A share of the width in words: 0.25 (metrics.BLUR_CAP) is "a quarter or more"."""
-    return "a quarter or more" if x >= 0.25 else f"{100 * x:.2g}%"
+    """A share of the width in words: BLUR_CAP, where equivalent_blur stops, is "a quarter or more"."""
+    return "a quarter or more" if x >= BLUR_CAP else f"{100 * x:.2g}%"
